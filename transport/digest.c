@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "digest.h"
+
+#include <isa-l/crc.h>
+#include <limits.h>
+
+#include "endian.h"
+
+uint32_t tcp_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	/* crc32_iscsi takes an int length and a non-const pointer. */
+	while (len > 0) {
+		int n = len > (size_t)INT_MAX ? INT_MAX : (int)len;
+
+		crc = crc32_iscsi((unsigned char *)p, n, crc);
+		p += n;
+		len -= (size_t)n;
+	}
+	return crc;
+}
+
+uint32_t tcp_crc32c_iov(uint32_t crc, const struct iovec *iov, int iovcnt)
+{
+	for (int i = 0; i < iovcnt; i++)
+		crc = tcp_crc32c(crc, iov[i].iov_base, iov[i].iov_len);
+	return crc;
+}
+
+void tcp_digest_put(void *wire, uint32_t digest)
+{
+	put_le32(wire, digest);
+}
+
+bool tcp_digest_ok(const void *wire, uint32_t digest)
+{
+	return get_le32(wire) == digest;
+}
