@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * nvmfd configuration: an INI file (inih) turned into validated structs.
+ *
+ *   [nvmfd]
+ *   listen = 0.0.0.0:4420          ; repeatable; IPv6 as [::]:4420; port defaults to 4420
+ *   discovery_listen = 0.0.0.0:8009 ; repeatable; discovery-only port(s)
+ *   discovery = yes                ; also answer discovery on the I/O ports
+ *   workers = auto                 ; or 1..256
+ *   state_dir = /var/lib/nvmfd
+ *   log_level = info               ; error, warn, info, debug
+ *   max_h2c_data = 128k            ; MAXH2CDATA, >= 4k, multiple of 4
+ *   in_capsule_data = 8k           ; I/O queue in-capsule data (IOCCSZ); >= 8k
+ *   max_transfer = 1M              ; MDTS, a power of two >= 4k
+ *   queue_depth = 128              ; I/O queue entries (MQES + 1), 16..4096
+ *   max_io_queues = 64
+ *   kato_default = 120             ; seconds, applied when a host asks for 0
+ *
+ *   [subsystem NQN]
+ *   allow_host = any               ; or one host NQN per line (repeatable)
+ *   serial = NVMFD0001             ; up to 20 ASCII characters
+ *   model = nvmfd                  ; up to 40 ASCII characters
+ *
+ *   [namespace NQN NSID]
+ *   path = /dev/vdb                ; a block device, a regular file, or ram:SIZE
+ *   read_only = no
+ *   block_size = 512               ; 512 or 4096 (files and RAM; devices report theirs)
+ *   direct = yes                   ; O_DIRECT for files and block devices
+ *   uuid = 8-4-4-4-12              ; optional; by default derived from NQN and NSID
+ *
+ * Every error is reported as "file:line: message" and fails the whole load.
+ * inih reads at most 198 characters per line (Debian's build): longer lines
+ * are reported, never truncated silently.
+ *
+ * This module knows nothing of I/O or of the protocol beyond syntax checks.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_NQN_MAX	  223
+#define CFG_PATH_MAX	  4096
+#define CFG_DEFAULT_PORT  4420
+#define CFG_DISC_PORT	  8009
+#define CFG_LINE_MAX	  198
+
+enum cfg_log_level { CFG_LOG_ERR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
+
+struct cfg_listener {
+	char host[64];	/* numeric address or name, without brackets */
+	uint16_t port;
+	bool discovery_only;
+	int line;
+};
+
+struct cfg_namespace {
+	uint32_t nsid;
+	char path[CFG_PATH_MAX]; /* as written; "ram:SIZE" for RAM */
+	bool is_ram;
+	uint64_t ram_size;
+	bool read_only;
+	uint32_t block_size; /* 0: the backend decides (device) or 512 */
+	bool direct;
+	bool has_uuid;
+	uint8_t uuid[16];
+	int line;
+};
+
+struct cfg_subsystem {
+	char nqn[CFG_NQN_MAX + 1];
+	bool allow_any_host;
+	size_t nhosts;
+	char (*hosts)[CFG_NQN_MAX + 1];
+	char serial[21];
+	char model[41];
+	size_t nns;
+	struct cfg_namespace *ns;
+	int line;
+};
+
+struct cfg_config {
+	char source[256]; /* file name for messages, or "<embedded default>" */
+	size_t nlisteners;
+	struct cfg_listener *listeners;
+	bool discovery;
+	unsigned int workers; /* 0 = auto: one per online CPU */
+	char state_dir[CFG_PATH_MAX];
+	enum cfg_log_level log_level;
+	uint32_t max_h2c_data;
+	uint32_t in_capsule_data;
+	uint32_t max_transfer;
+	uint32_t queue_depth;
+	uint32_t max_io_queues;
+	uint32_t kato_default;
+	size_t nsubsys;
+	struct cfg_subsystem *subsys;
+};
+
+/*
+ * Parse and validate a configuration. Returns 0 and a new config in *out
+ * (free with cfg_free), or a negative errno with the messages ("file:line:
+ * what is wrong", one per line) in errbuf.
+ */
+int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_t errlen);
+int cfg_load_string(const char *name, const char *text, struct cfg_config **out, char *errbuf,
+		    size_t errlen);
+
+/* The embedded default: a 1 GiB RAM namespace on 127.0.0.1:4420. */
+int cfg_load_default(struct cfg_config **out, char *errbuf, size_t errlen);
+#define CFG_DEFAULT_NQN "nqn.2026-11.io.nvmfd:default"
+
+void cfg_free(struct cfg_config *cfg);
+
+/* Helpers shared with the daemon and the tools. */
+int cfg_parse_size(const char *s, uint64_t *out);
+int cfg_parse_bool(const char *s, bool *out);
+int cfg_parse_uuid(const char *s, uint8_t out[16]);
+bool cfg_nqn_valid(const char *nqn);
+
+const struct cfg_subsystem *cfg_find_subsystem(const struct cfg_config *cfg, const char *nqn);

@@ -1,0 +1,604 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Sections, keys and their values; the checks that need the whole file. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_internal.h"
+
+#define DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
+
+void cfg_set_defaults(struct cfg_config *cfg)
+{
+	cfg->discovery = true;
+	cfg->workers = 0;
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/nvmfd");
+	cfg->log_level = CFG_LOG_INFO;
+	cfg->max_h2c_data = 128 * 1024;
+	cfg->in_capsule_data = 8192;
+	cfg->max_transfer = 1024 * 1024;
+	cfg->queue_depth = 128;
+	cfg->max_io_queues = 64;
+	cfg->kato_default = 120;
+}
+
+/* ---- value parsers ---- */
+
+int cfg_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* "4096", "128k", "1M", "1G", "2T" (binary multiples). */
+int cfg_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -ERANGE;
+	switch (tolower((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'k':
+		shift = 10;
+		break;
+	case 'm':
+		shift = 20;
+		break;
+	case 'g':
+		shift = 30;
+		break;
+	case 't':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end != '\0') {
+		end++;
+		if ((*end == 'i' || *end == 'I') && (end[1] == 'B' || end[1] == 'b'))
+			end += 2;
+		else if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end != '\0')
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t v;
+	int ret = cfg_parse_size(s, &v);
+
+	if (ret)
+		return ret;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int cfg_parse_uuid(const char *s, uint8_t out[16])
+{
+	static const int dash_at[] = { 8, 13, 18, 23 };
+	size_t n = 0, d = 0;
+
+	if (strlen(s) != 36)
+		return -EINVAL;
+	for (size_t i = 0; i < 36; i++) {
+		if (d < 4 && (int)i == dash_at[d]) {
+			if (s[i] != '-')
+				return -EINVAL;
+			d++;
+			continue;
+		}
+		if (!isxdigit((unsigned char)s[i]) || !isxdigit((unsigned char)s[i + 1]))
+			return -EINVAL;
+		sscanf(s + i, "%2hhx", &out[n++]);
+		i++;
+	}
+	return n == 16 ? 0 : -EINVAL;
+}
+
+/* NVMe Base 2.0 section 4.5: "nqn.yyyy-mm.reverse-domain[:anything]" or the UUID form. */
+bool cfg_nqn_valid(const char *nqn)
+{
+	size_t len = strlen(nqn);
+
+	if (len < 12 || len > CFG_NQN_MAX || strncmp(nqn, "nqn.", 4) != 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)nqn[i] <= 0x20 || (unsigned char)nqn[i] >= 0x7f)
+			return false;
+	if (strncmp(nqn, "nqn.2014-08.org.nvmexpress:uuid:", 32) == 0) {
+		uint8_t u[16];
+
+		return cfg_parse_uuid(nqn + 32, u) == 0;
+	}
+	return isdigit((unsigned char)nqn[4]) && isdigit((unsigned char)nqn[5]) &&
+	       isdigit((unsigned char)nqn[6]) && isdigit((unsigned char)nqn[7]) && nqn[8] == '-' &&
+	       isdigit((unsigned char)nqn[9]) && isdigit((unsigned char)nqn[10]) &&
+	       nqn[11] == '.' && isalnum((unsigned char)nqn[12]);
+}
+
+/* "host:port", "[v6]:port", "host" (default port). */
+static int parse_listen(const char *s, uint16_t default_port, struct cfg_listener *l)
+{
+	const char *host = s, *port = NULL;
+	size_t hlen;
+	uint32_t p;
+
+	if (*s == '[') {
+		const char *end = strchr(s, ']');
+
+		if (end == NULL)
+			return -EINVAL;
+		host = s + 1;
+		hlen = (size_t)(end - host);
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return -EINVAL;
+	} else {
+		const char *colon = strrchr(s, ':');
+
+		if (colon != NULL && strchr(s, ':') != colon)
+			return -EINVAL; /* a bare IPv6 address needs brackets */
+		hlen = colon ? (size_t)(colon - s) : strlen(s);
+		if (colon)
+			port = colon + 1;
+	}
+	if (hlen == 0 || hlen >= sizeof(l->host))
+		return -EINVAL;
+	memcpy(l->host, host, hlen);
+	l->host[hlen] = '\0';
+	if (port == NULL) {
+		l->port = default_port;
+		return 0;
+	}
+	for (const char *c = port; *c; c++)
+		if (!isdigit((unsigned char)*c))
+			return -EINVAL;
+	if (parse_u32(port, 1, 65535, &p))
+		return -EINVAL;
+	l->port = (uint16_t)p;
+	return 0;
+}
+
+static void *grow(struct cfg_parser *ps, void *arr, size_t n, size_t size)
+{
+	void *p = realloc(arr, (n + 1) * size);
+
+	if (p == NULL) {
+		ps->oom = true;
+		return NULL;
+	}
+	memset((char *)p + n * size, 0, size);
+	return p;
+}
+
+/* ---- sections ---- */
+
+static struct cfg_subsystem *find_subsys(struct cfg_config *cfg, const char *nqn)
+{
+	return (struct cfg_subsystem *)cfg_find_subsystem(cfg, nqn);
+}
+
+static void start_subsystem(struct cfg_parser *ps, const char *nqn, int line)
+{
+	struct cfg_config *cfg = ps->cfg;
+	struct cfg_subsystem *s, *arr;
+
+	ps->kind = SEC_BAD;
+	if (!cfg_nqn_valid(nqn)) {
+		cfg_error(ps, line, "'%s' is not a valid NQN (nqn.yyyy-mm.reverse.domain:name, "
+				    "at most %d bytes)", nqn, CFG_NQN_MAX);
+		return;
+	}
+	if (strcmp(nqn, DISC_NQN) == 0) {
+		cfg_error(ps, line, "the discovery NQN is not a subsystem nvmfd can export");
+		return;
+	}
+	s = find_subsys(cfg, nqn);
+	if (s != NULL) {
+		cfg_error(ps, line, "subsystem %s is already defined at line %d", nqn, s->line);
+		return;
+	}
+	arr = grow(ps, cfg->subsys, cfg->nsubsys, sizeof(*arr));
+	if (arr == NULL)
+		return;
+	cfg->subsys = arr;
+	s = &arr[cfg->nsubsys];
+	snprintf(s->nqn, sizeof(s->nqn), "%s", nqn);
+	s->line = line;
+	ps->cur = cfg->nsubsys++;
+	ps->kind = SEC_SUBSYS;
+}
+
+static void start_namespace(struct cfg_parser *ps, const char *args, int line)
+{
+	char nqn[CFG_LINE_MAX + 1], nsid_s[CFG_LINE_MAX + 1], extra[2];
+	struct cfg_pending_ns *arr, *p;
+	unsigned long nsid;
+	char *end;
+
+	ps->kind = SEC_BAD;
+	if (sscanf(args, "%198s %198s %1s", nqn, nsid_s, extra) != 2) {
+		cfg_error(ps, line, "expected [namespace SUBSYSTEM-NQN NSID]");
+		return;
+	}
+	errno = 0;
+	nsid = strtoul(nsid_s, &end, 10);
+	if (*end != '\0' || errno != 0 || nsid == 0 || nsid >= 0xffffffffUL) {
+		cfg_error(ps, line, "namespace ID '%s' must be a number from 1 to 4294967294", nsid_s);
+		return;
+	}
+	for (size_t i = 0; i < ps->npending; i++) {
+		if (strcmp(ps->pending[i].subnqn, nqn) == 0 && ps->pending[i].ns.nsid == nsid) {
+			cfg_error(ps, line, "namespace %lu of %s is already defined at line %d", nsid,
+				  nqn, ps->pending[i].ns.line);
+			return;
+		}
+	}
+	arr = grow(ps, ps->pending, ps->npending, sizeof(*arr));
+	if (arr == NULL)
+		return;
+	ps->pending = arr;
+	p = &arr[ps->npending];
+	snprintf(p->subnqn, sizeof(p->subnqn), "%s", nqn);
+	p->ns.nsid = (uint32_t)nsid;
+	p->ns.line = line;
+	p->ns.direct = true;
+	ps->cur = ps->npending++;
+	ps->kind = SEC_NS;
+}
+
+void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
+{
+	if (strcmp(name, "nvmfd") == 0) {
+		if (ps->saw_global)
+			cfg_error(ps, line, "[nvmfd] appears twice");
+		ps->saw_global = true;
+		ps->kind = SEC_GLOBAL;
+	} else if (strncmp(name, "subsystem", 9) == 0 && isspace((unsigned char)name[9])) {
+		char nqn[CFG_LINE_MAX + 1];
+
+		snprintf(nqn, sizeof(nqn), "%s", name + 10);
+		while (isspace((unsigned char)nqn[0]))
+			memmove(nqn, nqn + 1, strlen(nqn));
+		start_subsystem(ps, nqn, line);
+	} else if (strncmp(name, "namespace", 9) == 0 && isspace((unsigned char)name[9])) {
+		start_namespace(ps, name + 10, line);
+	} else {
+		cfg_error(ps, line, "unknown section [%s] (expected [nvmfd], [subsystem NQN] or "
+				    "[namespace NQN NSID])", name);
+		ps->kind = SEC_BAD;
+	}
+}
+
+/* ---- keys ---- */
+
+static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
+{
+	struct cfg_config *cfg = ps->cfg;
+	struct cfg_listener l = { 0 }, *arr;
+
+	if (parse_listen(value, disc ? CFG_DISC_PORT : CFG_DEFAULT_PORT, &l)) {
+		cfg_error(ps, ps->lineno, "'%s' is not ADDRESS[:PORT] (IPv6 as [ADDRESS]:PORT)",
+			  value);
+		return;
+	}
+	l.discovery_only = disc;
+	l.line = ps->lineno;
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		if (strcmp(cfg->listeners[i].host, l.host) == 0 && cfg->listeners[i].port == l.port) {
+			cfg_error(ps, ps->lineno, "%s is already a listener (line %d)", value,
+				  cfg->listeners[i].line);
+			return;
+		}
+	}
+	arr = grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
+	if (arr == NULL)
+		return;
+	cfg->listeners = arr;
+	arr[cfg->nlisteners++] = l;
+}
+
+static void u32_key(struct cfg_parser *ps, const char *key, const char *value, uint32_t min,
+		    uint32_t max, uint32_t *out)
+{
+	if (parse_u32(value, min, max, out))
+		cfg_error(ps, ps->lineno, "%s = '%s': expected a number from %u to %u "
+					  "(k, M, G suffixes allowed)", key, value, min, max);
+}
+
+static void global_key(struct cfg_parser *ps, const char *key, const char *value)
+{
+	static const char *const levels[] = { "error", "warn", "info", "debug" };
+	struct cfg_config *cfg = ps->cfg;
+
+	if (strcmp(key, "listen") == 0) {
+		add_listener(ps, value, false);
+	} else if (strcmp(key, "discovery_listen") == 0) {
+		ps->discovery_listen_set = true;
+		if (strcmp(value, "none") != 0)
+			add_listener(ps, value, true);
+	} else if (strcmp(key, "discovery") == 0) {
+		if (cfg_parse_bool(value, &cfg->discovery))
+			cfg_error(ps, ps->lineno, "discovery = '%s': expected yes or no", value);
+	} else if (strcmp(key, "workers") == 0) {
+		if (strcmp(value, "auto") == 0)
+			cfg->workers = 0;
+		else
+			u32_key(ps, key, value, 1, 256, &cfg->workers);
+	} else if (strcmp(key, "state_dir") == 0) {
+		if (value[0] != '/')
+			cfg_error(ps, ps->lineno, "state_dir must be an absolute path");
+		else
+			snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", value);
+	} else if (strcmp(key, "log_level") == 0) {
+		size_t i;
+
+		for (i = 0; i < 4 && strcmp(value, levels[i]) != 0; i++)
+			;
+		if (i == 4)
+			cfg_error(ps, ps->lineno, "log_level = '%s': expected error, warn, info or "
+						  "debug", value);
+		else
+			cfg->log_level = (enum cfg_log_level)i;
+	} else if (strcmp(key, "max_h2c_data") == 0) {
+		u32_key(ps, key, value, 4096, 16u << 20, &cfg->max_h2c_data);
+		if (cfg->max_h2c_data % 4)
+			cfg_error(ps, ps->lineno, "max_h2c_data must be a multiple of 4");
+	} else if (strcmp(key, "in_capsule_data") == 0) {
+		u32_key(ps, key, value, 8192, 1u << 20, &cfg->in_capsule_data);
+		if (cfg->in_capsule_data % 16)
+			cfg_error(ps, ps->lineno, "in_capsule_data must be a multiple of 16");
+	} else if (strcmp(key, "max_transfer") == 0) {
+		u32_key(ps, key, value, 4096, 32u << 20, &cfg->max_transfer);
+		if (cfg->max_transfer & (cfg->max_transfer - 1))
+			cfg_error(ps, ps->lineno, "max_transfer must be a power of two");
+	} else if (strcmp(key, "queue_depth") == 0) {
+		u32_key(ps, key, value, 16, 4096, &cfg->queue_depth);
+	} else if (strcmp(key, "max_io_queues") == 0) {
+		u32_key(ps, key, value, 1, 1024, &cfg->max_io_queues);
+	} else if (strcmp(key, "kato_default") == 0) {
+		u32_key(ps, key, value, 1, 3600, &cfg->kato_default);
+	} else {
+		cfg_error(ps, ps->lineno, "unknown key '%s' in [nvmfd]", key);
+	}
+}
+
+static bool ascii_field(const char *v, size_t max)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static void subsys_key(struct cfg_parser *ps, const char *key, const char *value)
+{
+	struct cfg_subsystem *s = &ps->cfg->subsys[ps->cur];
+
+	if (strcmp(key, "allow_host") == 0) {
+		char(*hosts)[CFG_NQN_MAX + 1];
+
+		if (strcmp(value, "any") == 0) {
+			s->allow_any_host = true;
+			return;
+		}
+		if (!cfg_nqn_valid(value)) {
+			cfg_error(ps, ps->lineno, "allow_host = '%s': not a valid host NQN (or 'any')",
+				  value);
+			return;
+		}
+		hosts = grow(ps, s->hosts, s->nhosts, sizeof(*hosts));
+		if (hosts == NULL)
+			return;
+		s->hosts = hosts;
+		snprintf(hosts[s->nhosts++], CFG_NQN_MAX + 1, "%s", value);
+	} else if (strcmp(key, "serial") == 0) {
+		if (!ascii_field(value, 20))
+			cfg_error(ps, ps->lineno, "serial must be 1 to 20 printable ASCII characters");
+		else
+			snprintf(s->serial, sizeof(s->serial), "%s", value);
+	} else if (strcmp(key, "model") == 0) {
+		if (!ascii_field(value, 40))
+			cfg_error(ps, ps->lineno, "model must be 1 to 40 printable ASCII characters");
+		else
+			snprintf(s->model, sizeof(s->model), "%s", value);
+	} else {
+		cfg_error(ps, ps->lineno, "unknown key '%s' in [subsystem]", key);
+	}
+}
+
+static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
+{
+	struct cfg_namespace *ns = &ps->pending[ps->cur].ns;
+
+	if (strcmp(key, "path") == 0) {
+		if (strncmp(value, "ram:", 4) == 0) {
+			if (cfg_parse_size(value + 4, &ns->ram_size) || ns->ram_size < 4096) {
+				cfg_error(ps, ps->lineno, "path = '%s': expected ram:SIZE, e.g. "
+							  "ram:1G", value);
+				return;
+			}
+			ns->is_ram = true;
+		} else if (value[0] != '/') {
+			cfg_error(ps, ps->lineno, "path must be absolute (or ram:SIZE)");
+			return;
+		}
+		snprintf(ns->path, sizeof(ns->path), "%s", value);
+	} else if (strcmp(key, "read_only") == 0) {
+		if (cfg_parse_bool(value, &ns->read_only))
+			cfg_error(ps, ps->lineno, "read_only = '%s': expected yes or no", value);
+	} else if (strcmp(key, "direct") == 0) {
+		if (cfg_parse_bool(value, &ns->direct))
+			cfg_error(ps, ps->lineno, "direct = '%s': expected yes or no", value);
+	} else if (strcmp(key, "block_size") == 0) {
+		if (strcmp(value, "512") == 0)
+			ns->block_size = 512;
+		else if (strcmp(value, "4096") == 0 || strcasecmp(value, "4k") == 0)
+			ns->block_size = 4096;
+		else
+			cfg_error(ps, ps->lineno, "block_size must be 512 or 4096");
+	} else if (strcmp(key, "uuid") == 0) {
+		if (cfg_parse_uuid(value, ns->uuid))
+			cfg_error(ps, ps->lineno, "uuid = '%s': expected 8-4-4-4-12 hex digits",
+				  value);
+		else
+			ns->has_uuid = true;
+	} else {
+		cfg_error(ps, ps->lineno, "unknown key '%s' in [namespace]", key);
+	}
+}
+
+void cfg_apply_key(struct cfg_parser *ps, const char *section, const char *key, const char *value)
+{
+	switch (ps->kind) {
+	case SEC_GLOBAL:
+		global_key(ps, key, value);
+		break;
+	case SEC_SUBSYS:
+		subsys_key(ps, key, value);
+		break;
+	case SEC_NS:
+		ns_key(ps, key, value);
+		break;
+	case SEC_NONE:
+		cfg_error(ps, ps->lineno, "'%s' before any [section]", key);
+		break;
+	case SEC_BAD:
+		break; /* the section header was reported */
+	}
+	(void)section;
+}
+
+/* ---- whole-file checks ---- */
+
+static void default_serial(struct cfg_subsystem *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a: stable across restarts */
+
+	for (const char *c = s->nqn; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	snprintf(s->serial, sizeof(s->serial), "%016llx", (unsigned long long)h);
+}
+
+static void attach_namespaces(struct cfg_parser *ps)
+{
+	for (size_t i = 0; i < ps->npending; i++) {
+		struct cfg_pending_ns *p = &ps->pending[i];
+		struct cfg_subsystem *s = find_subsys(ps->cfg, p->subnqn);
+		struct cfg_namespace *arr;
+
+		if (s == NULL) {
+			cfg_error(ps, p->ns.line, "namespace %u: no [subsystem %s] in this file",
+				  p->ns.nsid, p->subnqn);
+			continue;
+		}
+		if (p->ns.path[0] == '\0') {
+			cfg_error(ps, p->ns.line, "namespace %u of %s has no path", p->ns.nsid,
+				  p->subnqn);
+			continue;
+		}
+		arr = grow(ps, s->ns, s->nns, sizeof(*arr));
+		if (arr == NULL)
+			return;
+		s->ns = arr;
+		arr[s->nns++] = p->ns;
+	}
+}
+
+/* Unless told otherwise, discovery is also served on port 8009 of every I/O address. */
+static void default_discovery_listeners(struct cfg_parser *ps)
+{
+	struct cfg_config *cfg = ps->cfg;
+	size_t n = cfg->nlisteners;
+
+	if (!cfg->discovery || ps->discovery_listen_set)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct cfg_listener l = cfg->listeners[i], *arr;
+		bool dup = false;
+
+		l.port = CFG_DISC_PORT;
+		l.discovery_only = true;
+		for (size_t j = 0; j < cfg->nlisteners; j++)
+			dup |= strcmp(cfg->listeners[j].host, l.host) == 0 &&
+			       cfg->listeners[j].port == l.port;
+		if (dup)
+			continue;
+		arr = grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
+		if (arr == NULL)
+			return;
+		cfg->listeners = arr;
+		arr[cfg->nlisteners++] = l;
+	}
+}
+
+void cfg_validate(struct cfg_parser *ps)
+{
+	struct cfg_config *cfg = ps->cfg;
+	size_t nio = 0;
+
+	attach_namespaces(ps);
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		nio += !cfg->listeners[i].discovery_only;
+	if (nio == 0)
+		cfg_error(ps, ps->lineno, "no 'listen = ADDRESS:PORT' in [nvmfd]");
+	default_discovery_listeners(ps);
+	for (size_t i = 0; i < cfg->nsubsys; i++) {
+		struct cfg_subsystem *s = &cfg->subsys[i];
+
+		if (!s->allow_any_host && s->nhosts == 0)
+			cfg_error(ps, s->line, "subsystem %s allows no host: add 'allow_host = "
+					       "HOSTNQN' or 'allow_host = any'", s->nqn);
+		if (s->allow_any_host && s->nhosts > 0)
+			cfg_error(ps, s->line, "subsystem %s: 'allow_host = any' and a host list "
+					       "exclude each other", s->nqn);
+		if (s->serial[0] == '\0')
+			default_serial(s);
+		if (s->model[0] == '\0')
+			snprintf(s->model, sizeof(s->model), "nvmfd");
+	}
+	if (cfg->in_capsule_data > cfg->max_transfer)
+		cfg_error(ps, ps->lineno, "in_capsule_data (%u) exceeds max_transfer (%u)",
+			  cfg->in_capsule_data, cfg->max_transfer);
+}
+
+void cfg_parser_fini(struct cfg_parser *ps)
+{
+	free(ps->pending);
+	ps->pending = NULL;
+}

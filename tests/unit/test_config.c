@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* conf/: the INI format, its defaults, and a file:line message for every error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char err[4096];
+
+static struct cfg_config *load_ok(const char *text)
+{
+	struct cfg_config *cfg = NULL;
+	int ret = cfg_load_string("t.ini", text, &cfg, err, sizeof(err));
+
+	if (ret != 0)
+		print_error("unexpected errors:\n%s", err);
+	assert_int_equal(ret, 0);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* The load must fail, and the messages must contain `want`. */
+static void load_fails(const char *text, const char *want)
+{
+	struct cfg_config *cfg = NULL;
+	int ret = cfg_load_string("t.ini", text, &cfg, err, sizeof(err));
+
+	assert_int_not_equal(ret, 0);
+	assert_null(cfg);
+	if (strstr(err, want) == NULL)
+		print_error("expected \"%s\" in:\n%s", want, err);
+	assert_non_null(strstr(err, want));
+}
+
+static void test_default(void **state)
+{
+	struct cfg_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(cfg_load_default(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->nsubsys, 1);
+	assert_string_equal(cfg->subsys[0].nqn, CFG_DEFAULT_NQN);
+	assert_true(cfg->subsys[0].allow_any_host);
+	assert_int_equal(cfg->subsys[0].nns, 1);
+	assert_true(cfg->subsys[0].ns[0].is_ram);
+	assert_int_equal(cfg->subsys[0].ns[0].ram_size, 1ULL << 30);
+	assert_int_equal(cfg->nlisteners, 2);
+	assert_string_equal(cfg->listeners[0].host, "127.0.0.1");
+	assert_int_equal(cfg->listeners[0].port, 4420);
+	assert_false(cfg->listeners[0].discovery_only);
+	assert_int_equal(cfg->listeners[1].port, 8009);
+	assert_true(cfg->listeners[1].discovery_only);
+	cfg_free(cfg);
+}
+
+static void test_full_file(void **state)
+{
+	struct cfg_config *cfg;
+
+	(void)state;
+	cfg = load_ok("; a comment\n"
+		      "[nvmfd]\n"
+		      "listen = 0.0.0.0:4420\n"
+		      "listen = [::1]:4421   ; inline comment\n"
+		      "workers = 2\n"
+		      "max_h2c_data = 256k\n"
+		      "max_transfer = 2M\n"
+		      "log_level = debug\n"
+		      "\n"
+		      "[namespace nqn.2026-11.org.example:disk0 2]\n"
+		      "path = /dev/vdb\n"
+		      "read_only = yes\n"
+		      "[subsystem nqn.2026-11.org.example:disk0]\n"
+		      "allow_host = nqn.2014-08.org.nvmexpress:uuid:"
+		      "6a7f1f3c-0b6e-4a43-9c54-2a3a55a4a2b1\n"
+		      "allow_host = nqn.2026-11.org.example:host2\n"
+		      "serial = SER1\n"
+		      "[namespace nqn.2026-11.org.example:disk0 1]\n"
+		      "path = ram:64M\n"
+		      "block_size = 4096\n"
+		      "uuid = 00112233-4455-6677-8899-aabbccddeeff\n");
+	assert_int_equal(cfg->workers, 2);
+	assert_int_equal(cfg->max_h2c_data, 256 * 1024);
+	assert_int_equal(cfg->max_transfer, 2 * 1024 * 1024);
+	assert_int_equal(cfg->log_level, CFG_LOG_DEBUG);
+	/* two I/O listeners, and the implied discovery port on each address */
+	assert_int_equal(cfg->nlisteners, 4);
+	assert_string_equal(cfg->listeners[1].host, "::1");
+	assert_int_equal(cfg->listeners[1].port, 4421);
+	assert_int_equal(cfg->listeners[3].port, 8009);
+	assert_int_equal(cfg->nsubsys, 1);
+	assert_int_equal(cfg->subsys[0].nhosts, 2);
+	assert_string_equal(cfg->subsys[0].serial, "SER1");
+	assert_string_equal(cfg->subsys[0].model, "nvmfd");
+	assert_int_equal(cfg->subsys[0].nns, 2);
+	assert_int_equal(cfg->subsys[0].ns[0].nsid, 2);
+	assert_true(cfg->subsys[0].ns[0].read_only);
+	assert_int_equal(cfg->subsys[0].ns[1].block_size, 4096);
+	assert_true(cfg->subsys[0].ns[1].has_uuid);
+	assert_int_equal(cfg->subsys[0].ns[1].uuid[15], 0xff);
+	cfg_free(cfg);
+}
+
+static void test_discovery_listen_none(void **state)
+{
+	struct cfg_config *cfg;
+
+	(void)state;
+	cfg = load_ok("[nvmfd]\nlisten = 10.1.1.1\ndiscovery_listen = none\n");
+	assert_int_equal(cfg->nlisteners, 1);
+	assert_int_equal(cfg->listeners[0].port, 4420);
+	assert_int_equal(cfg->nsubsys, 0);
+	cfg_free(cfg);
+}
+
+static void test_errors(void **state)
+{
+	static const char g[] = "[nvmfd]\nlisten = 127.0.0.1:4420\n";
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ "[nvmfd]\nlisten = 127.0.0.1:4420\nread_onyl = yes\n",
+		  "t.ini:3: unknown key 'read_onyl' in [nvmfd]" },
+		{ "[nvmfd]\nlisten = 127.0.0.1:4420\n[bogus]\n", "t.ini:3: unknown section [bogus]" },
+		{ "[nvmfd]\nlisten = 1.2.3.4:99999\n", "t.ini:2: '1.2.3.4:99999' is not ADDRESS" },
+		{ "[nvmfd]\nlisten = ::1\n", "t.ini:2:" },
+		{ "[nvmfd]\nworkers = 0\nlisten=1.1.1.1\n", "t.ini:2: workers = '0'" },
+		{ "[nvmfd]\n", "no 'listen = ADDRESS:PORT'" },
+		{ "[nvmfd]\nlisten = 127.0.0.1\nlisten = 127.0.0.1:4420\n",
+		  "t.ini:3: 127.0.0.1:4420 is already a listener (line 2)" },
+		{ "[nvmfd]\nlisten = 127.0.0.1\nmax_h2c_data = 4098\n", "multiple of 4" },
+		{ "[nvmfd]\nlisten = 127.0.0.1\nstate_dir = relative\n", "t.ini:3: state_dir" },
+		{ "[subsystem not-an-nqn]\n", "t.ini:1: 'not-an-nqn' is not a valid NQN" },
+		{ "[subsystem nqn.2014-08.org.nvmexpress.discovery]\n", "t.ini:1: the discovery NQN" },
+		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\n",
+		  "t.ini:3: subsystem nqn.2026-11.a:b allows no host" },
+		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host = any\n"
+		  "[subsystem nqn.2026-11.a:b]\n",
+		  "t.ini:5: subsystem nqn.2026-11.a:b is already defined at line 3" },
+		{ "[nvmfd]\nlisten=1.1.1.1\n[namespace nqn.2026-11.a:b 1]\npath = ram:1M\n",
+		  "t.ini:3: namespace 1: no [subsystem nqn.2026-11.a:b]" },
+		{ "[namespace nqn.2026-11.a:b 0]\n", "t.ini:1: namespace ID '0'" },
+		{ "[namespace nqn.2026-11.a:b x]\n", "t.ini:1: namespace ID 'x'" },
+		{ "[namespace nqn.2026-11.a:b]\n", "t.ini:1: expected [namespace SUBSYSTEM-NQN NSID]" },
+		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
+		  "[namespace nqn.2026-11.a:b 1]\npath = ram:1X\n",
+		  "t.ini:6: path = 'ram:1X'" },
+		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
+		  "[namespace nqn.2026-11.a:b 1]\nblock_size = 1024\n",
+		  "t.ini:6: block_size must be 512 or 4096" },
+		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
+		  "[namespace nqn.2026-11.a:b 1]\nread_only = maybe\n",
+		  "t.ini:6: read_only = 'maybe'" },
+		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
+		  "[namespace nqn.2026-11.a:b 1]\n",
+		  "t.ini:5: namespace 1 of nqn.2026-11.a:b has no path" },
+		{ "listen = 1.1.1.1\n", "t.ini:1: 'listen' before any [section]" },
+		{ "[nvmfd]\nthis line has no equals sign\n", "t.ini:2: syntax error" },
+		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host = bad host\n",
+		  "t.ini:4: allow_host = 'bad host'" },
+		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\n"
+		  "serial = 123456789012345678901\n",
+		  "t.ini:4: serial must be 1 to 20" },
+	};
+
+	(void)state;
+	(void)g;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		load_fails(cases[i].text, cases[i].want);
+}
+
+static void test_long_line(void **state)
+{
+	char text[1024];
+	char host[400];
+
+	(void)state;
+	memset(host, 'a', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(text, sizeof(text), "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\n"
+				     "allow_host = nqn.2026-11.a:%s\nallow_host = any\n", host);
+	load_fails(text, "t.ini:4: line longer than 198 characters");
+	/* ... and the line after it is not a phantom error */
+	assert_null(strstr(err, "t.ini:5"));
+}
+
+static void test_multiple_errors(void **state)
+{
+	(void)state;
+	load_fails("[nvmfd]\nlisten = x:y\nfoo = 1\n", "t.ini:2:");
+	assert_non_null(strstr(err, "t.ini:3: unknown key 'foo'"));
+}
+
+static void test_file(void **state)
+{
+	struct cfg_config *cfg = NULL;
+	char path[] = "/tmp/nvmfd-test-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("[nvmfd]\nlisten = 127.0.0.1:4420\nbad = 1\n", f);
+	fclose(f);
+	assert_int_not_equal(cfg_load_file(path, &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, ":3: unknown key 'bad'"));
+	assert_non_null(strstr(err, path));
+	unlink(path);
+	assert_int_not_equal(cfg_load_file(path, &cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "No such file"));
+}
+
+static void test_parsers(void **state)
+{
+	uint64_t v;
+	uint8_t u[16];
+	bool b;
+
+	(void)state;
+	assert_int_equal(cfg_parse_size("4k", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(cfg_parse_size("1GiB", &v), 0);
+	assert_int_equal(v, 1ULL << 30);
+	assert_int_equal(cfg_parse_size("2T", &v), 0);
+	assert_int_equal(v, 2ULL << 40);
+	assert_int_not_equal(cfg_parse_size("-1", &v), 0);
+	assert_int_not_equal(cfg_parse_size("1Q", &v), 0);
+	assert_int_not_equal(cfg_parse_size("99999999999999999999", &v), 0);
+	assert_int_not_equal(cfg_parse_size("99999999999T", &v), 0);
+	assert_int_equal(cfg_parse_bool("Yes", &b), 0);
+	assert_true(b);
+	assert_int_not_equal(cfg_parse_bool("y", &b), 0);
+	assert_int_equal(cfg_parse_uuid("00112233-4455-6677-8899-aabbccddeeff", u), 0);
+	assert_int_equal(u[0], 0x00);
+	assert_int_equal(u[5], 0x55);
+	assert_int_not_equal(cfg_parse_uuid("00112233-4455-6677-8899-aabbccddeefg", u), 0);
+	assert_true(cfg_nqn_valid("nqn.2014-08.org.nvmexpress.discovery"));
+	assert_false(cfg_nqn_valid("nqn.14-08.org"));
+	assert_false(cfg_nqn_valid("iqn.2014-08.org.example"));
+	assert_false(cfg_nqn_valid("nqn.2014-08.org.nvmexpress:uuid:nope"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_discovery_listen_none),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_multiple_errors),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_parsers),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
