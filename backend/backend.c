@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Choosing a backend by path, and what every backend shares. */
+#include "backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int be_open(struct be_ns *ns, const struct be_params *p, char *err, size_t errlen)
+{
+	const struct be_ops *ops;
+	struct stat st;
+	int ret;
+
+	memset(ns, 0, sizeof(*ns));
+	ns->fd = -1;
+	snprintf(ns->path, sizeof(ns->path), "%s", p->path);
+	if (strncmp(p->path, "ram:", 4) == 0) {
+		ops = &be_ram_ops;
+	} else if (stat(p->path, &st) != 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", p->path, strerror(errno));
+		return ret;
+	} else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
+		ops = &be_file_ops;
+	} else {
+		snprintf(err, errlen, "%s: not a regular file or a block device", p->path);
+		return -EINVAL;
+	}
+	ns->ops = ops;
+	ret = ops->open(ns, p);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", p->path, strerror(-ret));
+		return ret;
+	}
+	if (ns->size < ns->block_size) {
+		snprintf(err, errlen, "%s: smaller than one %u-byte block", p->path,
+			 ns->block_size);
+		ops->close(ns);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void be_close(struct be_ns *ns)
+{
+	if (ns->ops != NULL)
+		ns->ops->close(ns);
+	ns->ops = NULL;
+}
+
+static bool in_range(const struct be_ns *ns, const struct be_io *io)
+{
+	if (io->op == BE_OP_FLUSH)
+		return true;
+	return io->offset <= ns->size && io->len <= ns->size - io->offset;
+}
+
+int be_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
+{
+	if (!in_range(ns, io))
+		return -EINVAL;
+	if (ns->read_only && io->op != BE_OP_READ && io->op != BE_OP_FLUSH)
+		return -EROFS;
+	io->ns = ns;
+	io->ring = ring;
+	io->xfered = 0;
+	return ns->ops->submit(ns, ring, io);
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Backing stores behind one ops table: regular file, block device, RAM.
+ * Each operation is queued as SQEs on the calling worker's ring (the worker
+ * owns the ring; a namespace is shared by the workers); RAM completes
+ * inline. Knows nothing of NVMe/TCP: offsets and lengths are in bytes.
+ *
+ * Completion: the caller fills a struct be_io (op, buffer, offset, length,
+ * done callback, user_data for the SQEs) and calls be_submit(). Unless it
+ * returns an error, io->done(io, res) is called exactly once: inline for
+ * RAM, or when the worker passes the CQEs carrying io->user_data to
+ * be_io_complete(). res is the byte count (or 0) on success, -errno on
+ * failure; short transfers are resubmitted here, never reported.
+ */
+#pragma once
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum be_kind { BE_FILE, BE_BLOCK, BE_RAM };
+
+enum be_op {
+	BE_OP_READ,
+	BE_OP_WRITE,
+	BE_OP_FLUSH,	   /* durable: fdatasync */
+	BE_OP_WRITE_ZEROES,
+	BE_OP_DEALLOCATE, /* reads back as zeroes afterwards */
+};
+
+struct be_params {
+	const char *path;     /* "/dev/...", a regular file, or "ram:SIZE" */
+	uint64_t ram_size;    /* for RAM */
+	uint32_t block_size;  /* 512 or 4096 for files and RAM; 0 = 512 */
+	bool read_only;
+	bool direct;	      /* O_DIRECT for files and block devices */
+};
+
+struct be_ns {
+	const struct be_ops *ops;
+	enum be_kind kind;
+	char path[256];
+	int fd;		      /* -1 for RAM */
+	uint8_t *ram;	      /* RAM store */
+	uint64_t size;	      /* bytes, a multiple of block_size */
+	uint32_t block_size;
+	bool read_only;
+	bool direct;	      /* O_DIRECT in force (may be refused by the file system) */
+	bool can_punch;	      /* deallocate by hole punching works */
+};
+
+struct be_io;
+typedef void (*be_done_fn)(struct be_io *io, int res);
+
+struct be_io {
+	enum be_op op;
+	void *buf;
+	int buf_index;	      /* registered buffer index, or -1 */
+	int file_index;	      /* this worker's fixed-file slot for the fd, or -1 */
+	uint64_t offset;
+	uint32_t len;
+	bool fua;	      /* WRITE: durable before done (RWF_DSYNC) */
+	uint64_t user_data;   /* put on every SQE this io queues */
+	be_done_fn done;
+	/* internal */
+	struct be_ns *ns;
+	struct io_uring *ring;
+	uint32_t xfered;
+};
+
+struct be_ops {
+	enum be_kind kind;
+	const char *name;
+	int (*open)(struct be_ns *ns, const struct be_params *p);
+	void (*close)(struct be_ns *ns);
+	int (*submit)(struct be_ns *ns, struct io_uring *ring, struct be_io *io);
+};
+
+/* Open a backing store by path kind. Returns 0 or -errno (and a message in err). */
+int be_open(struct be_ns *ns, const struct be_params *p, char *err, size_t errlen);
+void be_close(struct be_ns *ns);
+
+/*
+ * Queue io on ring (not submitted: the worker batches io_uring_submit).
+ * Returns 0 (done will be called) or -errno (done will not be called):
+ * -EAGAIN when the ring has no free SQE, -EROFS for writes to a read-only
+ * store, -EINVAL for a range outside the store.
+ */
+int be_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io);
+
+/* The worker hands over each CQE whose user_data belongs to io. */
+void be_io_complete(struct be_io *io, int res);
+
+/* RAM only: the store's bytes at offset, so payloads can move without a copy. */
+static inline uint8_t *be_ram_map(const struct be_ns *ns, uint64_t offset)
+{
+	return ns->ram != NULL ? ns->ram + offset : NULL;
+}
+
+extern const struct be_ops be_file_ops;
+extern const struct be_ops be_ram_ops;

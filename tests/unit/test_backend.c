@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* backend/: every operation of the RAM and file stores, through a real ring. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "backend.h"
+
+#define NS_SIZE (1u << 20)
+
+struct result {
+	int calls;
+	int res;
+};
+
+static void on_done(struct be_io *io, int res)
+{
+	struct result *r = (struct result *)(uintptr_t)io->user_data;
+
+	r->calls++;
+	r->res = res;
+}
+
+/* Submit io and run the ring until it is done; returns its result. */
+static int run_io(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
+{
+	struct result r = { 0 };
+	int ret;
+
+	io->user_data = (uint64_t)(uintptr_t)&r;
+	io->done = on_done;
+	if (io->buf_index == 0 && io->buf == NULL)
+		io->buf_index = -1;
+	ret = be_submit(ns, ring, io);
+	if (ret)
+		return ret;
+	while (r.calls == 0) {
+		struct io_uring_cqe *cqe;
+
+		assert_true(io_uring_submit_and_wait(ring, 1) >= 0);
+		while (io_uring_peek_cqe(ring, &cqe) == 0) {
+			int res = cqe->res;
+
+			io_uring_cqe_seen(ring, cqe);
+			be_io_complete(io, res);
+		}
+	}
+	assert_int_equal(r.calls, 1);
+	return r.res;
+}
+
+static struct be_io mkio(enum be_op op, void *buf, uint64_t off, uint32_t len)
+{
+	struct be_io io = { .op = op, .buf = buf, .buf_index = -1, .file_index = -1,
+			    .offset = off, .len = len };
+	return io;
+}
+
+static void exercise(struct be_ns *ns)
+{
+	struct io_uring ring;
+	uint8_t *w, *r;
+	struct be_io io;
+
+	assert_int_equal(io_uring_queue_init(16, &ring, 0), 0);
+	assert_int_equal(posix_memalign((void **)&w, 4096, 65536), 0);
+	assert_int_equal(posix_memalign((void **)&r, 4096, 65536), 0);
+	for (size_t i = 0; i < 65536; i++)
+		w[i] = (uint8_t)(i * 7 + 3);
+
+	io = mkio(BE_OP_WRITE, w, 8192, 65536);
+	assert_int_equal(run_io(ns, &ring, &io), 65536);
+	io = mkio(BE_OP_WRITE, w, 0, 4096);
+	io.fua = true;
+	assert_int_equal(run_io(ns, &ring, &io), 4096);
+	io = mkio(BE_OP_FLUSH, NULL, 0, 0);
+	assert_int_equal(run_io(ns, &ring, &io), 0);
+	io = mkio(BE_OP_READ, r, 8192, 65536);
+	assert_int_equal(run_io(ns, &ring, &io), 65536);
+	assert_memory_equal(r, w, 65536);
+
+	/* Write Zeroes and Deallocate both read back as zeroes */
+	io = mkio(BE_OP_WRITE_ZEROES, NULL, 8192, 4096);
+	assert_int_equal(run_io(ns, &ring, &io), 0);
+	io = mkio(BE_OP_DEALLOCATE, NULL, 16384, 32768);
+	assert_int_equal(run_io(ns, &ring, &io), 0);
+	io = mkio(BE_OP_READ, r, 8192, 65536);
+	assert_int_equal(run_io(ns, &ring, &io), 65536);
+	for (size_t i = 0; i < 4096; i++)
+		assert_int_equal(r[i], 0);
+	assert_memory_equal(r + 4096, w + 4096, 4096);
+	for (size_t i = 8192; i < 8192 + 32768; i++)
+		assert_int_equal(r[i], 0);
+	assert_memory_equal(r + 40960, w + 40960, 65536 - 40960);
+
+	/* the last block is reachable, one past it is not */
+	io = mkio(BE_OP_READ, r, ns->size - 4096, 4096);
+	assert_int_equal(run_io(ns, &ring, &io), 4096);
+	io = mkio(BE_OP_READ, r, ns->size - 4096, 8192);
+	assert_int_equal(run_io(ns, &ring, &io), -EINVAL);
+	io = mkio(BE_OP_WRITE, w, UINT64_MAX - 100, 4096);
+	assert_int_equal(run_io(ns, &ring, &io), -EINVAL);
+
+	free(w);
+	free(r);
+	io_uring_queue_exit(&ring);
+}
+
+static void test_ram(void **state)
+{
+	struct be_params p = { .path = "ram:1M", .ram_size = NS_SIZE, .block_size = 4096 };
+	struct be_ns ns;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), 0);
+	assert_int_equal(ns.kind, BE_RAM);
+	assert_int_equal(ns.size, NS_SIZE);
+	assert_int_equal(ns.block_size, 4096);
+	exercise(&ns);
+	be_close(&ns);
+}
+
+static void file_case(bool direct)
+{
+	char path[] = "/var/tmp/nvmfd-be-XXXXXX";
+	struct be_params p = { .path = path, .block_size = 512, .direct = direct };
+	struct be_ns ns;
+	char err[256];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, NS_SIZE + 100), 0); /* a partial block is not exported */
+	close(fd);
+	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), 0);
+	assert_int_equal(ns.kind, BE_FILE);
+	assert_int_equal(ns.size, NS_SIZE);
+	exercise(&ns);
+	be_close(&ns);
+	unlink(path);
+}
+
+static void test_file_buffered(void **state)
+{
+	(void)state;
+	file_case(false);
+}
+
+static void test_file_direct(void **state)
+{
+	(void)state;
+	file_case(true);
+}
+
+static void test_read_only_and_errors(void **state)
+{
+	struct be_params p = { .path = "ram:64k", .ram_size = 65536, .read_only = true };
+	struct be_params missing = { .path = "/nonexistent/nvmfd" };
+	struct be_params dir = { .path = "/tmp" };
+	struct io_uring ring;
+	uint8_t buf[512] = { 0 };
+	struct be_io io;
+	struct be_ns ns;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(io_uring_queue_init(4, &ring, 0), 0);
+	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), 0);
+	io = mkio(BE_OP_WRITE, buf, 0, 512);
+	assert_int_equal(run_io(&ns, &ring, &io), -EROFS);
+	io = mkio(BE_OP_READ, buf, 0, 512);
+	assert_int_equal(run_io(&ns, &ring, &io), 512);
+	be_close(&ns);
+	assert_int_equal(be_open(&ns, &missing, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/nvmfd"));
+	assert_int_equal(be_open(&ns, &dir, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file or a block device"));
+	io_uring_queue_exit(&ring);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ram),
+		cmocka_unit_test(test_file_buffered),
+		cmocka_unit_test(test_file_direct),
+		cmocka_unit_test(test_read_only_and_errors),
+	};
+
+	return cmocka_run_group_tests_name("backend", tests, NULL, NULL);
+}
