@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install what nvmfd needs to build and test, on Debian 12, as root.
+#
+#   scripts/install-deps.sh [--no-vm]
+#
+# Debian packages for the build, the unit and fuzz tests (clang + its runtime
+# for libFuzzer and the sanitizers), then, unless --no-vm, the linux-host VM
+# used by the interop tests: ../shared/tools/linux-host/setup installs its own
+# packages (qemu, nvme-cli, ...) and builds its guest image (idempotent;
+# LINUX_HOST_DIR overrides where it is). Does nothing when all is there.
+set -euo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+lh=$(realpath -m "${LINUX_HOST_DIR:-$src/../shared/tools/linux-host}")
+vm=1
+case ${1:-} in
+--no-vm) vm=0 ;;
+'') ;;
+*) echo "usage: $0 [--no-vm]" >&2; exit 2 ;;
+esac
+
+pkgs=(
+	build-essential meson ninja-build pkg-config git
+	liburing-dev libisal-dev libinih-dev libcmocka-dev
+	clang libclang-rt-14-dev llvm   # libFuzzer, sanitizer runtimes, llvm-symbolizer
+	valgrind python3
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	if ((EUID != 0)); then
+		echo "install-deps: missing ${missing[*]}; run as root, or: apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 update -qq
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+	echo "install-deps: Debian packages already installed"
+fi
+
+if ((vm)); then
+	if [[ -x $lh/setup ]]; then
+		echo "install-deps: linux-host VM ($lh/setup)"
+		"$lh/setup"
+	else
+		echo "install-deps: no $lh/setup: the interop tests will be skipped"
+	fi
+fi

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Install, build and run every test. This is what CI runs (.ci/run) and the
+# README's second command; run it as root on Debian 12 (or with --no-install
+# when the dependencies are there).
+#
+#   scripts/test.sh [--no-install] [--quick]
+#
+#   1. scripts/install-deps.sh (Debian packages, the linux-host VM image)
+#   2. build-test/:  -Dwerror=true; meson test: every suite (unit, fuzz corpus
+#                    replay, interop against the kernel in the VM)
+#   3. build-asan/:  -Db_sanitize=address,undefined -Dwerror=true; meson test
+#                    --suite unit --suite fuzz (interop is not repeated)
+#   4. libFuzzer:    tests/fuzz/run-fuzzers.sh, FUZZ_SECONDS (30) per fuzzer
+#   5. tests/print-summary.py: the failures, then "N passed, N failed, N skipped"
+#
+# --quick skips stages 3 and 4. Environment: INTEROP (auto|enabled|disabled;
+# default enabled when ../shared/tools/linux-host is there, else auto),
+# FUZZ_SECONDS, WERROR (true), LINUX_HOST_DIR.
+# Exit status: 0 when everything passed, 1 otherwise.
+set -uo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$src" || exit 1
+lh=$(realpath -m "${LINUX_HOST_DIR:-$src/../shared/tools/linux-host}")
+install=1 quick=0
+for a; do
+	case $a in
+	--no-install) install=0 ;;
+	--quick) quick=1 ;;
+	*) echo "usage: $0 [--no-install] [--quick]" >&2; exit 2 ;;
+	esac
+done
+if [[ -z ${INTEROP:-} ]]; then
+	if [[ -x $lh/run ]]; then INTEROP=enabled; else INTEROP=auto; fi
+fi
+werror=${WERROR:-true}
+export FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+# meson 1.0 sets no sanitizer options; make UBSan fail the test, not just print.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:print_summary=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:print_summary=1}
+
+logs=()
+steps=$(mktemp "${TMPDIR:-/tmp}/nvmfd-steps.XXXXXX")
+trap 'rm -f "$steps"' EXIT
+t_all=$SECONDS
+timings=()
+stage() { printf '\n======== %s\n' "$*"; stage_t=$SECONDS; stage_name=$*; }
+done_stage() { timings+=("$(printf '%5ss  %s' $((SECONDS - stage_t)) "$stage_name")"); }
+step_fail() { echo "FAIL $*" >>"$steps"; echo "!!! $*"; }
+
+# configure DIR OPTIONS...: meson setup, or reconfigure an existing build dir.
+configure() {
+	local dir=$1
+	shift
+	if [[ -f $dir/meson-private/coredata.dat ]]; then
+		meson setup --reconfigure "$dir" "$@"
+	else
+		rm -rf "$dir"
+		meson setup "$dir" "$@"
+	fi
+}
+
+# build_and_test DIR "SETUP OPTIONS" [MESON TEST OPTIONS...]; adds DIR's test log
+# to logs[] unless the setup or the build failed (that is one failed step).
+build_and_test() {
+	local dir=$1 opts=$2
+	shift 2
+	# shellcheck disable=SC2086  # opts is a list of words
+	if ! configure "$dir" $opts; then step_fail "$dir: meson setup failed"; return 1; fi
+	if ! ninja -C "$dir"; then step_fail "$dir: build failed"; return 1; fi
+	# Failures are counted from the test log by print-summary.py.
+	meson test -C "$dir" --print-errorlogs "$@" || true
+	logs+=("$dir/meson-logs/testlog.json")
+}
+
+if ((install)); then
+	stage "1. dependencies (scripts/install-deps.sh)"
+	if ! scripts/install-deps.sh; then
+		step_fail "scripts/install-deps.sh failed"
+		python3 tests/print-summary.py --steps "$steps"
+		exit 1
+	fi
+	done_stage
+fi
+
+stage "2. build-test: werror=$werror, interop=$INTEROP; all suites"
+rm -f build-test/meson-logs/testlog.json
+build_and_test build-test "-Dwerror=$werror -Dinterop=$INTEROP"
+done_stage
+
+if ((!quick)); then
+	stage "3. build-asan: address,undefined sanitizers; suites unit and fuzz"
+	rm -f build-asan/meson-logs/testlog.json
+	build_and_test build-asan "-Db_sanitize=address,undefined -Dwerror=$werror -Dinterop=disabled" \
+		--suite unit --suite fuzz
+	done_stage
+
+	stage "4. libFuzzer, ${FUZZ_SECONDS}s per fuzzer"
+	# HOOK: engineer A's tests/fuzz/run-fuzzers.sh builds the clang -Dfuzz=true
+	# targets and runs each one time-boxed; until it exists this stage is skipped.
+	if [[ -x tests/fuzz/run-fuzzers.sh ]]; then
+		if tests/fuzz/run-fuzzers.sh; then echo "PASS libFuzzer run" >>"$steps"
+		else step_fail "libFuzzer: tests/fuzz/run-fuzzers.sh failed"; fi
+	else
+		echo "tests/fuzz/run-fuzzers.sh does not exist yet: no libFuzzer run"
+	fi
+	done_stage
+fi
+
+stage "5. summary"
+printf '%s\n' "${timings[@]}" "$(printf '%5ss  total' $((SECONDS - t_all)))"
+python3 tests/print-summary.py --steps "$steps" "${logs[@]}"
