@@ -5,9 +5,12 @@
 
 Reads each testlog.json that `meson test` wrote (one JSON object per test),
 and optionally a steps file with lines "PASS|FAIL|SKIP NAME [DETAIL]" for
-things that are not meson tests (a build that failed, a fuzzer run). Lists
-every failure (with the TAP "not ok" lines and the last lines of its output)
-and ends with the line CI reads:
+things that are not meson tests (a build that failed, a fuzzer run). A test
+whose output is TAP counts once per case ("ok" / "not ok" line; "# SKIP"
+cases as skipped), plus one failure if meson judged it failed while no case
+did (a crash, a timeout); any other test counts once. Lists every failure
+(with its "not ok" lines, else the last lines of its output) and ends with
+the line CI reads:
 
     N passed, N failed, N skipped
 
@@ -17,6 +20,7 @@ Exit status: 0 when nothing failed, 1 otherwise.
 import argparse
 import json
 import os
+import re
 import sys
 
 PASS = {"OK", "EXPECTEDFAIL"}
@@ -38,6 +42,28 @@ def failure_detail(entry):
     return tail(out, 10) + tail(entry.get("stderr"), 10)
 
 
+TAP_CASE = re.compile(r"^(not )?ok\b[^#]*(#\s*(\w+))?", re.IGNORECASE)
+
+
+def tap_counts(stdout):
+    """(passed, failed, skipped) cases of a TAP stream, or None if it has none."""
+    p = f = s = 0
+    seen = False
+    for line in (stdout or "").splitlines():
+        m = TAP_CASE.match(line)
+        if not m:
+            continue
+        seen = True
+        directive = (m.group(3) or "").upper()
+        if directive == "SKIP":
+            s += 1
+        elif m.group(1) and directive != "TODO":
+            f += 1
+        else:
+            p += 1
+    return (p, f, s) if seen else None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", help='file of "PASS|FAIL|SKIP NAME [DETAIL]" lines')
@@ -56,25 +82,34 @@ def main():
             failures.append((f"{label}: no test log ({path}): its tests did not run", []))
             print(f"[{label}] no test log")
             continue
-        counts = {"pass": 0, "fail": 0, "skip": 0}
+        tests = 0
+        counts = [0, 0, 0]  # passed, failed, skipped cases
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.strip():
                     continue
                 e = json.loads(line)
+                tests += 1
                 res = e.get("result", "ERROR")
-                if res in PASS:
-                    counts["pass"] += 1
+                cases = tap_counts(e.get("stdout")) if res not in SKIP else None
+                if cases:
+                    p, fl, sk = cases
+                    if res not in PASS and fl == 0:
+                        fl = 1  # meson saw a failure that no case reported
+                elif res in PASS:
+                    p, fl, sk = 1, 0, 0
                 elif res in SKIP:
-                    counts["skip"] += 1
+                    p, fl, sk = 0, 0, 1
                 else:
-                    counts["fail"] += 1
+                    p, fl, sk = 0, 1, 0
+                counts = [counts[0] + p, counts[1] + fl, counts[2] + sk]
+                if res not in PASS and res not in SKIP:
                     dur = e.get("duration") or 0
                     failures.append((f"{label}: {e.get('name')} ({res}, {dur:.1f}s)", failure_detail(e)))
-        print(f"[{label}] {counts['pass']} ok, {counts['fail']} failing, {counts['skip']} skipped")
-        passed += counts["pass"]
-        failed += counts["fail"]
-        skipped += counts["skip"]
+        print(f"[{label}] {tests} tests: {counts[0]} cases passed, {counts[1]} failed, {counts[2]} skipped")
+        passed += counts[0]
+        failed += counts[1]
+        skipped += counts[2]
 
     if args.steps and os.path.exists(args.steps):
         with open(args.steps, encoding="utf-8") as f:
