@@ -401,7 +401,8 @@ static int header_done(struct tcp_rx *rx, enum tcp_rx_event *ev)
 
 ssize_t tcp_rx_feed(struct tcp_rx *rx, const void *buf, size_t len, enum tcp_rx_event *ev)
 {
-	const uint8_t *p = buf;
+	/* No arithmetic on a NULL buf when len is 0 (UBSan: pointer-overflow). */
+	const uint8_t *p = len ? buf : (const uint8_t *)"";
 	size_t off = 0;
 	int ret;
 
