@@ -37,7 +37,8 @@ struct tcp_conn_params {
 	uint32_t maxh2cdata; /* largest H2CData DATAL (controller: accepted; host: to send) */
 	uint32_t max_icd;    /* largest in-capsule data accepted in a CapsuleCmd (controller);
 			      * 0: none. Admin / fabrics commands need 8192 (NVME_TCP_ADMIN_ICD) */
-	uint32_t max_rx_data; /* largest DATA in any other received PDU (host: C2HData); 0: no limit */
+	uint32_t max_rx_data; /* largest DATA in any other received PDU (host: C2HData);
+			      * 0: no limit */
 };
 
 /* ---- Receive ---- */

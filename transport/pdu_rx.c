@@ -246,7 +246,8 @@ static int check_ic(struct tcp_rx *rx)
 	const struct nvme_tcp_icreq *ic = &rx->hdr.icreq;
 
 	if (le16toh(ic->pfv) != NVME_TCP_PFV_1_0)
-		return bad(rx, NVME_TCP_FES_UNSUPPORTED_PARAM, offsetof(struct nvme_tcp_icreq, pfv));
+		return bad(rx, NVME_TCP_FES_UNSUPPORTED_PARAM,
+			   offsetof(struct nvme_tcp_icreq, pfv));
 	if (ic->hpda > NVME_TCP_HPDA_MAX) /* ICResp: CPDA, same range */
 		return bad_field(rx, offsetof(struct nvme_tcp_icreq, hpda));
 	if (ic->dgst & ~(NVME_TCP_DGST_HDGST_ENABLE | NVME_TCP_DGST_DDGST_ENABLE))

@@ -90,8 +90,9 @@ for name in "${targets[@]}"; do
 		status=1
 		tail -n 30 "$log"
 	fi
-	summary+=("$(printf 'fuzz_%-10s %12s execs  %8s exec/s  %5d new inputs  %d crashes  (exit %d)' \
-		"$name" "${execs:-?}" "${rate:-?}" $((after - before)) "$crashes" "$rc")")
+	fmt='fuzz_%-10s %12s execs  %8s exec/s  %5d new inputs  %d crashes  (exit %d)'
+	summary+=("$(printf "$fmt" "$name" "${execs:-?}" "${rate:-?}" $((after - before)) \
+		"$crashes" "$rc")")
 done
 printf '%s\n' "${summary[@]}"
 exit $status

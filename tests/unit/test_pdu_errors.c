@@ -293,9 +293,11 @@ static void run_case(const struct err_case *c, t_chunker chunk)
 	assert_int_equal(run.npdu, 0);
 	if (c->ret != -EBADMSG)
 		return;
-	if (rx.fes != c->fes || rx.fei != (c->fei == FEI_WIRE_HDGST ? t_get_le32(w + w[2]) : c->fei))
+	uint32_t want_fei = c->fei == FEI_WIRE_HDGST ? t_get_le32(w + w[2]) : c->fei;
+
+	if (rx.fes != c->fes || rx.fei != want_fei)
 		fail_msg("%s: FES %u FEI %u, want FES %u FEI %u", c->name, rx.fes, rx.fei, c->fes,
-			 c->fei);
+			 want_fei);
 	assert_int_equal(tcp_rx_bad_hdr_len(&rx), c->bad_len);
 	/* The error is found as soon as its bytes are in, never later. */
 	assert_true(run.consumed <= (size_t)(c->bad_len == 8 ? 8 : c->bad_len + 4));
