@@ -39,5 +39,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (err[0] == '\0') {
 		abort(); /* a failed load always says why */
 	}
+	free(text);
 	return 0;
 }

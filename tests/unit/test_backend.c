@@ -68,7 +68,7 @@ static struct be_io mkio(enum be_op op, void *buf, uint64_t off, uint32_t len)
 static void exercise(struct be_ns *ns)
 {
 	struct io_uring ring;
-	uint8_t *w, *r;
+	uint8_t *w = NULL, *r = NULL;
 	struct be_io io;
 
 	assert_int_equal(io_uring_queue_init(16, &ring, 0), 0);

@@ -36,7 +36,7 @@ static void load_fails(const char *text, const char *want)
 	assert_int_not_equal(ret, 0);
 	assert_null(cfg);
 	if (strstr(err, want) == NULL)
-		print_error("expected \"%s\" in:\n%s", want, err);
+		print_error("expected \"%s\" in:\n%s", want ? want : "", err);
 	assert_non_null(strstr(err, want));
 }
 
