@@ -212,6 +212,10 @@ static int on_c2h_pdu(struct nvmf_tcp_qpair *tq)
 	const struct nvme_tcp_c2h_data *h = &tq->rx.hdr.c2h;
 	struct nvmf_capsule *nc = nvmf_qpair_lookup(&tq->qp, h->cccid);
 
+	/* Data-less PDUs get no TCP_RX_HEADER, so on_c2h_header() never saw it. */
+	if (tcp_rx_data_len(&tq->rx) == 0)
+		return term_req(tq, NVME_TCP_FES_INVALID_PDU_HDR,
+				offsetof(struct nvme_tcp_c2h_data, datal), "C2HData without data");
 	if (nc == NULL) /* checked at the header; cannot vanish meanwhile */
 		return tcp_fail(tq, -EPROTO, "C2HData for a completed command");
 	TCAP(nc)->rcvd += le32toh(h->datal);

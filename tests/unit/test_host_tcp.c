@@ -609,6 +609,39 @@ static void c2h_unexpected(void **state)
 	fake_join(&f);
 }
 
+/* C2HData without data (no TCP_RX_HEADER): still checked. */
+static void script_c2h_empty(struct fake *f)
+{
+	const struct nvme_sqe *sqe;
+
+	f_handshake(f);
+	f_connect(f, 1);
+	sqe = f_cmd(f);
+	if (sqe == NULL)
+		return;
+	f_c2h(f, sqe->cid, 0, NULL, 0, NVME_TCP_F_DATA_LAST | NVME_TCP_F_DATA_SUCCESS, false);
+	if (!f_recv(f) || f->rx.hdr.ch.pdu_type != NVME_TCP_H2C_TERM)
+		f_fail(f, "no H2CTermReq");
+}
+
+static void c2h_empty(void **state)
+{
+	struct fake f = { .dgst_override = -1 };
+	static uint8_t buf[512];
+	struct nvme_sqe sqe;
+	nvme_status_t st;
+	struct host h;
+
+	fake_start(&f, script_c2h_empty);
+	host_connect(&h, &f, false, false, 0);
+	assert_non_null(h.qp);
+	sqe_rw(&sqe, NVME_CMD_READ);
+	assert_int_equal(nvmf_host_execute(h.qp, &sqe, buf, sizeof(buf), false, NULL, &st),
+			 -EPROTO);
+	host_done(&h);
+	fake_join(&f);
+}
+
 /* C2HData out of order: PDU Sequence Error. */
 static void script_c2h_order(struct fake *f)
 {
@@ -751,6 +784,7 @@ int main(void)
 		cmocka_unit_test(data_digest_error),
 		cmocka_unit_test(unknown_cid),
 		cmocka_unit_test(c2h_unexpected),
+		cmocka_unit_test(c2h_empty),
 		cmocka_unit_test(c2h_out_of_order),
 		cmocka_unit_test(c2h_term_req),
 		cmocka_unit_test(timeout),
