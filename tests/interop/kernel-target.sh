@@ -71,6 +71,7 @@ trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
+skipcase() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 diag() { sed 's/^/#   /' "$@"; }
 out_of_time() { ((SECONDS - t0 > budget)); }
@@ -220,9 +221,20 @@ for mode in "${modes[@]}"; do
 		si=$((si + 1))
 	done
 	off=$((base + 7 * (1 << 20) - 4096))
-	# shellcheck disable=SC2086
-	rw "write+read 1049088 B at $off, --max-h2c 8192 (many H2CData PDUs per R2T)${mode:+, $mode}" \
-		"$off" 1049088 --max-h2c 8192 $mode
+	label="write+read 1049088 B at $off, --max-h2c 8192 (many H2CData PDUs per R2T)${mode:+, $mode}"
+	if [[ $mode == *-G* ]]; then
+		# nvmet in Linux 6.1 checks each H2CData PDU's data digest against a
+		# CRC of the whole command buffer, so any command split over several
+		# H2CData PDUs fails there (the guest logs "data digest error: recv
+		# <CRC of this PDU> expected <CRC of the whole buffer>"). The Linux
+		# host never splits a command below nvmet's 4 MiB MAXH2CDATA, so it
+		# never meets this. Per-PDU digests (NVMe/TCP 3.6.1.2) are checked by
+		# the unit tests and, later, against nvmfd.
+		skipcase "$label" "nvmet 6.1 computes an H2CData digest over the whole command"
+	else
+		# shellcheck disable=SC2086
+		rw "$label" "$off" 1049088 --max-h2c 8192 $mode
+	fi
 	mi=$((mi + 1))
 done
 rw_s=$((SECONDS - rw_start))
