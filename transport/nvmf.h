@@ -148,6 +148,9 @@ int nvmf_capsule_wait(struct nvmf_capsule *nc);
  */
 int nvmf_host_execute(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf,
 		      uint32_t len, bool send, uint32_t *dw0, nvme_status_t *status);
+/* The same, giving the whole CQE (Connect and Property Get need DW1 too). */
+int nvmf_host_execute_cqe(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf,
+			  uint32_t len, bool send, struct nvme_cqe *cqe);
 
 /* ---- Admin and fabrics commands (admin queue) ---- */
 

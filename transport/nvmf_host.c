@@ -42,26 +42,6 @@ static void init_sqe(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid)
 	sqe->nsid = htole32(nsid);
 }
 
-/* Run one command; the whole CQE for the callers that need DW1. */
-static int exec_cqe(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf, uint32_t len,
-		    bool send, struct nvme_cqe *cqe)
-{
-	struct nvmf_capsule *nc = nvmf_capsule_alloc(qp, sqe);
-	int ret;
-
-	if (nc == NULL)
-		return nq_error(qp, -ENOMEM, "out of memory");
-	ret = nvmf_capsule_set_data(nc, buf, len, send);
-	if (ret == 0)
-		ret = nvmf_capsule_submit(nc);
-	if (ret == 0)
-		ret = nvmf_capsule_wait(nc);
-	if (ret == 0)
-		*cqe = *nvmf_capsule_cqe(nc);
-	nvmf_capsule_free(nc);
-	return ret;
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -170,7 +150,7 @@ int nvmf_connect(struct nvmf_association *na, const struct nvmf_qpair_params *pa
 	/* KATO only on the admin queue (NVMe-oF 3.3: reserved for I/O queues). */
 	cmd.connect.kato = htole32(params->qid == 0 ? na->na_params.kato_ms : 0);
 	connect_data(&data, na, params);
-	ret = exec_cqe(qp, &cmd.sqe, &data, sizeof(data), true, &cqe);
+	ret = nvmf_host_execute_cqe(qp, &cmd.sqe, &data, sizeof(data), true, &cqe);
 	if (ret)
 		goto out_free;
 	st = nvme_cqe_status(&cqe);
@@ -216,7 +196,7 @@ int nvmf_host_prop_get(struct nvmf_qpair *qp, uint32_t ofst, unsigned int size, 
 	if (ret)
 		return ret;
 	cmd.prop_get.ofst = htole32(ofst);
-	ret = exec_cqe(qp, &cmd.sqe, NULL, 0, false, &cqe);
+	ret = nvmf_host_execute_cqe(qp, &cmd.sqe, NULL, 0, false, &cqe);
 	if (ret)
 		return ret;
 	*status = nvme_cqe_status(&cqe);

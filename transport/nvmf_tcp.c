@@ -324,6 +324,21 @@ static int on_pdu(struct nvmf_tcp_qpair *tq)
 }
 
 /* Feed staged bytes to the codec until an event or the stage is empty. */
+/* When every received byte has been fed, receive more into rxbuf. */
+static int refill(struct nvmf_tcp_qpair *tq)
+{
+	ssize_t n;
+
+	if (tq->rx_off < tq->rx_len)
+		return 0;
+	n = recv_some(tq, tq->rxbuf, RXBUF_SIZE);
+	if (n < 0)
+		return (int)n;
+	tq->rx_off = 0;
+	tq->rx_len = (size_t)n;
+	return 0;
+}
+
 static int feed(struct nvmf_tcp_qpair *tq, enum tcp_rx_event *ev)
 {
 	ssize_t n = tcp_rx_feed(&tq->rx, tq->rxbuf + tq->rx_off, tq->rx_len - tq->rx_off, ev);
@@ -366,14 +381,9 @@ static int tcp_receive(struct nvmf_qpair *qp)
 			return ret;
 	}
 	if (ret == 1) {
-		if (tq->rx_off == tq->rx_len) {
-			ssize_t n = recv_some(tq, tq->rxbuf, RXBUF_SIZE);
-
-			if (n < 0)
-				return (int)n;
-			tq->rx_off = 0;
-			tq->rx_len = (size_t)n;
-		}
+		ret = refill(tq);
+		if (ret)
+			return ret;
 		ret = feed(tq, &ev);
 		if (ret)
 			return ret;
@@ -487,14 +497,9 @@ static int receive_pdu(struct nvmf_tcp_qpair *tq)
 	int ret;
 
 	while (ev != TCP_RX_PDU) {
-		if (tq->rx_off == tq->rx_len) {
-			ssize_t n = recv_some(tq, tq->rxbuf, RXBUF_SIZE);
-
-			if (n < 0)
-				return (int)n;
-			tq->rx_off = 0;
-			tq->rx_len = (size_t)n;
-		}
+		ret = refill(tq);
+		if (ret)
+			return ret;
 		ret = feed(tq, &ev);
 		if (ret)
 			return ret;

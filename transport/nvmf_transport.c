@@ -376,14 +376,12 @@ int nvmf_capsule_wait(struct nvmf_capsule *nc)
 	return nc->nc_error;
 }
 
-int nvmf_host_execute(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf,
-		      uint32_t len, bool send, uint32_t *dw0, nvme_status_t *status)
+int nvmf_host_execute_cqe(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf,
+			  uint32_t len, bool send, struct nvme_cqe *cqe)
 {
-	struct nvmf_capsule *nc;
+	struct nvmf_capsule *nc = nvmf_capsule_alloc(qp, sqe);
 	int ret;
 
-	*status = 0;
-	nc = nvmf_capsule_alloc(qp, sqe);
 	if (nc == NULL)
 		return nq_error(qp, -ENOMEM, "out of memory");
 	ret = nvmf_capsule_set_data(nc, buf, len, send);
@@ -391,11 +389,24 @@ int nvmf_host_execute(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *b
 		ret = nvmf_capsule_submit(nc);
 	if (ret == 0)
 		ret = nvmf_capsule_wait(nc);
-	if (ret == 0) {
-		*status = nvme_cqe_status(&nc->nc_cqe);
-		if (dw0 != NULL)
-			*dw0 = le32toh(nc->nc_cqe.dw0);
-	}
+	if (ret == 0)
+		*cqe = nc->nc_cqe;
 	nvmf_capsule_free(nc);
+	return ret;
+}
+
+int nvmf_host_execute(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf,
+		      uint32_t len, bool send, uint32_t *dw0, nvme_status_t *status)
+{
+	struct nvme_cqe cqe;
+	int ret;
+
+	*status = 0;
+	ret = nvmf_host_execute_cqe(qp, sqe, buf, len, send, &cqe);
+	if (ret == 0) {
+		*status = nvme_cqe_status(&cqe);
+		if (dw0 != NULL)
+			*dw0 = le32toh(cqe.dw0);
+	}
 	return ret;
 }
