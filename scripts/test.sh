@@ -10,7 +10,8 @@
 #                    replay, interop against the kernel in the VM)
 #   3. build-asan/:  -Db_sanitize=address,undefined -Dwerror=true; meson test
 #                    --suite unit --suite fuzz (interop is not repeated)
-#   4. libFuzzer:    tests/fuzz/run-fuzzers.sh, FUZZ_SECONDS (30) per fuzzer
+#   4. libFuzzer:    tests/fuzz/run-fuzzers.sh (clang build in build-fuzz/),
+#                    FUZZ_SECONDS (30) per fuzzer
 #   5. tests/print-summary.py: the failures, then "N passed, N failed, N skipped"
 #
 # --quick skips stages 3 and 4. Environment: INTEROP (auto|enabled|disabled;
@@ -96,14 +97,26 @@ if ((!quick)); then
 	done_stage
 
 	stage "4. libFuzzer, ${FUZZ_SECONDS}s per fuzzer"
-	# HOOK: engineer A's tests/fuzz/run-fuzzers.sh builds the clang -Dfuzz=true
-	# targets and runs each one time-boxed; until it exists this stage is skipped.
+	# tests/fuzz/run-fuzzers.sh builds the clang -Dfuzz=true targets in
+	# build-fuzz/ and runs each for FUZZ_SECONDS; each fuzzer counts as one
+	# result, from its summary line "fuzz_NAME ... N crashes  (exit N)".
+	fuzzlog=$(mktemp "${TMPDIR:-/tmp}/nvmfd-fuzz.XXXXXX")
+	frc=0
 	if [[ -x tests/fuzz/run-fuzzers.sh ]]; then
-		if tests/fuzz/run-fuzzers.sh; then echo "PASS libFuzzer run" >>"$steps"
-		else step_fail "libFuzzer: tests/fuzz/run-fuzzers.sh failed"; fi
+		tests/fuzz/run-fuzzers.sh 2>&1 | tee "$fuzzlog" || frc=$?
 	else
-		echo "tests/fuzz/run-fuzzers.sh does not exist yet: no libFuzzer run"
+		step_fail "tests/fuzz/run-fuzzers.sh is missing"
 	fi
+	nf=0
+	while read -r name crashes exitcode; do
+		nf=$((nf + 1))
+		if [[ $crashes == 0 && $exitcode == 0 ]]; then echo "PASS $name" >>"$steps"
+		else step_fail "$name: $crashes crashes, exit $exitcode (see build-fuzz/fuzz-work/)"; fi
+	done < <(sed -nE 's/^(fuzz_[A-Za-z0-9_]+) .* ([0-9]+) crashes +\(exit ([0-9]+)\)$/\1 \2 \3/p' "$fuzzlog")
+	if ((frc != 0 && nf == 0)) || ((frc == 2)); then
+		step_fail "tests/fuzz/run-fuzzers.sh failed (exit $frc)"
+	fi
+	rm -f "$fuzzlog"
 	done_stage
 fi
 
