@@ -24,7 +24,8 @@ done
 NQN=nqn.2014-08.org.nvmexpress:nvmfd-interop
 HOSTNQN=nqn.2014-08.org.nvmexpress:nvmfd-interop-host
 
-say() { printf '\n\033[1m>>> %s\033[0m\n' "$*"; }
+if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+say() { printf '\n%s>>> %s%s\n' "$bold" "$*" "$plain"; }
 die() { echo "demo: $*" >&2; exit 1; }
 
 [[ -x $lh/run ]] || die "no linux-host tool at $lh (clone the project with ../shared beside it, or set LINUX_HOST_DIR)"
@@ -65,7 +66,8 @@ done
 sed 's/^/  guest| /' "$work/guest.log"
 if [[ -f $lh/examples/icreq-probe.py ]]; then python3 "$lh/examples/icreq-probe.py" 127.0.0.1 "$port" --wait 30 >/dev/null; fi
 
-run() { printf '\n$ %s\n' "$*" | sed "s|$src/||"; "$@"; }
+exec 3>&1  # run's command echo goes here even when the command's stdout is redirected
+run() { printf '\n$ %s\n' "$*" | sed "s|$src/||" >&3; "$@"; }
 say "discovery"
 run "$nvmfdd" discover -q "$HOSTNQN" "$addr"
 say "identify"
@@ -74,7 +76,8 @@ say "write 1 MiB of random data at offset 1 MiB, with header and data digests, a
 head -c $((1 << 20)) /dev/urandom >"$work/data"
 run "$nvmfdd" write -g -G -q "$HOSTNQN" -o $((1 << 20)) -l $((1 << 20)) "$addr" "$NQN" <"$work/data"
 run "$nvmfdd" read -g -G -q "$HOSTNQN" -o $((1 << 20)) -l $((1 << 20)) "$addr" "$NQN" >"$work/back"
-cmp "$work/data" "$work/back" && echo "read back == written ($(md5sum <"$work/data" | cut -d' ' -f1))"
+cmp "$work/data" "$work/back" || die "the data read back differs from the data written"
+echo "read back == written ($(md5sum <"$work/data" | cut -d' ' -f1))"
 say "a host NQN that the subsystem does not allow is refused"
 run "$nvmfdd" read -q nqn.2014-08.org.nvmexpress:someone-else -l 512 "$addr" "$NQN" || echo "(exit $?, as expected)"
 
