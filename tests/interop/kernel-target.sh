@@ -83,21 +83,21 @@ nv() {
 	timeout -k 5 60 "$nvmfdd" "$@" >"$out" 2>"$err"
 }
 
-free_ports() {  # three distinct free loopback ports (bound together, then released)
+free_ports() {  # four distinct free loopback ports (bound together, then released)
 	python3 -c '
 import socket
-s = [socket.socket() for _ in range(3)]
+s = [socket.socket() for _ in range(4)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])'
 }
 
 # --- the guest -------------------------------------------------------------
-read -r P1 P2 P3 < <(free_ports)
+read -r P1 P2 P3 P4 < <(free_ports)
 ADDR=127.0.0.1:$P1
 echo "# nvmfdd: $nvmfdd"
-echo "# guest: nvmet on 127.0.0.1:$P1 (guest 4420), hold port $P2; closed port $P3; work $work"
+echo "# guest: nvmet on 127.0.0.1:$P1 (guest 4420), hold port $P2, silent port $P4; closed port $P3; work $work"
 "$lh/run" --timeout $((HOLD_SECONDS + 60)) \
-	--fwd "127.0.0.1:$P1:4420" --fwd "127.0.0.1:$P2:5555" \
+	--fwd "127.0.0.1:$P1:4420" --fwd "127.0.0.1:$P2:5555" --fwd "127.0.0.1:$P4:6000" \
 	--env NVMET_NQN="$NQN" --env HOST_NQN="$HOSTNQN" --env RAMDISK_MB="$RAM_MB" \
 	--env HOLD_PORT=5555 --env HOLD_SECONDS="$HOLD_SECONDS" \
 	"$here/guest/nvmet-serve.sh" >"$glog" 2>&1 &
@@ -275,6 +275,8 @@ for mode in "${modes[@]}"; do
 	fi
 	mi=$((mi + 1))
 done
+# One invocation larger than nvmet's 4 MiB MAXH2CDATA: several commands.
+rw "write+read 8389120 B at $((48 << 20)) (more than MAXH2CDATA), -g -G" $((48 << 20)) 8389120 -g -G
 rw_s=$((SECONDS - rw_start))
 echo "# data checks moved $((bytes_moved >> 10)) KiB in ${rw_s}s"
 
@@ -313,12 +315,19 @@ xfail "read past the end of the namespace fails" 'range|capacity|exceed|beyond|e
 	read -q "$HOSTNQN" -o "$last" -l 1024 "$ADDR" "$NQN"
 xfail "write past the end of the namespace fails" 'range|capacity|exceed|beyond|end of' \
 	write -q "$HOSTNQN" -o "$((NSZE * LBS))" -l 512 "$ADDR" "$NQN"
+xfail "a length that is not a multiple of the LBA size fails" 'multiple' \
+	read -q "$HOSTNQN" -o 0 -l 1000 "$ADDR" "$NQN"
+xfail "a namespace that is not active fails" 'not active|namespace' \
+	read -q "$HOSTNQN" -n 2 -l 512 "$ADDR" "$NQN"
 xfail "an unknown subsystem NQN fails" '.' \
 	identify -q "$HOSTNQN" "$ADDR" "$BADNQN"
 xfail "a host NQN the subsystem does not allow fails" '.' \
 	read -q "$BADHOST" -o 0 -l 512 "$ADDR" "$NQN"
 xfail "a closed port fails cleanly" 'refused|connect' \
 	identify -q "$HOSTNQN" "127.0.0.1:$P3" "$NQN"
+# qemu accepts on a forwarded port where nothing listens in the guest, then resets.
+xfail "a connection reset before the ICResp fails cleanly" 'reset|closed|connect' \
+	identify -q "$HOSTNQN" "127.0.0.1:$P4" "$NQN"
 
 # Usage errors exit 2.
 rc=0
