@@ -106,7 +106,9 @@ def main():
                 if res not in PASS and res not in SKIP:
                     dur = e.get("duration") or 0
                     failures.append((f"{label}: {e.get('name')} ({res}, {dur:.1f}s)", failure_detail(e)))
-        print(f"[{label}] {tests} tests: {counts[0]} cases passed, {counts[1]} failed, {counts[2]} skipped")
+        noun = "test" if tests == 1 else "tests"
+        print(f"[{label}] {tests} {noun}: {counts[0]} cases passed, {counts[1]} failed, "
+              f"{counts[2]} skipped")
         passed += counts[0]
         failed += counts[1]
         skipped += counts[2]
