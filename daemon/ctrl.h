@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Controllers: what the connection code (conn.c, the worker loop) asks of
+ * the controller logic (ctrl.c, admin.c, discovery.c, io_check.c). The
+ * controller logic does no I/O: it validates Connect, executes admin and
+ * Fabrics commands into a buffer, checks I/O commands, and keeps the
+ * state that log pages report.
+ *
+ * Threads: a controller is shared by its queues, which may live on
+ * different workers. Admin and Fabrics commands run on the admin queue's
+ * worker only (so props, features and the AER queue need no lock). What
+ * I/O queues read is immutable or atomic (subsys, dead, last_traffic_ms);
+ * the error log, written by any worker on a failed command, has a mutex
+ * (errors are rare; it is off the I/O path). A controller is reference-
+ * counted: each connected queue holds one, the target's table holds one
+ * until the controller is torn down.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nvme_spec.h"
+#include "nvmf_spec.h"
+#include "props.h"
+#include "target.h"
+
+#define CTRL_ERROR_LOG_ENTRIES 64
+#define CTRL_MAX_IO_QUEUES     1024
+
+/* Where the queue's connection is: for the discovery log and for messages. */
+struct conn_info {
+	int family;		/* AF_INET or AF_INET6 */
+	char local_addr[64];	/* numeric, of this connection's socket */
+	uint16_t local_port;
+	char peer[80];		/* "addr:port" of the host */
+};
+
+/* Delivers an AER completion on the admin queue (set by the connection code). */
+typedef void (*ctrl_aer_fn)(void *arg, uint16_t cid, uint32_t dw0);
+
+struct ctrl {
+	_Atomic int refs;
+	struct target *t;
+	struct subsys *subsys;
+	uint16_t cntlid;
+	char hostnqn[NVMF_NQN_FIELD];
+	uint8_t hostid[16];
+	struct conn_info admin_ci;	/* of the admin queue's connection */
+	uint32_t kato_ms;		/* 0: no keep-alive timeout */
+	_Atomic int64_t last_traffic_ms; /* TBKAS: any command on any queue */
+	_Atomic bool dead;		/* fatal: every queue of it closes */
+	_Atomic uint64_t io_qmap[CTRL_MAX_IO_QUEUES / 64]; /* connected I/O queue ids */
+
+	/* admin queue's worker only */
+	struct ctrl_props props;
+	uint16_t nr_io_queues;		/* granted by Set Features 07h */
+	bool nr_io_queues_set;
+	uint32_t aen_cfg;		/* Asynchronous Event Configuration (0Bh) */
+	bool vwc;			/* Volatile Write Cache enable (06h) */
+	uint16_t aer_cid[TARGET_AERL];
+	unsigned int naer;
+	uint32_t aen_pending;		/* events waiting for an AER: bit per NVME_AER_NOTICE_* */
+	ctrl_aer_fn aer_fn;
+	void *aer_arg;
+	uint32_t changed_ns[NVME_CHANGED_NS_MAX];
+	unsigned int nchanged_ns;	/* > NVME_CHANGED_NS_MAX: overflowed */
+
+	/* any worker, under err_lock */
+	pthread_mutex_t err_lock;
+	uint64_t error_count;
+	struct nvme_error_log_entry errors[CTRL_ERROR_LOG_ENTRIES]; /* ring, newest at error_count % N */
+};
+
+/*
+ * Fabrics Connect (NVMe-oF 1.1 3.3). qid 0 creates a controller (dynamic
+ * model: CNTLID must be FFFFh) and registers it in the target; qid > 0 joins
+ * the controller CNTLID names (same subsystem and host, enabled, qid within
+ * the granted count and not yet connected). On success *out holds a
+ * reference for the queue and *dw0 the CNTLID; on failure the status names
+ * the problem and *dw0 carries IATTR/IPO for Connect Invalid Parameters.
+ * Logs once, with the peer, on refusal.
+ */
+nvme_status_t ctrl_connect(struct target *t, const struct nvmf_connect_cmd *cmd,
+			   const struct nvmf_connect_data *data, const struct conn_info *ci,
+			   int64_t now_ms, uint32_t *dw0, struct ctrl **out);
+
+/* A queue's connection is closing: frees its qid; qid 0 kills the controller. */
+void ctrl_queue_gone(struct ctrl *c, uint16_t qid);
+
+void ctrl_get(struct ctrl *c);
+void ctrl_put(struct ctrl *c);
+
+/* Every command received on any queue of c (traffic-based keep-alive). */
+static inline void ctrl_touch(struct ctrl *c, int64_t now_ms)
+{
+	atomic_store_explicit(&c->last_traffic_ms, now_ms, memory_order_relaxed);
+}
+
+/* The keep-alive timer has run out: the caller tears the association down. */
+bool ctrl_kato_expired(const struct ctrl *c, int64_t now_ms);
+
+/* Mark c dead (KATO expiry, fatal error, reset): its queues close. */
+void ctrl_kill(struct ctrl *c, const char *why);
+
+/* An admin or Fabrics (non-Connect) command, with its data. */
+struct ctrl_req {
+	const struct nvme_sqe *sqe;
+	void *buf;	   /* H2C: the data received; C2H: room for the reply */
+	uint32_t buf_len;  /* the transfer length the SGL describes */
+	uint32_t out_len;  /* C2H: bytes of reply produced (<= buf_len) */
+	uint32_t dw0;
+	uint32_t dw1;
+	nvme_status_t status;
+};
+
+enum ctrl_exec {
+	CTRL_EXEC_DONE,	 /* complete now with r->status / dw0 / dw1 / out_len */
+	CTRL_EXEC_HELD,	 /* an AER: completed later through aer_fn */
+};
+
+/*
+ * Execute an admin (or discovery) command, or a Fabrics Property Get/Set /
+ * Disconnect, on the admin queue's worker. The caller has checked the
+ * transfer length against MDTS and received any H2C data into r->buf.
+ */
+enum ctrl_exec ctrl_admin_exec(struct ctrl *c, struct ctrl_req *r);
+
+/* Outstanding AERs are completed no more: the admin queue is going away. */
+void ctrl_drop_aers(struct ctrl *c);
+
+/*
+ * Record a failed command in the error log (any worker). status without
+ * the DNR / MORE bits is what the log keeps with the phase bit clear.
+ */
+void ctrl_log_error(struct ctrl *c, uint16_t sqid, uint16_t cid, nvme_status_t status,
+		    uint32_t nsid, uint64_t lba, uint16_t parm_loc);
+
+/* ---- I/O commands (io_check.c): pure checks, any worker ---- */
+
+/* What an I/O command asks of the backend once it passed the checks. */
+struct io_plan {
+	enum be_op op;
+	struct ns *ns;
+	uint64_t offset;   /* bytes */
+	uint32_t len;	   /* bytes: the data transfer for Read/Write, the range otherwise */
+	bool fua;
+	uint32_t nr_ranges; /* Dataset Management: ranges in the H2C data */
+};
+
+/*
+ * Check an I/O command (opcode, NSID, FUSE and PSDT, LBA range, transfer
+ * length against the SGL and MDTS, read-only namespaces) and plan it.
+ * sgl_len is the SGL's data length. Returns 0 or the status the
+ * specification names (LBA Out of Range, Invalid Namespace or Format, ...).
+ */
+nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_t sgl_len,
+		       struct io_plan *plan);
+
+/* One Dataset Management range: its byte offset and length, or the status. */
+nvme_status_t io_dsm_range(const struct ns *ns, const struct nvme_dsm_range *range,
+			   uint64_t *offset, uint64_t *len);
+
+/* The NVMe status for a backend error (-EIO -> Unrecovered Read Error / Write Fault, ...). */
+nvme_status_t io_errno_status(int err, enum be_op op);
+
+/* Count a completed command in its namespace's per-worker counters. */
+void io_account(struct ns *ns, unsigned int worker, const struct io_plan *plan, bool ok);
