@@ -1,0 +1,376 @@
+#!/bin/bash
+# Guest script for ../shared/tools/linux-host/run: the Linux kernel's NVMe/TCP
+# host (nvme-tcp 6.1, nvme-cli 2.3, fio 3.33) against nvmfd running on the
+# machine (10.0.2.2 here is the machine's 127.0.0.1). Used by
+# tests/interop/kernel-host.sh, which writes the configuration below, starts
+# nvmfd and answers our hold requests.
+#
+# The machine's nvmfd serves:
+#   SUB_ANY  any host; namespace 1: RAM, RAM_MB MiB, 512-byte blocks
+#   SUB_RES  this guest's host NQN (/etc/nvme/hostnqn, put there by run --file)
+#            and OTHER_NQN only; namespace 1: a regular file, FILE_MB MiB,
+#            4096-byte blocks
+# I/O on IO_PORT, discovery-only on DISC_PORT.
+#
+# Prints TAP ("ok N - ...", "not ok N - ...", "# ..." notes, the plan last),
+# then "HOST-CHECKS EXIT <status>": 0 when every check passed, 1 otherwise.
+# The checks go on after a failure where they can.
+#
+# Restart: after writing and flushing data on SUB_RES, it prints
+#   HOLD restart off=BYTES len=BYTES md5=HEX
+# and listens on HOLD_PORT; the machine stops nvmfd (checking the data in
+# its backing file), starts it again, then connects to the forwarded hold
+# port, sends "restarted" (or what went wrong) and reads "released". The
+# host must reconnect by itself (reconnect_delay 1 s) and read the data back.
+#
+# Environment: ADDR (10.0.2.2), IO_PORT, DISC_PORT, SUB_ANY, SUB_RES,
+# OTHER_NQN, INTRUDER_NQN, MISSING_NQN, RAM_MB (64), FILE_MB (64),
+# HOLD_PORT (5555), HOLD_SECONDS (120), FIO_MB (16).
+set -uo pipefail
+
+[[ -e /etc/linux-host-release ]] || { echo "run this inside the guest: shared/tools/linux-host/run $0" >&2; exit 2; }
+
+addr=${ADDR:-10.0.2.2}
+io_port=${IO_PORT:?}
+disc_port=${DISC_PORT:?}
+sub_any=${SUB_ANY:?}
+sub_res=${SUB_RES:?}
+other=${OTHER_NQN:?}
+intruder=${INTRUDER_NQN:?}
+missing=${MISSING_NQN:-nqn.2026-11.io.nvmfd:no-such-subsystem}
+ram_mb=${RAM_MB:-64}
+file_mb=${FILE_MB:-64}
+hold_port=${HOLD_PORT:-5555}
+hold_secs=${HOLD_SECONDS:-120}
+fio_mb=${FIO_MB:-16}
+hostnqn=$(cat /etc/nvme/hostnqn)
+# Host IDs for the other host NQNs (kernels since 6.5 refuse one host ID under two NQNs).
+other_id=6f0c2a4e-5b1d-4d9e-8a27-3c1b0e9f4d11
+intruder_id=0d7e3b9a-2c4f-4e18-b6a5-9f2e1c8d7a33
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+note() { sed 's/^/#   /'; }
+step() { echo "# === $*"; }
+t0=$(date +%s)
+finish() {
+	local rc=$?
+	set +e
+	for c in /sys/class/nvme/nvme*; do  # leave nothing connected
+		[[ -e $c ]] && timeout 10 nvme disconnect -d "${c##*/}" >/dev/null 2>&1
+	done
+	echo "# kernel messages about nvme:"
+	dmesg | grep -iE 'nvme' | tail -n 40 | note
+	echo "1..$n"
+	echo "# guest: $((n - failed)) of $n checks passed in $(($(date +%s) - t0))s"
+	((rc == 0 && failed)) && rc=1
+	echo "HOST-CHECKS EXIT $rc"
+	exit "$rc"
+}
+trap finish EXIT
+
+# ---- helpers ----------------------------------------------------------------
+# ctrl_of NQN [HOSTNQN]: the live controller (nvmeN) of that subsystem and host.
+ctrl_of() {
+	local c h=${2:-$hostnqn}
+	for c in /sys/class/nvme/nvme*; do
+		[[ -e $c/subsysnqn ]] || continue
+		[[ $(cat "$c/subsysnqn") == "$1" && $(cat "$c/hostnqn" 2>/dev/null) == "$h" ]] || continue
+		[[ $(cat "$c/state") == live ]] || continue
+		echo "${c##*/}"
+		return 0
+	done
+	return 1
+}
+# ns_dev NQN: the namespace 1 block device of that subsystem (multipath head or not).
+ns_dev() {
+	local b
+	for b in /sys/block/nvme*n*; do
+		[[ -e $b && ${b##*/} != *c* ]] || continue
+		[[ $(cat "$b/device/subsysnqn" 2>/dev/null) == "$1" ]] || continue
+		if [[ -e $b/nsid ]]; then [[ $(cat "$b/nsid") == 1 ]] || continue; fi
+		echo "/dev/${b##*/}"
+		return 0
+	done
+	return 1
+}
+# connect NQN [NVME CONNECT OPTIONS...]: sets ctrl and dev; 0 when both are there.
+ctrl='' dev=''
+connect() {
+	local nqn=$1 rc=0
+	shift
+	ctrl='' dev=''
+	timeout 60 nvme connect -t tcp -a "$addr" -s "$io_port" -n "$nqn" "$@" >/tmp/connect.out 2>&1 || rc=$?
+	if ((rc != 0)); then
+		echo "#   nvme connect -n $nqn $* failed (exit $rc):"
+		note </tmp/connect.out
+		return 1
+	fi
+	for _ in $(seq 100); do
+		ctrl=$(ctrl_of "$nqn") && dev=$(ns_dev "$nqn") && [[ -b $dev ]] && return 0
+		sleep 0.1
+	done
+	echo "#   after connect: controller '${ctrl:-none}', namespace device '${dev:-none}'"
+	return 1
+}
+disconnect() {  # disconnect CTRL: and wait until it is gone
+	local c=$1
+	timeout 30 nvme disconnect -d "$c" >/tmp/disc.out 2>&1 || { note </tmp/disc.out; return 1; }
+	for _ in $(seq 100); do [[ -e /sys/class/nvme/$c ]] || return 0; sleep 0.1; done
+	echo "#   /sys/class/nvme/$c still there after disconnect"
+	return 1
+}
+# fio_verify LABEL DEV MB [FIO OPTIONS...]: random writes 4k-128k, iodepth 32, crc32c verify.
+fio_verify() {
+	local label=$1 d=$2 mb=$3 t rc=0
+	shift 3
+	t=$(date +%s)
+	timeout 240 fio --name=verify --filename="$d" --ioengine=libaio --direct=1 --rw=randwrite \
+		--bsrange=4k-128k --iodepth=32 --size="${mb}M" --verify=crc32c --do_verify=1 \
+		--verify_fatal=1 --verify_state_save=0 --eta=never --group_reporting "$@" \
+		>/tmp/fio.out 2>&1 || rc=$?
+	if ((rc == 0)) && ! grep -q 'err= *[1-9]' /tmp/fio.out; then
+		ok "$label ($(($(date +%s) - t))s; $(grep -Eo 'WRITE: bw=[^ ]+' /tmp/fio.out | head -n1))"
+	else
+		notok "$label (fio exit $rc)"
+		tail -n 25 /tmp/fio.out | note
+	fi
+}
+# smart CTRL KEY...: the values (plain integers) of smart-log fields, in order.
+# Keys match without case, spaces or underscores (2.3 prints "Data Units Read").
+smart() {
+	local c=$1 k
+	shift
+	timeout 30 nvme smart-log "/dev/$c" >/tmp/smart.out 2>&1 || return 1
+	for k; do
+		awk -F: -v k="$k" 'function norm(s) {s = tolower(s); gsub(/[ \t_]/, "", s); return s}
+			norm($1) == norm(k) {v = $2; sub(/^[ \t]+/, "", v); split(v, a, " "); gsub(/[^0-9]/, "", a[1]); print a[1]; exit}' /tmp/smart.out
+	done
+}
+# blkstat CTRL: "reads read_sectors writes write_sectors" of CTRL's namespace
+# disk: the path disk (nvmeXcYnZ) under native multipath, whose stats 6.1
+# keeps (the head disk's stay zero there), else the namespace disk itself.
+blkstat() {
+	local d
+	for d in /sys/class/nvme/"$1"/nvme*n*; do
+		[[ -e $d/stat ]] && { awk '{print $1, $3, $5, $7}' "$d/stat"; return; }
+	done
+	echo "0 0 0 0"
+}
+# disc_nqns OUTPUT-FILE: the NVMe subsystem NQNs a discovery log lists, sorted, one line.
+disc_nqns() {
+	awk '/^subtype:/ {nvm = ($0 ~ /nvme subsystem/)} /^subnqn:/ && nvm {print $2}' "$1" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+step "kernel $(uname -r); $(nvme version | head -n1); nvmfd at $addr:$io_port (discovery $disc_port); host $hostnqn"
+
+# ---- discovery --------------------------------------------------------------
+want_all=$(printf '%s\n' "$sub_any" "$sub_res" | sort | tr '\n' ' ' | sed 's/ $//')
+for p in "$disc_port discovery" "$io_port I/O"; do
+	read -r port kind <<<"$p"
+	rc=0
+	timeout 60 nvme discover -t tcp -a "$addr" -s "$port" >/tmp/d.out 2>&1 || rc=$?
+	got=$(disc_nqns /tmp/d.out)
+	ports=$(awk '/^subtype:/ {nvm = ($0 ~ /nvme subsystem/)} /^trsvcid:/ && nvm {print $2}' /tmp/d.out | sort -u | tr '\n' ' ')
+	if ((rc == 0)) && [[ $got == "$want_all" && $ports == "$io_port " ]]; then
+		ok "nvme discover -s $port ($kind port) lists both subsystems, trsvcid $io_port"
+	else
+		notok "nvme discover -s $port ($kind port) (exit $rc): want [$want_all] on trsvcid $io_port, got [$got] on trsvcid ${ports:-none}"
+		note </tmp/d.out
+	fi
+done
+for h in "$other $other_id $want_all" "$intruder $intruder_id $sub_any"; do
+	read -r hn hid want <<<"$h"
+	rc=0
+	timeout 60 nvme discover -t tcp -a "$addr" -s "$disc_port" --hostnqn="$hn" --hostid="$hid" >/tmp/d.out 2>&1 || rc=$?
+	got=$(disc_nqns /tmp/d.out)
+	if ((rc == 0)) && [[ $got == "$want" ]]; then ok "nvme discover --hostnqn=${hn##*:} lists exactly: $want"
+	else notok "nvme discover --hostnqn=${hn##*:} (exit $rc): want [$want], got [$got]"; note </tmp/d.out; fi
+done
+
+# ---- plain connect, list, identify, SMART, fio on the RAM namespace ----------
+step "nvme connect $sub_any"
+if connect "$sub_any"; then
+	ok "nvme connect -n $sub_any: $ctrl, $dev"
+	if timeout 30 nvme list >/tmp/list.out 2>&1 && grep -q "^$dev " /tmp/list.out; then ok "nvme list shows $dev"
+	else notok "nvme list shows $dev"; note </tmp/list.out; fi
+	timeout 30 nvme id-ctrl "/dev/$ctrl" >/tmp/idc.out 2>&1
+	if grep -Eq "^subnqn +: $sub_any\$" /tmp/idc.out && grep -Eq '^cntrltype +: 1$' /tmp/idc.out; then
+		ok "nvme id-ctrl: subnqn, cntrltype 1 (I/O), $(grep -E '^(mdts|maxcmd|ioccsz|kas) ' /tmp/idc.out | tr -s ' ' | tr '\n' ' ')"
+	else
+		notok "nvme id-ctrl /dev/$ctrl: subnqn $sub_any, cntrltype 1"
+		note </tmp/idc.out
+	fi
+	timeout 30 nvme id-ns "$dev" >/tmp/idns.out 2>&1
+	nsze=$(awk -F: '$1 ~ /^nsze/ {gsub(/ /, "", $2); print $2}' /tmp/idns.out)
+	if [[ -n $nsze ]] && ((nsze == ram_mb * 2048)) && grep -Eq 'lbads:9 .*in use' /tmp/idns.out; then
+		ok "nvme id-ns $dev: nsze $nsze, 512-byte LBAs in use"
+	else
+		notok "nvme id-ns $dev: nsze ${nsze:-?} (want $((ram_mb * 2048))), lbads:9 in use"
+		note </tmp/idns.out
+	fi
+	qc=$(cat "/sys/class/nvme/$ctrl/queue_count" 2>/dev/null)
+	echo "#   $ctrl: queue_count ${qc:-?} (admin + I/O) with $(nproc) CPUs"
+
+	# SMART: the daemon's counters move exactly as much as the block layer's.
+	read -r w0 dw0 r0 dr0 <<<"$(smart "$ctrl" host_write_commands data_units_written host_read_commands data_units_read | tr '\n' ' ')"
+	read -r br0 _ bw0 bws0 <<<"$(blkstat "$ctrl")"
+	timeout 60 dd if=/dev/urandom of=/tmp/8m bs=1M count=8 status=none
+	timeout 60 dd if=/tmp/8m of="$dev" bs=1M oflag=direct status=none
+	read -r w1 dw1 <<<"$(smart "$ctrl" host_write_commands data_units_written | tr '\n' ' ')"
+	read -r br1 _ bw1 bws1 <<<"$(blkstat "$ctrl")"
+	# data units: thousands of 512-byte units, rounded up; 8 MiB = 16384 units
+	if [[ -n $w0 && -n $w1 && $dw0 == 0 ]] && ((w1 - w0 == bw1 - bw0 && dw1 == (16384 + 999) / 1000)); then
+		ok "smart-log after an 8 MiB O_DIRECT write on a fresh namespace: data_units_written $dw1 (= ceil(16384/1000)), host_write_commands +$((w1 - w0)) = the block layer's writes"
+	else
+		notok "smart-log after 8 MiB written: data_units_written ${dw0:-?} -> ${dw1:-?} (want 0 -> 17), host_write_commands ${w0:-?} -> ${w1:-?} (+$((${w1:-0} - ${w0:-0})), block layer +$((bw1 - bw0)) writes, +$((bws1 - bws0)) sectors)"
+		note </tmp/smart.out
+	fi
+	# 16 x 512000 bytes = 16000 units: exactly 16 more data units either way
+	read -r w0 dw0 r0 dr0 <<<"$(smart "$ctrl" host_write_commands data_units_written host_read_commands data_units_read | tr '\n' ' ')"
+	read -r br0 _ bw0 bws0 <<<"$(blkstat "$ctrl")"
+	timeout 60 dd if=/dev/urandom of="$dev" bs=512000 count=16 seek=40 oflag=direct status=none
+	timeout 60 dd if="$dev" of=/dev/null bs=512000 count=16 skip=40 iflag=direct status=none
+	read -r w1 dw1 r1 dr1 <<<"$(smart "$ctrl" host_write_commands data_units_written host_read_commands data_units_read | tr '\n' ' ')"
+	read -r br1 _ bw1 bws1 <<<"$(blkstat "$ctrl")"
+	if [[ -n $w1 && -n $r1 ]] && ((dw1 - dw0 == 16 && dr1 - dr0 == 16 && w1 - w0 == bw1 - bw0 && r1 - r0 == br1 - br0)); then
+		ok "smart-log after 16 x 512000 B written and read: data units +16 each, commands +$((w1 - w0)) writes / +$((r1 - r0)) reads as the block layer counted"
+	else
+		notok "smart-log deltas after 8192000 B written and read: data_units_written +$((${dw1:-0} - ${dw0:-0})) read +$((${dr1:-0} - ${dr0:-0})) (want 16, 16); host_write_commands +$((${w1:-0} - ${w0:-0})) (block layer $((bw1 - bw0))), host_read_commands +$((${r1:-0} - ${r0:-0})) (block layer $((br1 - br0)))"
+		note </tmp/smart.out
+	fi
+	timeout 60 dd if="$dev" of=/tmp/8m.back bs=1M count=8 iflag=direct status=none
+	if cmp -s /tmp/8m /tmp/8m.back; then ok "dd: 8 MiB read back with O_DIRECT equals what was written"
+	else notok "dd: 8 MiB read back with O_DIRECT equals what was written"; fi
+
+	fio_verify "fio randwrite 4k-128k iodepth 32 + crc32c verify, ${fio_mb} MiB on the RAM namespace" "$dev" "$fio_mb"
+	if disconnect "$ctrl"; then ok "nvme disconnect $ctrl"; else notok "nvme disconnect $ctrl"; fi
+else
+	notok "nvme connect -n $sub_any"
+fi
+
+# ---- digests ----------------------------------------------------------------
+step "nvme connect -g -G $sub_any"
+if connect "$sub_any" -g -G; then
+	ok "nvme connect -g -G (header and data digests): $ctrl"
+	fio_verify "fio verify with digests, 8 MiB" "$dev" 8 --offset=16M
+	disconnect "$ctrl" || notok "nvme disconnect $ctrl (digests)"
+else
+	notok "nvme connect -g -G -n $sub_any"
+fi
+
+# ---- I/O queue counts -------------------------------------------------------
+for nq in 1 2; do
+	step "nvme connect -i $nq $sub_any"
+	if connect "$sub_any" -i "$nq"; then
+		qc=$(cat "/sys/class/nvme/$ctrl/queue_count" 2>/dev/null)
+		if [[ $qc == $((nq + 1)) ]]; then ok "nvme connect -i $nq: queue_count $qc (admin + $nq I/O queues)"
+		else notok "nvme connect -i $nq: queue_count ${qc:-?}, want $((nq + 1))"; fi
+		if ((nq == 2)); then
+			fio_verify "fio numjobs=2 on 2 I/O queues, 2 x 8 MiB" "$dev" 8 --numjobs=2 --offset_increment=8M
+		fi
+		disconnect "$ctrl" || notok "nvme disconnect $ctrl (-i $nq)"
+	else
+		notok "nvme connect -i $nq -n $sub_any"
+	fi
+done
+
+# ---- refusals ---------------------------------------------------------------
+step "refusals"
+lines=$(dmesg | wc -l)
+rc=0
+timeout 60 nvme connect -t tcp -a "$addr" -s "$io_port" -n "$sub_res" --hostnqn="$intruder" --hostid="$intruder_id" >/tmp/c.out 2>&1 || rc=$?
+sleep 0.5
+msg=$(dmesg | tail -n +$((lines + 1)) | grep -iE 'not allowed|invalid host' | head -n1)
+if ((rc != 0)) && ! ctrl_of "$sub_res" "$intruder" >/dev/null && [[ -n $msg ]]; then
+	ok "a host NQN not on the allow-list is refused: ${msg#*] }"
+else
+	notok "a host NQN not on the allow-list is refused (nvme connect exit $rc; kernel said: ${msg:-nothing})"
+	note </tmp/c.out
+	dmesg | tail -n +$((lines + 1)) | note
+fi
+lines=$(dmesg | wc -l)
+rc=0
+timeout 60 nvme connect -t tcp -a "$addr" -s "$io_port" -n "$missing" >/tmp/c.out 2>&1 || rc=$?
+sleep 0.5
+msg=$(dmesg | tail -n +$((lines + 1)) | grep -iE 'subsysnqn|invalid' | head -n1)
+if ((rc != 0)) && [[ -n $msg ]]; then ok "an unknown subsystem is refused: ${msg#*] }"
+else notok "an unknown subsystem is refused (exit $rc; kernel said: ${msg:-nothing})"; note </tmp/c.out; fi
+# The second allowed host NQN gets in.
+ctrl=''
+rc=0
+timeout 60 nvme connect -t tcp -a "$addr" -s "$io_port" -n "$sub_res" --hostnqn="$other" --hostid="$other_id" >/tmp/c.out 2>&1 || rc=$?
+for _ in $(seq 50); do ctrl=$(ctrl_of "$sub_res" "$other") && break; sleep 0.1; done
+if ((rc == 0)) && [[ -n $ctrl ]]; then
+	ok "the second allowed host NQN connects to $sub_res: $ctrl"
+	disconnect "$ctrl" || notok "nvme disconnect $ctrl (second host)"
+else
+	notok "the second allowed host NQN connects to $sub_res (exit $rc)"
+	note </tmp/c.out
+fi
+
+# ---- the file namespace, and a daemon restart under a connected host ---------
+step "nvme connect --reconnect-delay=1 --ctrl-loss-tmo=60 $sub_res"
+if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
+	ok "nvme connect (reconnect-delay 1, ctrl-loss-tmo 60) -n $sub_res: $ctrl, $dev"
+	timeout 30 nvme id-ns "$dev" >/tmp/idns.out 2>&1
+	nsze=$(awk -F: '$1 ~ /^nsze/ {gsub(/ /, "", $2); print $2}' /tmp/idns.out)
+	if [[ -n $nsze ]] && ((nsze == file_mb * 256)) && grep -Eq 'lbads:12 .*in use' /tmp/idns.out; then
+		ok "nvme id-ns $dev (file): nsze $nsze, 4096-byte LBAs in use"
+	else
+		notok "nvme id-ns $dev (file): nsze ${nsze:-?} (want $((file_mb * 256))), lbads:12 in use"
+		note </tmp/idns.out
+	fi
+	fio_verify "fio randwrite 4k-128k iodepth 32 + crc32c verify, ${fio_mb} MiB on the file namespace" "$dev" "$fio_mb"
+
+	off_mb=40 len_mb=4
+	timeout 60 dd if=/dev/urandom of=/tmp/keep bs=1M count=$len_mb status=none
+	rc=0
+	timeout 60 dd if=/tmp/keep of="$dev" bs=1M seek=$off_mb oflag=direct conv=fsync status=none || rc=$?
+	sync
+	md5=$(md5sum </tmp/keep | cut -d' ' -f1)
+	if ((rc == 0)); then ok "$len_mb MiB written at $off_mb MiB with O_DIRECT + fsync (md5 $md5)"
+	else notok "$len_mb MiB written at $off_mb MiB with O_DIRECT + fsync (dd exit $rc)"; fi
+
+	# Ask the machine to restart nvmfd, and wait for its answer.
+	lines=$(dmesg | wc -l)
+	rm -f /tmp/hold.out
+	(echo released | timeout "$hold_secs" nc -l -p "$hold_port" >/tmp/hold.out 2>&1) &
+	ncpid=$!
+	hex=$(printf '%04X' "$hold_port")
+	for _ in $(seq 50); do grep -q ":$hex 00000000:0000 0A" /proc/net/tcp && break; sleep 0.1; done
+	echo "HOLD restart off=$((off_mb << 20)) len=$((len_mb << 20)) md5=$md5"
+	t=$(date +%s)
+	wait "$ncpid"
+	answer=$(tr -d '\r' </tmp/hold.out | head -n1)
+	if [[ $answer == restarted* ]]; then ok "the machine restarted nvmfd ($answer) after $(($(date +%s) - t))s"
+	else notok "the machine restarted nvmfd (answer: '${answer:-none}')"; fi
+
+	# The host reconnects by itself.
+	state=''
+	for _ in $(seq 600); do
+		state=$(cat "/sys/class/nvme/$ctrl/state" 2>/dev/null) || state=gone
+		[[ $state == live || $state == gone ]] && break
+		sleep 0.1
+	done
+	msgs=$(dmesg | tail -n +$((lines + 1)))
+	if [[ $state == live ]] && grep -qiE 'reconnected' <<<"$msgs"; then
+		ok "$ctrl reconnected by itself after $(($(date +%s) - t))s: $(grep -iE 'reconnected' <<<"$msgs" | tail -n1 | sed 's/^\[[^]]*\] //')"
+	else
+		notok "$ctrl reconnected by itself (state ${state:-?} after $(($(date +%s) - t))s)"
+		note <<<"$msgs"
+	fi
+	rc=0
+	timeout 60 dd if="$dev" of=/tmp/keep.back bs=1M skip=$off_mb count=$len_mb iflag=direct status=none || rc=$?
+	if ((rc == 0)) && cmp -s /tmp/keep /tmp/keep.back; then
+		ok "after the restart, the $len_mb MiB flushed before it read back intact"
+	else
+		notok "after the restart, the $len_mb MiB flushed before it read back intact (dd exit $rc)"
+	fi
+	fio_verify "fio verify after the reconnect, 8 MiB" "$dev" 8 --offset=16M
+	if disconnect "$ctrl"; then ok "nvme disconnect $ctrl"; else notok "nvme disconnect $ctrl"; fi
+else
+	notok "nvme connect -n $sub_res"
+	echo "HOLD skip"
+fi

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# Interop test: the Linux kernel's NVMe/TCP host (nvme-tcp 6.1, nvme-cli 2.3,
+# fio 3.33) in a qemu guest from ../shared/tools/linux-host, against nvmfd
+# running on this machine. See tests/interop/README.md.
+#
+#   tests/interop/kernel-host.sh BUILD/daemon/nvmfd
+#
+# Starts nvmfd on free loopback ports (10.0.2.2 in the guest is this
+# machine's 127.0.0.1) with two subsystems: one open to any host (a 64 MiB RAM
+# namespace, 512-byte blocks) and one open to the guest's host NQN and a
+# second NQN only (a 64 MiB regular file, 4096-byte blocks). Boots ONE guest
+# running guest/host-checks.sh with a fixed host NQN: nvme discover (both
+# ports, three host NQNs), connect, list, id-ctrl, id-ns, smart-log counters
+# against the block layer's, fio verify jobs, digests, 1 and 2 I/O queues,
+# refusals, and a restart of nvmfd while the host is connected: when the
+# guest asks (a "HOLD restart" line), this script stops nvmfd with SIGTERM,
+# checks that the flushed data is in the backing file, starts nvmfd again and
+# releases the guest through a forwarded hold port; the host must reconnect
+# by itself and read the data back.
+#
+# Prints TAP from both sides (the guest's checks relayed as "guest: ..." as
+# they happen, the plan last) and exits 0 if every check passed, 1 otherwise,
+# 77 (skip) when the linux-host tool, qemu or nvmfd is missing.
+#
+# Environment:
+#   LINUX_HOST_DIR   the linux-host tool (default: <source root>/../shared/tools/linux-host)
+#   REQUIRE_INTEROP  1: a missing tool is a failure, not a skip (meson -Dinterop=enabled)
+#   INTEROP_KEEP     1: keep the work directory (guest log, daemon logs, config, image)
+#   GUEST_TIMEOUT    seconds for the whole guest run (300)
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/../.." && pwd)
+lh=${LINUX_HOST_DIR:-$src/../shared/tools/linux-host}
+nvmfd=${1:-}
+
+SUB_ANY=nqn.2026-11.io.nvmfd:interop-any
+SUB_RES=nqn.2026-11.io.nvmfd:interop-restricted
+GUEST_NQN=nqn.2014-08.org.nvmexpress:uuid:3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a
+OTHER_NQN=nqn.2026-11.io.nvmfd:interop-second-host
+INTRUDER_NQN=nqn.2026-11.io.nvmfd:interop-intruder
+MISSING_NQN=nqn.2026-11.io.nvmfd:interop-no-such-subsystem
+RAM_MB=64
+FILE_MB=64
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-300}
+
+# --- skipping --------------------------------------------------------------
+skip() {
+	if [[ ${REQUIRE_INTEROP:-0} == 1 ]]; then
+		echo "Bail out! $* (REQUIRE_INTEROP=1: a missing tool is a failure)"
+		exit 1
+	fi
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+[[ -n $nvmfd ]] || { echo "usage: $0 NVMFD" >&2; exit 2; }
+[[ -x $nvmfd ]] || skip "nvmfd not built: $nvmfd"
+nvmfd=$(cd "$(dirname "$nvmfd")" && pwd)/$(basename "$nvmfd")
+[[ -x $lh/run ]] || skip "no linux-host tool at $lh (set LINUX_HOST_DIR)"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (run $lh/setup)"
+command -v python3 >/dev/null || skip "python3 is not installed"
+if ! setup_out=$("$lh/setup" 2>&1); then
+	printf '%s\n' "$setup_out" | tail -n 5 | sed 's/^/# /'
+	skip "$lh/setup failed"
+fi
+
+# --- bookkeeping -----------------------------------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/nvmfd-kernel-host.XXXXXX")
+glog=$work/guest.log
+gpid='' dpid='' dlog='' dn=0
+n=0 failed=0
+t0=$SECONDS
+
+stop_quietly() {
+	[[ -n $dpid ]] || return 0
+	kill -TERM "$dpid" 2>/dev/null
+	for _ in $(seq 30); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$dpid" 2>/dev/null
+	wait "$dpid" 2>/dev/null
+	dpid=''
+}
+cleanup() {
+	if [[ -n $gpid ]]; then kill "$gpid" 2>/dev/null; wait "$gpid" 2>/dev/null; fi
+	stop_quietly
+	if [[ ${INTEROP_KEEP:-0} == 1 ]]; then echo "# work directory kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
+
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+diag() { sed 's/^/#   /'; }
+daemon_tail() {
+	[[ -n $dlog && -s $dlog ]] || return 0
+	echo "#   --- daemon log (last 15 lines of ${dlog##*/})"
+	tail -n 15 "$dlog" | diag
+}
+
+free_ports() {
+	python3 -c '
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])' "$1"
+}
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+start_daemon() {
+	dn=$((dn + 1))
+	dlog=$work/nvmfd.$dn.log
+	"$nvmfd" -v -c "$work/nvmfd.ini" >"$dlog" 2>&1 </dev/null &
+	dpid=$!
+	local deadline=$((SECONDS + 10))
+	while ((SECONDS < deadline)); do
+		if ! kill -0 "$dpid" 2>/dev/null; then
+			wait "$dpid" 2>/dev/null
+			echo "#   nvmfd exited at start (status $?)"
+			dpid=''
+			return 1
+		fi
+		port_open "$P_IO" && port_open "$P_DISC" && return 0
+		sleep 0.1
+	done
+	echo "#   nvmfd did not accept on 127.0.0.1:$P_IO and :$P_DISC within 10 s"
+	return 1
+}
+stop_daemon() {  # SIGTERM; 0 if it exits 0 within 5 s; sets stop_ms
+	local t=$(($(date +%s%N) / 1000000)) st
+	kill -TERM "$dpid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$dpid" 2>/dev/null; then
+		echo "#   nvmfd still running 5 s after SIGTERM; killing it"
+		kill -KILL "$dpid" 2>/dev/null
+		wait "$dpid" 2>/dev/null
+		dpid=''
+		return 1
+	fi
+	wait "$dpid"
+	st=$?
+	dpid=''
+	stop_ms=$(($(date +%s%N) / 1000000 - t))
+	((st == 0)) || echo "#   nvmfd exited with status $st after SIGTERM"
+	return "$st"
+}
+sanitizer_check() {
+	if grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$dlog"; then
+		notok "no sanitizer report in ${dlog##*/}"
+		grep -E -A12 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$dlog" | head -n 40 | diag
+	else
+		ok "no sanitizer report in ${dlog##*/}"
+	fi
+}
+
+# --- nvmfd -------------------------------------------------------------------
+read -r P_IO P_DISC P_HOLD < <(free_ports 3)
+mkdir -p "$work/state"
+img=$work/ns-file.img
+truncate -s $((FILE_MB << 20)) "$img"
+cat >"$work/nvmfd.ini" <<EOF
+; generated by tests/interop/kernel-host.sh
+[nvmfd]
+listen = 127.0.0.1:$P_IO
+discovery_listen = 127.0.0.1:$P_DISC
+workers = 2
+state_dir = $work/state
+
+[subsystem $SUB_ANY]
+allow_host = any
+
+[subsystem $SUB_RES]
+allow_host = $GUEST_NQN
+allow_host = $OTHER_NQN
+
+[namespace $SUB_ANY 1]
+path = ram:${RAM_MB}M
+block_size = 512
+
+[namespace $SUB_RES 1]
+path = $img
+block_size = 4096
+EOF
+echo "$GUEST_NQN" >"$work/hostnqn"
+echo "# nvmfd: $nvmfd"
+echo "# nvmfd on 127.0.0.1:$P_IO (I/O) and :$P_DISC (discovery) = 10.0.2.2 in the guest; hold port $P_HOLD; work $work"
+if start_daemon; then
+	ok "nvmfd serves on 127.0.0.1:$P_IO and discovery 127.0.0.1:$P_DISC"
+else
+	notok "nvmfd starts on the generated configuration"
+	daemon_tail
+	echo "1..$n"
+	exit 1
+fi
+
+# --- the guest ---------------------------------------------------------------
+"$lh/run" --timeout "$GUEST_TIMEOUT" --fwd "127.0.0.1:$P_HOLD:5555" \
+	--file "$work/hostnqn:/etc/nvme/hostnqn" \
+	--env ADDR=10.0.2.2 --env IO_PORT="$P_IO" --env DISC_PORT="$P_DISC" \
+	--env SUB_ANY="$SUB_ANY" --env SUB_RES="$SUB_RES" --env OTHER_NQN="$OTHER_NQN" \
+	--env INTRUDER_NQN="$INTRUDER_NQN" --env MISSING_NQN="$MISSING_NQN" \
+	--env RAM_MB="$RAM_MB" --env FILE_MB="$FILE_MB" --env HOLD_PORT=5555 --env HOLD_SECONDS=120 \
+	"$here/guest/host-checks.sh" >"$glog" 2>&1 &
+gpid=$!
+
+# release MESSAGE: send MESSAGE to the guest's hold port until it answers "released".
+release() {
+	local r
+	for _ in $(seq 40); do
+		# shellcheck disable=SC2016  # $0 and $1 are expanded by the inner bash
+		r=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "%s\n" "$1" >&3 && head -c 8 <&3' \
+			"$P_HOLD" "$1" 2>/dev/null) || true
+		[[ $r == released ]] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# The guest's "HOLD restart off=O len=L md5=M": stop nvmfd, check the file,
+# start it again, release the guest.
+restart_for_guest() {
+	local line=$1 off len md5 got answer=restarted t
+	off=$(sed -nE 's/.* off=([0-9]+).*/\1/p' <<<"$line")
+	len=$(sed -nE 's/.* len=([0-9]+).*/\1/p' <<<"$line")
+	md5=$(sed -nE 's/.* md5=([0-9a-f]+).*/\1/p' <<<"$line")
+	t=$SECONDS
+	if stop_daemon; then ok "restart: SIGTERM with the host connected, nvmfd exits 0 in ${stop_ms} ms"
+	else notok "restart: SIGTERM with the host connected, nvmfd exits 0 within 5 s"; daemon_tail; answer="restarted (stop failed)"; fi
+	sanitizer_check
+	got=$(dd if="$img" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$len" status=none | md5sum | cut -d' ' -f1)
+	if [[ -n $md5 && $got == "$md5" ]]; then ok "restart: the data the guest flushed is in the backing file (md5 $md5)"
+	else notok "restart: the data the guest flushed is in the backing file (md5 $got, guest wrote ${md5:-?})"; fi
+	sleep 2  # the host's first reconnect attempts meet a closed port
+	if start_daemon; then ok "restart: nvmfd started again on the same ports ($((SECONDS - t))s down)"
+	else notok "restart: nvmfd started again"; daemon_tail; answer="restart failed"; fi
+	if release "$answer"; then ok "restart: guest released"
+	else notok "restart: the guest's hold port never answered"; fi
+}
+
+# Relay the guest's TAP as it comes, and answer its hold requests.
+done_lines=0 guest_plan='' guest_exit='' guest_n=0
+relay() {
+	local total line
+	total=$(wc -l <"$glog")
+	while ((done_lines < total)); do
+		done_lines=$((done_lines + 1))
+		line=$(sed -n "${done_lines}p" "$glog")
+		case $line in
+		"ok "[0-9]*) guest_n=$((guest_n + 1)); ok "guest: $(sed -E 's/^ok [0-9]+ - //' <<<"$line")" ;;
+		"not ok "[0-9]*) guest_n=$((guest_n + 1)); notok "guest: $(sed -E 's/^not ok [0-9]+ - //' <<<"$line")" ;;
+		1..[0-9]*) guest_plan=${line#1..} ;;
+		"HOST-CHECKS EXIT "*) guest_exit=${line#HOST-CHECKS EXIT } ;;
+		"HOLD restart"*) restart_for_guest "$line" ;;
+		"HOLD skip"*) echo "# the guest skipped the restart (no connection to $SUB_RES)" ;;
+		"#"*) echo "$line" ;;
+		*) echo "# guest| $line" ;;
+		esac
+	done
+}
+deadline=$((SECONDS + GUEST_TIMEOUT + 30))
+while kill -0 "$gpid" 2>/dev/null && ((SECONDS < deadline)); do
+	relay
+	sleep 0.2
+done
+grc=0
+if kill -0 "$gpid" 2>/dev/null; then
+	kill "$gpid" 2>/dev/null
+	grc=-1
+fi
+wait "$gpid" || grc=$?
+gpid=''
+relay
+if ((grc == 0)) && [[ $guest_exit == 0 && $guest_plan == "$guest_n" ]]; then
+	ok "the guest ran $guest_n checks and exited 0 ($((SECONDS - t0))s)"
+else
+	notok "the guest finished: run status $grc, guest status '${guest_exit:-none}', plan '${guest_plan:-none}' for $guest_n results"
+fi
+
+# --- nvmfd after all that ------------------------------------------------------
+if [[ -n $dpid ]] && kill -0 "$dpid" 2>/dev/null; then ok "nvmfd is still running after the guest"
+else notok "nvmfd is still running after the guest"; daemon_tail; fi
+if grep -Fq "$INTRUDER_NQN" "$work"/nvmfd.*.log; then
+	ok "nvmfd logged the refused host: $(grep -Fh "$INTRUDER_NQN" "$work"/nvmfd.*.log | head -n1)"
+else
+	notok "nvmfd logged the refused host $INTRUDER_NQN"
+fi
+if [[ -n $dpid ]]; then
+	if stop_daemon; then ok "SIGTERM: nvmfd exits 0 in ${stop_ms} ms"; else notok "SIGTERM: nvmfd exits 0 within 5 s"; daemon_tail; fi
+	sanitizer_check
+fi
+
+echo "1..$n"
+echo "# $((n - failed)) of $n checks passed in $((SECONDS - t0))s"
+((failed == 0))
