@@ -52,17 +52,20 @@ struct ctrl {
 	uint32_t kato_ms;		/* 0: no keep-alive timeout */
 	_Atomic int64_t last_traffic_ms; /* TBKAS: any command on any queue */
 	_Atomic bool dead;		/* fatal: every queue of it closes */
-	_Atomic uint64_t io_qmap[CTRL_MAX_IO_QUEUES / 64]; /* connected I/O queue ids */
+	_Atomic uint64_t io_qmap[CTRL_MAX_IO_QUEUES / 64]; /* connected I/O queues: bit qid - 1 */
+	_Atomic bool enabled;		/* CC.EN = 1 and CSTS.RDY = 1 (props, for other workers) */
+	_Atomic bool io_reset;		/* CC.EN 1 -> 0: every I/O queue closes (see below) */
 
 	/* admin queue's worker only */
 	struct ctrl_props props;
-	uint16_t nr_io_queues;		/* granted by Set Features 07h */
-	bool nr_io_queues_set;
+	uint16_t nr_io_queues;		/* granted by Set Features 07h (written under t->lock: */
+	bool nr_io_queues_set;		/*  I/O Connects read them there) */
 	uint32_t aen_cfg;		/* Asynchronous Event Configuration (0Bh) */
-	bool vwc;			/* Volatile Write Cache enable (06h) */
+	bool vwc;			/* Volatile Write Cache (06h); others: __atomic_load_n */
 	uint16_t aer_cid[TARGET_AERL];
 	unsigned int naer;
-	uint32_t aen_pending;		/* events waiting for an AER: bit per NVME_AER_NOTICE_* */
+	uint32_t aen_pending;		/* events waiting for an AER: bits as in aen_cfg / OAES */
+	uint32_t aen_masked;		/* reported, masked until the host reads the log page */
 	ctrl_aer_fn aer_fn;
 	void *aer_arg;
 	uint32_t changed_ns[NVME_CHANGED_NS_MAX];
@@ -71,7 +74,7 @@ struct ctrl {
 	/* any worker, under err_lock */
 	pthread_mutex_t err_lock;
 	uint64_t error_count;
-	struct nvme_error_log_entry errors[CTRL_ERROR_LOG_ENTRIES]; /* ring, newest at error_count % N */
+	struct nvme_error_log_entry errors[CTRL_ERROR_LOG_ENTRIES]; /* ring: newest (count-1) % N */
 };
 
 /*
@@ -87,7 +90,11 @@ nvme_status_t ctrl_connect(struct target *t, const struct nvmf_connect_cmd *cmd,
 			   const struct nvmf_connect_data *data, const struct conn_info *ci,
 			   int64_t now_ms, uint32_t *dw0, struct ctrl **out);
 
-/* A queue's connection is closing: frees its qid; qid 0 kills the controller. */
+/*
+ * A queue's connection is closing: frees its qid; qid 0 kills the controller
+ * and takes it out of the target's table (dropping the table's reference).
+ * The queue's own reference stays the caller's: ctrl_put() it afterwards.
+ */
 void ctrl_queue_gone(struct ctrl *c, uint16_t qid);
 
 void ctrl_get(struct ctrl *c);
@@ -102,8 +109,21 @@ static inline void ctrl_touch(struct ctrl *c, int64_t now_ms)
 /* The keep-alive timer has run out: the caller tears the association down. */
 bool ctrl_kato_expired(const struct ctrl *c, int64_t now_ms);
 
-/* Mark c dead (KATO expiry, fatal error, reset): its queues close. */
+/* Mark c dead (KATO expiry, fatal error, admin queue gone): its queues close. Logs once. */
 void ctrl_kill(struct ctrl *c, const char *why);
+
+/*
+ * An I/O queue's connection closes (and calls ctrl_queue_gone) once this is
+ * true: the controller died, or the host reset it (CC.EN 1 -> 0 deletes
+ * every I/O queue, NVMe Base 2.0 3.7.2; the admin queue stays). io_reset is
+ * cleared when the last I/O queue is gone; until then an I/O Connect is
+ * refused with Command Sequence Error (without DNR: it may be retried).
+ */
+static inline bool ctrl_io_queue_closing(const struct ctrl *c)
+{
+	return atomic_load_explicit(&c->dead, memory_order_relaxed) ||
+	       atomic_load_explicit(&c->io_reset, memory_order_relaxed);
+}
 
 /* An admin or Fabrics (non-Connect) command, with its data. */
 struct ctrl_req {
@@ -125,11 +145,29 @@ enum ctrl_exec {
  * Execute an admin (or discovery) command, or a Fabrics Property Get/Set /
  * Disconnect, on the admin queue's worker. The caller has checked the
  * transfer length against MDTS and received any H2C data into r->buf.
+ * An AER is HELD, or DONE at once (with the event in dw0) when an event
+ * already waits. Disconnect here is on the admin queue: Disconnect Invalid
+ * Queue Type (oF 3.4); on an I/O queue it is the connection code's (success,
+ * then close the queue). Failed commands are not put in the error log here:
+ * the caller logs every failed completion with ctrl_log_error().
  */
 enum ctrl_exec ctrl_admin_exec(struct ctrl *c, struct ctrl_req *r);
 
 /* Outstanding AERs are completed no more: the admin queue is going away. */
 void ctrl_drop_aers(struct ctrl *c);
+
+/*
+ * Asynchronous events (admin queue's worker only; other threads get there
+ * with a ring message). Each records the event (the Changed Namespace List,
+ * the discovery log generation is the caller's to bump) and, if the host
+ * enabled it (Set Features 0Bh) and it is not masked, completes a held AER
+ * through aer_fn. An event type stays masked after it was reported until
+ * the host reads its log page (04h, 70h) with RAE clear (NVMe Base 2.0
+ * 5.2). ctrl_notify_ns_changed() is for I/O controllers,
+ * ctrl_notify_disc_changed() for discovery controllers.
+ */
+void ctrl_notify_ns_changed(struct ctrl *c, uint32_t nsid);
+void ctrl_notify_disc_changed(struct ctrl *c);
 
 /*
  * Record a failed command in the error log (any worker). status without
@@ -143,16 +181,20 @@ void ctrl_log_error(struct ctrl *c, uint16_t sqid, uint16_t cid, nvme_status_t s
 /* What an I/O command asks of the backend once it passed the checks. */
 struct io_plan {
 	enum be_op op;
-	struct ns *ns;
+	struct ns *ns;	   /* NULL: Flush of every namespace (NSID FFFFFFFFh) */
 	uint64_t offset;   /* bytes */
 	uint32_t len;	   /* bytes: the data transfer for Read/Write, the range otherwise */
 	bool fua;
-	uint32_t nr_ranges; /* Dataset Management: ranges in the H2C data */
+	uint32_t nr_ranges; /* Dataset Management: ranges in the H2C data to deallocate
+			     * (io_dsm_range each); 0 without AD: complete, nothing to do */
 };
 
 /*
  * Check an I/O command (opcode, NSID, FUSE and PSDT, LBA range, transfer
  * length against the SGL and MDTS, read-only namespaces) and plan it.
+ * A controller that is not enabled (reset) refuses with Command Sequence
+ * Error. fua is set for writes with FUA or when the host turned the
+ * volatile write cache off (Set Features 06h).
  * sgl_len is the SGL's data length. Returns 0 or the status the
  * specification names (LBA Out of Range, Invalid Namespace or Format, ...).
  */
@@ -166,5 +208,10 @@ nvme_status_t io_dsm_range(const struct ns *ns, const struct nvme_dsm_range *ran
 /* The NVMe status for a backend error (-EIO -> Unrecovered Read Error / Write Fault, ...). */
 nvme_status_t io_errno_status(int err, enum be_op op);
 
-/* Count a completed command in its namespace's per-worker counters. */
+/*
+ * Count a completed command in its namespace's per-worker counters: ok for
+ * a success (Read / Write commands and their 512-byte units, Write Zeroes
+ * as a write command), !ok for a media error (the backend's -EIO), which
+ * the SMART log reports. Commands refused by io_check are not counted.
+ */
 void io_account(struct ns *ns, unsigned int worker, const struct io_plan *plan, bool ok);

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Shared by the controller logic (ctrl.c, admin.c, admin_identify.c,
+ * admin_log.c, discovery.c); not for the connection code, which uses ctrl.h.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctrl.h"
+#include "endian.h"
+
+#ifndef NVMFD_VERSION
+#define NVMFD_VERSION "0.0.0"
+#endif
+
+#define SC(sct, sc)	 NVME_STATUS(NVME_SCT_##sct, NVME_SC_##sc)
+#define DNR		 NVME_STATUS_DNR
+#define SC_INVALID_FIELD (SC(GENERIC, INVALID_FIELD) | DNR)
+#define SC_INVALID_NS	 (SC(GENERIC, INVALID_NS) | DNR)
+#define SC_SGL_LENGTH	 (SC(GENERIC, SGL_INVALID_DATA) | DNR) /* Data SGL Length Invalid */
+#define SC_INVALID_OPC	 (SC(GENERIC, INVALID_OPCODE) | DNR)
+#define SC_CMD_SEQ	 (SC(GENERIC, CMD_SEQ_ERROR) | DNR)
+
+#define NSID_ALL 0xffffffffu
+
+/* Constants the Identify and SMART data report (documented where used). */
+#define CTRL_KAS	    10	/* Keep Alive granularity: 10 x 100 ms = 1 s */
+#define CTRL_WCTEMP	    343 /* K: 70 C warning composite temperature threshold */
+#define CTRL_CCTEMP	    353 /* K: 80 C critical */
+#define CTRL_TEMPERATURE    313 /* K: 40 C, what the SMART log reports (no sensor) */
+#define CTRL_DISC_ICD	    8192 /* in-capsule data the Linux host always uses on admin queues */
+#define CTRL_KATO_GRAN_MS   1000 /* KATO is rounded up to this (KAS) */
+
+/* Bits of aen_cfg / aen_pending / aen_masked (Set Features 0Bh, OAES). */
+#define AEN_NS_ATTR	NVME_CTRL_OAES_NS_ATTR
+#define AEN_DISC_CHANGE NVME_CTRL_OAES_DISC_CHANGE
+#define AEN_SMART_CRIT	0xffu /* critical warning bits 7:0: accepted, never raised */
+
+/* Copy src into a fixed-size ASCII field, padded with spaces (NVMe Base 2.0 1.5). */
+void ascii_pad(char *dst, size_t n, const char *src);
+
+/* A discovery controller (of the discovery subsystem). */
+static inline bool ctrl_is_disc(const struct ctrl *c)
+{
+	return c->subsys->discovery;
+}
+
+static inline uint32_t sqe_dw(__le32 v)
+{
+	return le32toh(v);
+}
+
+/*
+ * A Get Log Page transfer: the window [off, off + len) of the log, into buf
+ * (zeroed by the caller). Builders put each piece at its log offset; what
+ * falls outside the window is dropped.
+ */
+struct log_win {
+	uint8_t *buf;
+	uint64_t off;
+	uint32_t len;
+};
+
+void log_win_put(struct log_win *w, uint64_t pos, const void *src, size_t n);
+
+/* admin_identify.c */
+nvme_status_t admin_identify(struct ctrl *c, struct ctrl_req *r);
+
+/* admin_log.c */
+nvme_status_t admin_get_log_page(struct ctrl *c, struct ctrl_req *r);
+
+/* What the SMART / Health log (02h) counts, for one namespace or all. */
+struct smart_counts {
+	uint64_t read_cmds, write_cmds;
+	uint64_t read_blocks, write_blocks; /* 512-byte units */
+	uint64_t busy_ns;
+	uint64_t media_errors;
+};
+
+void smart_sum_ns(struct smart_counts *sc, const struct ns *ns, unsigned int nworkers);
+void smart_fill(struct nvme_smart_log *log, const struct smart_counts *sc, uint64_t error_count,
+		int64_t uptime_ms);
+
+/* discovery.c: builds the Discovery log page (70h) into w; returns the log's size. */
+uint64_t disc_log_build(const struct ctrl *c, struct log_win *w);
+
+/* ctrl.c */
+uint64_t ctrl_error_count(struct ctrl *c);
+/* The error log (01h): entries newest first, CTRL_ERROR_LOG_ENTRIES of them. */
+void ctrl_error_log_copy(struct ctrl *c, struct nvme_error_log_entry *out);
+/* Controller reset (CC.EN 1 -> 0): I/O queues close, features go back to defaults. */
+void ctrl_reset(struct ctrl *c);
+/* A ready event (pending, enabled, not masked) for an AER: masks it, gives dw0. */
+bool ctrl_aen_take(struct ctrl *c, uint32_t *result);
+/* The host read a log page with RAE clear: the event type may be reported again. */
+void ctrl_aen_log_read(struct ctrl *c, uint32_t aen_bit);
+/* KATO in ms as the controller keeps it: rounded up to the KAS granularity. */
+uint32_t ctrl_kato_round(uint32_t kato_ms);
+/* Milliseconds since the daemon started (SMART power-on hours). */
+int64_t ctrl_uptime_ms(void);

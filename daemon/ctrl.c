@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Controller lifecycle: Connect (NVMe over Fabrics 1.1 section 3.3, "oF"
+ * below) creates a controller on the admin queue (dynamic model) and joins
+ * I/O queues to it; reference counts; keep-alive (NVMe Base 2.0 3.9, "Base"
+ * below); the error log; asynchronous events (Base 5.2).
+ */
+#include "admin_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "nqn.h"
+
+#define SC_CONNECT_PARAM (SC(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM) | DNR)
+#define IPO_SQE(f)	 NVMF_CONNECT_IPO_SQE(offsetof(struct nvmf_connect_cmd, f))
+#define IPO_DATA(f)	 NVMF_CONNECT_IPO_DATA(offsetof(struct nvmf_connect_data, f))
+
+/* ---- time ---- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t start_ms;
+
+/* The daemon's start, for the SMART log's power-on hours. */
+__attribute__((constructor)) static void note_start(void)
+{
+	start_ms = mono_ms();
+}
+
+int64_t ctrl_uptime_ms(void)
+{
+	return mono_ms() - start_ms;
+}
+
+uint32_t ctrl_kato_round(uint32_t kato_ms)
+{
+	/* Base 5.27.1.12: KATO is rounded up to the granularity KAS gives (1 s) */
+	if (kato_ms > UINT32_MAX - (CTRL_KATO_GRAN_MS - 1))
+		return UINT32_MAX / CTRL_KATO_GRAN_MS * CTRL_KATO_GRAN_MS;
+	return (kato_ms + CTRL_KATO_GRAN_MS - 1) / CTRL_KATO_GRAN_MS * CTRL_KATO_GRAN_MS;
+}
+
+/* ---- Connect ---- */
+
+struct connect_args {
+	struct target *t;
+	const struct nvmf_connect_cmd *cmd;
+	const struct nvmf_connect_data *data;
+	const struct conn_info *ci;
+	uint16_t qid;
+	uint16_t sqsize; /* 0's based */
+	bool subnqn_ok;	 /* NUL-terminated within its field */
+	bool hostnqn_ok;
+	char subnqn[NVMF_NQN_FIELD];
+	char hostnqn[NVMF_NQN_FIELD];
+	uint32_t *dw0;
+};
+
+/* Copy an NQN field; false if it has no NUL inside the field. */
+static bool nqn_field(char out[NVMF_NQN_FIELD], const char in[NVMF_NQN_FIELD])
+{
+	bool ok = memchr(in, 0, NVMF_NQN_FIELD) != NULL;
+
+	memcpy(out, in, NVMF_NQN_FIELD);
+	out[NVMF_NQN_FIELD - 1] = '\0';
+	return ok;
+}
+
+/* A peer's NQN for a log line: printable ASCII only, at most 223 bytes. */
+static void log_safe(char out[NVMF_NQN_MAX + 1], const char *nqn)
+{
+	size_t i;
+
+	for (i = 0; i < NVMF_NQN_MAX && nqn[i]; i++)
+		out[i] = nqn[i] >= 0x20 && nqn[i] < 0x7f ? nqn[i] : '?';
+	out[i] = '\0';
+}
+
+/* Refuse a Connect: log once, with the peer, and set dw0 (IATTR / IPO). */
+__attribute__((format(printf, 4, 5))) static nvme_status_t
+refuse(const struct connect_args *a, nvme_status_t st, uint32_t dw0, const char *fmt, ...)
+{
+	char why[256], host[NVMF_NQN_MAX + 1], sub[NVMF_NQN_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_safe(host, a->hostnqn);
+	log_safe(sub, a->subnqn);
+	log_warn("connect from %s (host %s) to %s, queue %u, refused: %s", a->ci->peer, host, sub,
+		 a->qid, why);
+	*a->dw0 = dw0;
+	return st;
+}
+
+/*
+ * The subsystem and the host, as nvmet checks them (nvmet_alloc_ctrl): an
+ * unknown SUBNQN is Connect Invalid Parameters at subnqn, a host not on
+ * the subsystem's list Connect Invalid Host.
+ */
+static nvme_status_t check_names(const struct connect_args *a, struct subsys **out)
+{
+	struct subsys *s;
+
+	if (!a->subnqn_ok)
+		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(subnqn), "SUBNQN is not terminated");
+	s = target_find_subsys(a->t, a->subnqn);
+	if (s == NULL)
+		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(subnqn), "no such subsystem");
+	if (s->discovery && a->qid != 0)
+		return refuse(a, SC_CONNECT_PARAM, IPO_SQE(qid),
+			      "a discovery controller has no I/O queues");
+	if (!a->hostnqn_ok || !nvmf_nqn_valid(a->hostnqn))
+		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(hostnqn), "HOSTNQN is not a valid NQN");
+	if (!subsys_host_allowed(s, a->hostnqn))
+		return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_INVALID_HOST) | DNR,
+			      IPO_DATA(hostnqn), "host not allowed");
+	*out = s;
+	return 0;
+}
+
+static bool cntlid_used(const struct target *t, uint16_t id)
+{
+	for (size_t i = 0; i < TARGET_MAX_CTRLS; i++)
+		if (t->ctrls[i] != NULL && t->ctrls[i]->cntlid == id)
+			return true;
+	return false;
+}
+
+/*
+ * Register c and give it a CNTLID in 1..FFEFh (oF 3.3: FFF0h and above are
+ * reserved), round robin from next_cntlid and never one a registered
+ * controller has. -EBUSY when the table is full.
+ */
+static int table_insert(struct target *t, struct ctrl *c)
+{
+	size_t slot = TARGET_MAX_CTRLS;
+	uint16_t id;
+
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < TARGET_MAX_CTRLS && slot == TARGET_MAX_CTRLS; i++)
+		if (t->ctrls[i] == NULL)
+			slot = i;
+	if (slot == TARGET_MAX_CTRLS) {
+		pthread_mutex_unlock(&t->lock);
+		return -EBUSY;
+	}
+	id = t->next_cntlid;
+	if (id < 1 || id > NVMF_CNTLID_MAX)
+		id = 1;
+	/* fewer live controllers than IDs: this ends */
+	while (cntlid_used(t, id))
+		id = id == NVMF_CNTLID_MAX ? 1 : (uint16_t)(id + 1);
+	c->cntlid = id;
+	t->next_cntlid = id == NVMF_CNTLID_MAX ? 1 : (uint16_t)(id + 1);
+	t->ctrls[slot] = c;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static struct ctrl *ctrl_alloc(const struct connect_args *a, struct subsys *s, int64_t now_ms)
+{
+	const struct target *t = a->t;
+	struct ctrl *c = calloc(1, sizeof(*c));
+	uint32_t kato = le32toh(a->cmd->kato);
+	uint16_t mqes;
+
+	if (c == NULL)
+		return NULL;
+	atomic_init(&c->refs, 2); /* the admin queue's and the table's */
+	c->t = a->t;
+	c->subsys = s;
+	memcpy(c->hostnqn, a->hostnqn, sizeof(c->hostnqn));
+	memcpy(c->hostid, a->data->hostid, sizeof(c->hostid));
+	c->admin_ci = *a->ci;
+	/* a discovery controller always has a keep-alive timeout (as nvmet, 120 s) */
+	if (s->discovery && kato == 0)
+		kato = t->p.kato_default_ms;
+	c->kato_ms = ctrl_kato_round(kato);
+	pthread_mutex_init(&c->err_lock, NULL);
+	mqes = s->discovery ? TARGET_ADMIN_QDEPTH - 1
+			    : (uint16_t)(t->p.io_qdepth > 1 ? t->p.io_qdepth - 1 : 0);
+	props_init(&c->props, mqes, t->p.cap_to, s->discovery);
+	c->vwc = !s->discovery;
+	ctrl_touch(c, now_ms);
+	return c;
+}
+
+static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
+				   struct ctrl **out)
+{
+	struct subsys *s;
+	struct ctrl *c;
+	nvme_status_t st;
+
+	/* oF 3.3: the dynamic controller model asks with CNTLID FFFFh */
+	if (le16toh(a->data->cntlid) != NVMF_CNTLID_DYNAMIC)
+		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(cntlid),
+			      "CNTLID %#x on an admin queue (FFFFh: dynamic controllers only)",
+			      le16toh(a->data->cntlid));
+	st = check_names(a, &s);
+	if (st)
+		return st;
+	if (a->sqsize == 0 || a->sqsize > TARGET_ADMIN_QDEPTH - 1)
+		return refuse(a, SC_CONNECT_PARAM, IPO_SQE(sqsize),
+			      "admin SQSIZE %u (0's based, 1..%u)", a->sqsize,
+			      TARGET_ADMIN_QDEPTH - 1);
+	c = ctrl_alloc(a, s, now_ms);
+	if (c == NULL)
+		return refuse(a, SC(GENERIC, INTERNAL), 0, "out of memory");
+	if (table_insert(a->t, c) != 0) {
+		pthread_mutex_destroy(&c->err_lock);
+		free(c);
+		/* no DNR: a controller may go away, a retry may then succeed */
+		return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
+			      "%u controllers already", TARGET_MAX_CTRLS);
+	}
+	log_info("controller %u of %s for %s from %s%s, keep-alive %u ms", c->cntlid, s->nqn,
+		 c->hostnqn, a->ci->peer, s->discovery ? " (discovery)" : "", c->kato_ms);
+	*a->dw0 = c->cntlid;
+	*out = c;
+	return 0;
+}
+
+static bool io_map_empty(const struct ctrl *c)
+{
+	for (size_t i = 0; i < CTRL_MAX_IO_QUEUES / 64; i++)
+		if (atomic_load(&c->io_qmap[i]) != 0)
+			return false;
+	return true;
+}
+
+static struct ctrl *find_ctrl(const struct target *t, uint16_t cntlid, const struct subsys *s,
+			      const char *hostnqn)
+{
+	for (size_t i = 0; i < TARGET_MAX_CTRLS; i++) {
+		struct ctrl *c = t->ctrls[i];
+
+		if (c != NULL && c->cntlid == cntlid && c->subsys == s &&
+		    !atomic_load(&c->dead) && strcmp(c->hostnqn, hostnqn) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* What refuses an I/O queue (decided under t->lock, logged after). */
+struct io_refusal {
+	nvme_status_t st;
+	uint32_t dw0;
+	char why[96];
+};
+
+#define IO_REFUSE(r, s, d, ...)                                    \
+	do {                                                       \
+		(r)->st = (s);                                     \
+		(r)->dw0 = (d);                                    \
+		snprintf((r)->why, sizeof((r)->why), __VA_ARGS__); \
+	} while (0)
+
+/* oF 3.3 for qid > 0, with t->lock held. On success the qid is taken. */
+static void io_join(const struct connect_args *a, struct ctrl *c, struct io_refusal *r)
+{
+	const struct target *t = a->t;
+	uint32_t limit = c->nr_io_queues_set ? c->nr_io_queues : t->p.max_io_queues;
+	uint64_t bit = 1ULL << ((a->qid - 1) % 64);
+
+	if (limit > CTRL_MAX_IO_QUEUES)
+		limit = CTRL_MAX_IO_QUEUES;
+	if (memcmp(c->hostid, a->data->hostid, sizeof(c->hostid)) != 0)
+		IO_REFUSE(r, SC_CONNECT_PARAM, IPO_DATA(hostid), "HOSTID differs from the admin's");
+	else if (!atomic_load(&c->enabled))
+		IO_REFUSE(r, SC_CMD_SEQ, 0, "controller %u is not enabled", c->cntlid);
+	else if (atomic_load(&c->io_reset))
+		/* no DNR: the I/O queues of before the reset are still closing */
+		IO_REFUSE(r, SC(GENERIC, CMD_SEQ_ERROR), 0, "controller %u is resetting",
+			  c->cntlid);
+	else if (a->qid > limit)
+		IO_REFUSE(r, SC_CONNECT_PARAM, IPO_SQE(qid), "%u I/O queues granted", limit);
+	else if (atomic_load(&c->io_qmap[(a->qid - 1) / 64]) & bit)
+		IO_REFUSE(r, SC_CONNECT_PARAM, IPO_SQE(qid), "queue already connected");
+	else if (a->sqsize == 0 || a->sqsize > t->p.io_qdepth - 1)
+		IO_REFUSE(r, SC_CONNECT_PARAM, IPO_SQE(sqsize), "SQSIZE %u (0's based, 1..%u)",
+			  a->sqsize, t->p.io_qdepth - 1);
+	else
+		atomic_fetch_or(&c->io_qmap[(a->qid - 1) / 64], bit);
+}
+
+static nvme_status_t io_connect(const struct connect_args *a, int64_t now_ms, struct ctrl **out)
+{
+	uint16_t cntlid = le16toh(a->data->cntlid);
+	struct io_refusal r = { 0 };
+	struct subsys *s;
+	struct ctrl *c;
+	nvme_status_t st;
+
+	st = check_names(a, &s);
+	if (st)
+		return st;
+	pthread_mutex_lock(&a->t->lock);
+	c = find_ctrl(a->t, cntlid, s, a->hostnqn);
+	if (c == NULL)
+		IO_REFUSE(&r, SC_CONNECT_PARAM, IPO_DATA(cntlid), "no controller %u of this host",
+			  cntlid);
+	else
+		io_join(a, c, &r);
+	if (r.st == 0)
+		ctrl_get(c);
+	pthread_mutex_unlock(&a->t->lock);
+	if (r.st)
+		return refuse(a, r.st, r.dw0, "%s", r.why);
+	ctrl_touch(c, now_ms);
+	log_debug("controller %u: I/O queue %u (%u entries) from %s", c->cntlid, a->qid,
+		  a->sqsize + 1, a->ci->peer);
+	*a->dw0 = c->cntlid;
+	*out = c;
+	return 0;
+}
+
+nvme_status_t ctrl_connect(struct target *t, const struct nvmf_connect_cmd *cmd,
+			   const struct nvmf_connect_data *data, const struct conn_info *ci,
+			   int64_t now_ms, uint32_t *dw0, struct ctrl **out)
+{
+	struct connect_args a = { .t = t, .cmd = cmd, .data = data, .ci = ci, .dw0 = dw0 };
+
+	*dw0 = 0;
+	*out = NULL;
+	a.qid = le16toh(cmd->qid);
+	a.sqsize = le16toh(cmd->sqsize);
+	a.subnqn_ok = nqn_field(a.subnqn, data->subnqn);
+	a.hostnqn_ok = nqn_field(a.hostnqn, data->hostnqn);
+	if (le16toh(cmd->recfmt) != 0)
+		return refuse(&a, SC(COMMAND_SPECIFIC, CONNECT_FORMAT) | DNR, 0,
+			      "record format %u (0 supported)", le16toh(cmd->recfmt));
+	if (a.qid > CTRL_MAX_IO_QUEUES)
+		return refuse(&a, SC_CONNECT_PARAM, IPO_SQE(qid), "queue id %u", a.qid);
+	return a.qid == 0 ? admin_connect(&a, now_ms, out) : io_connect(&a, now_ms, out);
+}
+
+/* ---- lifetime ---- */
+
+void ctrl_queue_gone(struct ctrl *c, uint16_t qid)
+{
+	struct target *t = c->t;
+	bool found = false;
+
+	if (qid == 0) {
+		ctrl_kill(c, "the admin queue closed");
+		ctrl_drop_aers(c);
+		pthread_mutex_lock(&t->lock);
+		for (size_t i = 0; i < TARGET_MAX_CTRLS; i++) {
+			if (t->ctrls[i] == c) {
+				t->ctrls[i] = NULL;
+				found = true;
+			}
+		}
+		pthread_mutex_unlock(&t->lock);
+		if (found)
+			ctrl_put(c); /* the table's reference */
+		return;
+	}
+	if (qid > CTRL_MAX_IO_QUEUES)
+		return;
+	pthread_mutex_lock(&t->lock);
+	atomic_fetch_and(&c->io_qmap[(qid - 1) / 64], ~(1ULL << ((qid - 1) % 64)));
+	if (atomic_load(&c->io_reset) && io_map_empty(c))
+		atomic_store(&c->io_reset, false);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void ctrl_get(struct ctrl *c)
+{
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+void ctrl_put(struct ctrl *c)
+{
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	pthread_mutex_destroy(&c->err_lock);
+	free(c);
+}
+
+bool ctrl_kato_expired(const struct ctrl *c, int64_t now_ms)
+{
+	int64_t last = atomic_load_explicit(&c->last_traffic_ms, memory_order_relaxed);
+
+	/* Base 3.9.5: with TBKAS any command restarts the timer (ctrl_touch) */
+	return c->kato_ms != 0 && now_ms - last > (int64_t)c->kato_ms;
+}
+
+void ctrl_kill(struct ctrl *c, const char *why)
+{
+	if (atomic_exchange(&c->dead, true))
+		return;
+	atomic_store(&c->enabled, false);
+	log_info("controller %u of %s for %s (%s): %s", c->cntlid, c->subsys->nqn, c->hostnqn,
+		 c->admin_ci.peer, why);
+}
+
+/* Controller reset (CC.EN 1 -> 0, Base 3.7.2), on the admin queue's worker. */
+void ctrl_reset(struct ctrl *c)
+{
+	struct target *t = c->t;
+
+	atomic_store(&c->enabled, false);
+	pthread_mutex_lock(&t->lock);
+	if (!io_map_empty(c))
+		atomic_store(&c->io_reset, true);
+	c->nr_io_queues = 0;
+	c->nr_io_queues_set = false;
+	pthread_mutex_unlock(&t->lock);
+	/* features return to their defaults; KATO belongs to the association */
+	c->aen_cfg = 0;
+	c->aen_pending = 0;
+	c->aen_masked = 0;
+	__atomic_store_n(&c->vwc, !ctrl_is_disc(c), __ATOMIC_RELAXED);
+	log_info("controller %u of %s for %s: reset by the host", c->cntlid, c->subsys->nqn,
+		 c->hostnqn);
+}
+
+/* ---- error log (Base 5.16.1.2) ---- */
+
+void ctrl_log_error(struct ctrl *c, uint16_t sqid, uint16_t cid, nvme_status_t status,
+		    uint32_t nsid, uint64_t lba, uint16_t parm_loc)
+{
+	struct nvme_error_log_entry *e;
+
+	pthread_mutex_lock(&c->err_lock);
+	e = &c->errors[c->error_count % CTRL_ERROR_LOG_ENTRIES];
+	memset(e, 0, sizeof(*e));
+	c->error_count++;
+	/* unique and counting from 1: 0 marks an empty entry */
+	e->error_count = htole64(c->error_count);
+	e->sqid = htole16(sqid);
+	e->cmdid = cid;
+	status &= (nvme_status_t) ~(NVME_STATUS_DNR | NVME_STATUS_MORE);
+	e->status_field = htole16((uint16_t)(status << 1));
+	e->parm_error_location = htole16(parm_loc);
+	e->lba = htole64(lba);
+	e->nsid = htole32(nsid);
+	e->log_page_version = 1;
+	pthread_mutex_unlock(&c->err_lock);
+}
+
+uint64_t ctrl_error_count(struct ctrl *c)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->err_lock);
+	n = c->error_count;
+	pthread_mutex_unlock(&c->err_lock);
+	return n;
+}
+
+void ctrl_error_log_copy(struct ctrl *c, struct nvme_error_log_entry *out)
+{
+	pthread_mutex_lock(&c->err_lock);
+	for (uint64_t i = 0; i < CTRL_ERROR_LOG_ENTRIES; i++) {
+		if (i < c->error_count)
+			out[i] = c->errors[(c->error_count - 1 - i) % CTRL_ERROR_LOG_ENTRIES];
+		else
+			memset(&out[i], 0, sizeof(out[i]));
+	}
+	pthread_mutex_unlock(&c->err_lock);
+}
+
+/* ---- asynchronous events (Base 5.2) ---- */
+
+static uint32_t aen_result(uint32_t bit)
+{
+	if (bit == AEN_NS_ATTR)
+		return NVME_AER_RESULT(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_CHANGED,
+				       NVME_LOG_CHANGED_NS);
+	return NVME_AER_RESULT(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_DISC_CHANGED, NVME_LOG_DISC);
+}
+
+bool ctrl_aen_take(struct ctrl *c, uint32_t *result)
+{
+	uint32_t ready = c->aen_pending & c->aen_cfg & ~c->aen_masked;
+	uint32_t bit;
+
+	if (ready == 0)
+		return false;
+	bit = ready & -ready; /* the lowest: namespace changes before discovery ones */
+	c->aen_pending &= ~bit;
+	c->aen_masked |= bit;
+	*result = aen_result(bit);
+	return true;
+}
+
+/* Complete the oldest held AER with a ready event, if both exist. */
+static void aen_try(struct ctrl *c)
+{
+	uint32_t result;
+	uint16_t cid;
+
+	if (c->naer == 0 || c->aer_fn == NULL || !ctrl_aen_take(c, &result))
+		return;
+	cid = c->aer_cid[0];
+	c->naer--;
+	memmove(c->aer_cid, c->aer_cid + 1, c->naer * sizeof(c->aer_cid[0]));
+	c->aer_fn(c->aer_arg, cid, result);
+}
+
+static void changed_ns_add(struct ctrl *c, uint32_t nsid)
+{
+	if (c->nchanged_ns > NVME_CHANGED_NS_MAX)
+		return; /* overflowed: the log says FFFFFFFFh */
+	for (unsigned int i = 0; i < c->nchanged_ns; i++)
+		if (c->changed_ns[i] == nsid)
+			return;
+	if (c->nchanged_ns == NVME_CHANGED_NS_MAX)
+		c->nchanged_ns = NVME_CHANGED_NS_MAX + 1;
+	else
+		c->changed_ns[c->nchanged_ns++] = nsid;
+}
+
+void ctrl_notify_ns_changed(struct ctrl *c, uint32_t nsid)
+{
+	if (ctrl_is_disc(c))
+		return;
+	changed_ns_add(c, nsid);
+	/* an event the host did not enable is not reported (the log still lists it) */
+	if (c->aen_cfg & AEN_NS_ATTR)
+		c->aen_pending |= AEN_NS_ATTR;
+	aen_try(c);
+}
+
+void ctrl_notify_disc_changed(struct ctrl *c)
+{
+	if (!ctrl_is_disc(c))
+		return;
+	if (c->aen_cfg & AEN_DISC_CHANGE)
+		c->aen_pending |= AEN_DISC_CHANGE;
+	aen_try(c);
+}
+
+void ctrl_aen_log_read(struct ctrl *c, uint32_t aen_bit)
+{
+	/* what happened before this read is in what the host just read */
+	c->aen_masked &= ~aen_bit;
+	c->aen_pending &= ~aen_bit;
+}
+
+void ctrl_drop_aers(struct ctrl *c)
+{
+	c->naer = 0;
+}
