@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Identify (NVMe Base 2.0 5.17, "Base" below; NVM Command Set 1.0, "NVM";
+ * NVMe over Fabrics 1.1, "oF"): controller (01h), namespace (00h), active
+ * namespace list (02h), namespace identification descriptors (03h), and the
+ * NVM command set's controller data (06h). What the Linux host checks is in
+ * PEERS.md section 2; the values follow PEERS.md section 6.
+ */
+#include "admin_internal.h"
+
+#include <string.h>
+
+/*
+ * SGLS (Base Figure 275): bits 1:0 = 01b (SGLs, no alignment), address as an
+ * offset (bit 20, in-capsule data), Transport SGL Data Block (bit 21), as
+ * FreeBSD's _nvmf_init_io_controller_data().
+ */
+#define ID_SGLS \
+	(NVME_CTRL_SGLS_SUPPORTED | NVME_CTRL_SGLS_ADDR_OFFSET | NVME_CTRL_SGLS_TRANSPORT_DB)
+/* VWC: present, and Flush with NSID FFFFFFFFh supported (bits 2:1 = 11b). */
+#define ID_VWC (NVME_CTRL_VWC_PRESENT | (3u << 1))
+
+static uint32_t highest_nsid(const struct subsys *s)
+{
+	return s->nns ? s->ns[s->nns - 1]->nsid : 0;
+}
+
+static void str_field(char *dst, size_t n, const char *src)
+{
+	size_t len = strnlen(src, n - 1);
+
+	memcpy(dst, src, len);
+	memset(dst + len, 0, n - len);
+}
+
+/* What a discovery and an I/O controller have in common. */
+static void id_ctrl_common(const struct ctrl *c, struct nvme_id_ctrl *id)
+{
+	const struct subsys *s = c->subsys;
+
+	ascii_pad(id->sn, sizeof(id->sn), s->serial);
+	ascii_pad(id->mn, sizeof(id->mn), s->model[0] ? s->model : "nvmfd");
+	ascii_pad(id->fr, sizeof(id->fr), NVMFD_VERSION);
+	id->mdts = c->t->p.mdts;
+	id->cntlid = htole16(c->cntlid);
+	id->ver = htole32(c->props.vs);
+	/* 128-bit Host Identifier; traffic-based keep-alive (any command restarts it) */
+	id->ctratt = htole32(NVME_CTRL_CTRATT_HOSTID_128 | NVME_CTRL_CTRATT_TBKAS);
+	id->acl = 3; /* Abort never aborts: the minimum the spec recommends */
+	id->aerl = TARGET_AERL - 1;
+	id->kas = htole16(CTRL_KAS);
+	id->sgls = htole32(ID_SGLS);
+	str_field(id->subnqn, sizeof(id->subnqn), s->nqn);
+	/* oF Figure 28: the response is a bare CQE; SGLs have one descriptor */
+	id->iorcsz = htole32(sizeof(struct nvme_cqe) / 16);
+	id->icdoff = 0;
+	id->msdbd = 1;
+}
+
+static void id_ctrl_disc(const struct ctrl *c, struct nvme_id_ctrl *id)
+{
+	id->cntrltype = NVME_CTRL_CNTRLTYPE_DISC;
+	id->oaes = htole32(NVME_CTRL_OAES_DISC_CHANGE);
+	id->lpa = NVME_CTRL_LPA_EXTENDED;
+	id->maxcmd = htole16(TARGET_ADMIN_QDEPTH);
+	/* the Linux host always sends up to 8 KiB in-capsule on the admin queue */
+	id->ioccsz = htole32((sizeof(struct nvme_sqe) + CTRL_DISC_ICD) / 16);
+	(void)c;
+}
+
+static void id_ctrl_io(const struct ctrl *c, struct nvme_id_ctrl *id)
+{
+	const struct target *t = c->t;
+	uint32_t nn = highest_nsid(c->subsys);
+
+	id->cntrltype = NVME_CTRL_CNTRLTYPE_IO;
+	id->cmic = NVME_CTRL_CMIC_MULTI_CTRL;
+	id->oaes = htole32(NVME_CTRL_OAES_NS_ATTR);
+	id->frmw = NVME_CTRL_FRMW_SLOT1_RO | (1u << 1); /* one slot, read-only */
+	id->lpa = NVME_CTRL_LPA_SMART_PER_NS | NVME_CTRL_LPA_CMD_EFFECTS | NVME_CTRL_LPA_EXTENDED;
+	id->elpe = CTRL_ERROR_LOG_ENTRIES - 1;
+	id->npss = 0;
+	id->wctemp = htole16(CTRL_WCTEMP);
+	id->cctemp = htole16(CTRL_CCTEMP);
+	id->sqes = 0x66; /* 64-byte SQEs, required and maximum */
+	id->cqes = 0x44; /* 16-byte CQEs */
+	id->maxcmd = htole16((uint16_t)t->p.io_qdepth);
+	id->nn = htole32(nn);
+	id->mnan = htole32(nn);
+	id->oncs = htole16(NVME_CTRL_ONCS_DSM | NVME_CTRL_ONCS_WRITE_ZEROES);
+	id->vwc = ID_VWC;
+	id->ioccsz = htole32((sizeof(struct nvme_sqe) + t->p.io_icd) / 16);
+	/* one power state; nothing changes with it (the values qemu and nvmet use) */
+	id->psd[0].mp = htole16(2500); /* 25.00 W */
+	id->psd[0].enlat = htole32(16);
+	id->psd[0].exlat = htole32(4);
+}
+
+static void id_ctrl(const struct ctrl *c, void *buf)
+{
+	struct nvme_id_ctrl id;
+
+	memset(&id, 0, sizeof(id));
+	id_ctrl_common(c, &id);
+	if (ctrl_is_disc(c))
+		id_ctrl_disc(c, &id);
+	else
+		id_ctrl_io(c, &id);
+	memcpy(buf, &id, sizeof(id));
+}
+
+/*
+ * CNS 00h (NVM Figure 97). NSID 0 and NSIDs above NN are invalid; an
+ * inactive NSID in 1..NN gives zeroes (Base 5.17.2.1). FFFFFFFFh asks for
+ * the capabilities common to all namespaces, which a controller without
+ * Namespace Management (OACS bit 3 clear, as ours) does not report: it is
+ * Invalid Namespace or Format too, as nvmet answers.
+ */
+static nvme_status_t id_ns(const struct ctrl *c, uint32_t nsid, void *buf)
+{
+	const struct ns *ns;
+	struct nvme_id_ns id;
+
+	if (nsid == 0 || nsid == NSID_ALL)
+		return SC_INVALID_NS;
+	ns = subsys_find_ns(c->subsys, nsid);
+	if (ns == NULL)
+		return nsid <= highest_nsid(c->subsys) ? 0 : SC_INVALID_NS;
+	memset(&id, 0, sizeof(id));
+	id.nsze = id.ncap = id.nuse = htole64(ns->nsze);
+	id.nlbaf = 0; /* one LBA format, in use, without metadata */
+	id.flbas = 0;
+	id.lbaf[0].lbads = (uint8_t)ns->lba_shift;
+	/* shared: every controller of the subsystem reaches it (Linux multipath wants it) */
+	id.nmic = 1;
+	id.dlfeat = NVME_NS_DLFEAT_READ_ZEROES;
+	put_le64(id.nvmcap, ns->nsze << ns->lba_shift);
+	if (ns->read_only)
+		id.nsattr = NVME_NS_NSATTR_WP;
+	memcpy(id.nguid, ns->nguid, sizeof(id.nguid));
+	memcpy(id.eui64, ns->eui64, sizeof(id.eui64));
+	memcpy(buf, &id, sizeof(id));
+	return 0;
+}
+
+/* CNS 02h: active NSIDs above CDW1.NSID, ascending (FFFFFFFEh and up are invalid). */
+static nvme_status_t id_ns_list(const struct ctrl *c, uint32_t nsid, void *buf)
+{
+	const struct subsys *s = c->subsys;
+	size_t n = 0;
+
+	if (nsid >= 0xfffffffeu)
+		return SC_INVALID_NS;
+	for (size_t i = 0; i < s->nns && n < NVME_IDENTIFY_DATA_SIZE / 4; i++)
+		if (s->ns[i]->nsid > nsid)
+			put_le32((uint8_t *)buf + 4 * n++, s->ns[i]->nsid);
+	return 0;
+}
+
+static size_t put_desc(uint8_t *p, uint8_t nidt, const void *nid, uint8_t nidl)
+{
+	struct nvme_ns_id_desc d = { .nidt = nidt, .nidl = nidl };
+
+	memcpy(p, &d, sizeof(d));
+	memcpy(p + sizeof(d), nid, nidl);
+	return sizeof(d) + nidl;
+}
+
+static bool nonzero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return true;
+	return false;
+}
+
+/* CNS 03h (Base Figure 276): an active NSID's identifiers; others are invalid. */
+static nvme_status_t id_desc_list(const struct ctrl *c, uint32_t nsid, void *buf)
+{
+	const struct ns *ns = nsid == NSID_ALL ? NULL : subsys_find_ns(c->subsys, nsid);
+	const uint8_t csi = NVME_CSI_NVM;
+	uint8_t *p = buf;
+
+	if (ns == NULL)
+		return SC_INVALID_NS;
+	if (nonzero(ns->eui64, sizeof(ns->eui64)))
+		p += put_desc(p, NVME_NIDT_EUI64, ns->eui64, NVME_NIDT_EUI64_LEN);
+	if (nonzero(ns->nguid, sizeof(ns->nguid)))
+		p += put_desc(p, NVME_NIDT_NGUID, ns->nguid, NVME_NIDT_NGUID_LEN);
+	if (nonzero(ns->uuid, sizeof(ns->uuid)))
+		p += put_desc(p, NVME_NIDT_UUID, ns->uuid, NVME_NIDT_UUID_LEN);
+	put_desc(p, NVME_NIDT_CSI, &csi, NVME_NIDT_CSI_LEN);
+	/* the rest is zero: a descriptor with NIDL 0 ends the list */
+	return 0;
+}
+
+nvme_status_t admin_identify(struct ctrl *c, struct ctrl_req *r)
+{
+	uint32_t cdw10 = sqe_dw(r->sqe->cdw10), cdw11 = sqe_dw(r->sqe->cdw11);
+	uint32_t nsid = le32toh(r->sqe->nsid);
+	uint8_t cns = cdw10 & 0xff, csi = (uint8_t)(cdw11 >> 24);
+	nvme_status_t st = 0;
+
+	if (r->buf_len != NVME_IDENTIFY_DATA_SIZE)
+		return SC_SGL_LENGTH;
+	memset(r->buf, 0, NVME_IDENTIFY_DATA_SIZE);
+	/* a discovery controller identifies itself only (oF 5) */
+	if (ctrl_is_disc(c) && cns != NVME_CNS_CTRL)
+		return SC_INVALID_FIELD;
+	switch (cns) {
+	case NVME_CNS_CTRL:
+		id_ctrl(c, r->buf);
+		break;
+	case NVME_CNS_NS:
+		st = id_ns(c, nsid, r->buf);
+		break;
+	case NVME_CNS_NS_ACTIVE_LIST:
+		st = id_ns_list(c, nsid, r->buf);
+		break;
+	case NVME_CNS_NS_DESC_LIST:
+		st = id_desc_list(c, nsid, r->buf);
+		break;
+	case NVME_CNS_CS_CTRL:
+		/* NVM command set: nothing to report beyond zeroes (no limits) */
+		st = csi == NVME_CSI_NVM ? 0 : SC_INVALID_FIELD;
+		break;
+	default:
+		st = SC_INVALID_FIELD;
+	}
+	if (st == 0)
+		r->out_len = NVME_IDENTIFY_DATA_SIZE;
+	return st;
+}
