@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * I/O command checks (NVM Command Set 1.0, "NVM" below; NVMe Base 2.0,
+ * "Base"): pure functions of the command, the controller and the
+ * namespace, called on any worker; and the per-worker counters.
+ */
+#include "admin_internal.h"
+
+#include <errno.h>
+
+#define SC_LBA_RANGE (SC(GENERIC, LBA_RANGE) | DNR)
+#define SC_WP	     (SC(GENERIC, NS_WRITE_PROTECTED) | DNR)
+
+static uint64_t sqe_slba(const struct nvme_sqe *sqe)
+{
+	return sqe_dw(sqe->cdw10) | (uint64_t)sqe_dw(sqe->cdw11) << 32;
+}
+
+/* slba + nlb within the namespace, without overflow (NVM 3.3: LBA Out of Range). */
+static bool lba_range_ok(const struct ns *ns, uint64_t slba, uint64_t nlb)
+{
+	return slba <= ns->nsze && nlb <= ns->nsze - slba;
+}
+
+/* Read, Write, Write Zeroes: SLBA, NLB (0's based), FUA (NVM 3.2.4, 3.2.6, 3.2.8). */
+static nvme_status_t check_rw(const struct ctrl *c, const struct nvme_sqe *sqe, struct ns *ns,
+			      uint32_t sgl_len, struct io_plan *plan)
+{
+	uint32_t cdw12 = sqe_dw(sqe->cdw12);
+	uint64_t slba = sqe_slba(sqe), nlb = (uint64_t)NVMEV(NVME_RW_NLB, cdw12) + 1;
+	uint64_t bytes = nlb << ns->lba_shift;
+	bool wz = sqe->opc == NVME_CMD_WRITE_ZEROES;
+
+	if (!lba_range_ok(ns, slba, nlb))
+		return SC_LBA_RANGE;
+	if (wz) {
+		/* no data: the zeroes are ours to write; no MDTS (WZSL 0) */
+		if (sgl_len != 0)
+			return SC_SGL_LENGTH;
+	} else {
+		/* Base 5.17.2.1 MDTS: a larger transfer is Invalid Field in Command */
+		if (bytes > c->t->p.mdts_bytes)
+			return SC_INVALID_FIELD;
+		if (bytes != sgl_len)
+			return SC_SGL_LENGTH;
+	}
+	plan->offset = slba << ns->lba_shift;
+	plan->len = (uint32_t)bytes;
+	if (sqe->opc != NVME_CMD_READ) {
+		/* a host that turned the volatile write cache off gets write-through */
+		plan->fua = (cdw12 & NVME_RW_FUA) || !__atomic_load_n(&c->vwc, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* Dataset Management (NVM 3.2.3): NR 0's based, 16-byte ranges in the data. */
+static nvme_status_t check_dsm(const struct nvme_sqe *sqe, uint32_t sgl_len,
+			       struct io_plan *plan)
+{
+	uint32_t nr = NVMEV(NVME_DSM_NR, sqe_dw(sqe->cdw10)) + 1;
+
+	if (sgl_len != nr * sizeof(struct nvme_dsm_range))
+		return SC_SGL_LENGTH;
+	/* only AD asks for anything; IDR / IDW alone are hints: nothing to do */
+	plan->nr_ranges = (sqe_dw(sqe->cdw11) & NVME_DSM_AD) ? nr : 0;
+	return 0;
+}
+
+static bool op_for(uint8_t opc, enum be_op *op)
+{
+	switch (opc) {
+	case NVME_CMD_READ:
+		*op = BE_OP_READ;
+		return true;
+	case NVME_CMD_WRITE:
+		*op = BE_OP_WRITE;
+		return true;
+	case NVME_CMD_FLUSH:
+		*op = BE_OP_FLUSH;
+		return true;
+	case NVME_CMD_WRITE_ZEROES:
+		*op = BE_OP_WRITE_ZEROES;
+		return true;
+	case NVME_CMD_DSM:
+		*op = BE_OP_DEALLOCATE;
+		return true;
+	}
+	return false;
+}
+
+nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_t sgl_len,
+		       struct io_plan *plan)
+{
+	uint32_t nsid = le32toh(sqe->nsid);
+	struct ns *ns;
+
+	memset(plan, 0, sizeof(*plan));
+	/* as nvmet_req_init: no fused commands; PSDT 01b (SGL) is what Fabrics uses */
+	if (NVMEV(NVME_SQE_FUSE, sqe->flags) != 0 ||
+	    NVMEV(NVME_SQE_PSDT, sqe->flags) != NVME_PSDT_SGL_MPTR_CONTIG)
+		return SC_INVALID_FIELD;
+	/* Base 3.7.2: after CC.EN 1 -> 0 nothing runs until re-enabled */
+	if (!atomic_load_explicit(&c->enabled, memory_order_relaxed))
+		return SC_CMD_SEQ;
+	if (!op_for(sqe->opc, &plan->op))
+		return SC_INVALID_OPC;
+	if (sqe->opc == NVME_CMD_FLUSH && nsid == NSID_ALL) {
+		/* every namespace (VWC bits 2:1 = 11b); plan->ns NULL says so */
+		return sgl_len != 0 ? SC_SGL_LENGTH : 0;
+	}
+	ns = nsid == 0 || nsid == NSID_ALL ? NULL : subsys_find_ns(c->subsys, nsid);
+	if (ns == NULL)
+		return SC_INVALID_NS;
+	plan->ns = ns;
+	/* NVM 3.3.1, as nvmet: anything that modifies a read-only namespace */
+	if (ns->read_only && sqe->opc != NVME_CMD_READ && sqe->opc != NVME_CMD_FLUSH)
+		return SC_WP;
+	switch (sqe->opc) {
+	case NVME_CMD_FLUSH:
+		return sgl_len != 0 ? SC_SGL_LENGTH : 0;
+	case NVME_CMD_DSM:
+		return check_dsm(sqe, sgl_len, plan);
+	default:
+		return check_rw(c, sqe, ns, sgl_len, plan);
+	}
+}
+
+/* One DSM range: SLBA, and a length in blocks that is NOT 0's based (NVM Figure 40). */
+nvme_status_t io_dsm_range(const struct ns *ns, const struct nvme_dsm_range *range,
+			   uint64_t *offset, uint64_t *len)
+{
+	uint64_t slba = le64toh(range->slba), nlb = le32toh(range->nlb);
+
+	if (!lba_range_ok(ns, slba, nlb))
+		return SC_LBA_RANGE;
+	*offset = slba << ns->lba_shift;
+	*len = nlb << ns->lba_shift;
+	return 0;
+}
+
+/*
+ * Backend errors. Media errors (-EIO) carry no DNR: a retry may succeed.
+ * -EOPNOTSUPP (a store that cannot zero or deallocate) is Invalid Command
+ * Opcode, which the Linux host turns into BLK_STS_NOTSUPP and stops sending
+ * that command (writing zeroes itself instead).
+ */
+nvme_status_t io_errno_status(int err, enum be_op op)
+{
+	switch (err) {
+	case 0:
+		return 0;
+	case -EIO:
+		return op == BE_OP_READ ? SC(MEDIA, READ_ERROR) : SC(MEDIA, WRITE_FAULT);
+	case -ENOSPC:
+	case -EDQUOT:
+		return SC(GENERIC, CAP_EXCEEDED) | DNR;
+	case -EROFS:
+		return SC_WP;
+	case -EINVAL:
+		return SC_INVALID_FIELD;
+	case -EOPNOTSUPP:
+		return SC_INVALID_OPC;
+	default:
+		return SC(GENERIC, INTERNAL);
+	}
+}
+
+void io_account(struct ns *ns, unsigned int worker, const struct io_plan *plan, bool ok)
+{
+	struct ns_stats *s = &ns->stats[worker];
+	uint64_t blocks = plan->len >> 9;
+
+	if (!ok) {
+		if (plan->op != BE_OP_FLUSH && plan->op != BE_OP_DEALLOCATE)
+			atomic_fetch_add_explicit(&s->media_errors, 1, memory_order_relaxed);
+		return;
+	}
+	switch (plan->op) {
+	case BE_OP_READ:
+		atomic_fetch_add_explicit(&s->read_cmds, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->read_blocks, blocks, memory_order_relaxed);
+		break;
+	case BE_OP_WRITE:
+		atomic_fetch_add_explicit(&s->write_cmds, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->write_blocks, blocks, memory_order_relaxed);
+		break;
+	case BE_OP_WRITE_ZEROES:
+		/* a write command; no data moved, so no data units */
+		atomic_fetch_add_explicit(&s->write_cmds, 1, memory_order_relaxed);
+		break;
+	default:
+		break;
+	}
+}
