@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Commands, receive side and life cycle: CapsuleCmd decoding, the SGL
+ * checks, in-capsule data, R2T / H2CData, data buffers, completion (see
+ * cmd.h). Execution is in cmd_exec.c (Connect, admin) and cmd_io.c (I/O).
+ *
+ * Section numbers: NVMe/TCP Transport Specification 1.0 ("3.x"), NVMe over
+ * Fabrics 1.1 ("7.4.x"), NVMe Base 2.0.
+ */
+#include "cmd.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "endian.h"
+#include "status.h"
+
+/* ---- Allocation ---- */
+
+static struct cmd *cmd_alloc(struct conn *c)
+{
+	struct cmd *cmd = c->free_cmds;
+	uint16_t slot;
+
+	if (cmd != NULL) {
+		c->free_cmds = cmd->next;
+		slot = cmd->slot;
+	} else {
+		if (c->nslots_used >= c->nslots)
+			return NULL; /* cannot happen: nr_outstanding is checked first */
+		cmd = malloc(sizeof(*cmd));
+		if (cmd == NULL)
+			return NULL;
+		slot = (uint16_t)c->nslots_used;
+		c->slots[c->nslots_used++] = cmd;
+	}
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->conn = c;
+	cmd->slot = slot;
+	cmd->st = CMD_NEED_BUF; /* set properly by the caller */
+	cmd->outstanding = true;
+	c->nr_outstanding++;
+	return cmd;
+}
+
+void cmd_last_pdu_queued(struct cmd *cmd)
+{
+	struct conn *c = cmd->conn;
+
+	cmd->st = CMD_SENT;
+	if (cmd->outstanding) {
+		cmd->outstanding = false;
+		c->nr_outstanding--;
+	}
+}
+
+void cmd_release(struct cmd *cmd)
+{
+	struct conn *c = cmd->conn;
+
+	if (cmd->outstanding) {
+		cmd->outstanding = false;
+		c->nr_outstanding--;
+	}
+	if (cmd->buf != NULL) {
+		c->buf_bytes -= cmd->buf->size;
+		bufpool_put(&c->w->pool, cmd->buf);
+		worker_buf_returned(c->w);
+		cmd->buf = NULL;
+	}
+	cmd->data = NULL;
+	cmd->st = CMD_FREE;
+	cmd->next = c->free_cmds;
+	c->free_cmds = cmd;
+}
+
+/* ---- Data buffers ---- */
+
+/* 1: got one; 0: the worker's pool is at its cap; -1: the connection's is. */
+static int try_buf(struct cmd *cmd, uint32_t len, bool force)
+{
+	struct conn *c = cmd->conn;
+	struct buf *b;
+
+	if (!force && c->buf_bytes > 0 && c->buf_bytes + bufpool_class_size(len) > CONN_BUF_CAP)
+		return -1;
+	b = bufpool_get(&c->w->pool, len, force);
+	if (b == NULL)
+		return 0;
+	c->buf_bytes += b->size;
+	cmd->buf = b;
+	cmd->data = b->p;
+	return 1;
+}
+
+bool cmd_get_buf(struct cmd *cmd, uint32_t len, void (*then)(struct cmd *cmd))
+{
+	if (cmd->buf != NULL)
+		return true;
+	if (try_buf(cmd, len, false) > 0)
+		return true;
+	cmd->buf_want = len;
+	cmd->on_buf = then;
+	cmd->st = CMD_NEED_BUF;
+	worker_buf_wait(cmd->conn->w, cmd);
+	return false;
+}
+
+int cmd_buf_retry(struct cmd *cmd)
+{
+	int ret = try_buf(cmd, cmd->buf_want, false);
+
+	if (ret > 0)
+		cmd->on_buf(cmd);
+	return ret;
+}
+
+/* ---- Completion ---- */
+
+void cmd_complete(struct cmd *cmd)
+{
+	struct conn *c = cmd->conn;
+
+	if (cmd->status != 0) {
+		conn_dbg(c, "cid %u opcode %#x: %s", le16toh(cmd->sqe.cid), cmd->sqe.opc,
+			 nvme_status_str_ctx(cmd->status,
+					     nvme_status_ctx_of(&cmd->sqe, c->qid == 0)));
+		/* every failed completion goes to the controller's error log (ctrl.h) */
+		if (c->ctrl != NULL)
+			ctrl_log_error(c->ctrl, c->qid, cmd->sqe.cid, cmd->status,
+				       le32toh(cmd->sqe.nsid), cmd->err_lba, 0xffff);
+		cmd->c2h_len = 0;
+	}
+	cmd->c2h_off = 0;
+	cmd->txp = cmd->c2h_len ? TXP_C2H : TXP_RESP;
+	cmd->st = CMD_TX;
+	conn_tx_cmd(c, cmd);
+}
+
+void cmd_complete_status(struct cmd *cmd, nvme_status_t status)
+{
+	cmd->status = status;
+	cmd_complete(cmd);
+}
+
+/* ---- CapsuleCmd ---- */
+
+/*
+ * The SGL in the SQE (NVMe-oF 1.1 7.3.2, NVMe/TCP 3.5): PSDT 01b; a Data
+ * Block Offset descriptor for in-capsule data (offset 0, length = what
+ * arrived), or a Transport Data Block (type 5h, subtype Ah) for data moved
+ * by R2T / C2HData; no fused commands. Sets cmd->dir and cmd->data_len.
+ */
+static nvme_status_t check_sgl(struct cmd *cmd)
+{
+	const struct conn *c = cmd->conn;
+	const struct nvme_sgl_desc *sgl = &cmd->sqe.sgl1;
+	uint32_t len = le32toh(sgl->length), icd_max;
+	uint8_t opc = cmd->sqe.opc;
+
+	if (NVMEV(NVME_SQE_PSDT, cmd->sqe.flags) != NVME_PSDT_SGL_MPTR_CONTIG ||
+	    NVMEV(NVME_SQE_FUSE, cmd->sqe.flags) != 0)
+		return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD) | NVME_STATUS_DNR;
+	if (cmd->fabrics) /* FCTYPE bits 1:0 give a Fabrics command's direction */
+		opc = ((const struct nvmf_fabrics_cmd *)(const void *)&cmd->sqe)->fctype;
+	cmd->dir = opc & NVME_OPC_XFER_MASK;
+	if (cmd->dir == NVME_OPC_XFER_BIDIR)
+		return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD) | NVME_STATUS_DNR;
+	if (sgl->type == NVME_SGL_ICD) {
+		/* 8 KiB for Fabrics and admin commands on any queue, IOCCSZ for I/O */
+		icd_max = cmd->fabrics || c->qid == 0 ? NVME_TCP_ADMIN_ICD : c->w->t->p.io_icd;
+		if (len != 0 && cmd->dir != NVME_OPC_XFER_H2C)
+			return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD) |
+			       NVME_STATUS_DNR;
+		if (le64toh(sgl->addr) != 0)
+			return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_OFFSET) |
+			       NVME_STATUS_DNR;
+		if (len != cmd->icd_len || len > icd_max)
+			return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_DATA) |
+			       NVME_STATUS_DNR;
+	} else if (sgl->type == NVME_SGL_TRANSPORT_DB) {
+		if (cmd->icd_len != 0) /* data in the capsule the SGL does not describe */
+			return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_DATA) |
+			       NVME_STATUS_DNR;
+	} else {
+		return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_TYPE) | NVME_STATUS_DNR;
+	}
+	if (len > c->w->t->p.mdts_bytes && len > NVME_TCP_ADMIN_ICD)
+		return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD) | NVME_STATUS_DNR;
+	cmd->data_len = cmd->dir == NVME_OPC_XFER_NONE ? 0 : len;
+	return 0;
+}
+
+static uint8_t fctype_of(const struct cmd *cmd)
+{
+	return ((const struct nvmf_fabrics_cmd *)(const void *)&cmd->sqe)->fctype;
+}
+
+/* The data a host-to-controller command sends after R2T is in. */
+static void r2t_queue(struct cmd *cmd)
+{
+	struct conn *c = cmd->conn;
+
+	cmd->h2c_got = 0;
+	cmd->r2t_built = false;
+	cmd->st = CMD_AWAIT_H2C;
+	cmd->txp = TXP_R2T;
+	c->nr_await_h2c++;
+	conn_tx_cmd(c, cmd);
+}
+
+/* Which queue may run it, in which state (sequence, opcode), then its data. */
+static void cmd_start(struct cmd *cmd)
+{
+	struct conn *c = cmd->conn;
+	nvme_status_t st;
+
+	c->sqhd = (c->sqhd + 1) % c->qsize;
+	cmd->fabrics = cmd->sqe.opc == NVME_ADM_FABRICS;
+	if (c->ctrl != NULL) {
+		int64_t now = c->w->now_ms;
+
+		/* a relaxed read first: no cache line ping-pong between workers */
+		if (atomic_load_explicit(&c->ctrl->last_traffic_ms, memory_order_relaxed) != now)
+			ctrl_touch(c->ctrl, now);
+	}
+	if (c->stop_drain) { /* shutting down: the host retries elsewhere / later */
+		cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_ABORT_SQ_DELETED));
+		return;
+	}
+	st = check_sgl(cmd);
+	if (st == 0 && cmd->xfer_err) /* 3.6.1.2: data digest error in the capsule */
+		st = NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_TRANSIENT_TR_ERR);
+	if (st == 0) {
+		if (cmd->fabrics) {
+			uint8_t fctype = fctype_of(cmd);
+			bool connect = fctype == NVMF_FCTYPE_CONNECT;
+
+			if (connect == c->connected) { /* Connect twice, or anything before it */
+				st = NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_CMD_SEQ_ERROR) |
+				     NVME_STATUS_DNR;
+			} else if (fctype == NVMF_FCTYPE_DISCONNECT && c->qid != 0) {
+				/* oF 3.4: this I/O queue goes away once the answer is out */
+				cmd_complete_status(cmd, 0);
+				conn_close(c, CLOSE_AFTER_TX, "Disconnect");
+				return;
+			} else if (!connect && c->qid != 0) {
+				st = NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE) |
+				     NVME_STATUS_DNR;
+			}
+		} else if (!c->connected) {
+			st = NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_CMD_SEQ_ERROR) | NVME_STATUS_DNR;
+		} else if (c->qid != 0) {
+			st = cmd_io_check(cmd);
+		}
+	}
+	if (st != 0) {
+		cmd_complete_status(cmd, st);
+		return;
+	}
+	if (cmd->dir == NVME_OPC_XFER_H2C && cmd->data_len > cmd->icd_len) {
+		if (cmd_get_buf(cmd, cmd->data_len, r2t_queue))
+			r2t_queue(cmd);
+		return;
+	}
+	cmd_exec(cmd);
+}
+
+/* Too many commands: the host ignored the queue size (7.4.7: fatal). */
+static int check_queue_full(struct conn *c)
+{
+	if (c->nr_outstanding < c->qsize)
+		return 0;
+	return conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, c->rx.hdr.raw, c->rx.hdr.ch.hlen,
+			  "queue full: more commands than the queue size in a");
+}
+
+static void icd_buf_ready(struct cmd *cmd)
+{
+	struct conn *c = cmd->conn;
+
+	cmd->st = CMD_RX_ICD;
+	tcp_rx_set_data(&c->rx, cmd->data);
+	conn_rx_resume(c, RXP_BUF);
+}
+
+int cmd_rx_capsule_header(struct conn *c)
+{
+	uint32_t len = tcp_rx_data_len(&c->rx);
+	struct cmd *cmd;
+	int ret = check_queue_full(c);
+
+	if (ret)
+		return ret;
+	cmd = cmd_alloc(c);
+	if (cmd == NULL) {
+		conn_err(c, "out of memory for a command");
+		conn_close(c, CLOSE_NOW, "out of memory");
+		return -ENOMEM;
+	}
+	cmd->sqe = c->rx.hdr.cmd.sqe;
+	cmd->st = CMD_RX_ICD;
+	c->rx_cmd = cmd;
+	/*
+	 * In-capsule data must be taken off the stream before anything else:
+	 * no cap applies (it is bounded by the queue size times 8 KiB / IOCCSZ),
+	 * so RX never waits for another command's buffer (no deadlock).
+	 */
+	if (try_buf(cmd, len, true) > 0) {
+		tcp_rx_set_data(&c->rx, cmd->data);
+		return 0;
+	}
+	cmd->buf_want = len;
+	cmd->on_buf = icd_buf_ready;
+	cmd->st = CMD_NEED_BUF;
+	c->rx_pause |= RXP_BUF;
+	worker_buf_wait(c->w, cmd);
+	return -EAGAIN;
+}
+
+int cmd_rx_capsule(struct conn *c)
+{
+	struct cmd *cmd;
+	int ret;
+
+	if (tcp_rx_data_len(&c->rx) != 0) {
+		cmd = c->rx_cmd;
+		c->rx_cmd = NULL;
+		cmd->icd_len = tcp_rx_data_len(&c->rx);
+		cmd->xfer_err = c->rx.ddgst_err;
+		if (cmd->xfer_err)
+			conn_warn(c, "cid %u: data digest error in the capsule",
+				  le16toh(cmd->sqe.cid));
+	} else {
+		ret = check_queue_full(c);
+		if (ret)
+			return ret;
+		cmd = cmd_alloc(c);
+		if (cmd == NULL) {
+			conn_err(c, "out of memory for a command");
+			conn_close(c, CLOSE_NOW, "out of memory");
+			return -ENOMEM;
+		}
+		cmd->sqe = c->rx.hdr.cmd.sqe;
+	}
+	cmd->st = CMD_EXEC;
+	cmd_start(cmd);
+	return c->closing ? -ECONNRESET : 0;
+}
+
+/* ---- H2CData (3.6.2.8), checked in FreeBSD's nvmf_tcp_handle_h2c_data() order ---- */
+
+int cmd_rx_h2c_header(struct conn *c)
+{
+	const struct nvme_tcp_h2c_data *h = &c->rx.hdr.h2c;
+	uint32_t datao = le32toh(h->datao), datal = le32toh(h->datal);
+	uint16_t ttag = h->ttag; /* opaque: our slot index, as we sent it */
+	struct cmd *cmd = ttag < c->nslots_used ? c->slots[ttag] : NULL;
+	uint32_t hlen = c->rx.hdr.ch.hlen;
+
+	if (cmd == NULL || cmd->st != CMD_AWAIT_H2C || !cmd->r2t_built)
+		return conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+				  offsetof(struct nvme_tcp_h2c_data, ttag), h, hlen,
+				  "unknown transfer tag in");
+	if (h->cccid != cmd->sqe.cid)
+		return conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+				  offsetof(struct nvme_tcp_h2c_data, cccid), h, hlen,
+				  "CCCID not matching the transfer tag in");
+	if ((uint64_t)datao + datal > cmd->data_len)
+		return conn_fatal(c, NVME_TCP_FES_DATA_OUT_OF_RANGE, 0, h, hlen,
+				  "data beyond the command's length in");
+	if (datao != cmd->h2c_got)
+		return conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, h, hlen,
+				  "DATAO out of order in");
+	if ((datao + datal == cmd->data_len) != !!(h->ch.flags & NVME_TCP_F_DATA_LAST))
+		return conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, h, hlen,
+				  "LAST_PDU not on the last");
+	c->rx_cmd = cmd;
+	tcp_rx_set_data(&c->rx, cmd->data + datao);
+	return 0;
+}
+
+int cmd_rx_h2c(struct conn *c)
+{
+	const struct nvme_tcp_h2c_data *h = &c->rx.hdr.h2c;
+	struct cmd *cmd = c->rx_cmd;
+
+	/* Data-less PDUs get no TCP_RX_HEADER: DATAL 0 is never valid. */
+	if (tcp_rx_data_len(&c->rx) == 0)
+		return conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+				  offsetof(struct nvme_tcp_h2c_data, datal), h, h->ch.hlen,
+				  "no data in");
+	c->rx_cmd = NULL;
+	cmd->h2c_got += le32toh(h->datal);
+	if (c->rx.ddgst_err && !cmd->xfer_err) {
+		/* 3.6.1.2: fail the command, keep the connection */
+		conn_warn(c, "cid %u: data digest error in H2CData at offset %u",
+			  le16toh(cmd->sqe.cid), le32toh(h->datao));
+		cmd->xfer_err = true;
+	}
+	if (cmd->h2c_got < cmd->data_len)
+		return 0;
+	c->nr_await_h2c--;
+	conn_h2c_done(c);
+	cmd->st = CMD_EXEC;
+	if (cmd->xfer_err)
+		cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_TRANSIENT_TR_ERR));
+	else
+		cmd_exec(cmd);
+	return c->closing ? -ECONNRESET : 0;
+}
+
+/* ---- Asynchronous events ---- */
+
+void cmd_aer_complete(void *arg, uint16_t cid, uint32_t dw0)
+{
+	struct conn *c = arg;
+
+	for (uint32_t i = 0; i < c->nslots_used; i++) {
+		struct cmd *cmd = c->slots[i];
+
+		if (cmd->sqe.cid != cid || cmd->sqe.opc != NVME_ADM_ASYNC_EVENT)
+			continue;
+		if (cmd->st == CMD_HELD) {
+			c->nr_held--;
+			cmd->dw0 = dw0;
+			cmd_complete_status(cmd, 0);
+			return;
+		}
+		if (cmd->st == CMD_EXEC) { /* completed from inside ctrl_admin_exec() */
+			cmd->aer_fired = true;
+			cmd->dw0 = dw0;
+			return;
+		}
+	}
+	conn_warn(c, "an event for AER cid %u, which is not outstanding", le16toh(cid));
+}

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A connection: accept, the ICReq / ICResp exchange, the receive driver of
+ * the PDU codec (targeted recv, see conn.h), fatal errors, teardown and the
+ * hand-off of I/O queues to their worker. TX lives in conn_tx.c.
+ *
+ * Section numbers: NVMe/TCP Transport Specification 1.0 ("3.x") and NVMe
+ * over Fabrics 1.1 ("7.4.x").
+ */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "endian.h"
+
+static _Atomic uint32_t next_conn_id;
+
+/* "addr:port" or "[v6addr]:port" of a socket address. */
+void conn_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len, char *host,
+		   size_t hostlen, uint16_t *port)
+{
+	char h[INET6_ADDRSTRLEN] = "?";
+	uint16_t p = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, h, sizeof(h));
+		p = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, h, sizeof(h));
+		p = ntohs(in6->sin6_port);
+	}
+	if (buf != NULL)
+		snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", h, p);
+	if (host != NULL)
+		snprintf(host, hostlen, "%s", h);
+	if (port != NULL)
+		*port = p;
+}
+
+int conn_set_qsize(struct conn *c, uint32_t qsize)
+{
+	uint32_t n = qsize + CONN_TX_BATCH;
+
+	if (n > c->nslots) {
+		struct cmd **s = realloc(c->slots, n * sizeof(*s));
+
+		if (s == NULL)
+			return -ENOMEM;
+		memset(s + c->nslots, 0, (n - c->nslots) * sizeof(*s));
+		c->slots = s;
+		c->nslots = n;
+	}
+	c->qsize = qsize;
+	return 0;
+}
+
+static void conn_free_mem(struct conn *c)
+{
+	free(c->slots);
+	free(c->rxbuf);
+	free(c->batch);
+	free(c);
+}
+
+void conn_accept(struct worker *w, const struct listener *l, int fd)
+{
+	const struct target_params *tp = &w->t->p;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct conn *c;
+	int one = 1;
+
+	if (w->nconns >= WORKER_MAX_CONNS) {
+		log_warn("worker %u: %u connections: refusing one more on %s", w->id, w->nconns,
+			 l->name);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->rxbuf = malloc(CONN_RXBUF_SIZE)) == NULL ||
+	    (c->batch = calloc(1, sizeof(*c->batch))) == NULL ||
+	    conn_set_qsize(c, TARGET_ADMIN_QDEPTH) != 0) {
+		log_err("worker %u: out of memory for a connection on %s", w->id, l->name);
+		if (c != NULL)
+			conn_free_mem(c);
+		close(fd);
+		return;
+	}
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_debug("TCP_NODELAY: %s", strerror(errno));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		conn_addr_str(&ss, c->peer, sizeof(c->peer), NULL, 0, NULL);
+	else
+		snprintf(c->peer, sizeof(c->peer), "?");
+	c->id = atomic_fetch_add(&next_conn_id, 1) + 1;
+	c->w = w;
+	c->fd = fd;
+	c->l = l;
+	c->accepted_ms = w->now_ms;
+	c->qid = CONN_QID_NONE;
+	c->txq_tail = &c->txq;
+	/* Before the ICReq: no digests, no PDA (pdu.h); in-capsule data as on any queue. */
+	c->p.controller = true;
+	c->p.maxh2cdata = tp->maxh2cdata;
+	c->p.max_icd = tp->io_icd > NVME_TCP_ADMIN_ICD ? tp->io_icd : NVME_TCP_ADMIN_ICD;
+	tcp_rx_init(&c->rx, &c->p);
+	worker_conn_add(w, c);
+	conn_dbg(c, "accepted on %s", l->name);
+	conn_rx_resume(c, 0);
+}
+
+/* ---- Receive ---- */
+
+static void rx_arm(struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+	void *where = NULL;
+	uint32_t want = 0;
+
+	if (c->recv_armed)
+		return;
+	if (c->closing) {
+		/* after our FIN: read (and drop) until the host's FIN */
+		if (!c->fin_sent || c->cancel_sent)
+			return;
+	} else if (c->rx_pause || c->rx_off != c->rx_len) {
+		return;
+	} else {
+		want = tcp_rx_data_wanted(&c->rx, &where);
+	}
+	sqe = worker_sqe(c->w);
+	if (want != 0) {
+		/* payload straight into the command's buffer: no copy */
+		io_uring_prep_recv(sqe, c->fd, where, want, MSG_WAITALL);
+	} else {
+		io_uring_prep_recv(sqe, c->fd, c->rxbuf, CONN_RXBUF_SIZE, 0);
+	}
+	io_uring_sqe_set_data64(sqe, op_data(c, OP_RECV));
+	c->recv_armed = true;
+	c->recv_direct = want != 0;
+	c->recv_want = want;
+}
+
+/* ICReq (3.6.2.2): echo the digests, CPDA 0, our MAXH2CDATA; honour HPDA. */
+static int on_icreq(struct conn *c)
+{
+	const struct nvme_tcp_icreq *ic = &c->rx.hdr.icreq;
+
+	c->ic_dgst = ic->dgst & (NVME_TCP_DGST_HDGST_ENABLE | NVME_TCP_DGST_DDGST_ENABLE);
+	c->p.hdgst = c->ic_dgst & NVME_TCP_DGST_HDGST_ENABLE;
+	c->p.ddgst = c->ic_dgst & NVME_TCP_DGST_DDGST_ENABLE;
+	c->p.txpda = ic->hpda;
+	c->p.rxpda = 0;
+	tcp_rx_ic_done(&c->rx);
+	c->icresp_pending = true;
+	worker_tx_schedule(c->w, c);
+	conn_dbg(c, "ICReq: HPDA %u, MAXR2T %u, digests:%s%s", ic->hpda, le32toh(ic->maxr2t),
+		 c->p.hdgst ? " header" : "", c->p.ddgst ? " data" : (c->p.hdgst ? "" : " none"));
+	return 0;
+}
+
+static int on_term_req(struct conn *c)
+{
+	const struct nvme_tcp_term_req *t = &c->rx.hdr.term;
+	uint16_t fes = le16toh(t->fes);
+
+	conn_warn(c, "the host sent H2CTermReq: %s (FES %u, FEI %u)", tcp_fes_name(fes), fes,
+		  get_le32(t->fei));
+	conn_close(c, CLOSE_NOW, "H2CTermReq");
+	return -ECONNRESET;
+}
+
+/* The codec rejected what it received (pdu.h: -EBADMSG or -ECONNRESET). */
+static int codec_error(struct conn *c, int err)
+{
+	if (err == -EBADMSG)
+		return conn_fatal(c, c->rx.fes, c->rx.fei, c->rx.hdr.raw, tcp_rx_bad_hdr_len(&c->rx),
+				  "invalid");
+	/* 7.4.7: a malformed TermReq is not answered */
+	conn_warn(c, "malformed H2CTermReq from the host");
+	conn_close(c, CLOSE_NOW, "malformed TermReq");
+	return -ECONNRESET;
+}
+
+static int on_header(struct conn *c)
+{
+	switch (c->rx.hdr.ch.pdu_type) {
+	case NVME_TCP_CMD:
+		return cmd_rx_capsule_header(c);
+	case NVME_TCP_H2C_DATA:
+		return cmd_rx_h2c_header(c);
+	case NVME_TCP_H2C_TERM:
+		tcp_rx_set_data(&c->rx, c->term_data);
+		return 0;
+	default: /* the codec lets no other data-carrying PDU reach a controller */
+		tcp_rx_set_data(&c->rx, NULL);
+		return 0;
+	}
+}
+
+static int on_pdu(struct conn *c)
+{
+	switch (c->rx.hdr.ch.pdu_type) {
+	case NVME_TCP_ICREQ:
+		return on_icreq(c);
+	case NVME_TCP_CMD:
+		return cmd_rx_capsule(c);
+	case NVME_TCP_H2C_DATA:
+		return cmd_rx_h2c(c);
+	case NVME_TCP_H2C_TERM:
+		return on_term_req(c);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Feed len bytes at p to the codec (len 0 after direct placement) and act on
+ * its event. *used: bytes consumed. Returns 0, or < 0 to stop receiving
+ * (an error, or -EAGAIN: RX paused).
+ */
+static int rx_step(struct conn *c, const uint8_t *p, uint32_t len, uint32_t *used)
+{
+	enum tcp_rx_event ev;
+	ssize_t n = tcp_rx_feed(&c->rx, p, len, &ev);
+
+	*used = 0;
+	if (n < 0)
+		return codec_error(c, (int)n);
+	*used = (uint32_t)n;
+	if (ev == TCP_RX_HEADER)
+		return on_header(c);
+	if (ev == TCP_RX_PDU)
+		return on_pdu(c);
+	return 0;
+}
+
+/* Run the staged bytes through the codec, then receive more if allowed. */
+static void rx_process(struct conn *c)
+{
+	while (!c->rx_pause && !c->closing && c->rx_off < c->rx_len) {
+		uint32_t used;
+		int ret = rx_step(c, c->rxbuf + c->rx_off, c->rx_len - c->rx_off, &used);
+
+		c->rx_off += used;
+		if (ret < 0)
+			break;
+	}
+	if (c->closing)
+		return;
+	if (c->rx_off == c->rx_len)
+		c->rx_off = c->rx_len = 0;
+	rx_arm(c);
+}
+
+void conn_rx_resume(struct conn *c, unsigned int clear)
+{
+	c->rx_pause &= ~clear;
+	if (!c->rx_pause && !c->closing)
+		rx_process(c);
+}
+
+static bool quiet_error(int err)
+{
+	return err == -ECONNRESET || err == -EPIPE || err == -ECANCELED || err == -ETIMEDOUT;
+}
+
+void conn_recv_done(struct conn *c, int res)
+{
+	uint32_t used;
+
+	c->recv_armed = false;
+	if (c->closing) {
+		/* lingering after our FIN: drop what comes until the host's FIN */
+		if (res > 0 && c->w->now_ms < c->linger_ms)
+			rx_arm(c);
+		return;
+	}
+	if (res == -ECANCELED && c->rx_pause)
+		return; /* paused (draining) */
+	if (res <= 0) {
+		if (res < 0 && !quiet_error(res))
+			conn_warn(c, "receive: %s", strerror(-res));
+		conn_close(c, CLOSE_NOW, res == 0 ? "the host closed the connection" :
+				      strerror(-res));
+		return;
+	}
+	if (c->recv_direct) {
+		tcp_rx_data_placed(&c->rx, (uint32_t)res);
+		/* all placed: a zero-length feed moves on to the digest or the PDU */
+		if ((uint32_t)res == c->recv_want && rx_step(c, NULL, 0, &used) < 0)
+			return;
+	} else {
+		c->rx_off = 0;
+		c->rx_len = (uint32_t)res;
+	}
+	if (!c->rx_pause)
+		rx_process(c);
+}
+
+/* ---- Errors and teardown ---- */
+
+int conn_fatal(struct conn *c, uint16_t fes, uint32_t fei, const void *hdr, uint32_t hdr_len,
+	       const char *what)
+{
+	const uint8_t *h = hdr;
+	uint8_t type = hdr_len > 0 ? h[0] : 0xff;
+	char cid[24] = "";
+
+	if (c->closing)
+		return -EBADMSG;
+	if (type == NVME_TCP_CMD && hdr_len >= 12)
+		snprintf(cid, sizeof(cid), " (cid %u)", get_le16(h + 10));
+	else if (type == NVME_TCP_H2C_DATA && hdr_len >= 10)
+		snprintf(cid, sizeof(cid), " (cccid %u)", get_le16(h + 8));
+	conn_err(c, "%s %s PDU%s: %s (FES %u, FEI %u); sending C2HTermReq", what,
+		 hdr_len > 0 ? tcp_pdu_type_name(type) : "?", cid, tcp_fes_name(fes), fes, fei);
+	c->term_pending = true;
+	c->term_fes = fes;
+	c->term_fei = fei;
+	c->term_hdr_len = hdr_len < sizeof(c->term_hdr) ? hdr_len : sizeof(c->term_hdr);
+	if (hdr_len > 0)
+		memcpy(c->term_hdr, hdr, c->term_hdr_len);
+	conn_close(c, CLOSE_AFTER_TX, "protocol error");
+	return -EBADMSG;
+}
+
+/* Reset: nothing more is sent; what is outstanding on the fd ends now. */
+static void hard_close(struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	c->tx_close = false;
+	c->term_pending = false;
+	c->icresp_pending = false;
+	shutdown(c->fd, SHUT_RDWR);
+	if ((c->recv_armed || c->send_armed) && !c->cancel_sent) {
+		sqe = worker_sqe(c->w);
+		io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data64(sqe, op_data(NULL, OP_NONE));
+		c->cancel_sent = true;
+	}
+}
+
+/* Everything queued is sent: FIN, and wait a little for the host's. */
+void conn_fin(struct conn *c)
+{
+	if (c->fin_sent)
+		return;
+	c->fin_sent = true;
+	shutdown(c->fd, SHUT_WR);
+	c->linger_ms = c->w->now_ms + CONN_LINGER_MS;
+	rx_arm(c);
+}
+
+/* Stop what waits: buffer waiters, AERs; tell the controller the queue is gone. */
+static void drop_work(struct conn *c)
+{
+	for (uint32_t i = 0; i < c->nslots_used; i++) {
+		struct cmd *cmd = c->slots[i];
+
+		if (cmd->st == CMD_NEED_BUF) {
+			worker_buf_unwait(c->w, cmd);
+			cmd->st = CMD_TX; /* dropped; freed with the connection */
+		}
+	}
+	if (c->ctrl == NULL)
+		return;
+	if (c->qid == 0) {
+		if (c->ctrl->aer_arg == c) {
+			c->ctrl->aer_fn = NULL;
+			c->ctrl->aer_arg = NULL;
+		}
+		ctrl_drop_aers(c->ctrl);
+	}
+	ctrl_queue_gone(c->ctrl, c->qid);
+}
+
+void conn_close(struct conn *c, enum conn_close_how how, const char *why)
+{
+	if (c->closing) {
+		if (how == CLOSE_NOW && c->tx_close)
+			hard_close(c);
+		return;
+	}
+	c->closing = true;
+	c->w->nclosing++;
+	c->tx_close = how == CLOSE_AFTER_TX;
+	conn_dbg(c, "closing: %s", why);
+	drop_work(c);
+	if (how == CLOSE_NOW) {
+		hard_close(c);
+		return;
+	}
+	if (c->recv_armed && !c->cancel_sent) {
+		struct io_uring_sqe *sqe = worker_sqe(c->w);
+
+		io_uring_prep_cancel64(sqe, op_data(c, OP_RECV), 0);
+		io_uring_sqe_set_data64(sqe, op_data(NULL, OP_NONE));
+	}
+	worker_tx_schedule(c->w, c);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
+	bool returned = false;
+
+	conn_dbg(c, "closed");
+	worker_conn_del(w, c);
+	w->nclosing--;
+	for (uint32_t i = 0; i < c->nslots_used; i++) {
+		struct cmd *cmd = c->slots[i];
+
+		if (cmd->st == CMD_NEED_BUF)
+			worker_buf_unwait(w, cmd);
+		if (cmd->buf != NULL) {
+			bufpool_put(&w->pool, cmd->buf);
+			returned = true;
+		}
+		free(cmd);
+	}
+	if (c->ctrl != NULL)
+		ctrl_put(c->ctrl);
+	close(c->fd);
+	conn_free_mem(c);
+	if (returned)
+		worker_buf_returned(w);
+}
+
+bool conn_reap(struct conn *c)
+{
+	if (!c->closing || c->recv_armed || c->send_armed || c->nr_be || c->tx_listed ||
+	    c->msg_inflight)
+		return false;
+	if (c->tx_close && !c->fin_sent)
+		return false; /* still sending */
+	conn_free(c);
+	return true;
+}
+
+/* ---- Periodic checks, the graceful stop ---- */
+
+static void rx_pause_drain(struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->rx_pause & RXP_DRAIN)
+		return;
+	c->rx_pause |= RXP_DRAIN;
+	if (!c->recv_armed)
+		return;
+	sqe = worker_sqe(c->w);
+	io_uring_prep_cancel64(sqe, op_data(c, OP_RECV), 0);
+	io_uring_sqe_set_data64(sqe, op_data(NULL, OP_NONE));
+}
+
+void conn_h2c_done(struct conn *c)
+{
+	if (c->stop_drain && c->nr_await_h2c == 0)
+		rx_pause_drain(c);
+}
+
+void conn_drain(struct conn *c)
+{
+	if (c->closing || c->stop_drain)
+		return;
+	c->stop_drain = true;
+	/* commands waiting for H2CData still need their data */
+	if (c->nr_await_h2c == 0)
+		rx_pause_drain(c);
+}
+
+static bool conn_idle(const struct conn *c)
+{
+	return c->nr_outstanding == c->nr_held && c->txq == NULL && !c->send_armed &&
+	       !c->icresp_pending && c->nr_be == 0;
+}
+
+void conn_tick(struct conn *c)
+{
+	const struct worker *w = c->w;
+	int64_t now = w->now_ms;
+
+	if (c->closing) {
+		if (c->fin_sent && now >= c->linger_ms && c->recv_armed)
+			hard_close(c);
+		return;
+	}
+	if (!c->rx.ic_done && now - c->accepted_ms >= CONN_IC_TIMEOUT_MS) {
+		conn_warn(c, "no ICReq within %d s", CONN_IC_TIMEOUT_MS / 1000);
+		conn_close(c, CLOSE_NOW, "ICReq timeout");
+		return;
+	}
+	if (!c->connected && now - c->accepted_ms >= CONN_CONNECT_TIMEOUT_MS) {
+		conn_warn(c, "no Connect within %d s", CONN_CONNECT_TIMEOUT_MS / 1000);
+		conn_close(c, CLOSE_NOW, "Connect timeout");
+		return;
+	}
+	if (c->ctrl != NULL) {
+		if (c->qid == 0 && !atomic_load(&c->ctrl->dead) && ctrl_kato_expired(c->ctrl, now)) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "keep-alive timeout (KATO %u ms)", c->ctrl->kato_ms);
+			ctrl_kill(c->ctrl, why); /* logs */
+		}
+		/* I/O queues also close when the host resets the controller (CC.EN 1 -> 0) */
+		if (c->qid == 0 ? atomic_load(&c->ctrl->dead) : ctrl_io_queue_closing(c->ctrl)) {
+			conn_close(c, CLOSE_NOW, "controller gone or reset");
+			return;
+		}
+	}
+	if (c->stop_drain) {
+		if (now >= w->stop_grace_ms)
+			conn_close(c, CLOSE_NOW, "shutting down, in-flight commands abandoned");
+		else if (conn_idle(c))
+			conn_close(c, CLOSE_AFTER_TX, "shutting down");
+	}
+}
+
+/* ---- Hand-off of an I/O queue to its worker ---- */
+
+/*
+ * Right after a successful Connect with qid > 0 RX is paused (RXP_HANDOFF),
+ * so nothing is received past the Connect capsule; once the Connect
+ * response is sent and nothing of the connection is in flight here, the
+ * whole struct conn, with its codec state and any bytes already staged,
+ * goes to the other worker in one MSG_RING. From then on only that worker
+ * touches it.
+ */
+void conn_maybe_handoff(struct conn *c)
+{
+	struct worker *w = c->w, *to = c->handoff_to;
+	struct io_uring_sqe *sqe;
+
+	if (to == NULL || c->closing || c->send_armed || c->recv_armed || c->txq != NULL ||
+	    c->icresp_pending || c->nr_be || c->nr_outstanding || c->tx_listed)
+		return;
+	worker_handoff_begin();
+	if (worker_stopping(w)) {
+		worker_handoff_end();
+		c->handoff_to = NULL;
+		conn_rx_resume(c, RXP_HANDOFF);
+		return;
+	}
+	conn_dbg(c, "moving to worker %u", to->id);
+	worker_conn_del(w, c);
+	c->msg_inflight = true;
+	sqe = worker_sqe(w);
+	io_uring_prep_msg_ring(sqe, to->ring.ring_fd, 0, op_data(c, OP_MSG), 0);
+	io_uring_sqe_set_data64(sqe, op_data(c, OP_MSG_SENT));
+}
+
+void conn_handoff_sent(struct conn *c, int res)
+{
+	struct worker *w;
+
+	if (res >= 0)
+		return; /* delivered: c is the other worker's now, hands off */
+	w = c->w;
+	c->msg_inflight = false;
+	worker_handoff_end();
+	worker_conn_add(w, c);
+	conn_warn(c, "moving to worker %u failed (%s): the queue stays on this worker",
+		  c->handoff_to->id, strerror(-res));
+	c->handoff_to = NULL;
+	if (w->stopping)
+		conn_drain(c);
+	conn_rx_resume(c, RXP_HANDOFF);
+}
+
+void conn_adopt(struct worker *w, struct conn *c)
+{
+	c->w = w;
+	c->msg_inflight = false;
+	c->handoff_to = NULL;
+	worker_conn_add(w, c);
+	worker_handoff_end();
+	conn_dbg(c, "now on this worker");
+	if (w->stopping)
+		conn_drain(c);
+	conn_rx_resume(c, RXP_HANDOFF);
+}

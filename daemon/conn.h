@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * One TCP connection = one NVMe queue (NVMe/TCP 1.0).
+ *
+ * RX (STYLE.md 4.3 strategy A, "targeted recv"): at most one IORING_OP_RECV
+ * is outstanding per connection. When the codec wants payload bytes and
+ * none are staged, the recv goes straight into the command's buffer
+ * (tcp_rx_data_wanted / tcp_rx_data_placed); otherwise it fills the
+ * per-connection staging buffer (headers, digests, small payloads). Only
+ * bytes that arrived in the staging buffer together with their header are
+ * copied. RX pauses (no recv armed) while a command waits for a buffer for
+ * its in-capsule data, before a hand-off, while draining, and when closing.
+ *
+ * TX: PDUs wait in a per-connection queue (the ICResp, then commands in
+ * completion order, then at most one TermReq); once per loop iteration the
+ * worker turns the queue into one batch: up to CONN_TX_BATCH PDUs built
+ * into the connection's batch storage (headers, digests) and sent with one
+ * IORING_OP_SENDMSG (MSG_NOSIGNAL); a short send resubmits the rest.
+ * SENDMSG_ZC is not used yet (on loopback it always copies anyway).
+ *
+ * Teardown: conn_close() stops RX, cancels what is outstanding on the fd
+ * and shuts the socket down; the connection is freed only when no recv,
+ * send, backend I/O or hand-off message of it is in flight (conn_reap()),
+ * so no buffer is reused while the kernel may still use it. Then the
+ * commands and buffers go back, the controller is told (ctrl_queue_gone,
+ * ctrl_put) and the fd is closed.
+ *
+ * Thread: the owning worker (conn->w); conn_adopt() moves it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "ctrl.h"
+#include "log.h"
+#include "pdu.h"
+#include "worker.h"
+
+#define CONN_RXBUF_SIZE	 (16u << 10)  /* staging: headers and small payloads */
+#define CONN_TX_BATCH	 32	      /* PDUs per sendmsg */
+#define CONN_C2H_CHUNK	 (128u << 10) /* C2HData DATAL at most */
+#define CONN_BUF_CAP	 (32u << 20)  /* data buffer bytes one connection may hold */
+#define CONN_IC_TIMEOUT_MS	10000 /* ICReq after accept */
+#define CONN_CONNECT_TIMEOUT_MS 60000 /* Fabrics Connect after accept */
+#define CONN_LINGER_MS		2000  /* after a TermReq / FIN: wait for the host's FIN */
+#define CONN_QID_NONE	 0xffff
+
+/* Why RX is paused (bits). */
+enum {
+	RXP_BUF = 1 << 0,     /* a command waits for a buffer for its in-capsule data */
+	RXP_HANDOFF = 1 << 1, /* Connect done: the connection moves to another worker */
+	RXP_DRAIN = 1 << 2,   /* graceful stop: no new commands */
+};
+
+enum conn_close_how {
+	CLOSE_NOW,	/* reset: shutdown(RDWR), cancel, drop what is queued */
+	CLOSE_AFTER_TX, /* send what is queued (a TermReq, answers), then FIN and linger */
+};
+
+struct tx_slot {
+	struct tcp_tx_pdu pdu;
+	struct cmd *done; /* this PDU ends that command */
+};
+
+struct tx_batch {
+	struct tx_slot slot[CONN_TX_BATCH];
+	unsigned int n;
+	struct iovec iov[CONN_TX_BATCH * 4];
+	struct msghdr msg;
+	size_t total, sent;
+};
+
+struct conn {
+	struct worker *w;
+	struct conn *prev, *next;  /* the worker's list */
+	struct conn *tx_next;	   /* the worker's TX-pending list */
+	bool tx_listed;
+	uint32_t id;		   /* for logs, unique in the process */
+	int fd;
+	char peer[80];		   /* "addr:port" */
+	const struct listener *l;
+	int64_t accepted_ms;
+
+	/* codec */
+	struct tcp_conn_params p;
+	struct tcp_rx rx;
+
+	/* RX */
+	uint8_t *rxbuf;
+	uint32_t rx_off, rx_len;
+	bool recv_armed;
+	bool recv_direct;	   /* the armed recv places payload bytes */
+	uint32_t recv_want;
+	unsigned int rx_pause;	   /* RXP_* */
+	struct cmd *rx_cmd;	   /* the command whose in-capsule data is arriving */
+	uint8_t term_data[NVME_TCP_TERM_DATA_MAX]; /* a received H2CTermReq's data */
+	int64_t log_quota_ms;	   /* rate limit for peer-triggered warnings */
+
+	/* the NVMe queue */
+	bool connected;
+	struct ctrl *ctrl;	   /* a reference, after Connect */
+	uint16_t qid;		   /* CONN_QID_NONE before Connect */
+	uint32_t qsize;		   /* entries: outstanding commands allowed */
+	bool sqfc_disabled;	   /* Connect CATTR: no SQ flow control */
+	uint32_t sqhd;
+	struct worker *handoff_to;
+
+	/* commands */
+	struct cmd **slots;	   /* [nslots]; [0, nslots_used) allocated */
+	uint32_t nslots;
+	uint32_t nslots_used;
+	struct cmd *free_cmds;
+	uint32_t nr_outstanding;   /* received, last PDU not yet batched */
+	uint32_t nr_await_h2c;	   /* commands that still receive H2CData */
+	uint32_t nr_held;	   /* of the outstanding ones, AERs held by the controller */
+	uint32_t nr_be;		   /* backend I/O in flight */
+	size_t buf_bytes;	   /* pool bytes held by its commands */
+
+	/* TX */
+	bool icresp_pending;
+	uint8_t ic_dgst;	   /* the digests the host asked for, echoed */
+	bool term_pending;	   /* a C2HTermReq goes out after what is queued */
+	uint16_t term_fes;
+	uint32_t term_fei;
+	uint32_t term_hdr_len;
+	uint8_t term_hdr[NVME_TCP_TERM_DATA_MAX];
+	struct cmd *txq, **txq_tail;
+	bool send_armed;
+	struct tx_batch *batch;
+
+	/* teardown */
+	bool closing;		   /* no new work; waiting for in-flight ops */
+	bool tx_close;		   /* CLOSE_AFTER_TX: flush, then FIN */
+	bool fin_sent;
+	bool cancel_sent;
+	int64_t linger_ms;	   /* give up waiting for the host's FIN then */
+	bool msg_inflight;	   /* a MSG_RING hand-off of this conn */
+	bool stop_drain;	   /* graceful stop in progress */
+} __attribute__((aligned(8)));
+
+#define conn_log(lvl, c, fmt, ...)                                                          \
+	log_msg(lvl, "w%u c%u q%d %s: " fmt, (c)->w->id, (c)->id,                         \
+		(c)->qid == CONN_QID_NONE ? -1 : (int)(c)->qid, (c)->peer, ##__VA_ARGS__)
+#define conn_err(c, ...)  conn_log(LOG_ERR, c, __VA_ARGS__)
+#define conn_warn(c, ...) conn_log(LOG_WARN, c, __VA_ARGS__)
+#define conn_info(c, ...) conn_log(LOG_INFO, c, __VA_ARGS__)
+#define conn_dbg(c, ...)                               \
+	do {                                           \
+		if (log_level >= LOG_DEBUG)            \
+			conn_log(LOG_DEBUG, c, __VA_ARGS__); \
+	} while (0)
+
+/* A new connection from accept(2) on listener l; takes fd (closes it on failure). */
+void conn_accept(struct worker *w, const struct listener *l, int fd);
+
+/* CQE handlers. */
+void conn_recv_done(struct conn *c, int res);
+void conn_send_done(struct conn *c, int res);
+/* Our MSG_RING carrying c to another worker completed with res. */
+void conn_handoff_sent(struct conn *c, int res);
+/* c arrives from another worker: it is now w's. */
+void conn_adopt(struct worker *w, struct conn *c);
+
+/* Build and submit the next send batch (the worker's TX flush). */
+void conn_tx_flush(struct conn *c);
+/* Queue a command's answer (its txp says what goes first). */
+void conn_tx_cmd(struct conn *c, struct cmd *cmd);
+
+/* Re-evaluate RX after a pause bit was cleared or bytes were staged. */
+void conn_rx_resume(struct conn *c, unsigned int clear);
+
+/*
+ * A fatal transport error (NVMe/TCP 7.4.7 / 3.6.2.4): queue a C2HTermReq
+ * carrying hdr (hdr_len bytes of the offending header), log one line, and
+ * close once it is sent. Returns -EBADMSG for the caller to propagate.
+ */
+int conn_fatal(struct conn *c, uint16_t fes, uint32_t fei, const void *hdr, uint32_t hdr_len,
+	       const char *what);
+
+void conn_close(struct conn *c, enum conn_close_how how, const char *why);
+
+/* Periodic checks: deadlines, keep-alive, dead controllers, draining. */
+void conn_tick(struct conn *c);
+/* Graceful stop: stop reading new commands, finish, close. */
+void conn_drain(struct conn *c);
+
+/* Free c if it is closing and nothing of it is in flight. Returns true if freed. */
+bool conn_reap(struct conn *c);
+
+/* The slot table can hold the queue plus one send batch. */
+int conn_set_qsize(struct conn *c, uint32_t qsize);
+
+/* The last command waiting for H2CData got it (a draining queue stops reading). */
+void conn_h2c_done(struct conn *c);
+
+/* "addr:port" ("[addr]:port" for IPv6), the numeric host and the port of ss. */
+void conn_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len, char *host,
+		   size_t hostlen, uint16_t *port);
+
+/* conn.c and conn_tx.c only. */
+void conn_fin(struct conn *c);
+void conn_maybe_handoff(struct conn *c);

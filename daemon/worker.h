@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Workers: one thread, one io_uring ring and one buffer pool per worker;
+ * each runs everything for its connections (receive, PDU parsing, command
+ * handling, backend I/O, send) without locks.
+ *
+ * Placement: every worker arms a multishot accept on every listener (the
+ * same listening fds, no SO_REUSEPORT), so the kernel gives each new
+ * connection to whichever worker takes it first. Admin and discovery
+ * queues stay where they were accepted; after a successful Connect an I/O
+ * queue moves to worker (qid - 1) % nworkers, the whole struct conn handed
+ * over with IORING_OP_MSG_RING (conn.c, conn_handoff()).
+ *
+ * user_data: a tagged pointer. Every object a CQE may name (struct conn,
+ * struct cmd, struct wlistener) is at least 8-byte aligned, so the low 3
+ * bits carry an op_tag saying what the pointer is and which completion
+ * handler runs (worker.c, handle_cqe()). The backend puts the same value
+ * on every SQE of one be_io (OP_BE | cmd).
+ *
+ * Thread contexts: workers_start() / workers_stop() are called by main;
+ * everything else runs on the worker that owns the object.
+ */
+#pragma once
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bufpool.h"
+#include "target.h"
+
+struct listener {
+	int fd;
+	bool discovery_only;
+	char name[80]; /* "127.0.0.1:4420" */
+};
+
+/*
+ * Start t->nworkers pinned threads (worker i on the i-th CPU of our
+ * affinity mask, modulo its size), each creating its own ring inside the
+ * thread (SINGLE_ISSUER | DEFER_TASKRUN | SUBMIT_ALL | CQSIZE, falling back
+ * to COOP_TASKRUN | TASKRUN_FLAG, then to none; logged), registering its
+ * buffer pool and arming multishot accept on every listener. The
+ * listeners stay main's (it closes them after workers_stop()). Returns 0
+ * once every worker is ready, or -errno (started workers are stopped).
+ */
+int workers_start(struct target *t, struct listener *ls, size_t nls);
+
+/*
+ * Graceful stop (SIGTERM): every worker stops accepting, stops reading new
+ * commands, lets in-flight commands complete (at most WORKER_STOP_GRACE_MS),
+ * sends what is queued, closes its connections with a FIN and exits; then
+ * the threads are joined. Call once, from main, after workers_start()
+ * succeeded.
+ */
+void workers_stop(void);
+
+/* ---- Inside the daemon (worker threads) ---- */
+
+#define WORKER_SQ_ENTRIES     1024
+#define WORKER_TICK_MS	      100	/* keep-alive, deadlines, closing */
+#define WORKER_STOP_GRACE_MS  5000	/* in-flight commands at a graceful stop */
+#define WORKER_STOP_HARD_MS   15000	/* then leave even if I/O still hangs */
+#define WORKER_MAX_CONNS      4096	/* per worker; more are closed at accept */
+#define WORKER_BUF_CAP	      (256u << 20) /* data buffers held per worker */
+
+enum op_tag {
+	OP_NONE = 0,	  /* nothing to do (cancellations, our side of a stop) */
+	OP_ACCEPT = 1,	  /* struct wlistener */
+	OP_RECV = 2,	  /* struct conn */
+	OP_SEND = 3,	  /* struct conn */
+	OP_BE = 4,	  /* struct cmd: a backend SQE of cmd->bio */
+	OP_MSG = 5,	  /* MSG_RING received: struct conn handed over, NULL = stop */
+	OP_MSG_SENT = 6,  /* our MSG_RING handing struct conn over has completed */
+	OP_TAG_MASK = 7,
+};
+
+static inline uint64_t op_data(const void *p, enum op_tag tag)
+{
+	return (uint64_t)(uintptr_t)p | (uint64_t)tag;
+}
+
+static inline enum op_tag op_tag_of(uint64_t ud)
+{
+	return (enum op_tag)(ud & OP_TAG_MASK);
+}
+
+static inline void *op_ptr(uint64_t ud)
+{
+	return (void *)(uintptr_t)(ud & ~(uint64_t)OP_TAG_MASK);
+}
+
+struct conn;
+struct cmd;
+struct worker;
+
+/* A listener as one worker sees it. */
+struct wlistener {
+	struct worker *w;
+	const struct listener *l;
+	bool armed;	       /* a multishot accept is outstanding */
+	bool cancelled;
+	int64_t retry_ms;      /* re-arm after an error (EMFILE...) at this time */
+} __attribute__((aligned(8)));
+
+struct worker {
+	unsigned int id;
+	int cpu;
+	pthread_t thread;
+	bool thread_started;
+	struct target *t;
+	struct io_uring ring;
+	bool ring_ok;
+	const char *ring_mode;	 /* for the log */
+	struct bufpool pool;
+	struct wlistener *ls;
+	size_t nls;
+
+	int64_t now_ms;		 /* CLOCK_MONOTONIC, updated every loop iteration */
+	int64_t next_tick_ms;
+	uint64_t log_quota_ms;	 /* rate limit for accept errors */
+
+	struct conn *conns;	 /* every connection of this worker (doubly linked) */
+	unsigned int nconns;
+	unsigned int nclosing;	 /* of them closing: reaped once idle */
+	struct conn *tx_pending; /* connections with PDUs to send (singly linked) */
+	struct cmd *buf_wait;	 /* commands waiting for a data buffer (FIFO) */
+	struct cmd **buf_wait_tail;
+	bool buf_returned;	 /* a buffer came back: retry the waiters */
+
+	bool stopping;
+	int64_t stop_grace_ms;	 /* in-flight commands may finish until then */
+	int64_t stop_hard_ms;
+	bool done;
+
+	/* startup handshake with workers_start() */
+	int init_err;
+	bool ready;
+};
+
+/* Monotonic milliseconds (the clock ctrl_connect / ctrl_touch are given). */
+int64_t worker_clock_ms(void);
+
+/* A free SQE; submits what is queued to make room when the SQ ring is full. */
+struct io_uring_sqe *worker_sqe(struct worker *w);
+
+/* The worker an I/O queue belongs to, and its ring fd for MSG_RING. */
+struct worker *worker_for_qid(uint16_t qid);
+
+/* In-flight hand-offs between workers (see conn_handoff()). */
+void worker_handoff_begin(void);
+void worker_handoff_end(void);
+bool worker_stopping(const struct worker *w);
+
+/* A command waits for a data buffer; the worker retries when one returns. */
+void worker_buf_wait(struct worker *w, struct cmd *cmd);
+void worker_buf_unwait(struct worker *w, struct cmd *cmd);
+void worker_buf_returned(struct worker *w);
+
+/* This connection has PDUs to send: flushed once per loop iteration. */
+void worker_tx_schedule(struct worker *w, struct conn *c);
+
+/* Link / unlink a connection in the worker's list. */
+void worker_conn_add(struct worker *w, struct conn *c);
+void worker_conn_del(struct worker *w, struct conn *c);
