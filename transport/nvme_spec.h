@@ -455,7 +455,7 @@ enum {
 	NVME_CTRL_ONCS_DSM = 1 << 2,
 	NVME_CTRL_ONCS_WRITE_ZEROES = 1 << 3,
 	NVME_CTRL_VWC_PRESENT = 1 << 0,
-	NVME_CTRL_VWC_FLUSH_NSID_ALL = 2 << 1, /* FFFFFFFFh supported */
+	NVME_CTRL_VWC_FLUSH_NSID_ALL = 3 << 1, /* bits 2:1 = 11b: Flush of FFFFFFFFh supported */
 	NVME_CTRL_FRMW_SLOT1_RO = 1 << 0,
 	NVME_CTRL_SGLS_SUPPORTED = 1 << 0, /* bits 1:0 = 01b: no alignment */
 	NVME_CTRL_SGLS_KEYED = 1 << 2,
