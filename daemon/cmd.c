@@ -403,8 +403,7 @@ int cmd_rx_h2c(struct conn *c)
 	}
 	if (cmd->h2c_got < cmd->data_len)
 		return 0;
-	c->nr_await_h2c--;
-	conn_h2c_done(c);
+	c->nr_await_h2c--; /* a draining queue stops reading after this PDU (conn.c) */
 	cmd->st = CMD_EXEC;
 	if (cmd->xfer_err)
 		cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_TRANSIENT_TR_ERR));

@@ -125,6 +125,8 @@ void conn_accept(struct worker *w, const struct listener *l, int fd)
 
 /* ---- Receive ---- */
 
+static void rx_pause_drain(struct conn *c);
+
 static void rx_arm(struct conn *c)
 {
 	struct io_uring_sqe *sqe;
@@ -244,8 +246,13 @@ static int rx_step(struct conn *c, const uint8_t *p, uint32_t len, uint32_t *use
 	*used = (uint32_t)n;
 	if (ev == TCP_RX_HEADER)
 		return on_header(c);
-	if (ev == TCP_RX_PDU)
-		return on_pdu(c);
+	if (ev == TCP_RX_PDU) {
+		int ret = on_pdu(c);
+
+		if (ret == 0 && c->stop_drain)
+			rx_pause_drain(c);
+		return ret;
+	}
 	return 0;
 }
 
@@ -364,6 +371,8 @@ void conn_fin(struct conn *c)
 	c->fin_sent = true;
 	shutdown(c->fd, SHUT_WR);
 	c->linger_ms = c->w->now_ms + CONN_LINGER_MS;
+	if (c->w->stopping && c->linger_ms > c->w->stop_grace_ms)
+		c->linger_ms = c->w->stop_grace_ms; /* a stop keeps its deadline */
 	rx_arm(c);
 }
 
@@ -455,11 +464,17 @@ bool conn_reap(struct conn *c)
 
 /* ---- Periodic checks, the graceful stop ---- */
 
+/*
+ * Draining: stop reading once no command waits for H2CData and the codec
+ * is between PDUs (a capsule whose data is half in is finished first).
+ * Bytes already staged stay unparsed: those commands are never started.
+ */
 static void rx_pause_drain(struct conn *c)
 {
 	struct io_uring_sqe *sqe;
 
-	if (c->rx_pause & RXP_DRAIN)
+	if ((c->rx_pause & RXP_DRAIN) || !c->stop_drain || c->nr_await_h2c != 0 ||
+	    c->rx.state != TCP_RX_CH || c->rx.got != 0)
 		return;
 	c->rx_pause |= RXP_DRAIN;
 	if (!c->recv_armed)
@@ -469,20 +484,12 @@ static void rx_pause_drain(struct conn *c)
 	io_uring_sqe_set_data64(sqe, op_data(NULL, OP_NONE));
 }
 
-void conn_h2c_done(struct conn *c)
-{
-	if (c->stop_drain && c->nr_await_h2c == 0)
-		rx_pause_drain(c);
-}
-
 void conn_drain(struct conn *c)
 {
 	if (c->closing || c->stop_drain)
 		return;
 	c->stop_drain = true;
-	/* commands waiting for H2CData still need their data */
-	if (c->nr_await_h2c == 0)
-		rx_pause_drain(c);
+	rx_pause_drain(c);
 }
 
 static bool conn_idle(const struct conn *c)

@@ -193,9 +193,6 @@ bool conn_reap(struct conn *c);
 /* The slot table can hold the queue plus one send batch. */
 int conn_set_qsize(struct conn *c, uint32_t qsize);
 
-/* The last command waiting for H2CData got it (a draining queue stops reading). */
-void conn_h2c_done(struct conn *c);
-
 /* "addr:port" ("[addr]:port" for IPv6), the numeric host and the port of ss. */
 void conn_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len, char *host,
 		   size_t hostlen, uint16_t *port);
