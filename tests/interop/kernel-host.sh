@@ -218,6 +218,7 @@ release() {
 # start it again, release the guest.
 restart_for_guest() {
 	local line=$1 off len md5 got answer=restarted t
+	echo "# guest asks: $line"
 	off=$(sed -nE 's/.* off=([0-9]+).*/\1/p' <<<"$line")
 	len=$(sed -nE 's/.* len=([0-9]+).*/\1/p' <<<"$line")
 	md5=$(sed -nE 's/.* md5=([0-9a-f]+).*/\1/p' <<<"$line")
@@ -277,11 +278,17 @@ fi
 # --- nvmfd after all that ------------------------------------------------------
 if [[ -n $dpid ]] && kill -0 "$dpid" 2>/dev/null; then ok "nvmfd is still running after the guest"
 else notok "nvmfd is still running after the guest"; daemon_tail; fi
-if grep -Fq "$INTRUDER_NQN" "$work"/nvmfd.*.log; then
-	ok "nvmfd logged the refused host: $(grep -Fh "$INTRUDER_NQN" "$work"/nvmfd.*.log | head -n1)"
-else
-	notok "nvmfd logged the refused host $INTRUDER_NQN"
-fi
+# logged LABEL STRING...: a line of the daemon's logs has every STRING and "refused".
+logged() {
+	local label=$1 line
+	shift
+	line=$(cat "$work"/nvmfd.*.log | grep -F refused | grep -F -- "$1")
+	for s in "${@:2}"; do line=$(grep -F -- "$s" <<<"$line"); done
+	if [[ -n $line ]]; then ok "$label: $(head -n1 <<<"$line")"
+	else notok "$label"; fi
+}
+logged "nvmfd logged the refused host" "$INTRUDER_NQN" "$SUB_RES"
+logged "nvmfd logged the unknown subsystem" "$MISSING_NQN"
 if [[ -n $dpid ]]; then
 	if stop_daemon; then ok "SIGTERM: nvmfd exits 0 in ${stop_ms} ms"; else notok "SIGTERM: nvmfd exits 0 within 5 s"; daemon_tail; fi
 	sanitizer_check
