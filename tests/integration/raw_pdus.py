@@ -1,0 +1,509 @@
+#!/usr/bin/env python3
+"""
+Integration test: raw NVMe/TCP PDUs against nvmfd, for the paths a
+well-behaved host never takes: sequence errors, SGL checks, in-capsule and
+H2CData data digest errors, H2CData validation (C2HTermReq FES / FEI),
+the queue size, header digest errors, HPDA, SQ flow control off (SUCCESS),
+short sends to a slow reader, Disconnect on an I/O queue, a host
+H2CTermReq, the keep-alive timeout, hand-offs to every worker.
+
+    raw_pdus.py BUILD/daemon/nvmfd
+
+Starts nvmfd (3 workers) on free loopback ports with a 64 MiB RAM
+namespace, prints TAP, stops it with SIGTERM (it must exit 0 within 5 s,
+without a sanitizer report). Exit 0 / 1, or 77 (skip) without nvmfd.
+"""
+import os, signal, socket, struct, subprocess, sys, tempfile, time
+
+NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
+if not os.access(NVMFD, os.X_OK):
+    print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
+    sys.exit(77)
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+PORT, DPORT = free_ports(2)
+SUBNQN = b"nqn.2026-11.io.nvmfd:raw-pdus"
+HOSTNQN = b"nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
+HOSTID = bytes(range(16))
+_T = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    _T.append(c)
+
+def crc32c(b, crc=0xFFFFFFFF):
+    for x in b:
+        crc = _T[(crc ^ x) & 0xFF] ^ (crc >> 8)
+    return crc
+
+def dg(b):
+    return struct.pack("<I", crc32c(b) ^ 0xFFFFFFFF)
+
+results = []
+def check(name, cond, info=""):
+    results.append(cond)
+    print("%s %d - %s" % ("ok" if cond else "not ok", len(results), name))
+    if not cond and info != "":
+        print("#   %s" % (info,))
+    sys.stdout.flush()
+
+class Q:
+    def __init__(self, hd=False, dd=False):
+        self.s = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+        self.hd, self.dd = hd, dd
+        self.buf = b""
+
+    def send(self, b):
+        self.s.sendall(b)
+
+    def recvn(self, n):
+        while len(self.buf) < n:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("closed")
+            self.buf += d
+        r, self.buf = self.buf[:n], self.buf[n:]
+        return r
+
+    def icreq(self, hpda=0):
+        dgst = (1 if self.hd else 0) | (2 if self.dd else 0)
+        pdu = struct.pack("<BBBBIHBBI", 0, 0, 128, 0, 128, 0, hpda, dgst, 0) + b"\0" * 112
+        self.send(pdu)
+        r = self.recvn(128)
+        assert r[0] == 1 and r[11] == dgst, r[:16]
+        self.maxh2c = struct.unpack_from("<I", r, 12)[0]
+
+    def pdu(self, ptype, flags, psh, data=b"", bad_hdgst=False, bad_ddgst=False):
+        hlen = 8 + len(psh)
+        hd = 4 if self.hd else 0
+        if self.hd:
+            flags |= 1
+        dd = 4 if (self.dd and data) else 0
+        if dd:
+            flags |= 2
+        pdo = hlen + hd if data else 0
+        plen = hlen + hd + len(data) + dd
+        h = struct.pack("<BBBBI", ptype, flags, hlen, pdo, plen) + psh
+        out = h
+        if self.hd:
+            d = dg(h)
+            if bad_hdgst:
+                d = bytes([d[0] ^ 1]) + d[1:]
+            out += d
+        out += data
+        if dd:
+            d = dg(data)
+            if bad_ddgst:
+                d = bytes([d[0] ^ 1]) + d[1:]
+            out += d
+        return out
+
+    def rx(self):
+        ch = self.recvn(8)
+        t, fl, hlen, pdo, plen = struct.unpack("<BBBBI", ch)
+        rest = self.recvn(plen - 8)
+        hdr = ch + rest[:hlen - 8]
+        data = b""
+        if t == 7:  # C2HData
+            off = pdo - 8
+            self.last_pdo = pdo
+            datal = struct.unpack_from("<I", hdr, 16)[0]
+            data = rest[off:off + datal]
+        elif t == 3:
+            data = rest[hlen - 8:]
+        return t, fl, hdr, data
+
+    def cmd(self, opc, cid, nsid=0, cdw=(0,) * 6, sgl_type=0x5A, sgl_len=0, sgl_addr=0,
+            flags=0x40, icd=b"", fctype=None, tail=None, **kw):
+        sqe = bytearray(64)
+        struct.pack_into("<BBHI", sqe, 0, opc, flags, cid, nsid)
+        if fctype is not None:
+            sqe[4] = fctype
+        struct.pack_into("<QI", sqe, 24, sgl_addr, sgl_len)
+        sqe[39] = sgl_type
+        if tail is not None:
+            sqe[40:40 + len(tail)] = tail
+        else:
+            struct.pack_into("<6I", sqe, 40, *cdw)
+        self.send(self.pdu(4, 0, bytes(sqe), icd, **kw))
+
+    def rsp(self):
+        t, fl, hdr, data = self.rx()
+        if t != 5:
+            return t, None, None, hdr, data
+        dw0, dw1, sqhd, sqid, cid, st = struct.unpack_from("<IIHHHH", hdr, 8)
+        return t, cid, st >> 1, dw0, data
+
+    def connect(self, qid=0, sqsize=31, cntlid=0xFFFF, kato=0, cattr=0, cid=1):
+        data = HOSTID + struct.pack("<H", cntlid) + b"\0" * 238
+        data += SUBNQN.ljust(256, b"\0") + HOSTNQN.ljust(256, b"\0") + b"\0" * 256
+        tail = struct.pack("<HHHBBI", 0, qid, sqsize, cattr, 0, kato)
+        self.cmd(0x7F, cid, fctype=1, sgl_type=0x01, sgl_len=1024, icd=data, tail=tail)
+        return self.rsp()
+
+    def prop_set(self, ofst, val, cid=2):
+        tail = struct.pack("<B3xIQ", 0, ofst, val)
+        self.cmd(0x7F, cid, fctype=0, tail=tail)
+        return self.rsp()
+
+    def close(self):
+        self.s.close()
+
+def admin_up(kato=0):
+    a = Q()
+    a.icreq()
+    t, cid, st, dw0, _ = a.connect(kato=kato)
+    assert st == 0, st
+    a.cntlid = dw0 & 0xFFFF
+    a.prop_set(0x14, 1 | (6 << 16) | (4 << 20))
+    a.cmd(0x09, 3, cdw=(7, 0x00030003, 0, 0, 0, 0))  # Set Features: 4 queues
+    assert a.rsp()[2] == 0
+    return a
+
+def io_up(a, qid=1, sqsize=127, cattr=0, hd=False, dd=False):
+    q = Q(hd, dd)
+    q.icreq()
+    t, cid, st, dw0, _ = q.connect(qid=qid, sqsize=sqsize, cntlid=a.cntlid, cattr=cattr)
+    assert st == 0, hex(st)
+    return q
+
+def expect_term(q, fes, fei=None):
+    try:
+        t, fl, hdr, data = q.rx()
+    except (EOFError, OSError) as e:
+        return False, "closed without TermReq: %s" % e
+    if t != 3:
+        return False, "type %d" % t
+    f, = struct.unpack_from("<H", hdr, 8)
+    i, = struct.unpack_from("<I", hdr, 10)
+    if f != fes or (fei is not None and i != fei):
+        return False, "FES %d FEI %d" % (f, i)
+    try:
+        d = q.s.recv(1)
+        return d == b"", "not closed after TermReq"
+    except OSError:
+        return True, ""
+
+def rw(q, opc, cid, slba, nlb, data=b"", cattr_sqfc=False):
+    cdw = (slba & 0xFFFFFFFF, slba >> 32, nlb - 1, 0, 0, 0)
+    if opc == 1 and data and len(data) <= 8192:
+        q.cmd(1, cid, nsid=1, cdw=cdw, sgl_type=0x01, sgl_len=len(data), icd=data)
+    else:
+        q.cmd(opc, cid, nsid=1, cdw=cdw, sgl_len=nlb * 512)
+
+def main_tests():
+    global big
+    # ---------------------------------------------------------------------------
+    # admin queue sequence errors, SGL checks
+    a = Q(); a.icreq()
+    a.cmd(0x06, 7, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096)
+    t, cid, st, _, _ = a.rsp()
+    check("command before Connect: Command Sequence Error", st is not None and (st & 0x7ff) == 0x0c, st)
+    t, cid, st, dw0, _ = a.connect()
+    check("Connect", st == 0, st)
+    t, cid, st, dw0, _ = a.connect(cid=9)
+    check("Connect twice: Command Sequence Error", st is not None and (st & 0x7ff) == 0x0c, st)
+    a.cmd(0x06, 10, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096, flags=0x00)
+    check("PSDT 00b: Invalid Field", (a.rsp()[2] & 0x7ff) == 0x02)
+    a.cmd(0x06, 11, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096, sgl_type=0x20)
+    check("SGL Segment descriptor: SGL Descriptor Type Invalid", (a.rsp()[2] & 0x7ff) == 0x11)
+    a.cmd(0x09, 12, cdw=(0x0e, 0, 0, 0, 0, 0), sgl_type=0x01, sgl_len=8, sgl_addr=8, icd=b"\0" * 8)
+    check("ICD offset 8: SGL Offset Invalid", (a.rsp()[2] & 0x7ff) == 0x16)
+    a.cmd(0x09, 13, cdw=(0x0e, 0, 0, 0, 0, 0), sgl_type=0x01, sgl_len=16, icd=b"\0" * 8)
+    check("ICD length 16 with 8 bytes: Data SGL Length Invalid", (a.rsp()[2] & 0x7ff) == 0x0f)
+    a.cmd(0x06, 14, cdw=(1, 0, 0, 0, 0, 0), sgl_len=8 << 20)
+    check("transfer over MDTS: Invalid Field", (a.rsp()[2] & 0x7ff) == 0x02)
+    a.prop_set(0x14, 1 | (6 << 16) | (4 << 20))
+    a.cmd(0x06, 15, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096)
+    t, fl, hdr, data = a.rx()
+    check("Identify after all that still works (C2HData)", t == 7 and len(data) == 4096, t)
+    check("... then its CapsuleResp", a.rsp()[2] == 0)
+    a.close()
+
+    # ---------------------------------------------------------------------------
+    # I/O queue: H2CData checks, digests, SUCCESS, queue overflow, flush/zeroes/DSM
+    a = admin_up()
+    q = io_up(a, hd=True, dd=True)
+    blk = os.urandom(16384)
+    rw(q, 1, 20, 100, 32)
+    t, fl, hdr, _ = q.rx()
+    check("write 16 KiB: R2T", t == 9, t)
+    ttag = struct.unpack_from("<H", hdr, 10)[0]
+    r2tl = struct.unpack_from("<I", hdr, 16)[0]
+    check("R2T covers the whole transfer", r2tl == 16384, r2tl)
+    # data digest error in the first of two PDUs
+    q.send(q.pdu(6, 0, struct.pack("<HHII4x", 20, ttag, 0, 8192), blk[:8192], bad_ddgst=True))
+    q.send(q.pdu(6, 4, struct.pack("<HHII4x", 20, ttag, 8192, 8192), blk[8192:]))
+    t, cid, st, _, _ = q.rsp()
+    check("H2CData digest error: Transient Transport Error", st == 0x22, st)
+    rw(q, 1, 21, 100, 32)
+    t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
+    q.send(q.pdu(6, 0, struct.pack("<HHII4x", 21, ttag, 0, 8192), blk[:8192]))
+    q.send(q.pdu(6, 4, struct.pack("<HHII4x", 21, ttag, 8192, 8192), blk[8192:]))
+    check("the connection goes on: the same write succeeds", q.rsp()[2] == 0)
+    rw(q, 2, 22, 100, 32)
+    got = b""
+    while True:
+        t, fl, hdr, data = q.rx()
+        if t == 5:
+            st = struct.unpack_from("<H", hdr, 22)[0] >> 1
+            break
+        got += data
+    check("read back with digests", got == blk and st == 0)
+    icd = os.urandom(4096)
+    q.cmd(1, 23, nsid=1, cdw=(200, 0, 7, 0, 0, 0), sgl_type=0x01, sgl_len=4096, icd=icd, bad_ddgst=True)
+    check("in-capsule data digest error: Transient Transport Error", q.rsp()[2] == 0x22)
+    q.cmd(0x00, 24, nsid=0xFFFFFFFF)
+    check("Flush NSID FFFFFFFFh", q.rsp()[2] == 0)
+    q.cmd(0x08, 25, nsid=1, cdw=(100, 0, 7, 0, 0, 0))
+    check("Write Zeroes", q.rsp()[2] == 0)
+    rng = struct.pack("<IIQ", 0, 24, 108)
+    q.cmd(0x09, 26, nsid=1, cdw=(0, 4, 0, 0, 0, 0), sgl_type=0x01, sgl_len=16, icd=rng)
+    check("DSM deallocate", q.rsp()[2] == 0)
+    rw(q, 2, 27, 100, 32)
+    got = b""
+    while True:
+        t, fl, hdr, data = q.rx()
+        if t == 5:
+            break
+        got += data
+    check("zeroed + deallocated blocks read as zeros", got == b"\0" * 16384)
+    q.cmd(0x06, 28, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096)
+    check("admin opcode on an I/O queue: Invalid Opcode", (q.rsp()[2] & 0x7ff) == 0x01)
+    # H2CData with an unknown ttag
+    rw(q, 1, 29, 300, 32)
+    t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
+    q.send(q.pdu(6, 4, struct.pack("<HHII4x", 29, ttag + 7, 0, 16384), blk))
+    ok, why = expect_term(q, 1, 10)
+    check("H2CData with an unknown TTAG: TermReq Invalid PDU Header Field at 10", ok, why)
+    q.close()
+
+    q = io_up(a, qid=2)
+    rw(q, 1, 30, 300, 32)
+    t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
+    q.send(q.pdu(6, 0, struct.pack("<HHII4x", 30, ttag, 4096, 4096), blk[:4096]))
+    ok, why = expect_term(q, 2)
+    check("H2CData out of order: TermReq PDU Sequence Error", ok, why)
+    q.close()
+
+    q = io_up(a, qid=3)
+    rw(q, 1, 31, 300, 32)
+    t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
+    q.send(q.pdu(6, 4, struct.pack("<HHII4x", 31, ttag, 8192, 16384), blk))
+    ok, why = expect_term(q, 4)
+    check("H2CData beyond the transfer: TermReq Data Transfer Out of Range", ok, why)
+    q.close()
+
+    # SQ flow control disabled: read answered by C2HData with SUCCESS, no CapsuleResp
+    q = io_up(a, qid=4, cattr=4)
+    rw(q, 2, 40, 100, 8)
+    t, fl, hdr, data = q.rx()
+    check("SQFC disabled: C2HData with LAST|SUCCESS", t == 7 and fl & 0xC == 0xC, (t, fl))
+    q.cmd(0x00, 41, nsid=1)
+    t, cid, st, _, _ = q.rsp()
+    check("... and the next response is for the next command", t == 5 and cid == 41, (t, cid))
+    q.close()
+    a.close()
+    time.sleep(0.3)
+
+    # queue overflow: sqsize 3 (4 entries), 5 writes waiting for data
+    a = admin_up()
+    q = io_up(a, qid=1, sqsize=3)
+    for i in range(4):
+        rw(q, 1, 50 + i, 1000 + 64 * i, 32)
+    for i in range(4):
+        q.rx()
+    rw(q, 1, 60, 2000, 32)
+    ok, why = expect_term(q, 2)
+    check("more commands than the queue size: TermReq PDU Sequence Error", ok, why)
+    q.close()
+
+    # header digest error
+    q = io_up(a, qid=2, hd=True)
+    q.cmd(0x00, 70, nsid=1, bad_hdgst=True)
+    ok, why = expect_term(q, 3)
+    check("header digest error: TermReq Header Digest Error", ok, why)
+    q.close()
+
+    # Disconnect on an I/O queue
+    q = io_up(a, qid=3)
+    q.cmd(0x7F, 80, fctype=8)
+    check("Disconnect on an I/O queue: success", q.rsp()[2] == 0)
+    try:
+        d = q.s.recv(1)
+        check("... then the queue closes", d == b"")
+    except OSError:
+        check("... then the queue closes", True)
+    q.close()
+
+    # H2CTermReq from the host
+    q = io_up(a, qid=3)
+    q.send(struct.pack("<BBBBIHI10x", 2, 0, 24, 0, 24, 1, 0))
+    try:
+        d = q.s.recv(1)
+        check("H2CTermReq: the target closes", d == b"")
+    except OSError:
+        check("H2CTermReq: the target closes", True)
+    q.close()
+    a.close()
+
+    # keep-alive timeout
+    a = admin_up(kato=1000)
+    t0 = time.time()
+    try:
+        a.s.settimeout(5)
+        d = a.s.recv(1)
+        check("KATO 1 s without traffic: closed in %.1f s" % (time.time() - t0), d == b"" and time.time() - t0 < 3)
+    except OSError as e:
+        check("KATO 1 s: closed", isinstance(e, ConnectionResetError), e)
+    a.close()
+
+    # 4 I/O queues (hand-offs to every worker), interleaved writes and reads
+    a = admin_up()
+    qs = [io_up(a, qid=i, hd=bool(i & 1), dd=bool(i & 2)) for i in range(1, 5)]
+    good = True
+    for rnd in range(20):
+        datas = [os.urandom(16384) for _ in qs]
+        for i, q in enumerate(qs):
+            rw(q, 1, 100 + rnd, 4096 + 64 * i, 32)
+        for i, q in enumerate(qs):
+            t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
+            q.send(q.pdu(6, 4, struct.pack("<HHII4x", 100 + rnd, ttag, 0, 16384), datas[i]))
+        for i, q in enumerate(qs):
+            good &= q.rsp()[2] == 0
+            rw(q, 2, 200 + rnd, 4096 + 64 * i, 32)
+        for i, q in enumerate(qs):
+            got = b""
+            while True:
+                t, fl, hdr, data = q.rx()
+                if t == 5:
+                    break
+                got += data
+            good &= got == datas[i]
+    check("4 I/O queues, 20 rounds of interleaved 16 KiB writes and reads", good)
+    for q in qs:
+        q.close()
+    a.close()
+
+    # a slow host with a small receive buffer: partial sends must resume exactly
+    a = admin_up()
+    q = Q(True, True)
+    q.s.close()
+    q.s = socket.socket()
+    q.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    q.s.settimeout(10)
+    q.s.connect(("127.0.0.1", PORT))
+    q.icreq()
+    assert q.connect(qid=1, sqsize=127, cntlid=a.cntlid)[2] == 0
+    big = os.urandom(1 << 20)
+    rw(q, 1, 300, 8192, 2048)
+    t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
+    off = 0
+    while off < len(big):
+        n = min(q.maxh2c, len(big) - off)
+        last = 4 if off + n == len(big) else 0
+        q.send(q.pdu(6, last, struct.pack("<HHII4x", 300, ttag, off, n), big[off:off + n]))
+        off += n
+    ok1 = q.rsp()[2] == 0
+    for k in range(3):
+        rw(q, 2, 301 + k, 8192, 2048)
+    got = [b"", b"", b""]
+    done = 0
+    while done < 3:
+        time.sleep(0.001)
+        t, fl, hdr, data = q.rx()
+        if t == 5:
+            done += 1
+            continue
+        got[struct.unpack_from("<H", hdr, 8)[0] - 301] += data
+    check("slow reader (4 KiB receive buffer): 3 x 1 MiB reads with digests intact",
+          ok1 and all(g == big for g in got))
+    q.close()
+    a.close()
+
+    # HPDA 3: C2HData payload at a 16-byte aligned PDO, with a header digest
+    a = admin_up()
+    q = Q(True, True)
+    q.icreq(hpda=3)
+    assert q.connect(qid=1, sqsize=127, cntlid=a.cntlid)[2] == 0
+    rw(q, 2, 400, 8192, 2048)
+    got = b""; pdos = set()
+    while True:
+        t, fl, hdr, data = q.rx()
+        if t == 5:
+            break
+        pdos.add(q.last_pdo)
+        got += data
+    check("HPDA 3: C2HData PDO %s (16-byte aligned), 1 MiB intact" % sorted(pdos),
+          all(p % 16 == 0 for p in pdos) and got == big)
+    q.close()
+    a.close()
+
+
+work = tempfile.mkdtemp(prefix="nvmfd-raw-pdus.")
+conf = os.path.join(work, "nvmfd.ini")
+with open(conf, "w") as f:
+    f.write("""[nvmfd]
+listen = 127.0.0.1:%d
+discovery_listen = 127.0.0.1:%d
+workers = 3
+state_dir = %s
+log_level = debug
+
+[subsystem %s]
+allow_host = any
+
+[namespace %s 1]
+path = ram:64M
+block_size = 512
+""" % (PORT, DPORT, work, SUBNQN.decode(), SUBNQN.decode()))
+log = open(os.path.join(work, "nvmfd.log"), "w+")
+daemon = subprocess.Popen([NVMFD, "-c", conf], stdout=log, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL)
+deadline = time.time() + 10
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
+        break
+    except OSError:
+        if daemon.poll() is not None or time.time() > deadline:
+            log.seek(0)
+            print("Bail out! nvmfd did not start: " + log.read()[-500:].replace("\n", " | "))
+            sys.exit(1)
+        time.sleep(0.1)
+
+def finish():
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        rc = daemon.wait(5)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        rc = daemon.wait()
+    check("SIGTERM: nvmfd exits 0 within 5 s", rc == 0, "exit %s" % rc)
+    log.seek(0)
+    text = log.read()
+    bad = [l for l in text.splitlines()
+           if "Sanitizer" in l or "runtime error:" in l]
+    check("no sanitizer report in the daemon's log", not bad, " | ".join(bad[:5]))
+    print("1..%d" % len(results))
+    print("# %d of %d passed" % (sum(results), len(results)))
+    if all(results) and os.environ.get("INTEGRATION_KEEP") != "1":
+        subprocess.call(["rm", "-rf", work])
+    else:
+        print("# work directory kept: %s" % work)
+    sys.exit(0 if all(results) else 1)
+
+try:
+    main_tests()
+except Exception as e:  # a hung or closed connection where none was expected
+    check("no unexpected exception", False, repr(e))
+finish()
