@@ -477,7 +477,7 @@ par "4 nvmfdd writers at once on 3 namespaces of 2 subsystems, then 4 readers" \
 xfail() {
 	local label=$1 pat=$2 rc=0
 	shift 2
-	nv "$work/x.out" "$work/x.err" "$@" </dev/null || rc=$?
+	nv "$work/x.out" "$work/x.err" "$@" </dev/zero || rc=$?
 	if ((rc != 1)); then
 		notok "$label: exit $rc, want 1"
 		show "$work/x.err"
