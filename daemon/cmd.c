@@ -111,7 +111,7 @@ bool cmd_get_buf(struct cmd *cmd, uint32_t len, void (*then)(struct cmd *cmd))
 
 int cmd_buf_retry(struct cmd *cmd)
 {
-	int ret = try_buf(cmd, cmd->buf_want, false);
+	int ret = try_buf(cmd, cmd->buf_want, cmd->buf_force);
 
 	if (ret > 0)
 		cmd->on_buf(cmd);
@@ -313,7 +313,8 @@ int cmd_rx_capsule_header(struct conn *c)
 		tcp_rx_set_data(&c->rx, cmd->data);
 		return 0;
 	}
-	cmd->buf_want = len;
+	cmd->buf_want = len; /* malloc failed: try again when memory comes back */
+	cmd->buf_force = true;
 	cmd->on_buf = icd_buf_ready;
 	cmd->st = CMD_NEED_BUF;
 	c->rx_pause |= RXP_BUF;

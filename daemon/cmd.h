@@ -76,6 +76,7 @@ struct cmd {
 	uint8_t *data;		/* where the data is: buf->p, or the RAM store */
 	struct buf *buf;
 	uint32_t buf_want;	/* NEED_BUF: bytes */
+	bool buf_force;		/* NEED_BUF: in-capsule data, ignores the caps (RX waits) */
 	void (*on_buf)(struct cmd *cmd); /* NEED_BUF: continue with the buffer */
 	uint32_t h2c_got;	/* H2CData bytes received (in order) */
 	uint32_t c2h_len;	/* data to send with C2HData */

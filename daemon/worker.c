@@ -331,6 +331,8 @@ static void tick(struct worker *w)
 		next = c->next;
 		conn_tick(c);
 	}
+	if (w->buf_wait != NULL) /* e.g. after a failed malloc: nothing else wakes them */
+		retry_buf_waiters(w);
 	if (w->stopping)
 		stop_progress(w);
 }

@@ -9,7 +9,7 @@ H2CTermReq, the keep-alive timeout, hand-offs to every worker.
 
     raw_pdus.py BUILD/daemon/nvmfd
 
-Starts nvmfd (3 workers) on free loopback ports with a 64 MiB RAM
+Starts nvmfd (3 workers) on free loopback ports with a 128 MiB RAM
 namespace, prints TAP, stops it with SIGTERM (it must exit 0 within 5 s,
 without a sanitizer report). Exit 0 / 1, or 77 (skip) without nvmfd.
 """
@@ -430,6 +430,56 @@ def main_tests():
     q.close()
     a.close()
 
+    # 64 x 1 MiB writes at once: the connection's 32 MiB of buffers makes the
+    # rest wait for R2T until buffers come back; all complete, data intact
+    a = admin_up()
+    q = io_up(a, qid=2, sqsize=127)
+    payload = {}
+    for i in range(64):
+        payload[500 + i] = os.urandom(1 << 20)
+        rw(q, 1, 500 + i, 65536 + i * 2048, 2048)
+    r2ts, first, resps, good = 0, None, 0, True
+    q.s.settimeout(0.5)
+    pending = []
+    while resps < 64:
+        try:
+            t, fl, hdr, _ = q.rx()
+        except (TimeoutError, socket.timeout):
+            if first is None:
+                first = r2ts
+            q.s.settimeout(5)
+            for cid, ttag in pending:
+                off = 0
+                while off < (1 << 20):
+                    n = min(q.maxh2c, (1 << 20) - off)
+                    last = 4 if off + n == (1 << 20) else 0
+                    q.send(q.pdu(6, last, struct.pack("<HHII4x", cid, ttag, off, n),
+                                 payload[cid][off:off + n]))
+                    off += n
+            pending = []
+            q.s.settimeout(0.5)
+            continue
+        if t == 9:
+            r2ts += 1
+            pending.append(struct.unpack_from("<HH", hdr, 8))
+        elif t == 5:
+            resps += 1
+            good &= struct.unpack_from("<H", hdr, 22)[0] >> 1 == 0
+    q.s.settimeout(10)
+    for i in (0, 63):
+        rw(q, 2, 600 + i, 65536 + i * 2048, 2048)
+        got = b""
+        while True:
+            t, fl, hdr, data = q.rx()
+            if t == 5:
+                break
+            got += data
+        good &= got == payload[500 + i]
+    check("64 x 1 MiB writes at once: %s R2Ts before any data (32 MiB cap), all 64 done"
+          % first, good and first == 32 and r2ts == 64, (first, r2ts, good))
+    q.close()
+    a.close()
+
     # HPDA 3: C2HData payload at a 16-byte aligned PDO, with a header digest
     a = admin_up()
     q = Q(True, True)
@@ -463,7 +513,7 @@ log_level = debug
 allow_host = any
 
 [namespace %s 1]
-path = ram:64M
+path = ram:128M
 block_size = 512
 """ % (PORT, DPORT, work, SUBNQN.decode(), SUBNQN.decode()))
 log = open(os.path.join(work, "nvmfd.log"), "w+")
