@@ -59,7 +59,8 @@ static nvme_status_t check_dsm(const struct nvme_sqe *sqe, uint32_t sgl_len,
 {
 	uint32_t nr = NVMEV(NVME_DSM_NR, sqe_dw(sqe->cdw10)) + 1;
 
-	if (sgl_len != nr * sizeof(struct nvme_dsm_range))
+	/* at least the ranges NR names: the Linux host always sends a 4 KiB page */
+	if (sgl_len < nr * sizeof(struct nvme_dsm_range))
 		return SC_SGL_LENGTH;
 	/* only AD asks for anything; IDR / IDW alone are hints: nothing to do */
 	plan->nr_ranges = (sqe_dw(sqe->cdw11) & NVME_DSM_AD) ? nr : 0;

@@ -165,6 +165,23 @@ out:
 	return ret;
 }
 
+/* --check: the file, and that every namespace's backing store opens (as sshd -t loads keys). */
+static int check_config(struct cfg_config *cfg)
+{
+	static struct target t;
+	int ret;
+
+	log_level = LOG_ERR; /* only what is wrong */
+	ret = target_init(&t, cfg, 1);
+	if (ret == 0) {
+		printf("%s: configuration OK (%zu subsystem(s), %zu listener(s))\n", cfg->source,
+		       cfg->nsubsys, cfg->nlisteners);
+		target_fini(&t);
+	}
+	cfg_free(cfg);
+	return ret ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -217,12 +234,8 @@ int main(int argc, char **argv)
 	}
 	if (load_config(path, &cfg) != 0)
 		return 1;
-	if (check) {
-		printf("%s: configuration OK (%zu subsystem(s), %zu listener(s))\n", cfg->source,
-		       cfg->nsubsys, cfg->nlisteners);
-		cfg_free(cfg);
-		return 0;
-	}
+	if (check)
+		return check_config(cfg);
 	log_level = verbose ? LOG_DEBUG : (enum log_level)cfg->log_level;
 	block_signals();
 	ret = run(cfg, worker_count(cfg, workers));
