@@ -152,6 +152,8 @@ static void be_run(struct cmd *cmd)
 			io_finish(cmd);
 			return;
 		}
+		if (w->fixed_files)
+			cmd->bio.file_index = ns->file_slot;
 		cmd->st = CMD_BACKEND;
 		cmd->be_done = false;
 		cmd->be_inline = true;

@@ -182,6 +182,30 @@ static void params_from(struct target_params *p, const struct cfg_config *cfg)
 	p->cap_to = 30; /* 15 s: enable and shutdown are immediate here */
 }
 
+/* The backing fds in one order, so that a slot means the same file on every ring. */
+static int collect_files(struct target *t)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < t->nsubsys; i++)
+		n += (unsigned int)t->subsys[i]->nns;
+	t->files = calloc(n ? n : 1, sizeof(*t->files));
+	if (t->files == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nsubsys; i++) {
+		for (size_t j = 0; j < t->subsys[i]->nns; j++) {
+			struct ns *ns = t->subsys[i]->ns[j];
+
+			ns->file_slot = -1;
+			if (ns->be.fd < 0)
+				continue;
+			ns->file_slot = (int)t->nfiles;
+			t->files[t->nfiles++] = ns->be.fd;
+		}
+	}
+	return 0;
+}
+
 int target_init(struct target *t, struct cfg_config *cfg, unsigned int nworkers)
 {
 	int ret = 0;
@@ -205,6 +229,8 @@ int target_init(struct target *t, struct cfg_config *cfg, unsigned int nworkers)
 		ret = subsys_build(t, &cfg->subsys[i], &t->subsys[i]);
 		t->nsubsys = i + 1;
 	}
+	if (ret == 0)
+		ret = collect_files(t);
 	if (ret)
 		target_fini(t);
 	return ret;
@@ -215,6 +241,9 @@ void target_fini(struct target *t)
 	for (size_t i = 0; i < t->nsubsys; i++)
 		subsys_free(t->subsys[i]);
 	free(t->subsys);
+	free(t->files);
+	t->files = NULL;
+	t->nfiles = 0;
 	t->subsys = NULL;
 	t->nsubsys = 0;
 	pthread_mutex_destroy(&t->lock);

@@ -44,6 +44,7 @@ struct ns {
 	uint8_t nguid[16];    /* stable across restarts: derived from NQN and NSID */
 	uint8_t eui64[8];
 	uint8_t uuid[16];
+	int file_slot;	      /* index in every worker's registered files; -1 (RAM) */
 	struct ns_stats *stats; /* [t->nworkers] */
 };
 
@@ -80,6 +81,8 @@ struct target {
 	size_t nsubsys;
 	struct subsys **subsys;
 	struct subsys disc;	  /* nqn.2014-08.org.nvmexpress.discovery */
+	int *files;		  /* backing fds; each worker registers them as fixed files */
+	unsigned int nfiles;
 	_Atomic uint64_t genctr;  /* discovery log generation */
 	pthread_mutex_t lock;	  /* guards ctrls[] and next_cntlid */
 	struct ctrl *ctrls[TARGET_MAX_CTRLS];

@@ -447,6 +447,13 @@ static int worker_init(struct worker *w)
 		log_err("worker %u: buffer pool: %s", w->id, strerror(-ret));
 		return ret;
 	}
+	if (w->t->nfiles > 0) {
+		ret = io_uring_register_files(&w->ring, w->t->files, w->t->nfiles);
+		w->fixed_files = ret == 0;
+		if (ret)
+			log_warn("worker %u: registering the backing files: %s (using plain fds)",
+				 w->id, strerror(-ret));
+	}
 	w->now_ms = worker_clock_ms();
 	w->next_tick_ms = w->now_ms + WORKER_TICK_MS;
 	for (size_t i = 0; i < w->nls; i++)
@@ -456,8 +463,9 @@ static int worker_init(struct worker *w)
 		log_err("worker %u: arming accept: %s", w->id, strerror(-ret));
 		return ret;
 	}
-	log_info("worker %u: cpu %d, io_uring %s, %s buffers", w->id, w->cpu, w->ring_mode,
-		 w->pool.registered ? "registered" : "unregistered");
+	log_info("worker %u: cpu %d, io_uring %s, %s buffers, %s backing files", w->id, w->cpu,
+		 w->ring_mode, w->pool.registered ? "registered" : "unregistered",
+		 w->fixed_files ? "registered" : "plain");
 	return 0;
 }
 

@@ -114,6 +114,7 @@ struct worker {
 	bool ring_ok;
 	const char *ring_mode;	 /* for the log */
 	struct bufpool pool;
+	bool fixed_files;	 /* t->files registered: backend I/O uses IOSQE_FIXED_FILE */
 	struct wlistener *ls;
 	size_t nls;
 
