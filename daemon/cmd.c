@@ -287,21 +287,31 @@ static void icd_buf_ready(struct cmd *cmd)
 	conn_rx_resume(c, RXP_BUF);
 }
 
-int cmd_rx_capsule_header(struct conn *c)
+/* A command slot for the CapsuleCmd in c->rx.hdr, within the queue's size. */
+static int cmd_new(struct conn *c, struct cmd **out)
 {
-	uint32_t len = tcp_rx_data_len(&c->rx);
-	struct cmd *cmd;
 	int ret = check_queue_full(c);
 
 	if (ret)
 		return ret;
-	cmd = cmd_alloc(c);
-	if (cmd == NULL) {
+	*out = cmd_alloc(c);
+	if (*out == NULL) {
 		conn_err(c, "out of memory for a command");
 		conn_close(c, CLOSE_NOW, "out of memory");
 		return -ENOMEM;
 	}
-	cmd->sqe = c->rx.hdr.cmd.sqe;
+	(*out)->sqe = c->rx.hdr.cmd.sqe;
+	return 0;
+}
+
+int cmd_rx_capsule_header(struct conn *c)
+{
+	uint32_t len = tcp_rx_data_len(&c->rx);
+	struct cmd *cmd;
+	int ret = cmd_new(c, &cmd);
+
+	if (ret)
+		return ret;
 	cmd->st = CMD_RX_ICD;
 	c->rx_cmd = cmd;
 	/*
@@ -336,16 +346,9 @@ int cmd_rx_capsule(struct conn *c)
 			conn_warn(c, "cid %u: data digest error in the capsule",
 				  le16toh(cmd->sqe.cid));
 	} else {
-		ret = check_queue_full(c);
+		ret = cmd_new(c, &cmd);
 		if (ret)
 			return ret;
-		cmd = cmd_alloc(c);
-		if (cmd == NULL) {
-			conn_err(c, "out of memory for a command");
-			conn_close(c, CLOSE_NOW, "out of memory");
-			return -ENOMEM;
-		}
-		cmd->sqe = c->rx.hdr.cmd.sqe;
 	}
 	cmd->st = CMD_EXEC;
 	cmd_start(cmd);
