@@ -158,6 +158,25 @@ blkstat() {
 	done
 	echo "0 0 0 0"
 }
+# trim_checks DEV LBS: blkdiscard (the kernel sends a whole 4 KiB page of DSM
+# ranges) and nvme write-zeroes on regions written with random data first;
+# both must then read back as zeros.
+trim_checks() {
+	local d=$1 lbs=$2 rc=0
+	[[ -e /tmp/zero1m ]] || dd if=/dev/zero of=/tmp/zero1m bs=1M count=1 status=none
+	[[ -e /tmp/zero64k ]] || dd if=/dev/zero of=/tmp/zero64k bs=64k count=1 status=none
+	timeout 60 dd if=/dev/urandom of="$d" bs=1M count=1 seek=50 oflag=direct status=none
+	timeout 60 blkdiscard -o $((50 << 20)) -l $((1 << 20)) "$d" >/tmp/trim.out 2>&1 || rc=$?
+	timeout 60 dd if="$d" of=/tmp/z bs=1M count=1 skip=50 iflag=direct status=none
+	if ((rc == 0)) && cmp -s /tmp/z /tmp/zero1m; then ok "blkdiscard of 1 MiB on $d, then it reads back as zeros"
+	else notok "blkdiscard of 1 MiB on $d (exit $rc), then it reads back as zeros"; note </tmp/trim.out; dmesg | tail -n 3 | note; fi
+	rc=0
+	timeout 60 dd if=/dev/urandom of="$d" bs=1M count=1 seek=52 oflag=direct status=none
+	timeout 60 nvme write-zeroes "$d" -s $(((52 << 20) / lbs)) -c $(((64 << 10) / lbs - 1)) >/tmp/trim.out 2>&1 || rc=$?
+	timeout 60 dd if="$d" of=/tmp/z bs=64k count=1 skip=$((52 << 4)) iflag=direct status=none
+	if ((rc == 0)) && cmp -s /tmp/z /tmp/zero64k; then ok "nvme write-zeroes of 64 KiB on $d, then it reads back as zeros"
+	else notok "nvme write-zeroes of 64 KiB on $d (exit $rc), then it reads back as zeros"; note </tmp/trim.out; fi
+}
 # disc_nqns OUTPUT-FILE: the NVMe subsystem NQNs a discovery log lists, sorted, one line.
 disc_nqns() {
 	awk '/^subtype:/ {nvm = ($0 ~ /nvme subsystem/)} /^subnqn:/ && nvm {print $2}' "$1" | sort | tr '\n' ' ' | sed 's/ $//'
@@ -244,6 +263,7 @@ if connect "$sub_any"; then
 	if cmp -s /tmp/8m /tmp/8m.back; then ok "dd: 8 MiB read back with O_DIRECT equals what was written"
 	else notok "dd: 8 MiB read back with O_DIRECT equals what was written"; fi
 
+	trim_checks "$dev" 512
 	fio_verify "fio randwrite 4k-128k iodepth 32 + crc32c verify, ${fio_mb} MiB on the RAM namespace" "$dev" "$fio_mb"
 	if disconnect "$ctrl"; then ok "nvme disconnect $ctrl"; else notok "nvme disconnect $ctrl"; fi
 else
@@ -322,6 +342,7 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 		notok "nvme id-ns $dev (file): nsze ${nsze:-?} (want $((file_mb * 256))), lbads:12 in use"
 		note </tmp/idns.out
 	fi
+	trim_checks "$dev" 4096
 	fio_verify "fio randwrite 4k-128k iodepth 32 + crc32c verify, ${fio_mb} MiB on the file namespace" "$dev" "$fio_mb"
 
 	off_mb=40 len_mb=4
