@@ -354,13 +354,27 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 	if ((rc == 0)); then ok "$len_mb MiB written at $off_mb MiB with O_DIRECT + fsync (md5 $md5)"
 	else notok "$len_mb MiB written at $off_mb MiB with O_DIRECT + fsync (dd exit $rc)"; fi
 
+	# A fio verify job keeps I/O in flight across the restart (0-40 MiB).
+	timeout 240 fio --name=across --filename="$dev" --ioengine=libaio --direct=1 --rw=randwrite \
+		--bsrange=4k-128k --iodepth=32 --size=40M --verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--verify_state_save=0 --eta=never >/tmp/fio-across.out 2>&1 &
+	fiopid=$!
+	# hold only once fio's writes are flowing
+	read -r _ _ fw0 _ <<<"$(blkstat "$ctrl")"
+	for _ in $(seq 100); do
+		read -r _ _ fw _ <<<"$(blkstat "$ctrl")"
+		((fw > fw0 + 32)) && break
+		sleep 0.1
+	done
+	echo "#   fio across the restart: $((fw - fw0)) writes done at $(cut -d' ' -f1 /proc/uptime)s"
+
 	# Ask the machine to restart nvmfd, and wait for its answer.
 	lines=$(dmesg | wc -l)
 	rm -f /tmp/hold.out
 	(echo released | timeout "$hold_secs" nc -l -p "$hold_port" >/tmp/hold.out 2>&1) &
 	ncpid=$!
 	hex=$(printf '%04X' "$hold_port")
-	for _ in $(seq 50); do grep -q ":$hex 00000000:0000 0A" /proc/net/tcp && break; sleep 0.1; done
+	for _ in $(seq 50); do cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ":$hex 0\+:0000 0A" && break; sleep 0.1; done
 	echo "HOLD restart off=$((off_mb << 20)) len=$((len_mb << 20)) md5=$md5"
 	t=$(date +%s)
 	wait "$ncpid"
@@ -389,7 +403,15 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 	else
 		notok "after the restart, the $len_mb MiB flushed before it read back intact (dd exit $rc)"
 	fi
-	fio_verify "fio verify after the reconnect, 8 MiB" "$dev" 8 --offset=16M
+	rc=0
+	wait "$fiopid" || rc=$?
+	if ((rc == 0)) && ! grep -q 'err= *[1-9]' /tmp/fio-across.out; then
+		ok "fio verify across the restart ($(grep -c 'requeuing I/O' <<<"$msgs") "requeuing I/O" messages while nvmfd was down; write phase $(grep -Eo 'WRITE: .*run=[0-9-]+msec' /tmp/fio-across.out | grep -Eo 'run=[0-9]+' | cut -d= -f2) ms): no error, data verified"
+	else
+		notok "fio verify with I/O in flight across the restart (fio exit $rc)"
+		tail -n 25 /tmp/fio-across.out | note
+	fi
+	fio_verify "fio verify after the reconnect, 8 MiB" "$dev" 8 --offset=24M
 	if disconnect "$ctrl"; then ok "nvme disconnect $ctrl"; else notok "nvme disconnect $ctrl"; fi
 else
 	notok "nvme connect -n $sub_res"
