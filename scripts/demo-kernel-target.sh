@@ -60,8 +60,10 @@ say "booting a guest with the kernel target (nvmet) on 127.0.0.1:$port (tests/in
 	--env NVMET_NQN="$NQN" --env HOST_NQN="$HOSTNQN" --env HOLD_SECONDS=3500 \
 	tests/interop/guest/nvmet-serve.sh >"$work/guest.log" 2>&1 &
 gpid=$!
+ready_deadline=$((SECONDS + 180))
 until grep -q '^NVMET-READY' "$work/guest.log"; do
 	kill -0 "$gpid" 2>/dev/null || { cat "$work/guest.log"; die "the guest stopped"; }
+	((SECONDS < ready_deadline)) || { cat "$work/guest.log"; die "the guest's target is not up after 180 s"; }
 	sleep 0.5
 done
 sed 's/^/  guest| /' "$work/guest.log"
