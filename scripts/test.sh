@@ -9,7 +9,8 @@
 #   2. build-test/:  -Dwerror=true; meson test: every suite (unit, fuzz corpus
 #                    replay, interop against the kernel in the VM)
 #   3. build-asan/:  -Db_sanitize=address,undefined -Dwerror=true; meson test
-#                    --suite unit --suite fuzz (interop is not repeated)
+#                    --suite unit --suite fuzz --suite integration (the daemon
+#                    under the sanitizers; interop is not repeated)
 #   4. libFuzzer:    tests/fuzz/run-fuzzers.sh (clang build in build-fuzz/),
 #                    FUZZ_SECONDS (30) per fuzzer
 #   5. tests/print-summary.py: the failures, then "N passed, N failed, N skipped"
@@ -90,10 +91,10 @@ build_and_test build-test "-Dwerror=$werror -Dinterop=$INTEROP"
 done_stage
 
 if ((!quick)); then
-	stage "3. build-asan: address,undefined sanitizers; suites unit and fuzz"
+	stage "3. build-asan: address,undefined sanitizers; suites unit, fuzz and integration"
 	rm -f build-asan/meson-logs/testlog.json
 	build_and_test build-asan "-Db_sanitize=address,undefined -Dwerror=$werror -Dinterop=disabled" \
-		--suite unit --suite fuzz
+		--suite unit --suite fuzz --suite integration
 	done_stage
 
 	stage "4. libFuzzer, ${FUZZ_SECONDS}s per fuzzer"
