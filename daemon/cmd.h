@@ -11,9 +11,10 @@
  * queue size outstanding), found by slot index: the slot is the R2T's
  * transfer tag. A command is "outstanding" until its last PDU (CapsuleResp,
  * or C2HData with SUCCESS) is put in a send batch; its struct and data
- * buffer are kept until that send has completed. The host can only reuse
+ * buffer are kept until that batch is released: sent, and for a zero-copy
+ * send notified, as every older batch (conn.h). The host can only reuse
  * the CID after it has seen the answer, so the slot table has room for the
- * queue plus one send batch and never runs out.
+ * queue plus CONN_TX_INFLIGHT send batches and never runs out.
  *
  * Data: a buffer from the worker's pool (bufpool.h), except RAM namespace
  * reads, which are sent straight from the store (be_ram_map(): no copy at
@@ -44,7 +45,7 @@ enum cmd_state {
 	CMD_BACKEND,	/* backend I/O in flight */
 	CMD_HELD,	/* an Asynchronous Event Request, completed by the controller */
 	CMD_TX,		/* its answer is queued for sending */
-	CMD_SENT,	/* its last PDU is in a send batch in flight */
+	CMD_SENT,	/* its last PDU is in a send batch not yet released */
 };
 
 /* What the next PDU of a command in the connection's TX queue is. */
@@ -115,7 +116,7 @@ void cmd_complete(struct cmd *cmd);
 void cmd_complete_status(struct cmd *cmd, nvme_status_t status);
 /* Its last PDU has been put in a send batch (no longer outstanding). */
 void cmd_last_pdu_queued(struct cmd *cmd);
-/* That send has completed: the command and its buffer go back. */
+/* That batch is released (conn_tx.c): the command and its buffer go back. */
 void cmd_release(struct cmd *cmd);
 
 /*

@@ -53,7 +53,8 @@ void conn_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len, cha
 
 int conn_set_qsize(struct conn *c, uint32_t qsize)
 {
-	uint32_t n = qsize + CONN_TX_BATCH;
+	/* commands whose answer is in a batch not yet released are not outstanding */
+	uint32_t n = qsize + CONN_TX_BATCH * CONN_TX_INFLIGHT;
 
 	if (n > c->nslots) {
 		struct cmd **s = realloc(c->slots, n * sizeof(*s));
@@ -72,7 +73,7 @@ static void conn_free_mem(struct conn *c)
 {
 	free(c->slots);
 	free(c->rxbuf);
-	free(c->batch);
+	conn_tx_fini(c);
 	free(c);
 }
 
@@ -92,8 +93,7 @@ void conn_accept(struct worker *w, const struct listener *l, int fd)
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->rxbuf = malloc(CONN_RXBUF_SIZE)) == NULL ||
-	    (c->batch = calloc(1, sizeof(*c->batch))) == NULL ||
-	    conn_set_qsize(c, TARGET_ADMIN_QDEPTH) != 0) {
+	    conn_tx_init(c) != 0 || conn_set_qsize(c, TARGET_ADMIN_QDEPTH) != 0) {
 		log_err("worker %u: out of memory for a connection on %s", w->id, l->name);
 		if (c != NULL)
 			conn_free_mem(c);
@@ -102,10 +102,12 @@ void conn_accept(struct worker *w, const struct listener *l, int fd)
 	}
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		log_debug("TCP_NODELAY: %s", strerror(errno));
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		conn_addr_str(&ss, c->peer, sizeof(c->peer), NULL, 0, NULL);
-	else
+		c->zc_remote = conn_zc_remote(fd, &ss);
+	} else {
 		snprintf(c->peer, sizeof(c->peer), "?");
+	}
 	c->id = atomic_fetch_add(&next_conn_id, 1) + 1;
 	c->w = w;
 	c->fd = fd;
@@ -354,6 +356,8 @@ static void hard_close(struct conn *c)
 	c->tx_close = false;
 	c->term_pending = false;
 	c->icresp_pending = false;
+	if (c->fd < 0)
+		return; /* already let go of (conn_reap) */
 	shutdown(c->fd, SHUT_RDWR);
 	if ((c->recv_armed || c->send_armed) && !c->cancel_sent) {
 		sqe = worker_sqe(c->w);
@@ -445,10 +449,32 @@ static void conn_free(struct conn *c)
 	}
 	if (c->ctrl != NULL)
 		ctrl_put(c->ctrl);
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	conn_free_mem(c);
 	if (returned)
 		worker_buf_returned(w);
+}
+
+/*
+ * Only zero-copy notifications are outstanding: they come when the socket
+ * has let go of the data (acknowledged, or dropped), which a host that
+ * stopped reading could delay for ever. Close the socket now: after a
+ * reset with SO_LINGER 0 (an RST, the send queue is dropped at once),
+ * after a FIN plainly (the kernel still delivers what is queued).
+ */
+static void let_socket_go(struct conn *c)
+{
+	if (c->fd < 0)
+		return;
+	if (!c->tx_close) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	conn_dbg(c, "%d zero-copy notification(s) outstanding: closing the socket", c->nr_notif);
+	close(c->fd);
+	c->fd = -1;
 }
 
 bool conn_reap(struct conn *c)
@@ -458,6 +484,10 @@ bool conn_reap(struct conn *c)
 		return false;
 	if (c->tx_close && !c->fin_sent)
 		return false; /* still sending */
+	if (c->nr_notif != 0) {
+		let_socket_go(c);
+		return false;
+	}
 	conn_free(c);
 	return true;
 }
@@ -555,7 +585,7 @@ void conn_maybe_handoff(struct conn *c)
 	struct io_uring_sqe *sqe;
 
 	if (to == NULL || c->closing || c->send_armed || c->recv_armed || c->txq != NULL ||
-	    c->icresp_pending || c->nr_be || c->nr_outstanding || c->tx_listed)
+	    c->icresp_pending || c->nr_be || c->nr_outstanding || c->tx_listed || c->nr_notif)
 		return;
 	worker_handoff_begin();
 	if (worker_stopping(w)) {

@@ -14,14 +14,23 @@
  * TX: PDUs wait in a per-connection queue (the ICResp, then commands in
  * completion order, then at most one TermReq); once per loop iteration the
  * worker turns the queue into one batch: up to CONN_TX_BATCH PDUs built
- * into the connection's batch storage (headers, digests) and sent with one
- * IORING_OP_SENDMSG (MSG_NOSIGNAL); a short send resubmits the rest.
- * SENDMSG_ZC is not used yet (on loopback it always copies anyway).
+ * into a batch's storage (headers, digests) and sent with one
+ * IORING_OP_SENDMSG (MSG_NOSIGNAL), or IORING_OP_SENDMSG_ZC when the batch
+ * carries at least the worker's zc_threshold bytes of C2HData payload
+ * (conn_zc.c); a short send resubmits the rest. A zero-copy batch keeps
+ * everything its iovecs name (headers, digests, the commands' data) until
+ * its notification CQEs (IORING_CQE_F_NOTIF) have arrived; meanwhile the
+ * next batches go out from other batch storage (at most CONN_TX_INFLIGHT
+ * per connection). Batches are released oldest first, so a command whose
+ * earlier C2HData went out in a zero-copy batch keeps its buffer until
+ * that batch is released too.
  *
  * Teardown: conn_close() stops RX, cancels what is outstanding on the fd
  * and shuts the socket down; the connection is freed only when no recv,
- * send, backend I/O or hand-off message of it is in flight (conn_reap()),
- * so no buffer is reused while the kernel may still use it. Then the
+ * send, zero-copy notification, backend I/O or hand-off message of it is
+ * in flight (conn_reap()), so no buffer is reused while the kernel may
+ * still use it; when only notifications are left the socket is closed
+ * early (reset if the close was), so that they come. Then the
  * commands and buffers go back, the controller is told (ctrl_queue_gone,
  * ctrl_put) and the fd is closed.
  *
@@ -41,6 +50,7 @@
 
 #define CONN_RXBUF_SIZE	 (16u << 10)  /* staging: headers and small payloads */
 #define CONN_TX_BATCH	 32	      /* PDUs per sendmsg */
+#define CONN_TX_INFLIGHT 4	      /* batches sent and not yet released (ZC notifications) */
 #define CONN_C2H_CHUNK	 (128u << 10) /* C2HData DATAL at most */
 #define CONN_BUF_CAP	 (32u << 20)  /* data buffer bytes one connection may hold */
 #define CONN_IC_TIMEOUT_MS	10000 /* ICReq after accept */
@@ -65,13 +75,25 @@ struct tx_slot {
 	struct cmd *done; /* this PDU ends that command */
 };
 
+/*
+ * One send: the PDUs' storage and the iovecs naming it. The send CQE's
+ * user_data is OP_SEND | batch. The iovecs and msg may change once a send
+ * CQE is in (a short send); the slots stay untouched until it is released.
+ */
 struct tx_batch {
+	struct conn *conn;
+	struct tx_batch *next;	   /* the connection's sent FIFO, or its spares */
 	struct tx_slot slot[CONN_TX_BATCH];
 	unsigned int n;
 	struct iovec iov[CONN_TX_BATCH * 4];
 	struct msghdr msg;
 	size_t total, sent;
-};
+	uint32_t payload;	   /* C2HData bytes in it */
+	bool zc;		   /* sent with SENDMSG_ZC */
+	bool sending;		   /* a send SQE of it is in flight */
+	bool finished;		   /* all sent, or given up */
+	int notifs;		   /* notification CQEs still to come */
+} __attribute__((aligned(8)));
 
 struct conn {
 	struct worker *w;
@@ -129,7 +151,12 @@ struct conn {
 	uint8_t term_hdr[NVME_TCP_TERM_DATA_MAX];
 	struct cmd *txq, **txq_tail;
 	bool send_armed;
-	struct tx_batch *batch;
+	struct tx_batch *tx_head;  /* sent batches not yet released, oldest first */
+	struct tx_batch **tx_tail;
+	struct tx_batch *tx_spare; /* batches to build into */
+	unsigned int nr_batches;   /* allocated: in the FIFO or spare */
+	int nr_notif;		   /* zero-copy notification CQEs still to come */
+	bool zc_remote;		   /* the peer is not on this machine: zero-copy pays */
 
 	/* teardown */
 	bool closing;		   /* no new work; waiting for in-flight ops */
@@ -158,7 +185,8 @@ void conn_accept(struct worker *w, const struct listener *l, int fd);
 
 /* CQE handlers. */
 void conn_recv_done(struct conn *c, int res);
-void conn_send_done(struct conn *c, int res);
+/* A send CQE of b (OP_SEND): the send's result, or (F_NOTIF) a notification. */
+void conn_send_cqe(struct tx_batch *b, int res, uint32_t flags);
 /* Our MSG_RING carrying c to another worker completed with res. */
 void conn_handoff_sent(struct conn *c, int res);
 /* c arrives from another worker: it is now w's. */
@@ -190,7 +218,7 @@ void conn_drain(struct conn *c);
 /* Free c if it is closing and nothing of it is in flight. Returns true if freed. */
 bool conn_reap(struct conn *c);
 
-/* The slot table can hold the queue plus one send batch. */
+/* The slot table can hold the queue plus CONN_TX_INFLIGHT send batches. */
 int conn_set_qsize(struct conn *c, uint32_t qsize);
 
 /* "addr:port" ("[addr]:port" for IPv6), the numeric host and the port of ss. */
@@ -200,3 +228,27 @@ void conn_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len, cha
 /* conn.c and conn_tx.c only. */
 void conn_fin(struct conn *c);
 void conn_maybe_handoff(struct conn *c);
+/* The first batch storage (at accept); 0 or -ENOMEM. Free them all (conn_free). */
+int conn_tx_init(struct conn *c);
+void conn_tx_fini(struct conn *c);
+
+/*
+ * Zero-copy send (conn_zc.c), per worker. conn_zc_setup(): at worker start,
+ * probe IORING_OP_SENDMSG_ZC, read NVMFD_ZC_THRESHOLD, log the choice.
+ */
+#define CONN_ZC_THRESHOLD (16u << 10) /* payload bytes of a batch; the default */
+void conn_zc_setup(struct worker *w);
+/* Whether the peer (of socket fd) is on another machine. */
+bool conn_zc_remote(int fd, const struct sockaddr_storage *peer);
+/* Whether a batch with payload C2HData bytes goes out with SENDMSG_ZC. */
+bool conn_zc_wanted(const struct conn *c, uint32_t payload);
+void conn_zc_prep(struct worker *w, struct io_uring_sqe *sqe, int fd, const struct msghdr *msg);
+/* A notification CQE's res (usage report). */
+void conn_zc_notif(struct worker *w, int res);
+/*
+ * The kernel refused a SENDMSG_ZC before sending anything (res, no F_MORE):
+ * true if the worker changed its ZC settings and the batch may be sent again.
+ */
+bool conn_zc_refused(struct worker *w, int res);
+/* At worker exit: what was sent zero-copy (debug). */
+void conn_zc_report(const struct worker *w);

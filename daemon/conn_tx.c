@@ -1,10 +1,21 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * A connection's transmit side: the queue of PDUs to send and the batch
- * that turns it into one sendmsg (conn.h). Section numbers: NVMe/TCP
- * Transport Specification 1.0 ("3.x"), NVMe over Fabrics 1.1 ("7.4.x").
+ * A connection's transmit side: the queue of PDUs to send, the batches
+ * that turn it into sendmsgs (copying or zero-copy, conn_zc.c) and their
+ * release (conn.h). Section numbers: NVMe/TCP Transport Specification 1.0
+ * ("3.x"), NVMe over Fabrics 1.1 ("7.4.x").
+ *
+ * A batch, once submitted, is in the connection's FIFO until released:
+ * "finished" when its last send CQE is in (everything sent, or given up
+ * on an error or a reset), and released when it is finished, every
+ * notification of its zero-copy sends has arrived (a first CQE with
+ * IORING_CQE_F_MORE announces one; without it none comes, even on error)
+ * and every older batch is released. Releasing frees the commands whose
+ * last PDU it carried (their slots and buffers) and keeps the storage as
+ * a spare.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -52,8 +63,8 @@ static void build_rsp(struct conn *c, struct cmd *cmd, struct tcp_tx_pdu *t)
 	tcp_build_rsp(t, &c->p, &cqe);
 }
 
-/* The next PDU of the command at the head of the queue, into slot s. */
-static void build_cmd_pdu(struct conn *c, struct tx_slot *s)
+/* The next PDU of the command at the head of the queue, into the next slot of b. */
+static void build_cmd_pdu(struct conn *c, struct tx_batch *b, struct tx_slot *s)
 {
 	struct cmd *cmd = c->txq;
 
@@ -79,6 +90,7 @@ static void build_cmd_pdu(struct conn *c, struct tx_slot *s)
 		tcp_build_c2h_data(&s->pdu, &c->p, cmd->sqe.cid, cmd->c2h_off,
 				   cmd->data + cmd->c2h_off, n, flags);
 		cmd->c2h_off += n;
+		b->payload += n;
 		if (!last)
 			break;
 		if (!(flags & NVME_TCP_F_DATA_SUCCESS)) {
@@ -107,25 +119,124 @@ static void add_pdu(struct tx_batch *b, int *iovcnt, const struct tcp_tx_pdu *t)
 	b->total += t->len;
 }
 
-static void submit_send(struct conn *c)
+/* ---- Batch storage ---- */
+
+int conn_tx_init(struct conn *c)
+{
+	c->tx_tail = &c->tx_head;
+	c->tx_spare = calloc(1, sizeof(*c->tx_spare));
+	if (c->tx_spare == NULL)
+		return -ENOMEM;
+	c->nr_batches = 1;
+	return 0;
+}
+
+static void free_list(struct tx_batch *b)
+{
+	while (b != NULL) {
+		struct tx_batch *next = b->next;
+
+		free(b);
+		b = next;
+	}
+}
+
+void conn_tx_fini(struct conn *c)
+{
+	free_list(c->tx_spare);
+	free_list(c->tx_head);
+	c->tx_spare = c->tx_head = NULL;
+	c->tx_tail = &c->tx_head;
+}
+
+/* A batch to build into: a spare, or a new one below CONN_TX_INFLIGHT. */
+static struct tx_batch *batch_get(struct conn *c)
+{
+	struct tx_batch *b = c->tx_spare;
+
+	if (b != NULL) {
+		c->tx_spare = b->next;
+	} else {
+		if (c->nr_batches >= CONN_TX_INFLIGHT)
+			return NULL;
+		b = malloc(sizeof(*b));
+		if (b == NULL)
+			return NULL;
+		c->nr_batches++;
+	}
+	b->conn = c;
+	b->next = NULL;
+	b->n = 0;
+	b->total = b->sent = 0;
+	b->payload = 0;
+	b->zc = b->sending = b->finished = false;
+	b->notifs = 0;
+	return b;
+}
+
+static void batch_put(struct conn *c, struct tx_batch *b)
+{
+	b->next = c->tx_spare;
+	c->tx_spare = b;
+}
+
+/* Release the finished batches at the head of the FIFO. Returns how many. */
+static unsigned int release_batches(struct conn *c)
+{
+	unsigned int n = 0;
+
+	while (c->tx_head != NULL && c->tx_head->finished && c->tx_head->notifs == 0) {
+		struct tx_batch *b = c->tx_head;
+
+		c->tx_head = b->next;
+		if (c->tx_head == NULL)
+			c->tx_tail = &c->tx_head;
+		for (unsigned int i = 0; i < b->n; i++)
+			if (b->slot[i].done != NULL)
+				cmd_release(b->slot[i].done);
+		batch_put(c, b);
+		n++;
+	}
+	return n;
+}
+
+/* ---- Send ---- */
+
+static void submit_send(struct conn *c, struct tx_batch *b)
 {
 	struct io_uring_sqe *sqe = worker_sqe(c->w);
 
-	io_uring_prep_sendmsg(sqe, c->fd, &c->batch->msg, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, op_data(c, OP_SEND));
+	if (b->zc)
+		conn_zc_prep(c->w, sqe, c->fd, &b->msg);
+	else
+		io_uring_prep_sendmsg(sqe, c->fd, &b->msg, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, op_data(b, OP_SEND));
+	b->sending = true;
 	c->send_armed = true;
+}
+
+static bool tx_queued(const struct conn *c)
+{
+	return c->txq != NULL || c->icresp_pending || c->term_pending;
 }
 
 void conn_tx_flush(struct conn *c)
 {
-	struct tx_batch *b = c->batch;
+	struct tx_batch *b;
 	int iovcnt = 0;
 
 	if (c->send_armed || (c->closing && !c->tx_close))
 		return;
-	b->n = 0;
-	b->total = 0;
-	b->sent = 0;
+	if (!tx_queued(c)) {
+		if (c->closing)
+			conn_fin(c);
+		else
+			conn_maybe_handoff(c);
+		return;
+	}
+	b = batch_get(c);
+	if (b == NULL)
+		return; /* all batches await notifications: a release reschedules */
 	if (c->icresp_pending) {
 		struct tx_slot *s = &b->slot[b->n++];
 
@@ -138,7 +249,7 @@ void conn_tx_flush(struct conn *c)
 	while (c->txq != NULL && b->n < CONN_TX_BATCH) {
 		struct tx_slot *s = &b->slot[b->n++];
 
-		build_cmd_pdu(c, s);
+		build_cmd_pdu(c, b, s);
 		add_pdu(b, &iovcnt, &s->pdu);
 	}
 	if (c->txq == NULL && c->term_pending && b->n < CONN_TX_BATCH) {
@@ -151,17 +262,13 @@ void conn_tx_flush(struct conn *c)
 		add_pdu(b, &iovcnt, &s->pdu);
 		c->term_pending = false;
 	}
-	if (b->n == 0) {
-		if (c->closing)
-			conn_fin(c);
-		else
-			conn_maybe_handoff(c);
-		return;
-	}
 	memset(&b->msg, 0, sizeof(b->msg));
 	b->msg.msg_iov = b->iov;
 	b->msg.msg_iovlen = (size_t)iovcnt;
-	submit_send(c);
+	b->zc = conn_zc_wanted(c, b->payload);
+	*c->tx_tail = b;
+	c->tx_tail = &b->next;
+	submit_send(c, b);
 }
 
 /* A short send: skip what went out, send the rest. */
@@ -183,35 +290,76 @@ static bool advance(struct tx_batch *b, size_t n)
 	return b->msg.msg_iovlen > 0;
 }
 
-void conn_send_done(struct conn *c, int res)
+/* What comes after a release or a finished send: more PDUs, FIN, or the hand-off. */
+static void tx_next(struct conn *c)
 {
-	struct tx_batch *b = c->batch;
+	if (c->send_armed)
+		return; /* its completion comes back here */
+	if (c->closing ? c->tx_close && !c->fin_sent : tx_queued(c))
+		worker_tx_schedule(c->w, c);
+	else if (!c->closing)
+		conn_maybe_handoff(c);
+}
 
-	c->send_armed = false;
-	if (c->closing && !c->tx_close)
+static void finish(struct conn *c, struct tx_batch *b)
+{
+	b->finished = true;
+	release_batches(c);
+}
+
+/* The result of a send SQE of b (not a notification). */
+static void send_done(struct conn *c, struct tx_batch *b, int res, bool notif_follows)
+{
+	if (c->closing && !c->tx_close) {
+		finish(c, b); /* reset: what is left is dropped */
 		return;
+	}
 	if (res <= 0) {
+		if (b->zc && b->sent == 0 && res < 0 && !notif_follows &&
+		    conn_zc_refused(c->w, res)) {
+			b->zc = conn_zc_wanted(c, b->payload);
+			submit_send(c, b);
+			return;
+		}
 		if (res < 0 && res != -EPIPE && res != -ECONNRESET && res != -ECANCELED)
 			conn_warn(c, "send: %s", strerror(-res));
+		finish(c, b);
 		conn_close(c, CLOSE_NOW, res == 0 ? "send made no progress" : strerror(-res));
 		return;
 	}
 	b->sent += (size_t)res;
 	if (b->sent < b->total) {
 		if (advance(b, (size_t)res)) {
-			submit_send(c);
+			submit_send(c, b);
 			return;
 		}
 		conn_err(c, "send: accounting error (%zu of %zu bytes)", b->sent, b->total);
+		finish(c, b);
 		conn_close(c, CLOSE_NOW, "send accounting");
 		return;
 	}
-	for (unsigned int i = 0; i < b->n; i++)
-		if (b->slot[i].done != NULL)
-			cmd_release(b->slot[i].done);
-	b->n = 0;
-	if (c->closing || c->txq != NULL || c->icresp_pending || c->term_pending)
-		worker_tx_schedule(c->w, c);
-	else
-		conn_maybe_handoff(c);
+	finish(c, b);
+	tx_next(c);
+}
+
+void conn_send_cqe(struct tx_batch *b, int res, uint32_t flags)
+{
+	struct conn *c = b->conn;
+
+	if (flags & IORING_CQE_F_NOTIF) {
+		/* the kernel is done with the pages of one of b's zero-copy sends */
+		conn_zc_notif(c->w, res);
+		b->notifs--;
+		c->nr_notif--;
+		if (b->finished && release_batches(c) > 0)
+			tx_next(c);
+		return;
+	}
+	if (flags & IORING_CQE_F_MORE) {
+		b->notifs++; /* whatever res says: pages may be in use until then */
+		c->nr_notif++;
+	}
+	b->sending = false;
+	c->send_armed = false;
+	send_done(c, b, res, flags & IORING_CQE_F_MORE);
 }

@@ -294,7 +294,7 @@ static void handle_cqe(struct worker *w, const struct io_uring_cqe *cqe)
 		conn_recv_done(p, cqe->res);
 		break;
 	case OP_SEND:
-		conn_send_done(p, cqe->res);
+		conn_send_cqe(p, cqe->res, cqe->flags);
 		break;
 	case OP_BE:
 		cmd_be_cqe(p, cqe->res);
@@ -454,6 +454,7 @@ static int worker_init(struct worker *w)
 			log_warn("worker %u: registering the backing files: %s (using plain fds)",
 				 w->id, strerror(-ret));
 	}
+	conn_zc_setup(w);
 	w->now_ms = worker_clock_ms();
 	w->next_tick_ms = w->now_ms + WORKER_TICK_MS;
 	for (size_t i = 0; i < w->nls; i++)
@@ -492,8 +493,10 @@ static void *worker_main(void *arg)
 	w->ready = true;
 	pthread_cond_broadcast(&g_cond);
 	pthread_mutex_unlock(&g_lock);
-	if (ret == 0)
+	if (ret == 0) {
 		worker_loop(w);
+		conn_zc_report(w);
+	}
 	/* registered ring fds belong to this thread */
 	if (w->ring_ok)
 		(void)io_uring_unregister_ring_fd(&w->ring);

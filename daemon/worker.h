@@ -12,10 +12,10 @@
  * over with IORING_OP_MSG_RING (conn.c, conn_handoff()).
  *
  * user_data: a tagged pointer. Every object a CQE may name (struct conn,
- * struct cmd, struct wlistener) is at least 8-byte aligned, so the low 3
- * bits carry an op_tag saying what the pointer is and which completion
- * handler runs (worker.c, handle_cqe()). The backend puts the same value
- * on every SQE of one be_io (OP_BE | cmd).
+ * struct tx_batch, struct cmd, struct wlistener) is at least 8-byte
+ * aligned, so the low 3 bits carry an op_tag saying what the pointer is and
+ * which completion handler runs (worker.c, handle_cqe()). The backend puts
+ * the same value on every SQE of one be_io (OP_BE | cmd).
  *
  * Thread contexts: workers_start() / workers_stop() are called by main;
  * everything else runs on the worker that owns the object.
@@ -69,7 +69,7 @@ enum op_tag {
 	OP_NONE = 0,	  /* nothing to do (cancellations, our side of a stop) */
 	OP_ACCEPT = 1,	  /* struct wlistener */
 	OP_RECV = 2,	  /* struct conn */
-	OP_SEND = 3,	  /* struct conn */
+	OP_SEND = 3,	  /* struct tx_batch: its send, or a ZC notification */
 	OP_BE = 4,	  /* struct cmd: a backend SQE of cmd->bio */
 	OP_MSG = 5,	  /* MSG_RING received: struct conn handed over, NULL = stop */
 	OP_MSG_SENT = 6,  /* our MSG_RING handing struct conn over has completed */
@@ -115,6 +115,11 @@ struct worker {
 	const char *ring_mode;	 /* for the log */
 	struct bufpool pool;
 	bool fixed_files;	 /* t->files registered: backend I/O uses IOSQE_FIXED_FILE */
+	/* zero-copy send (conn_zc.c) */
+	uint32_t zc_threshold;	 /* SENDMSG_ZC from this many payload bytes; 0: never */
+	bool zc_local;		 /* also to peers on this machine (NVMFD_ZC_THRESHOLD set) */
+	bool zc_usage;		 /* IORING_SEND_ZC_REPORT_USAGE is passed */
+	uint64_t zc_sends, zc_notifs, zc_copied;
 	struct wlistener *ls;
 	size_t nls;
 
