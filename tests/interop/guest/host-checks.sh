@@ -9,12 +9,21 @@
 #   SUB_ANY  any host; namespace 1: RAM, RAM_MB MiB, 512-byte blocks
 #   SUB_RES  this guest's host NQN (/etc/nvme/hostnqn, put there by run --file)
 #            and OTHER_NQN only; namespace 1: a regular file, FILE_MB MiB,
-#            4096-byte blocks
+#            4096-byte blocks; namespace 2 (when BLK_MB is not 0): a loop
+#            device on the machine, BLK_MB MiB, 4096-byte sectors, whose block
+#            size the configuration does not give (the device's must show)
 # I/O on IO_PORT, discovery-only on DISC_PORT.
 #
 # Prints TAP ("ok N - ...", "not ok N - ...", "# ..." notes, the plan last),
 # then "HOST-CHECKS EXIT <status>": 0 when every check passed, 1 otherwise.
 # The checks go on after a failure where they can.
+#
+# On the loop-device namespace: id-ns, blkdiscard and write-zeroes reading
+# back zeros, an 8 MiB fio verify (4k-64k, iodepth 16), 1 MiB written with
+# O_DIRECT and nvme flush; then it prints
+#   BLKDATA off=BYTES len=BYTES md5=HEX
+# for the machine to find that data on the loop device. With BLK_MB 0 (no
+# loop device on the machine) those checks are TAP SKIPs.
 #
 # Restart: after writing and flushing data on SUB_RES, it prints
 #   HOLD restart off=BYTES len=BYTES md5=HEX
@@ -24,7 +33,7 @@
 # host must reconnect by itself (reconnect_delay 1 s) and read the data back.
 #
 # Environment: ADDR (10.0.2.2), IO_PORT, DISC_PORT, SUB_ANY, SUB_RES,
-# OTHER_NQN, INTRUDER_NQN, MISSING_NQN, RAM_MB (64), FILE_MB (64),
+# OTHER_NQN, INTRUDER_NQN, MISSING_NQN, RAM_MB (64), FILE_MB (64), BLK_MB (0),
 # HOLD_PORT (5555), HOLD_SECONDS (120), FIO_MB (16).
 set -uo pipefail
 
@@ -40,6 +49,7 @@ intruder=${INTRUDER_NQN:?}
 missing=${MISSING_NQN:-nqn.2026-11.io.nvmfd:no-such-subsystem}
 ram_mb=${RAM_MB:-64}
 file_mb=${FILE_MB:-64}
+blk_mb=${BLK_MB:-0}
 hold_port=${HOLD_PORT:-5555}
 hold_secs=${HOLD_SECONDS:-120}
 fio_mb=${FIO_MB:-16}
@@ -51,6 +61,7 @@ intruder_id=0d7e3b9a-2c4f-4e18-b6a5-9f2e1c8d7a33
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+skipcase() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 note() { sed 's/^/#   /'; }
 step() { echo "# === $*"; }
 t0=$(date +%s)
@@ -83,13 +94,14 @@ ctrl_of() {
 	done
 	return 1
 }
-# ns_dev NQN: the namespace 1 block device of that subsystem (multipath head or not).
+# ns_dev NQN [NSID]: the namespace NSID (1) block device of that subsystem
+# (multipath head or not).
 ns_dev() {
 	local b
 	for b in /sys/block/nvme*n*; do
 		[[ -e $b && ${b##*/} != *c* ]] || continue
 		[[ $(cat "$b/device/subsysnqn" 2>/dev/null) == "$1" ]] || continue
-		if [[ -e $b/nsid ]]; then [[ $(cat "$b/nsid") == 1 ]] || continue; fi
+		if [[ -e $b/nsid ]]; then [[ $(cat "$b/nsid") == "${2:-1}" ]] || continue; fi
 		echo "/dev/${b##*/}"
 		return 0
 	done
@@ -121,13 +133,14 @@ disconnect() {  # disconnect CTRL: and wait until it is gone
 	echo "#   /sys/class/nvme/$c still there after disconnect"
 	return 1
 }
-# fio_verify LABEL DEV MB [FIO OPTIONS...]: random writes 4k-128k, iodepth 32, crc32c verify.
+# fio_verify LABEL DEV MB [FIO OPTIONS...]: random writes 4k-128k, iodepth 32
+# (FIO_BSRANGE, FIO_IODEPTH), crc32c verify.
 fio_verify() {
 	local label=$1 d=$2 mb=$3 t rc=0
 	shift 3
 	t=$(date +%s)
 	timeout 240 fio --name=verify --filename="$d" --ioengine=libaio --direct=1 --rw=randwrite \
-		--bsrange=4k-128k --iodepth=32 --size="${mb}M" --verify=crc32c --do_verify=1 \
+		--bsrange="${FIO_BSRANGE:-4k-128k}" --iodepth="${FIO_IODEPTH:-32}" --size="${mb}M" --verify=crc32c --do_verify=1 \
 		--verify_fatal=1 --verify_state_save=0 --eta=never --group_reporting "$@" \
 		>/tmp/fio.out 2>&1 || rc=$?
 	if ((rc == 0)) && ! grep -q 'err= *[1-9]' /tmp/fio.out; then
@@ -176,6 +189,47 @@ trim_checks() {
 	timeout 60 dd if="$d" of=/tmp/z bs=64k count=1 skip=$((52 << 4)) iflag=direct status=none
 	if ((rc == 0)) && cmp -s /tmp/z /tmp/zero64k; then ok "nvme write-zeroes of 64 KiB on $d, then it reads back as zeros"
 	else notok "nvme write-zeroes of 64 KiB on $d (exit $rc), then it reads back as zeros"; note </tmp/trim.out; fi
+}
+# blk_checks: namespace 2 of SUB_RES, a loop device on the machine (nvmfd's
+# block-device backend). The controller is connected.
+blk_checks() {
+	local d2='' rc=0 nsze md5 what
+	if ((blk_mb == 0)); then
+		for what in "nvme id-ns" "blkdiscard" "nvme write-zeroes" "fio verify" "1 MiB written, nvme flush"; do
+			skipcase "loop-device namespace 2: $what" "no loop device on the machine (not root, or no losetup)"
+		done
+		return
+	fi
+	for _ in $(seq 50); do d2=$(ns_dev "$sub_res" 2) && [[ -b $d2 ]] && break; d2=''; sleep 0.1; done
+	if [[ -z $d2 ]]; then
+		notok "namespace 2 of $sub_res (the loop device) shows up as a block device"
+		printf "%s\n" /sys/block/* | note
+		return
+	fi
+	timeout 30 nvme id-ns "$d2" >/tmp/idns.out 2>&1
+	nsze=$(awk -F: '$1 ~ /^nsze/ {gsub(/ /, "", $2); print $2}' /tmp/idns.out)
+	if [[ -n $nsze ]] && ((nsze == blk_mb * 256)) && grep -Eq 'lbads:12 .*in use' /tmp/idns.out; then
+		ok "nvme id-ns $d2 (loop device): nsze $((nsze)), 4096-byte LBAs in use, as the device has them"
+	else
+		notok "nvme id-ns $d2 (loop device): nsze ${nsze:-?} (want $((blk_mb * 256))), lbads:12 in use"
+		note </tmp/idns.out
+	fi
+	trim_checks "$d2" 4096
+	FIO_BSRANGE=4k-64k FIO_IODEPTH=16 fio_verify "fio randwrite 4k-64k iodepth 16 + crc32c verify, 8 MiB on the loop-device namespace" "$d2" 8
+	head -n1 /tmp/fio.out | note
+	# 1 MiB at 56 MiB, read back, flushed; the machine then finds it on the loop device
+	timeout 60 dd if=/dev/urandom of=/tmp/blk1m bs=1M count=1 status=none
+	timeout 60 dd if=/tmp/blk1m of="$d2" bs=1M seek=56 oflag=direct status=none || rc=$?
+	timeout 60 dd if="$d2" of=/tmp/blk1m.back bs=1M skip=56 count=1 iflag=direct status=none || rc=$?
+	timeout 30 nvme flush "$d2" >/tmp/flush.out 2>&1 || rc=$?
+	md5=$(md5sum </tmp/blk1m | cut -d' ' -f1)
+	if ((rc == 0)) && cmp -s /tmp/blk1m /tmp/blk1m.back && grep -qi success /tmp/flush.out; then
+		ok "1 MiB written at 56 MiB on $d2 reads back; nvme flush: $(head -n1 /tmp/flush.out)"
+	else
+		notok "1 MiB written at 56 MiB on $d2 reads back, then nvme flush (exit $rc)"
+		note </tmp/flush.out
+	fi
+	echo "BLKDATA off=$((56 << 20)) len=$((1 << 20)) md5=$md5"
 }
 # disc_nqns OUTPUT-FILE: the NVMe subsystem NQNs a discovery log lists, sorted, one line.
 disc_nqns() {
@@ -344,6 +398,8 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 	fi
 	trim_checks "$dev" 4096
 	fio_verify "fio randwrite 4k-128k iodepth 32 + crc32c verify, ${fio_mb} MiB on the file namespace" "$dev" "$fio_mb"
+	step "namespace 2 of $sub_res: a loop device on the machine"
+	blk_checks
 
 	off_mb=40 len_mb=4
 	timeout 60 dd if=/dev/urandom of=/tmp/keep bs=1M count=$len_mb status=none
