@@ -45,6 +45,7 @@ struct be_ns {
 	uint64_t size;	      /* bytes, a multiple of block_size */
 	uint32_t block_size;
 	bool read_only;
+	bool forced_read_only; /* the device is read-only though the config did not say so */
 	bool direct;	      /* O_DIRECT in force (may be refused by the file system) */
 	bool can_punch;	      /* deallocate by hole punching works */
 };

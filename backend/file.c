@@ -46,13 +46,19 @@ static int file_open(struct be_ns *ns, const struct be_params *p)
 	ns->block_size = p->block_size ? p->block_size : 512;
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t bytes;
-		int lbs;
+		int lbs, ro = 0;
 
 		ns->kind = BE_BLOCK;
 		if (ioctl(fd, BLKGETSIZE64, &bytes) != 0 || ioctl(fd, BLKSSZGET, &lbs) != 0)
 			goto fail;
 		ns->block_size = (uint32_t)lbs; /* the device decides */
 		ns->size = bytes;
+		if (!ns->read_only && ioctl(fd, BLKROGET, &ro) == 0 && ro) {
+			/* a device set read-only (blockdev --setro, losetup -r) is
+			 * served write-protected instead of failing every write */
+			ns->read_only = true;
+			ns->forced_read_only = true;
+		}
 	} else {
 		ns->size = (uint64_t)st.st_size;
 	}

@@ -156,7 +156,9 @@ nvme_status_t io_errno_status(int err, enum be_op op)
 	case -EDQUOT:
 		return SC(GENERIC, CAP_EXCEEDED) | DNR;
 	case -EROFS:
-		return SC_WP;
+	case -EPERM:
+	case -EACCES:
+		return SC_WP; /* the store refuses writes: as the host sees it, write protected */
 	case -EINVAL:
 		return SC_INVALID_FIELD;
 	case -EOPNOTSUPP:

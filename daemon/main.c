@@ -171,7 +171,7 @@ static int check_config(struct cfg_config *cfg)
 	static struct target t;
 	int ret;
 
-	log_level = LOG_ERR; /* only what is wrong */
+	log_level = LOG_WARN; /* what is wrong or ignored */
 	ret = target_init(&t, cfg, 1);
 	if (ret == 0) {
 		printf("%s: configuration OK (%zu subsystem(s), %zu listener(s))\n", cfg->source,

@@ -103,6 +103,13 @@ static int ns_open(struct target *t, struct subsys *s, const struct cfg_namespac
 		return -ENOMEM;
 	}
 	memset(ns->stats, 0, t->nworkers * sizeof(*ns->stats));
+	if (ns->be.kind == BE_BLOCK && c->block_size && c->block_size != ns->be.block_size)
+		log_warn("%s:%d: namespace %u: block_size = %u ignored: %s has %u-byte blocks",
+			 t->cfg->source, c->line, c->nsid, c->block_size, c->path,
+			 ns->be.block_size);
+	if (ns->be.forced_read_only)
+		log_warn("%s:%d: namespace %u: %s is a read-only device: serving it read-only",
+			 t->cfg->source, c->line, c->nsid, c->path);
 	if (c->direct && !ns->be.direct && !ns->be.ram)
 		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache",
 			 c->nsid, s->nqn, c->path);
