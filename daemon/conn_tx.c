@@ -14,6 +14,7 @@
  * last PDU it carried (their slots and buffers) and keeps the storage as
  * a spare.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,8 @@ static void free_list(struct tx_batch *b)
 
 void conn_tx_fini(struct conn *c)
 {
+	/* conn_reap() waited for every send and notification: all released */
+	assert(c->tx_head == NULL && c->nr_notif == 0);
 	free_list(c->tx_spare);
 	free_list(c->tx_head);
 	c->tx_spare = c->tx_head = NULL;
