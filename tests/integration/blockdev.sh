@@ -13,7 +13,7 @@
 #         read_only = yes
 #   LROD  16 MiB, a read-only loop device (losetup -r) -> namespace 4,
 #         read_only not set: writes must be refused as write protected
-#         (a known failure for now: TODO)
+#         (nvmfd reads the device's read-only flag)
 # (--direct-io=on where losetup and the file system allow it), all in one
 # subsystem, and checks: nvmfd --check; identify (size and LBA size from the
 # device); the daemon's log lines for them; write / read / compare from
@@ -497,9 +497,8 @@ if cmp -s "$work/ro.dev" "$work/ro.data"; then ok "$LRO is unchanged after the r
 else notok "$LRO is unchanged after the refused writes"; fi
 
 # A read-only device (BLKROGET 1) without read_only = yes: nvmfd opens it
-# read-write all the same; it should serve it write protected (or refuse the
-# configuration). For now each write fails with EPERM -> Internal Error
-# (sct 0 sc 0x06, no DNR: the Linux host retries it): a known failure.
+# read-write all the same; nvmfd sees the device's read-only flag and serves it
+# write protected (it used to fail each write with EPERM -> Internal Error).
 rc=0
 nv "$work/rod" "$work/rod.err" read -q "$HOST" -n 4 -o 0 -l $((1 << 20)) "$A" "$SUB" || rc=$?
 if ((rc == 0)) && cmp -s "$work/rod" "$work/ro.data"; then ok "ns 4 on the read-only device $LROD reads its data"
