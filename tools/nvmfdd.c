@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "endian.h"
 #include "nqn.h"
 #include "nvmfdd.h"
@@ -96,33 +97,16 @@ static long long now_ms(void)
 
 /* ---- Arguments ---- */
 
-/* "host:port", "[v6]:port", "host", "[v6]", or a bare IPv6 address. */
+/* "host:port", "[v6]:port", "host", "[v6]", or a bare IPv6 address (common.c). */
 static int parse_address(struct dd *dd, const char *arg)
 {
-	const char *port = NULL, *end;
-	size_t hlen;
+	struct tool_addr a;
 
-	if (arg[0] == '[') {
-		end = strchr(arg, ']');
-		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
-			return -EINVAL;
-		hlen = (size_t)(end - arg - 1);
-		arg++;
-		port = end[1] == ':' ? end + 2 : NULL;
-	} else if ((end = strchr(arg, ':')) != NULL && strchr(end + 1, ':') == NULL) {
-		hlen = (size_t)(end - arg);
-		port = end + 1;
-	} else {
-		hlen = strlen(arg); /* no port, or a bare IPv6 address */
-	}
-	if (hlen == 0 || hlen >= sizeof(dd->host) || (port != NULL && *port == '\0') ||
-	    (port != NULL && strlen(port) >= sizeof(dd->port)))
+	if (tool_parse_address(&a, arg, DEFAULT_PORT))
 		return -EINVAL;
-	memcpy(dd->host, arg, hlen);
-	dd->host[hlen] = '\0';
-	snprintf(dd->port, sizeof(dd->port), "%s", port ? port : DEFAULT_PORT);
-	snprintf(dd->where, sizeof(dd->where), strchr(dd->host, ':') ? "[%s]:%s" : "%s:%s",
-		 dd->host, dd->port);
+	memcpy(dd->host, a.host, sizeof(dd->host));
+	memcpy(dd->port, a.port, sizeof(dd->port));
+	memcpy(dd->where, a.where, sizeof(dd->where));
 	return 0;
 }
 
