@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "target.h"
 #include "worker.h"
 
@@ -128,6 +129,42 @@ static void block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* STATUS=failed: ... for systemctl status; the details are in the log. */
+static void notify_failed(const char *what, int err)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "STATUS=failed: %s%s%s", what, err ? ": " : "",
+		 err ? strerror(-err) : "");
+	notify_send(msg);
+}
+
+/* READY=1 and a one-line STATUS once every listener is open and the workers run. */
+static void notify_ready(const struct cfg_config *cfg, const struct listener *ls, size_t nls,
+			 unsigned int nworkers)
+{
+	char msg[1024];
+	size_t nns = 0, len;
+	int n;
+
+	for (size_t i = 0; i < cfg->nsubsys; i++)
+		nns += cfg->subsys[i].nns;
+	n = snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %zu subsystem%s, %zu namespace%s on ",
+		     cfg->nsubsys, cfg->nsubsys == 1 ? "" : "s", nns, nns == 1 ? "" : "s");
+	len = (size_t)n;
+	for (size_t i = 0; i < nls && len < sizeof(msg); i++) {
+		n = snprintf(msg + len, sizeof(msg) - len, "%s%s%s", i ? ", " : "", ls[i].name,
+			     ls[i].discovery_only ? " (discovery)" : "");
+		len += (size_t)n;
+	}
+	if (len < sizeof(msg))
+		snprintf(msg + len, sizeof(msg) - len, "; %u worker%s", nworkers,
+			 nworkers == 1 ? "" : "s");
+	n = notify_send(msg);
+	if (n)
+		log_warn("NOTIFY_SOCKET: cannot notify the service manager: %s", strerror(-n));
+}
+
 static int run(struct cfg_config *cfg, unsigned int nworkers)
 {
 	struct listener *ls = calloc(cfg->nlisteners, sizeof(*ls));
@@ -138,23 +175,33 @@ static int run(struct cfg_config *cfg, unsigned int nworkers)
 	if (ls == NULL)
 		return -ENOMEM;
 	ret = target_init(&t, cfg, nworkers);
-	if (ret)
+	if (ret) {
+		notify_failed("cannot open the namespaces", ret);
 		goto out;
+	}
 	for (; nls < cfg->nlisteners; nls++) {
 		ret = open_listener(&cfg->listeners[nls], &ls[nls]);
-		if (ret)
+		if (ret) {
+			char what[128];
+
+			snprintf(what, sizeof(what), "cannot listen on %s", ls[nls].name);
+			notify_failed(what, ret);
 			goto out_target;
+		}
 	}
 	ret = workers_start(&t, ls, nls);
 	if (ret) {
 		log_err("cannot start the workers: %s", strerror(-ret));
+		notify_failed("cannot start the workers", ret);
 		goto out_target;
 	}
 	for (size_t i = 0; i < nls; i++)
 		log_info("listening on %s%s", ls[i].name,
 			 ls[i].discovery_only ? " (discovery)" : "");
 	log_info("nvmfd %s: %zu subsystem(s), %u worker(s)", NVMFD_VERSION, t.nsubsys, nworkers);
+	notify_ready(cfg, ls, nls, nworkers);
 	serve();
+	notify_send("STOPPING=1\nSTATUS=stopping");
 	workers_stop();
 out_target:
 	for (size_t i = 0; i < nls; i++)
@@ -232,8 +279,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (load_config(path, &cfg) != 0)
+	if (load_config(path, &cfg) != 0) {
+		if (!check)
+			notify_failed("invalid configuration (see the log)", 0);
 		return 1;
+	}
 	if (check)
 		return check_config(cfg);
 	log_level = verbose ? LOG_DEBUG : (enum log_level)cfg->log_level;
