@@ -125,7 +125,7 @@ static int parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned int secs;
+	unsigned int secs = 0;
 	const char *why;
 	int ch, bad;
 
@@ -731,6 +731,7 @@ static int watch(struct subsys *subs, unsigned int n)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART; /* socket calls go on; nanosleep() returns */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	for (unsigned int k = 0; !stop && (opt.count == 0 || k < opt.count); k++) {

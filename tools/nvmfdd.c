@@ -102,6 +102,9 @@ static int parse_address(struct dd *dd, const char *arg)
 {
 	struct tool_addr a;
 
+	_Static_assert(sizeof(a.host) == sizeof(dd->host) && sizeof(a.port) == sizeof(dd->port) &&
+			       sizeof(a.where) == sizeof(dd->where),
+		       "struct dd and struct tool_addr agree");
 	if (tool_parse_address(&a, arg, DEFAULT_PORT))
 		return -EINVAL;
 	memcpy(dd->host, a.host, sizeof(dd->host));
