@@ -24,6 +24,7 @@ pkgs=(
 	liburing-dev libisal-dev libinih-dev libcmocka-dev
 	clang libclang-rt-14-dev llvm   # libFuzzer, sanitizer runtimes, llvm-symbolizer
 	valgrind python3
+	man-db                          # tests/integration/man_pages.sh (man --warnings)
 )
 missing=()
 for p in "${pkgs[@]}"; do
