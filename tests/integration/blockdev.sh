@@ -31,18 +31,18 @@
 #   INTEGRATION_KEEP  1: keep the work directory (config, daemon log, images)
 #   NVMFD_VERBOSE     1: also print the daemon's log at the end
 set -uo pipefail
+# shellcheck source=../lib/tap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
 nvmfd=${1:-}
 nvmfdd=${2:-}
 
 [[ -n $nvmfd && -n $nvmfdd ]] || { echo "usage: $0 NVMFD NVMFDD" >&2; exit 2; }
-skip() { echo "1..0 # SKIP $*"; exit 77; }
 [[ -x $nvmfd ]] || skip "nvmfd is not built ($nvmfd)"
 [[ -x $nvmfdd ]] || skip "nvmfdd is not built ($nvmfdd)"
 command -v python3 >/dev/null || skip "python3 is not installed"
 ((EUID == 0)) || skip "loop devices need root (uid $EUID)"
 command -v losetup >/dev/null || skip "losetup is not installed"
-abspath() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 nvmfd=$(abspath "$nvmfd")
 nvmfdd=$(abspath "$nvmfdd")
 
@@ -56,14 +56,6 @@ dpid='' dlog='' loops=()
 n=0 failed=0 skipped=0
 t0=$SECONDS
 
-stop_quietly() {  # the trap's way: TERM, 3 s, KILL
-	[[ -n $dpid ]] || return 0
-	kill -TERM "$dpid" 2>/dev/null
-	for _ in $(seq 30); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$dpid" 2>/dev/null
-	wait "$dpid" 2>/dev/null
-	dpid=''
-}
 detach_all() {  # the loop devices this script attached, by name
 	local d
 	for d in "${loops[@]}"; do
@@ -85,15 +77,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-todo() { n=$((n + 1)); skipped=$((skipped + 1)); echo "not ok $n - $1 # TODO $2"; }
-diag() { sed 's/^/#   /'; }
-show() {  # show FILE...: diagnostics, at most 20 lines each
-	local f
-	for f; do [[ -s $f ]] && head -n 20 "$f" | diag; done
-	return 0
-}
 daemon_tail() {
 	[[ -n $dlog && -s $dlog ]] || return 0
 	echo "#   --- daemon log (last 15 lines of ${dlog##*/})"
@@ -104,14 +87,6 @@ nv() {  # nv OUT ERR ARGS...: nvmfdd with a hard time limit; its exit status
 	shift 2
 	timeout -k 5 60 "$nvmfdd" "$@" -t 10 >"$out" 2>"$err"
 }
-free_ports() {
-	python3 -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])' "$1"
-}
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 # --- loop devices ------------------------------------------------------------
 dio_opt=()
@@ -241,11 +216,6 @@ if [[ -n $l ]]; then ok "nvmfd says the configured block_size = 512 of namespace
 else todo "nvmfd says the configured block_size = 512 of namespace 2 gives way to the device's 4096" "ignored silently for now (only the 4096-byte blocks in the log line above)"; fi
 
 # --- identify ----------------------------------------------------------------
-num() {  # the first number after "KEY:" in FILE
-	local v
-	v=$(grep -Eim1 "^[[:space:]]*$1[[:space:]]*:" "$2" | sed -E 's/^[^:]*:[[:space:]]*//; s/[[:space:]].*//')
-	[[ $v =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] && echo $((v))
-}
 A=127.0.0.1:$P_IO
 mdts_bytes=''
 for spec in "1 $L512 $((MB512 << 20)) 512" "2 $L4K $((MB4K << 20)) 4096" "3 $LRO $((MBRO << 20)) 512" "4 $LROD $((MBRO << 20)) 512"; do

@@ -24,6 +24,8 @@
 #   INTEGRATION_KEEP  1: keep the work directory (configs, daemon logs, data)
 #   NVMFD_VERBOSE     1: also print the daemon's log at the end when all passed
 set -uo pipefail
+# shellcheck source=../lib/tap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -31,11 +33,9 @@ nvmfd=${1:-}
 nvmfdd=${2:-}
 
 [[ -n $nvmfd && -n $nvmfdd ]] || { echo "usage: $0 NVMFD NVMFDD" >&2; exit 2; }
-skip() { echo "1..0 # SKIP $*"; exit 77; }
 [[ -x $nvmfd ]] || skip "nvmfd is not built ($nvmfd)"
 [[ -x $nvmfdd ]] || skip "nvmfdd is not built ($nvmfdd)"
 command -v python3 >/dev/null || skip "python3 is not installed"
-abspath() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 nvmfd=$(abspath "$nvmfd")
 nvmfdd=$(abspath "$nvmfdd")
 
@@ -57,14 +57,6 @@ dpid='' dlog='' dn=0
 n=0 failed=0 skipped=0
 t0=$SECONDS
 
-stop_quietly() {  # the trap's way: TERM, 3 s, KILL
-	[[ -n $dpid ]] || return 0
-	kill -TERM "$dpid" 2>/dev/null
-	for _ in $(seq 30); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$dpid" 2>/dev/null
-	wait "$dpid" 2>/dev/null
-	dpid=''
-}
 cleanup() {
 	stop_quietly
 	if [[ ${INTEGRATION_KEEP:-0} == 1 ]]; then echo "# work directory kept: $work"; else rm -rf "$work"; fi
@@ -72,20 +64,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skipcase() { n=$((n + 1)); skipped=$((skipped + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() {  # check LABEL COMMAND...: ok if the command succeeds
-	local label=$1
-	shift
-	if "$@"; then ok "$label"; else notok "$label"; fi
-}
-diag() { sed 's/^/#   /'; }
-show() {  # show FILE...: diagnostics, at most 20 lines each
-	local f
-	for f; do [[ -s $f ]] && head -n 20 "$f" | diag; done
-	return 0
-}
 daemon_tail() {  # the daemon's last log lines as diagnostics
 	[[ -n $dlog && -s $dlog ]] || return 0
 	echo "#   --- daemon log (last 15 lines of ${dlog##*/})"
@@ -99,15 +77,7 @@ nv() {
 	timeout -k 5 60 "$nvmfdd" "$@" -t 10 >"$out" 2>"$err"
 }
 
-free_ports() {  # N distinct free loopback ports (bound together, then released)
-	python3 -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])' "$1"
-}
 
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 # start_daemon CONFIG: nvmfd -v in the background, ready when both ports accept.
 start_daemon() {
@@ -318,11 +288,6 @@ for where in "$P_IO I/O" "$P_DISC discovery"; do
 done
 
 # --- identify ----------------------------------------------------------------
-num() {  # the first number after "KEY:" in FILE
-	local v
-	v=$(grep -Eim1 "^[[:space:]]*$1[[:space:]]*:" "$2" | sed -E 's/^[^:]*:[[:space:]]*//; s/[[:space:]].*//')
-	[[ $v =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] && echo $((v))
-}
 mdts_bytes=''
 for spec in "$NS_RAM512" "$NS_RAM4K" "$NS_RO" "$NS_FILE"; do
 	read -r sub nsid bytes lbs host <<<"$spec"

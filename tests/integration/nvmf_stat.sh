@@ -13,13 +13,14 @@
 # (skip) when something is not built. INTEGRATION_KEEP=1 keeps the work
 # directory.
 set -uo pipefail
+# shellcheck source=../lib/tap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
 nvmfd=${1:-}
 nvmfdd=${2:-}
 stat=${3:-}
 
 [[ -n $nvmfd && -n $nvmfdd && -n $stat ]] || { echo "usage: $0 NVMFD NVMFDD NVMF-STAT" >&2; exit 2; }
-skip() { echo "1..0 # SKIP $*"; exit 77; }
 [[ -x $nvmfd ]] || skip "nvmfd is not built ($nvmfd)"
 [[ -x $nvmfdd ]] || skip "nvmfdd is not built ($nvmfdd)"
 [[ -x $stat ]] || skip "nvmf-stat is not built ($stat)"
@@ -34,14 +35,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/nvmf-stat-it.XXXXXX")
 dpid='' dlog=$work/nvmfd.log
 n=0 failed=0
 
-stop_quietly() {
-	[[ -n $dpid ]] || return 0
-	kill -TERM "$dpid" 2>/dev/null
-	for _ in $(seq 30); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$dpid" 2>/dev/null
-	wait "$dpid" 2>/dev/null
-	dpid=''
-}
 cleanup() {
 	stop_quietly
 	if [[ ${INTEGRATION_KEEP:-0} == 1 ]]; then echo "# work directory kept: $work"; else rm -rf "$work"; fi
@@ -49,19 +42,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag() { sed 's/^/#   /'; }
-show() { local f; for f; do [[ -s $f ]] && head -n 20 "$f" | diag; done; return 0; }
 
-free_ports() {
-	python3 -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])' "$1"
-}
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 # st OUT ERR ARGS...: nvmf-stat with a hard time limit; its exit status.
 st() {

@@ -33,6 +33,8 @@
 #   INTEROP_KEEP     1: keep the work directory (guest log, daemon logs, config, image)
 #   GUEST_TIMEOUT    seconds for the whole guest run (300)
 set -uo pipefail
+# shellcheck source=../lib/tap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -51,14 +53,6 @@ BLK_MB=64  # the loop device: namespace 2 of SUB_RES, 4096-byte sectors
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-300}
 
 # --- skipping --------------------------------------------------------------
-skip() {
-	if [[ ${REQUIRE_INTEROP:-0} == 1 ]]; then
-		echo "Bail out! $* (REQUIRE_INTEROP=1: a missing tool is a failure)"
-		exit 1
-	fi
-	echo "1..0 # SKIP $*"
-	exit 77
-}
 [[ -n $nvmfd ]] || { echo "usage: $0 NVMFD" >&2; exit 2; }
 [[ -x $nvmfd ]] || skip "nvmfd not built: $nvmfd"
 nvmfd=$(cd "$(dirname "$nvmfd")" && pwd)/$(basename "$nvmfd")
@@ -77,14 +71,6 @@ gpid='' dpid='' dlog='' dn=0 loopdev=''
 n=0 failed=0 skipped=0
 t0=$SECONDS
 
-stop_quietly() {
-	[[ -n $dpid ]] || return 0
-	kill -TERM "$dpid" 2>/dev/null
-	for _ in $(seq 30); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$dpid" 2>/dev/null
-	wait "$dpid" 2>/dev/null
-	dpid=''
-}
 cleanup() {
 	if [[ -n $gpid ]]; then kill "$gpid" 2>/dev/null; wait "$gpid" 2>/dev/null; fi
 	stop_quietly
@@ -98,25 +84,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skipcase() { skipped_ok "$1 # SKIP $2"; }
 skipped_ok() { n=$((n + 1)); skipped=$((skipped + 1)); echo "ok $n - $*"; }
-diag() { sed 's/^/#   /'; }
 daemon_tail() {
 	[[ -n $dlog && -s $dlog ]] || return 0
 	echo "#   --- daemon log (last 15 lines of ${dlog##*/})"
 	tail -n 15 "$dlog" | diag
 }
 
-free_ports() {
-	python3 -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])' "$1"
-}
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 start_daemon() {
 	dn=$((dn + 1))

@@ -19,6 +19,8 @@
 #   READY_TIMEOUT    seconds to wait for the guest's target (180)
 #   INTEROP_BUDGET   seconds for the checks before the rest are failed unrun (420)
 set -uo pipefail
+# shellcheck source=../lib/tap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -35,14 +37,6 @@ NSZE=$((RAM_MB * 1024 * 1024 / LBS))
 HOLD_SECONDS=480
 
 # --- skipping --------------------------------------------------------------
-skip() {
-	if [[ ${REQUIRE_INTEROP:-0} == 1 ]]; then
-		echo "Bail out! $* (REQUIRE_INTEROP=1: a missing tool is a failure)"
-		exit 1
-	fi
-	echo "1..0 # SKIP $*"
-	exit 77
-}
 [[ -n $nvmfdd ]] || { echo "usage: $0 NVMFDD" >&2; exit 2; }
 [[ -x $nvmfdd ]] || skip "nvmfdd not built: $nvmfdd"
 nvmfdd=$(cd "$(dirname "$nvmfdd")" && pwd)/$(basename "$nvmfdd")
@@ -70,10 +64,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-skipcase() { n=$((n + 1)); skipped=$((skipped + 1)); echo "ok $n - $1 # SKIP $2"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag() { sed 's/^/#   /' "$@"; }
 out_of_time() { ((SECONDS - t0 > budget)); }
 
 # nv OUT ERR ARGS...: run nvmfdd with a hard time limit; returns its status.
@@ -83,16 +73,9 @@ nv() {
 	timeout -k 5 60 "$nvmfdd" "$@" >"$out" 2>"$err"
 }
 
-free_ports() {  # four distinct free loopback ports (bound together, then released)
-	python3 -c '
-import socket
-s = [socket.socket() for _ in range(4)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])'
-}
 
 # --- the guest -------------------------------------------------------------
-read -r P1 P2 P3 P4 < <(free_ports)
+read -r P1 P2 P3 P4 < <(free_ports 4)
 ADDR=127.0.0.1:$P1
 echo "# nvmfdd: $nvmfdd"
 echo "# guest: nvmet on 127.0.0.1:$P1 (guest 4420), hold port $P2, silent port $P4; closed port $P3; work $work"
@@ -131,11 +114,6 @@ fi
 # --- checks ----------------------------------------------------------------
 # Each check: one TAP line; on failure, nvmfdd's stderr (and stdout when short)
 # as diagnostics.
-show() {  # show FILE...: diagnostics, at most 20 lines each
-	local f
-	for f; do [[ -s $f ]] && head -n 20 "$f" | diag; done
-	return 0
-}
 
 # 1. discovery
 if out_of_time; then notok "discover: not run (time budget)"; else
@@ -156,11 +134,6 @@ if out_of_time; then notok "discover: not run (time budget)"; else
 fi
 
 # 2. identify: namespace size and LBA size
-num() {  # the first number (decimal or 0x hex) after "KEY:" in FILE
-	local v
-	v=$(grep -Eim1 "^[[:space:]]*$1[[:space:]]*:" "$2" | sed -E 's/^[^:]*:[[:space:]]*//; s/[[:space:]].*//')
-	[[ $v =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] && echo $((v))
-}
 if out_of_time; then notok "identify: not run (time budget)"; else
 	rc=0
 	nv "$work/id" "$work/id.err" identify -q "$HOSTNQN" -n 1 "$ADDR" "$NQN" || rc=$?
