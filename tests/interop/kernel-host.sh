@@ -95,7 +95,11 @@ daemon_tail() {
 start_daemon() {
 	dn=$((dn + 1))
 	dlog=$work/nvmfd.$dn.log
-	"$nvmfd" -v -c "$work/nvmfd.ini" >"$dlog" 2>&1 </dev/null &
+	# The guest reaches us from 127.0.0.1 (qemu's forwarding), which nvmfd
+	# treats as a local host and answers with copying sends; force zero-copy
+	# sends for reads of 16 KiB and more so the real host exercises that path.
+	NVMFD_ZC_THRESHOLD=${NVMFD_ZC_THRESHOLD:-16k} \
+		"$nvmfd" -v -c "$work/nvmfd.ini" >"$dlog" 2>&1 </dev/null &
 	dpid=$!
 	local deadline=$((SECONDS + 10))
 	while ((SECONDS < deadline)); do
