@@ -15,33 +15,14 @@ reports "STATUS=failed: ...". Then, when systemd-analyze exists, runs
 Prints TAP; exit 0 / 1, or 77 (skip) without nvmfd.
 """
 import os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taplib import check, free_ports, results, skipcase  # noqa: E402
 
 NVMFD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else ""
 UNIT = sys.argv[2] if len(sys.argv) > 2 else ""
 if not os.access(NVMFD, os.X_OK):
     print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
     sys.exit(77)
-
-results = []
-def check(name, cond, info=""):
-    results.append(bool(cond))
-    print("%s %d - %s" % ("ok" if cond else "not ok", len(results), name))
-    if not cond and info != "":
-        print("#   %s" % (info,))
-    sys.stdout.flush()
-
-def skipcase(name, why):
-    results.append(True)
-    print("ok %d - %s # SKIP %s" % (len(results), name, why))
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 def port_open(port):
     try:

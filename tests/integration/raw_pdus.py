@@ -14,20 +14,13 @@ namespace, prints TAP, stops it with SIGTERM (it must exit 0 within 5 s,
 without a sanitizer report). Exit 0 / 1, or 77 (skip) without nvmfd.
 """
 import os, signal, socket, struct, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taplib import check, free_ports, results, skipcase  # noqa: E402
 
 NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
 if not os.access(NVMFD, os.X_OK):
     print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
     sys.exit(77)
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 PORT, DPORT = free_ports(2)
 SUBNQN = b"nqn.2026-11.io.nvmfd:raw-pdus"
@@ -47,14 +40,6 @@ def crc32c(b, crc=0xFFFFFFFF):
 
 def dg(b):
     return struct.pack("<I", crc32c(b) ^ 0xFFFFFFFF)
-
-results = []
-def check(name, cond, info=""):
-    results.append(cond)
-    print("%s %d - %s" % ("ok" if cond else "not ok", len(results), name))
-    if not cond and info != "":
-        print("#   %s" % (info,))
-    sys.stdout.flush()
 
 class Q:
     def __init__(self, hd=False, dd=False):

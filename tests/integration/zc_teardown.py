@@ -18,6 +18,8 @@ and every read of a well-behaved host on the way compares equal.
 Prints TAP; exit 0 / 1, or 77 (skip) without nvmfd.
 """
 import os, re, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taplib import check, free_ports, results, skipcase  # noqa: E402
 
 NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
 if not os.access(NVMFD, os.X_OK):
@@ -26,15 +28,6 @@ if not os.access(NVMFD, os.X_OK):
 
 SUBNQN = b"nqn.2026-11.io.nvmfd:zc-teardown"
 HOSTNQN = b"nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-666666666666"
-results = []
-
-
-def check(name, cond, info=""):
-    results.append(bool(cond))
-    print("%s %d - %s" % ("ok" if cond else "not ok", len(results), name))
-    if not cond and info != "":
-        print("#   %s" % (info,))
-    sys.stdout.flush()
 
 
 class Q:
