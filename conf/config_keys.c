@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "config_internal.h"
+#include "nqn.h" /* the protocol library's NQN and UUID rules (pure, no I/O) */
+#include "nvmf_spec.h"
 
-#define DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
+#define DISC_NQN NVMF_DISC_NQN
 
 void cfg_set_defaults(struct cfg_config *cfg)
 {
@@ -103,47 +105,30 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* NQNs and UUIDs follow the protocol library's rules, so that what the
+ * configuration accepts is what Connect and the host tools accept. */
 int cfg_parse_uuid(const char *s, uint8_t out[16])
 {
-	static const int dash_at[] = { 8, 13, 18, 23 };
-	size_t n = 0, d = 0;
-
-	if (strlen(s) != 36)
-		return -EINVAL;
-	for (size_t i = 0; i < 36; i++) {
-		if (d < 4 && (int)i == dash_at[d]) {
-			if (s[i] != '-')
-				return -EINVAL;
-			d++;
-			continue;
-		}
-		if (!isxdigit((unsigned char)s[i]) || !isxdigit((unsigned char)s[i + 1]))
-			return -EINVAL;
-		sscanf(s + i, "%2hhx", &out[n++]);
-		i++;
-	}
-	return n == 16 ? 0 : -EINVAL;
+	return nvmf_uuid_parse(s, out);
 }
 
-/* NVMe Base 2.0 section 4.5: "nqn.yyyy-mm.reverse-domain[:anything]" or the UUID form. */
+/* Why nqn is not a valid configuration NQN (Base 2.0 4.5, and no white space, which
+ * an INI value or section name cannot hold), or NULL. */
+static const char *cfg_nqn_why(const char *nqn)
+{
+	const char *why = NULL;
+
+	for (const char *c = nqn; *c; c++)
+		if (isspace((unsigned char)*c))
+			return "contains white space";
+	if (nvmf_nqn_check(nqn, &why) != 0)
+		return why;
+	return NULL;
+}
+
 bool cfg_nqn_valid(const char *nqn)
 {
-	size_t len = strlen(nqn);
-
-	if (len < 12 || len > CFG_NQN_MAX || strncmp(nqn, "nqn.", 4) != 0)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)nqn[i] <= 0x20 || (unsigned char)nqn[i] >= 0x7f)
-			return false;
-	if (strncmp(nqn, "nqn.2014-08.org.nvmexpress:uuid:", 32) == 0) {
-		uint8_t u[16];
-
-		return cfg_parse_uuid(nqn + 32, u) == 0;
-	}
-	return isdigit((unsigned char)nqn[4]) && isdigit((unsigned char)nqn[5]) &&
-	       isdigit((unsigned char)nqn[6]) && isdigit((unsigned char)nqn[7]) && nqn[8] == '-' &&
-	       isdigit((unsigned char)nqn[9]) && isdigit((unsigned char)nqn[10]) &&
-	       nqn[11] == '.' && isalnum((unsigned char)nqn[12]);
+	return cfg_nqn_why(nqn) == NULL;
 }
 
 /* "host:port", "[v6]:port", "host" (default port). */
@@ -216,8 +201,8 @@ static void start_subsystem(struct cfg_parser *ps, const char *nqn, int line)
 
 	ps->kind = SEC_BAD;
 	if (!cfg_nqn_valid(nqn)) {
-		cfg_error(ps, line, "'%s' is not a valid NQN (nqn.yyyy-mm.reverse.domain:name, "
-				    "at most %d bytes)", nqn, CFG_NQN_MAX);
+		cfg_error(ps, line, "'%s' is not a valid NQN: it %s (nqn.yyyy-mm.reverse.domain:name, "
+				    "at most %d bytes)", nqn, cfg_nqn_why(nqn), CFG_NQN_MAX);
 		return;
 	}
 	if (strcmp(nqn, DISC_NQN) == 0) {
@@ -418,8 +403,8 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 			return;
 		}
 		if (!cfg_nqn_valid(value)) {
-			cfg_error(ps, ps->lineno, "allow_host = '%s': not a valid host NQN (or 'any')",
-				  value);
+			cfg_error(ps, ps->lineno, "allow_host = '%s': not a valid host NQN (or "
+						  "'any'): it %s", value, cfg_nqn_why(value));
 			return;
 		}
 		hosts = grow(ps, s->hosts, s->nhosts, sizeof(*hosts));
