@@ -704,6 +704,15 @@ static void sleep_until(double deadline)
 	}
 }
 
+/* A subsystem that failed (and said so) is shown no more. */
+static void subsys_drop(struct subsys *s)
+{
+	disconnect(&s->na, &s->admin);
+	free(s->rows);
+	s->rows = NULL;
+	s->nrows = 0;
+}
+
 /* Sample every subsystem still connected; a failed one is dropped (said). */
 static int sample_all(struct subsys *subs, unsigned int n)
 {
@@ -713,10 +722,7 @@ static int sample_all(struct subsys *subs, unsigned int n)
 		if (subs[i].admin == NULL)
 			continue;
 		if (subsys_sample(&subs[i])) {
-			disconnect(&subs[i].na, &subs[i].admin);
-			free(subs[i].rows);
-			subs[i].rows = NULL;
-			subs[i].nrows = 0;
+			subsys_drop(&subs[i]);
 			ret = 1;
 		}
 	}
@@ -779,10 +785,7 @@ int main(int argc, char **argv)
 	/* One failing subsystem does not hide the others; the exit status says. */
 	for (unsigned int i = 0; i < n; i++) {
 		if (subsys_open(&subs[i])) {
-			disconnect(&subs[i].na, &subs[i].admin);
-			free(subs[i].rows);
-			subs[i].rows = NULL;
-			subs[i].nrows = 0;
+			subsys_drop(&subs[i]);
 			ret = 1;
 		} else {
 			open++;
