@@ -22,7 +22,9 @@
 
 static uint32_t highest_nsid(const struct subsys *s)
 {
-	return s->nns ? s->ns[s->nns - 1]->nsid : 0;
+	const struct ns_table *nt = subsys_ns(s);
+
+	return nt->n ? nt->ns[nt->n - 1]->nsid : 0;
 }
 
 static void str_field(char *dst, size_t n, const char *src)
@@ -146,14 +148,14 @@ static nvme_status_t id_ns(const struct ctrl *c, uint32_t nsid, void *buf)
 /* CNS 02h: active NSIDs above CDW1.NSID, ascending (FFFFFFFEh and up are invalid). */
 static nvme_status_t id_ns_list(const struct ctrl *c, uint32_t nsid, void *buf)
 {
-	const struct subsys *s = c->subsys;
+	const struct ns_table *nt = subsys_ns(c->subsys);
 	size_t n = 0;
 
 	if (nsid >= 0xfffffffeu)
 		return SC_INVALID_NS;
-	for (size_t i = 0; i < s->nns && n < NVME_IDENTIFY_DATA_SIZE / 4; i++)
-		if (s->ns[i]->nsid > nsid)
-			put_le32((uint8_t *)buf + 4 * n++, s->ns[i]->nsid);
+	for (size_t i = 0; i < nt->n && n < NVME_IDENTIFY_DATA_SIZE / 4; i++)
+		if (nt->ns[i]->nsid > nsid)
+			put_le32((uint8_t *)buf + 4 * n++, nt->ns[i]->nsid);
 	return 0;
 }
 

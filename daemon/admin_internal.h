@@ -71,23 +71,21 @@ nvme_status_t admin_identify(struct ctrl *c, struct ctrl_req *r);
 /* admin_log.c */
 nvme_status_t admin_get_log_page(struct ctrl *c, struct ctrl_req *r);
 
-/* What the SMART / Health log (02h) counts, for one namespace or all. */
-struct smart_counts {
-	uint64_t read_cmds, write_cmds;
-	uint64_t read_blocks, write_blocks; /* 512-byte units */
-	uint64_t busy_ns;
-	uint64_t media_errors;
+/* What the SMART / Health log (02h) reports beyond the I/O counters. */
+struct smart_life {
+	uint64_t power_cycles;
+	uint64_t power_on_hours;
+	uint64_t unsafe_shutdowns;
+	uint64_t err_entries;
 };
 
-void smart_sum_ns(struct smart_counts *sc, const struct ns *ns, unsigned int nworkers);
-void smart_fill(struct nvme_smart_log *log, const struct smart_counts *sc, uint64_t error_count,
-		int64_t uptime_ms);
+void smart_fill(struct nvme_smart_log *log, const struct smart_counts *sc,
+		const struct smart_life *life);
 
 /* discovery.c: builds the Discovery log page (70h) into w; returns the log's size. */
 uint64_t disc_log_build(const struct ctrl *c, struct log_win *w);
 
 /* ctrl.c */
-uint64_t ctrl_error_count(struct ctrl *c);
 /* The error log (01h): entries newest first, CTRL_ERROR_LOG_ENTRIES of them. */
 void ctrl_error_log_copy(struct ctrl *c, struct nvme_error_log_entry *out);
 /* Controller reset (CC.EN 1 -> 0): I/O queues close, features go back to defaults. */
@@ -98,5 +96,3 @@ bool ctrl_aen_take(struct ctrl *c, uint32_t *result);
 void ctrl_aen_log_read(struct ctrl *c, uint32_t aen_bit);
 /* KATO in ms as the controller keeps it: rounded up to the KAS granularity. */
 uint32_t ctrl_kato_round(uint32_t kato_ms);
-/* Milliseconds since the daemon started (SMART power-on hours). */
-int64_t ctrl_uptime_ms(void);

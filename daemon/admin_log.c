@@ -25,28 +25,14 @@ void log_win_put(struct log_win *w, uint64_t pos, const void *src, size_t n)
 
 /* ---- SMART / Health Information (Base 5.16.1.3) ---- */
 
-void smart_sum_ns(struct smart_counts *sc, const struct ns *ns, unsigned int nworkers)
-{
-	for (unsigned int w = 0; w < nworkers; w++) {
-		const struct ns_stats *s = &ns->stats[w];
-
-		sc->read_cmds += atomic_load_explicit(&s->read_cmds, memory_order_relaxed);
-		sc->write_cmds += atomic_load_explicit(&s->write_cmds, memory_order_relaxed);
-		sc->read_blocks += atomic_load_explicit(&s->read_blocks, memory_order_relaxed);
-		sc->write_blocks += atomic_load_explicit(&s->write_blocks, memory_order_relaxed);
-		sc->busy_ns += atomic_load_explicit(&s->busy_ns, memory_order_relaxed);
-		sc->media_errors += atomic_load_explicit(&s->media_errors, memory_order_relaxed);
-	}
-}
-
 /* "in thousands of units of 512 bytes ... rounded up" (Base Figure 207). */
 static uint64_t data_units(uint64_t blocks512)
 {
 	return blocks512 / 1000 + (blocks512 % 1000 != 0);
 }
 
-void smart_fill(struct nvme_smart_log *log, const struct smart_counts *sc, uint64_t error_count,
-		int64_t uptime_ms)
+void smart_fill(struct nvme_smart_log *log, const struct smart_counts *sc,
+		const struct smart_life *life)
 {
 	memset(log, 0, sizeof(*log));
 	/* no sensor: a constant 40 C rather than 0 K (-273 C in nvme-cli and hwmon) */
@@ -59,31 +45,42 @@ void smart_fill(struct nvme_smart_log *log, const struct smart_counts *sc, uint6
 	add_le128(log->host_reads, sc->read_cmds);
 	add_le128(log->host_writes, sc->write_cmds);
 	add_le128(log->ctrl_busy_time, sc->busy_ns / 60000000000ULL); /* minutes */
-	/* XXX: power cycles and unsafe shutdowns need the state_dir counters */
-	add_le128(log->power_cycles, 1);
-	add_le128(log->power_on_hours, uptime_ms > 0 ? (uint64_t)uptime_ms / 3600000 : 0);
+	add_le128(log->power_cycles, life->power_cycles);
+	add_le128(log->power_on_hours, life->power_on_hours);
+	add_le128(log->unsafe_shutdowns, life->unsafe_shutdowns);
 	add_le128(log->media_errors, sc->media_errors);
-	add_le128(log->num_err_log_entries, error_count);
+	add_le128(log->num_err_log_entries, life->err_entries);
 }
 
-/* NSID 0 or FFFFFFFFh: the whole subsystem; an active NSID: that namespace. */
+/*
+ * NSID 0 or FFFFFFFFh: the whole subsystem (with the namespaces it had);
+ * an active NSID: that namespace. Power cycles, power-on hours, unsafe
+ * shutdowns and error log entries are the subsystem's in both (health.c
+ * keeps them across restarts).
+ */
 static nvme_status_t log_smart(struct ctrl *c, uint32_t nsid, struct log_win *w, uint64_t *size)
 {
 	const struct subsys *s = c->subsys;
-	struct smart_counts sc = { 0 };
+	const struct target *t = c->t;
+	struct smart_counts sc;
+	struct smart_life life;
 	struct nvme_smart_log log;
+	int64_t up_ms = ctrl_uptime_ms();
 
 	if (nsid == 0 || nsid == NSID_ALL) {
-		for (size_t i = 0; i < s->nns; i++)
-			smart_sum_ns(&sc, s->ns[i], c->t->nworkers);
+		subsys_smart(t, s, &sc);
 	} else {
 		const struct ns *ns = subsys_find_ns(s, nsid);
 
 		if (ns == NULL)
 			return SC_INVALID_NS;
-		smart_sum_ns(&sc, ns, c->t->nworkers);
+		ns_smart(t, ns, &sc);
 	}
-	smart_fill(&log, &sc, ctrl_error_count(c), ctrl_uptime_ms());
+	life.power_cycles = t->power_cycles;
+	life.power_on_hours = (t->poh_base_s + (up_ms > 0 ? (uint64_t)up_ms / 1000 : 0)) / 3600;
+	life.unsafe_shutdowns = t->unsafe_shutdowns;
+	life.err_entries = atomic_load_explicit(&s->err_entries, memory_order_relaxed);
+	smart_fill(&log, &sc, &life);
 	log_win_put(w, 0, &log, sizeof(log));
 	*size = sizeof(log);
 	return 0;

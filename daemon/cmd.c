@@ -41,6 +41,7 @@ static struct cmd *cmd_alloc(struct conn *c)
 	cmd->conn = c;
 	cmd->slot = slot;
 	cmd->st = CMD_NEED_BUF; /* set properly by the caller */
+	cmd->ep = worker_cmd_begin(c->w);
 	cmd->outstanding = true;
 	c->nr_outstanding++;
 	return cmd;
@@ -73,6 +74,7 @@ void cmd_release(struct cmd *cmd)
 	}
 	cmd->data = NULL;
 	cmd->st = CMD_FREE;
+	worker_cmd_end(c->w, cmd->ep);
 	cmd->next = c->free_cmds;
 	c->free_cmds = cmd;
 }

@@ -71,6 +71,7 @@ struct cmd {
 	bool io;		/* an I/O command (io_check planned it) */
 	bool outstanding;	/* counted in conn->nr_outstanding */
 	bool r2t_built;		/* its R2T went into a send batch: H2CData may come */
+	uint8_t ep;		/* epoch parity it began in (worker_cmd_begin) */
 	struct nvme_sqe sqe;
 	uint32_t data_len;	/* from the SGL */
 	uint32_t icd_len;	/* in-capsule data received */
@@ -88,6 +89,8 @@ struct cmd {
 	struct io_plan plan;
 	struct be_io bio;
 	uint32_t be_idx;	/* Flush all / DSM: next namespace or range */
+	const struct ns_table *be_nst; /* Flush all: the namespaces when it began */
+	struct ns *be_ns;	/* the namespace of the backend operation in flight */
 	uint64_t rng_off;	/* DSM: what is left of the current range */
 	uint64_t rng_left;
 	int be_res;

@@ -28,9 +28,10 @@ static nvme_status_t listener_check(const struct conn *c, const struct nvmf_conn
 				    uint32_t *dw0)
 {
 	const struct target *t = c->w->t;
+	const struct cfg_config *cfg = target_cfg(t);
 	bool disc = is_discovery_nqn(t, cd->subnqn);
 
-	if (c->l->discovery_only ? disc : (!disc || t->cfg == NULL || t->cfg->discovery))
+	if (c->l->discovery_only ? disc : (!disc || cfg == NULL || cfg->discovery))
 		return 0;
 	*dw0 = NVMF_CONNECT_IPO_DATA(offsetof(struct nvmf_connect_data, subnqn));
 	return NVME_STATUS(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_CONNECT_INVALID_PARAM) |

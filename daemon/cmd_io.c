@@ -34,7 +34,6 @@ static void be_done(struct be_io *io, int res);
 static bool be_next(struct cmd *cmd, struct ns **nsp)
 {
 	const struct io_plan *plan = &cmd->plan;
-	struct conn *c = cmd->conn;
 	struct be_io *bio = &cmd->bio;
 	struct ns *ns = plan->ns;
 
@@ -47,11 +46,11 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 	switch (plan->op) {
 	case BE_OP_FLUSH:
 		if (le32toh(cmd->sqe.nsid) == NSID_ALL) {
-			const struct subsys *s = c->ctrl->subsys;
+			const struct ns_table *nt = cmd->be_nst;
 
-			if (cmd->be_idx >= s->nns)
+			if (cmd->be_idx >= nt->n)
 				return false;
-			ns = s->ns[cmd->be_idx];
+			ns = nt->ns[cmd->be_idx];
 		} else if (cmd->be_idx > 0) {
 			return false;
 		}
@@ -152,6 +151,7 @@ static void be_run(struct cmd *cmd)
 			io_finish(cmd);
 			return;
 		}
+		cmd->be_ns = ns;
 		if (w->fixed_files)
 			cmd->bio.file_index = ns->file_slot;
 		cmd->st = CMD_BACKEND;
@@ -180,15 +180,6 @@ static void be_run(struct cmd *cmd)
 	}
 }
 
-static struct ns *bio_ns(struct cmd *cmd)
-{
-	const struct subsys *s = cmd->conn->ctrl->subsys;
-
-	if (cmd->plan.op == BE_OP_FLUSH && le32toh(cmd->sqe.nsid) == NSID_ALL)
-		return cmd->be_idx > 0 && cmd->be_idx <= s->nns ? s->ns[cmd->be_idx - 1] : NULL;
-	return cmd->plan.ns;
-}
-
 static void be_done(struct be_io *io, int res)
 {
 	struct cmd *cmd = (struct cmd *)((char *)io - offsetof(struct cmd, bio));
@@ -199,7 +190,7 @@ static void be_done(struct be_io *io, int res)
 	if (cmd->be_inline)
 		return; /* be_run() goes on */
 	if (res < 0) {
-		be_failed(cmd, bio_ns(cmd), res);
+		be_failed(cmd, cmd->be_ns, res);
 		io_finish(cmd);
 		return;
 	}
@@ -239,5 +230,6 @@ void cmd_io_exec(struct cmd *cmd)
 	}
 	cmd->be_idx = 0;
 	cmd->rng_left = 0;
+	cmd->be_nst = subsys_ns(cmd->conn->ctrl->subsys);
 	be_run(cmd);
 }

@@ -77,7 +77,7 @@ static void conn_free_mem(struct conn *c)
 	free(c);
 }
 
-void conn_accept(struct worker *w, const struct listener *l, int fd)
+void conn_accept(struct worker *w, struct listener *l, int fd)
 {
 	const struct target_params *tp = &w->t->p;
 	struct sockaddr_storage ss;
@@ -112,6 +112,7 @@ void conn_accept(struct worker *w, const struct listener *l, int fd)
 	c->w = w;
 	c->fd = fd;
 	c->l = l;
+	listener_get(l);
 	c->accepted_ms = w->now_ms;
 	c->qid = CONN_QID_NONE;
 	c->txq_tail = &c->txq;
@@ -445,10 +446,13 @@ static void conn_free(struct conn *c)
 			bufpool_put(&w->pool, cmd->buf);
 			returned = true;
 		}
+		if (cmd->st != CMD_FREE)
+			worker_cmd_end(w, cmd->ep);
 		free(cmd);
 	}
 	if (c->ctrl != NULL)
 		ctrl_put(c->ctrl);
+	listener_put(c->l);
 	if (c->fd >= 0)
 		close(c->fd);
 	conn_free_mem(c);
@@ -628,7 +632,9 @@ void conn_adopt(struct worker *w, struct conn *c)
 	worker_conn_add(w, c);
 	worker_handoff_end();
 	conn_dbg(c, "now on this worker");
-	if (w->stopping)
+	if (atomic_load(&c->l->removed)) /* while it moved, a reload took its listener away */
+		conn_close(c, CLOSE_NOW, "its listener was removed");
+	else if (w->stopping)
 		conn_drain(c);
 	conn_rx_resume(c, RXP_HANDOFF);
 }

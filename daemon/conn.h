@@ -103,7 +103,7 @@ struct conn {
 	uint32_t id;		   /* for logs, unique in the process */
 	int fd;
 	char peer[80];		   /* "addr:port" */
-	const struct listener *l;
+	struct listener *l;	/* holds a reference */
 	int64_t accepted_ms;
 
 	/* codec */
@@ -181,7 +181,7 @@ struct conn {
 	} while (0)
 
 /* A new connection from accept(2) on listener l; takes fd (closes it on failure). */
-void conn_accept(struct worker *w, const struct listener *l, int fd);
+void conn_accept(struct worker *w, struct listener *l, int fd);
 
 /* CQE handlers. */
 void conn_recv_done(struct conn *c, int res);

@@ -183,6 +183,7 @@ static struct ctrl *ctrl_alloc(const struct connect_args *a, struct subsys *s, i
 	atomic_init(&c->refs, 2); /* the admin queue's and the table's */
 	c->t = a->t;
 	c->subsys = s;
+	subsys_get(s);
 	memcpy(c->hostnqn, a->hostnqn, sizeof(c->hostnqn));
 	memcpy(c->hostid, a->data->hostid, sizeof(c->hostid));
 	c->admin_ci = *a->ci;
@@ -223,6 +224,7 @@ static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
 		return refuse(a, SC(GENERIC, INTERNAL), 0, "out of memory");
 	if (table_insert(a->t, c) != 0) {
 		pthread_mutex_destroy(&c->err_lock);
+		subsys_put(s);
 		free(c);
 		/* no DNR: a controller may go away, a retry may then succeed */
 		return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
@@ -390,6 +392,7 @@ void ctrl_put(struct ctrl *c)
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	pthread_mutex_destroy(&c->err_lock);
+	subsys_put(c->subsys);
 	free(c);
 }
 
@@ -453,16 +456,7 @@ void ctrl_log_error(struct ctrl *c, uint16_t sqid, uint16_t cid, nvme_status_t s
 	e->nsid = htole32(nsid);
 	e->log_page_version = 1;
 	pthread_mutex_unlock(&c->err_lock);
-}
-
-uint64_t ctrl_error_count(struct ctrl *c)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&c->err_lock);
-	n = c->error_count;
-	pthread_mutex_unlock(&c->err_lock);
-	return n;
+	atomic_fetch_add_explicit(&c->subsys->err_entries, 1, memory_order_relaxed);
 }
 
 void ctrl_error_log_copy(struct ctrl *c, struct nvme_error_log_entry *out)
@@ -546,6 +540,50 @@ void ctrl_notify_disc_changed(struct ctrl *c)
 	if (c->aen_cfg & AEN_DISC_CHANGE)
 		c->aen_pending |= AEN_DISC_CHANGE;
 	aen_try(c);
+}
+
+void ctrl_post_ns_changed(struct ctrl *c, uint32_t nsid)
+{
+	pthread_mutex_lock(&c->err_lock);
+	if (c->ev_n < CTRL_EV_MAX)
+		c->ev_nsid[c->ev_n++] = nsid;
+	else
+		c->ev_overflow = true;
+	atomic_store(&c->ev_posted, true);
+	pthread_mutex_unlock(&c->err_lock);
+}
+
+void ctrl_post_disc_changed(struct ctrl *c)
+{
+	pthread_mutex_lock(&c->err_lock);
+	c->ev_disc = true;
+	atomic_store(&c->ev_posted, true);
+	pthread_mutex_unlock(&c->err_lock);
+}
+
+void ctrl_deliver_posted(struct ctrl *c)
+{
+	uint32_t nsid[CTRL_EV_MAX];
+	unsigned int n;
+	bool disc, overflow;
+
+	if (!atomic_load(&c->ev_posted))
+		return;
+	pthread_mutex_lock(&c->err_lock);
+	n = c->ev_n;
+	memcpy(nsid, c->ev_nsid, n * sizeof(nsid[0]));
+	disc = c->ev_disc;
+	overflow = c->ev_overflow;
+	c->ev_n = 0;
+	c->ev_disc = c->ev_overflow = false;
+	atomic_store(&c->ev_posted, false);
+	pthread_mutex_unlock(&c->err_lock);
+	if (overflow && !ctrl_is_disc(c))
+		c->nchanged_ns = NVME_CHANGED_NS_MAX + 1; /* the log says FFFFFFFFh */
+	for (unsigned int i = 0; i < n; i++)
+		ctrl_notify_ns_changed(c, nsid[i]);
+	if (disc)
+		ctrl_notify_disc_changed(c);
 }
 
 void ctrl_aen_log_read(struct ctrl *c, uint32_t aen_bit)

@@ -28,6 +28,7 @@
 #include "target.h"
 
 #define CTRL_ERROR_LOG_ENTRIES 64
+#define CTRL_EV_MAX	       256 /* namespace changes posted between two deliveries */
 #define CTRL_MAX_IO_QUEUES     1024
 
 /* Where the queue's connection is: for the discovery log and for messages. */
@@ -75,6 +76,13 @@ struct ctrl {
 	pthread_mutex_t err_lock;
 	uint64_t error_count;
 	struct nvme_error_log_entry errors[CTRL_ERROR_LOG_ENTRIES]; /* ring: newest (count-1) % N */
+
+	/* events posted by main (a reload), under err_lock too; see ctrl_post_*() */
+	_Atomic bool ev_posted;
+	bool ev_disc;
+	bool ev_overflow;
+	unsigned int ev_n;
+	uint32_t ev_nsid[CTRL_EV_MAX];
 };
 
 /*
@@ -168,6 +176,15 @@ void ctrl_drop_aers(struct ctrl *c);
  */
 void ctrl_notify_ns_changed(struct ctrl *c, uint32_t nsid);
 void ctrl_notify_disc_changed(struct ctrl *c);
+
+/*
+ * Main (a reload) posts events for a controller; the admin queue's worker
+ * delivers them through ctrl_notify_*() when it next passes the top of its
+ * loop (workers_sync() makes sure it does).
+ */
+void ctrl_post_ns_changed(struct ctrl *c, uint32_t nsid);
+void ctrl_post_disc_changed(struct ctrl *c);
+void ctrl_deliver_posted(struct ctrl *c);
 
 /*
  * Record a failed command in the error log (any worker). status without

@@ -151,10 +151,10 @@ static void put_record(struct disc_gen *g, size_t li, uint8_t subtype, const cha
 
 static void put_subsystems(struct disc_gen *g)
 {
-	const struct target *t = g->c->t;
+	const struct subsys_table *st = target_subsystems(g->c->t);
 
-	for (size_t i = 0; i < t->nsubsys; i++) {
-		const struct subsys *s = t->subsys[i];
+	for (size_t i = 0; i < st->n; i++) {
+		const struct subsys *s = st->s[i];
 
 		if (s->discovery || !subsys_host_allowed(s, g->c->hostnqn))
 			continue;
@@ -174,7 +174,8 @@ static void put_discovery(struct disc_gen *g)
 uint64_t disc_log_build(const struct ctrl *c, struct log_win *w)
 {
 	static const struct cfg_config none;
-	struct disc_gen g = { .c = c, .cfg = c->t->cfg ? c->t->cfg : &none, .w = w };
+	const struct cfg_config *cfg = target_cfg(c->t);
+	struct disc_gen g = { .c = c, .cfg = cfg ? cfg : &none, .w = w };
 	struct nvmf_disc_log_hdr h;
 
 	put_subsystems(&g);

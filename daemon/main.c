@@ -5,19 +5,19 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "health.h"
+#include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "reload.h"
 #include "target.h"
 #include "worker.h"
 
@@ -25,51 +25,15 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: nvmfd [-c FILE] [--check] [-v] [-w WORKERS]\n"
+	fprintf(f, "usage: nvmfd [-c FILE] [--check] [-s DIR] [-v] [-w WORKERS]\n"
 		   "  -c, --config FILE   read FILE (default: the embedded configuration, a 1 GiB\n"
 		   "                      RAM namespace on 127.0.0.1:4420, discovery on :8009)\n"
 		   "      --check         validate the configuration and exit (0 valid, 1 not)\n"
+		   "  -s, --state-dir DIR keep the health counters in DIR (overrides state_dir)\n"
 		   "  -v, --verbose       debug messages (log_level = debug)\n"
 		   "  -w, --workers N     worker threads (default: the configuration, or one per CPU)\n"
-		   "  -V, --version\n");
-}
-
-static int open_listener(const struct cfg_listener *l, struct listener *out)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *ai;
-	char port[8];
-	int one = 1, fd, ret;
-
-	snprintf(port, sizeof(port), "%u", l->port);
-	snprintf(out->name, sizeof(out->name), strchr(l->host, ':') ? "[%s]:%u" : "%s:%u",
-		 l->host, l->port);
-	ret = getaddrinfo(l->host, port, &hints, &ai);
-	if (ret) {
-		log_err("listen %s: %s", out->name, gai_strerror(ret));
-		return -EINVAL;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (ai->ai_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0)
-		goto fail;
-	freeaddrinfo(ai);
-	out->fd = fd;
-	out->discovery_only = l->discovery_only;
-	return 0;
-fail:
-	ret = -errno;
-	log_err("listen %s: %s", out->name, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
-	return ret;
+		   "  -V, --version\n"
+		   "SIGHUP reloads the configuration file; SIGTERM and SIGINT stop.\n");
 }
 
 static int load_config(const char *path, struct cfg_config **cfg)
@@ -92,9 +56,69 @@ static unsigned int worker_count(const struct cfg_config *cfg, long opt)
 	return n > TARGET_MAX_WORKERS ? TARGET_MAX_WORKERS : (unsigned int)n;
 }
 
-/* Wait for a signal; returns on SIGTERM / SIGINT. */
-static void serve(void)
+/* "serving 2 subsystems, 3 namespaces on 127.0.0.1:4420, ...; 2 workers" */
+static void status_line(struct target *t, char *msg, size_t size)
 {
+	const struct subsys_table *st = target_subsystems(t);
+	const struct listener_set *ls = atomic_load(&t->ls);
+	size_t nns = 0, len;
+	int n;
+
+	for (size_t i = 0; i < st->n; i++)
+		nns += subsys_ns(st->s[i])->n;
+	n = snprintf(msg, size, "serving %zu subsystem%s, %zu namespace%s on ", st->n,
+		     st->n == 1 ? "" : "s", nns, nns == 1 ? "" : "s");
+	len = (size_t)n;
+	for (size_t i = 0; i < ls->n && len < size; i++) {
+		n = snprintf(msg + len, size - len, "%s%s%s", i ? ", " : "", ls->l[i]->name,
+			     atomic_load(&ls->l[i]->discovery_only) ? " (discovery)" : "");
+		len += (size_t)n;
+	}
+	if (len < size)
+		snprintf(msg + len, size - len, "; %u worker%s", t->nworkers,
+			 t->nworkers == 1 ? "" : "s");
+}
+
+/* READY=1 and a one-line STATUS once every listener is open and the workers run. */
+static void notify_ready(struct target *t, const char *extra)
+{
+	char status[900], msg[1024];
+	int ret;
+
+	status_line(t, status, sizeof(status));
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s%s", status, extra);
+	ret = notify_send(msg);
+	if (ret)
+		log_warn("NOTIFY_SOCKET: cannot notify the service manager: %s", strerror(-ret));
+}
+
+static void notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[128];
+
+	/* systemd 253 and later want the time of the reload's start with it */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nSTATUS=reloading the configuration\n"
+				   "MONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	notify_send(msg);
+}
+
+struct daemon_opts {
+	const char *path;
+	bool verbose;
+};
+
+/*
+ * Handle signals until SIGTERM / SIGINT: SIGHUP reloads; once a second the
+ * leftovers of a reload are looked at, and every HEALTH_SAVE_S the health
+ * counters are saved.
+ */
+static void serve(struct target *t, struct health *h, const struct daemon_opts *o)
+{
+	const struct timespec second = { .tv_sec = 1 };
+	time_t last_save = time(NULL);
 	sigset_t set;
 	int sig;
 
@@ -103,16 +127,27 @@ static void serve(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			/* XXX: live reload is the systemd-service milestone's work */
-			log_warn("SIGHUP: live reload is not implemented yet; restart nvmfd to apply "
-				 "a new configuration");
-			continue;
+		sig = sigtimedwait(&set, NULL, &second);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("%s: stopping", strsignal(sig));
+			return;
 		}
-		log_info("%s: stopping", strsignal(sig));
-		return;
+		if (sig == SIGHUP) {
+			int ret;
+
+			log_info("SIGHUP: reloading %s", o->path ? o->path : "the embedded default");
+			notify_reloading();
+			ret = reload_config(t, h, o->path, o->verbose);
+			notify_ready(t, ret ? " (the last reload failed: see the log)" : "");
+		}
+		reload_poll(t, h);
+		if (time(NULL) - last_save >= HEALTH_SAVE_S) {
+			int ret = health_save(h, t, false);
+
+			if (ret)
+				log_warn("saving the health counters: %s", strerror(-ret));
+			last_save = time(NULL);
+		}
 	}
 }
 
@@ -139,76 +174,82 @@ static void notify_failed(const char *what, int err)
 	notify_send(msg);
 }
 
-/* READY=1 and a one-line STATUS once every listener is open and the workers run. */
-static void notify_ready(const struct cfg_config *cfg, const struct listener *ls, size_t nls,
-			 unsigned int nworkers)
+static int open_listeners(struct target *t, const struct cfg_config *cfg)
 {
-	char msg[1024];
-	size_t nns = 0, len;
-	int n;
-
-	for (size_t i = 0; i < cfg->nsubsys; i++)
-		nns += cfg->subsys[i].nns;
-	n = snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %zu subsystem%s, %zu namespace%s on ",
-		     cfg->nsubsys, cfg->nsubsys == 1 ? "" : "s", nns, nns == 1 ? "" : "s");
-	len = (size_t)n;
-	for (size_t i = 0; i < nls && len < sizeof(msg); i++) {
-		n = snprintf(msg + len, sizeof(msg) - len, "%s%s%s", i ? ", " : "", ls[i].name,
-			     ls[i].discovery_only ? " (discovery)" : "");
-		len += (size_t)n;
-	}
-	if (len < sizeof(msg))
-		snprintf(msg + len, sizeof(msg) - len, "; %u worker%s", nworkers,
-			 nworkers == 1 ? "" : "s");
-	n = notify_send(msg);
-	if (n)
-		log_warn("NOTIFY_SOCKET: cannot notify the service manager: %s", strerror(-n));
-}
-
-static int run(struct cfg_config *cfg, unsigned int nworkers)
-{
-	struct listener *ls = calloc(cfg->nlisteners, sizeof(*ls));
-	static struct target t;
-	size_t nls = 0;
-	int ret;
+	struct listener_set *ls = listener_set_alloc(cfg->nlisteners);
 
 	if (ls == NULL)
 		return -ENOMEM;
-	ret = target_init(&t, cfg, nworkers);
-	if (ret) {
-		notify_failed("cannot open the namespaces", ret);
-		goto out;
-	}
-	for (; nls < cfg->nlisteners; nls++) {
-		ret = open_listener(&cfg->listeners[nls], &ls[nls]);
+	atomic_store(&t->ls, ls);
+	for (; ls->n < cfg->nlisteners; ls->n++) {
+		const struct cfg_listener *cl = &cfg->listeners[ls->n];
+		int ret = listener_open(cl, &ls->l[ls->n]);
+
 		if (ret) {
 			char what[128];
 
-			snprintf(what, sizeof(what), "cannot listen on %s", ls[nls].name);
+			snprintf(what, sizeof(what), "cannot listen on %s:%u", cl->host, cl->port);
 			notify_failed(what, ret);
-			goto out_target;
+			return ret;
 		}
 	}
-	ret = workers_start(&t, ls, nls);
+	return 0;
+}
+
+static void close_listeners(struct target *t)
+{
+	struct listener_set *ls = atomic_exchange(&t->ls, NULL);
+
+	for (size_t i = 0; ls != NULL && i < ls->n; i++)
+		listener_put(ls->l[i]);
+	free(ls);
+}
+
+static int run(struct cfg_config *cfg, unsigned int nworkers, const struct daemon_opts *o,
+	       const char *state_dir)
+{
+	static struct target t;
+	struct health *h = NULL;
+	const struct listener_set *ls;
+	int ret;
+
+	ret = target_init(&t, cfg, nworkers);
+	if (ret) {
+		notify_failed("cannot open the namespaces", ret);
+		cfg_free(cfg);
+		return ret;
+	}
+	ret = open_listeners(&t, cfg);
+	if (ret)
+		goto out;
+	health_open(&t, state_dir, &h);
+	ret = workers_start(&t);
 	if (ret) {
 		log_err("cannot start the workers: %s", strerror(-ret));
 		notify_failed("cannot start the workers", ret);
-		goto out_target;
+		goto out;
 	}
-	for (size_t i = 0; i < nls; i++)
-		log_info("listening on %s%s", ls[i].name,
-			 ls[i].discovery_only ? " (discovery)" : "");
-	log_info("nvmfd %s: %zu subsystem(s), %u worker(s)", NVMFD_VERSION, t.nsubsys, nworkers);
-	notify_ready(cfg, ls, nls, nworkers);
-	serve();
+	ls = atomic_load(&t.ls);
+	for (size_t i = 0; i < ls->n; i++)
+		log_info("listening on %s%s", ls->l[i]->name,
+			 atomic_load(&ls->l[i]->discovery_only) ? " (discovery)" : "");
+	log_info("nvmfd %s: %zu subsystem(s), %u worker(s), power cycle %llu", NVMFD_VERSION,
+		 target_subsystems(&t)->n, nworkers, (unsigned long long)t.power_cycles);
+	notify_ready(&t, "");
+	serve(&t, h, o);
 	notify_send("STOPPING=1\nSTATUS=stopping");
 	workers_stop();
-out_target:
-	for (size_t i = 0; i < nls; i++)
-		close(ls[i].fd);
-	target_fini(&t);
+	reload_fini(&t);
+	ret = health_save(h, &t, true);
+	if (ret)
+		log_warn("saving the health counters: %s", strerror(-ret));
+	ret = 0;
 out:
-	free(ls);
+	health_close(h);
+	close_listeners(&t);
+	cfg = atomic_load(&t.cfg);
+	target_fini(&t);
+	cfg_free(cfg);
 	return ret;
 }
 
@@ -218,7 +259,7 @@ static int check_config(struct cfg_config *cfg)
 	static struct target t;
 	int ret;
 
-	log_level = LOG_WARN; /* what is wrong or ignored */
+	log_level = LOG_WARN; /* what is wrong or ignored (health counters are not touched) */
 	ret = target_init(&t, cfg, 1);
 	if (ret == 0) {
 		printf("%s: configuration OK (%zu subsystem(s), %zu listener(s))\n", cfg->source,
@@ -234,25 +275,34 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "state-dir", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL;
+	const char *path = NULL, *state_dir = NULL;
 	struct cfg_config *cfg = NULL;
+	struct daemon_opts o;
 	bool check = false, verbose = false;
 	long workers = 0;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:vw:Vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:vw:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'C':
 			check = true;
+			break;
+		case 's':
+			if (optarg[0] != '/') {
+				fprintf(stderr, "nvmfd: --state-dir takes an absolute path\n");
+				return 2;
+			}
+			state_dir = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -288,7 +338,9 @@ int main(int argc, char **argv)
 		return check_config(cfg);
 	log_level = verbose ? LOG_DEBUG : (enum log_level)cfg->log_level;
 	block_signals();
-	ret = run(cfg, worker_count(cfg, workers));
-	cfg_free(cfg);
+	o.path = path;
+	o.verbose = verbose;
+	/* run() owns cfg from here (a reload replaces it) */
+	ret = run(cfg, worker_count(cfg, workers), &o, state_dir ? state_dir : cfg->state_dir);
 	return ret ? 1 : 0;
 }

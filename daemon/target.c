@@ -64,8 +64,8 @@ static unsigned int ilog2(uint64_t v)
 	return n;
 }
 
-static int ns_open(struct target *t, struct subsys *s, const struct cfg_namespace *c,
-		   struct ns **out)
+int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *nqn,
+		   const struct cfg_namespace *c, struct ns **out)
 {
 	struct be_params bp = { .path = c->path, .ram_size = c->ram_size,
 				.block_size = c->block_size, .read_only = c->read_only,
@@ -77,17 +77,18 @@ static int ns_open(struct target *t, struct subsys *s, const struct cfg_namespac
 	if (ns == NULL)
 		return -ENOMEM;
 	ns->nsid = c->nsid;
+	ns->cfg = *c;
+	ns->file_slot = -1;
 	ret = be_open(&ns->be, &bp, err, sizeof(err));
 	if (ret) {
-		log_err("%s:%d: namespace %u of %s: %s", t->cfg->source, c->line, c->nsid, s->nqn,
-			err);
+		log_err("%s:%d: namespace %u of %s: %s", cfg->source, c->line, c->nsid, nqn, err);
 		free(ns);
 		return ret;
 	}
 	if (ns->be.block_size < 512 || ns->be.block_size > 4096 ||
 	    (ns->be.block_size & (ns->be.block_size - 1))) {
 		log_err("%s:%d: namespace %u: %s has %u-byte blocks (512 to 4096 supported)",
-			t->cfg->source, c->line, c->nsid, c->path, ns->be.block_size);
+			cfg->source, c->line, c->nsid, c->path, ns->be.block_size);
 		be_close(&ns->be);
 		free(ns);
 		return -EINVAL;
@@ -95,7 +96,7 @@ static int ns_open(struct target *t, struct subsys *s, const struct cfg_namespac
 	ns->lba_shift = ilog2(ns->be.block_size);
 	ns->nsze = ns->be.size >> ns->lba_shift;
 	ns->read_only = ns->be.read_only;
-	ns_ids(ns, s->nqn, c);
+	ns_ids(ns, nqn, c);
 	ns->stats = aligned_alloc(64, t->nworkers * sizeof(*ns->stats));
 	if (ns->stats == NULL) {
 		be_close(&ns->be);
@@ -105,24 +106,37 @@ static int ns_open(struct target *t, struct subsys *s, const struct cfg_namespac
 	memset(ns->stats, 0, t->nworkers * sizeof(*ns->stats));
 	if (ns->be.kind == BE_BLOCK && c->block_size && c->block_size != ns->be.block_size)
 		log_warn("%s:%d: namespace %u: block_size = %u ignored: %s has %u-byte blocks",
-			 t->cfg->source, c->line, c->nsid, c->block_size, c->path,
+			 cfg->source, c->line, c->nsid, c->block_size, c->path,
 			 ns->be.block_size);
 	if (ns->be.forced_read_only)
 		log_warn("%s:%d: namespace %u: %s is a read-only device: serving it read-only",
-			 t->cfg->source, c->line, c->nsid, c->path);
+			 cfg->source, c->line, c->nsid, c->path);
 	if (c->direct && !ns->be.direct && !ns->be.ram)
-		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache",
-			 c->nsid, s->nqn, c->path);
-	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s", c->nsid, s->nqn, c->path,
+		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache", c->nsid,
+			 nqn, c->path);
+	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s", c->nsid, nqn, c->path,
 		 (unsigned long long)ns->nsze, ns->be.block_size,
 		 ns->read_only ? ", read-only" : "", ns->be.direct ? ", O_DIRECT" : "");
 	*out = ns;
 	return 0;
 }
 
-static void ns_free(struct ns *ns)
+void target_ns_release(struct target *t, struct ns *ns)
 {
+	ns->released = true;
+	if (ns->file_slot >= 0 && t->files != NULL && t->files[ns->file_slot] == ns->be.fd)
+		t->files[ns->file_slot] = -1;
+	ns->file_slot = -1;
 	be_close(&ns->be);
+	ns->be.fd = -1;
+}
+
+void target_ns_close(struct target *t, struct ns *ns)
+{
+	if (ns == NULL)
+		return;
+	if (!ns->released)
+		target_ns_release(t, ns);
 	free(ns->stats);
 	free(ns);
 }
@@ -134,47 +148,109 @@ static int cmp_ns(const void *a, const void *b)
 	return x->nsid < y->nsid ? -1 : x->nsid > y->nsid;
 }
 
-static int subsys_build(struct target *t, const struct cfg_subsystem *c, struct subsys **out)
+struct ns_table *ns_table_alloc(size_t n)
+{
+	struct ns_table *nt = calloc(1, sizeof(*nt) + n * sizeof(nt->ns[0]));
+
+	return nt;
+}
+
+struct host_list *host_list_alloc(size_t n)
+{
+	return calloc(1, sizeof(struct host_list) + n * sizeof(((struct host_list *)0)->nqn[0]));
+}
+
+struct subsys_table *subsys_table_alloc(size_t n)
+{
+	return calloc(1, sizeof(struct subsys_table) + n * sizeof(struct subsys *));
+}
+
+struct host_list *target_hosts_from(const struct cfg_subsystem *c)
+{
+	struct host_list *h = host_list_alloc(c->nhosts);
+
+	if (h == NULL)
+		return NULL;
+	h->any = c->allow_any_host;
+	for (size_t i = 0; i < c->nhosts; i++)
+		snprintf(h->nqn[i], sizeof(h->nqn[i]), "%s", c->hosts[i]);
+	h->n = c->nhosts;
+	return h;
+}
+
+struct subsys *target_subsys_new(const struct cfg_subsystem *c)
 {
 	struct subsys *s = calloc(1, sizeof(*s));
-	int ret = 0;
+	struct ns_table *nt = ns_table_alloc(0);
+	struct host_list *h = target_hosts_from(c);
 
-	if (s == NULL)
-		return -ENOMEM;
-	*out = s;
+	if (s == NULL || nt == NULL || h == NULL) {
+		free(s);
+		free(nt);
+		free(h);
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
 	snprintf(s->nqn, sizeof(s->nqn), "%s", c->nqn);
 	snprintf(s->serial, sizeof(s->serial), "%s", c->serial);
 	snprintf(s->model, sizeof(s->model), "%s", c->model);
-	s->allow_any_host = c->allow_any_host;
-	if (c->nhosts > 0) {
-		s->hosts = calloc(c->nhosts, sizeof(*s->hosts));
-		if (s->hosts == NULL)
-			return -ENOMEM;
-		for (size_t i = 0; i < c->nhosts; i++)
-			snprintf(s->hosts[i], sizeof(s->hosts[i]), "%s", c->hosts[i]);
-		s->nhosts = c->nhosts;
-	}
-	s->ns = calloc(c->nns ? c->nns : 1, sizeof(*s->ns));
-	if (s->ns == NULL)
+	atomic_init(&s->nst, nt);
+	atomic_init(&s->hosts, h);
+	return s;
+}
+
+void subsys_get(struct subsys *s)
+{
+	if (!s->discovery)
+		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+/* The last reference: the namespaces were closed by whoever retired them. */
+void subsys_put(struct subsys *s)
+{
+	if (s->discovery || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	free(atomic_load(&s->nst));
+	free(atomic_load(&s->hosts));
+	free(s);
+}
+
+static int subsys_build(struct target *t, const struct cfg_config *cfg,
+			const struct cfg_subsystem *c, struct subsys **out)
+{
+	struct subsys *s = target_subsys_new(c);
+	struct ns_table *nt;
+	int ret = 0;
+
+	*out = s;
+	if (s == NULL)
 		return -ENOMEM;
+	nt = ns_table_alloc(c->nns);
+	if (nt == NULL)
+		return -ENOMEM;
+	free(atomic_load(&s->nst));
+	atomic_store(&s->nst, nt);
 	for (size_t i = 0; i < c->nns && ret == 0; i++) {
-		ret = ns_open(t, s, &c->ns[i], &s->ns[s->nns]);
+		ret = target_ns_open(t, cfg, s->nqn, &c->ns[i], &nt->ns[nt->n]);
 		if (ret == 0)
-			s->nns++;
+			nt->n++;
 	}
-	qsort(s->ns, s->nns, sizeof(*s->ns), cmp_ns);
+	qsort(nt->ns, nt->n, sizeof(nt->ns[0]), cmp_ns);
 	return ret;
 }
 
-static void subsys_free(struct subsys *s)
+/* Close every namespace of s and drop the table's reference (init failure, exit). */
+static void subsys_close(struct target *t, struct subsys *s)
 {
+	struct ns_table *nt;
+
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->nns; i++)
-		ns_free(s->ns[i]);
-	free(s->ns);
-	free(s->hosts);
-	free(s);
+	nt = atomic_load(&s->nst);
+	for (size_t i = 0; i < nt->n + nt->nold; i++)
+		target_ns_close(t, nt->ns[i]);
+	nt->n = nt->nold = 0;
+	subsys_put(s);
 }
 
 static void params_from(struct target_params *p, const struct cfg_config *cfg)
@@ -189,36 +265,28 @@ static void params_from(struct target_params *p, const struct cfg_config *cfg)
 	p->cap_to = 30; /* 15 s: enable and shutdown are immediate here */
 }
 
-/* The backing fds in one order, so that a slot means the same file on every ring. */
-static int collect_files(struct target *t)
+int target_file_slot_take(struct target *t, struct ns *ns)
 {
-	unsigned int n = 0;
-
-	for (size_t i = 0; i < t->nsubsys; i++)
-		n += (unsigned int)t->subsys[i]->nns;
-	t->files = calloc(n ? n : 1, sizeof(*t->files));
-	if (t->files == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->nsubsys; i++) {
-		for (size_t j = 0; j < t->subsys[i]->nns; j++) {
-			struct ns *ns = t->subsys[i]->ns[j];
-
-			ns->file_slot = -1;
-			if (ns->be.fd < 0)
-				continue;
-			ns->file_slot = (int)t->nfiles;
-			t->files[t->nfiles++] = ns->be.fd;
+	ns->file_slot = -1;
+	if (ns->be.fd < 0)
+		return -1;
+	for (int i = 0; i < TARGET_MAX_FILES; i++) {
+		if (t->files[i] < 0) {
+			t->files[i] = ns->be.fd;
+			ns->file_slot = i;
+			return i;
 		}
 	}
-	return 0;
+	return -1; /* served through its plain fd */
 }
 
 int target_init(struct target *t, struct cfg_config *cfg, unsigned int nworkers)
 {
+	struct subsys_table *st;
 	int ret = 0;
 
 	memset(t, 0, sizeof(*t));
-	t->cfg = cfg;
+	atomic_init(&t->cfg, cfg);
 	t->nworkers = nworkers;
 	params_from(&t->p, cfg);
 	pthread_mutex_init(&t->lock, NULL);
@@ -226,18 +294,31 @@ int target_init(struct target *t, struct cfg_config *cfg, unsigned int nworkers)
 	atomic_store(&t->genctr, 1);
 	snprintf(t->disc.nqn, sizeof(t->disc.nqn), "%s", NVMF_DISC_NQN);
 	t->disc.discovery = true;
-	t->disc.allow_any_host = true;
+	atomic_init(&t->disc.nst, ns_table_alloc(0));
+	atomic_init(&t->disc.hosts, host_list_alloc(0));
 	snprintf(t->disc.serial, sizeof(t->disc.serial), "nvmfd-discovery");
 	snprintf(t->disc.model, sizeof(t->disc.model), "nvmfd discovery");
-	t->subsys = calloc(cfg->nsubsys ? cfg->nsubsys : 1, sizeof(*t->subsys));
-	if (t->subsys == NULL)
+	t->files = malloc(TARGET_MAX_FILES * sizeof(*t->files));
+	st = subsys_table_alloc(cfg->nsubsys);
+	atomic_init(&t->st, st);
+	if (st == NULL || t->files == NULL || atomic_load(&t->disc.nst) == NULL ||
+	    atomic_load(&t->disc.hosts) == NULL) {
+		target_fini(t);
 		return -ENOMEM;
-	for (size_t i = 0; i < cfg->nsubsys && ret == 0; i++) {
-		ret = subsys_build(t, &cfg->subsys[i], &t->subsys[i]);
-		t->nsubsys = i + 1;
 	}
-	if (ret == 0)
-		ret = collect_files(t);
+	atomic_load(&t->disc.hosts)->any = true;
+	for (int i = 0; i < TARGET_MAX_FILES; i++)
+		t->files[i] = -1;
+	for (size_t i = 0; i < cfg->nsubsys && ret == 0; i++) {
+		ret = subsys_build(t, cfg, &cfg->subsys[i], &st->s[i]);
+		st->n = i + 1;
+	}
+	for (size_t i = 0; i < st->n && ret == 0; i++) {
+		struct ns_table *nt = subsys_ns(st->s[i]);
+
+		for (size_t j = 0; j < nt->n; j++)
+			target_file_slot_take(t, nt->ns[j]);
+	}
 	if (ret)
 		target_fini(t);
 	return ret;
@@ -245,37 +326,47 @@ int target_init(struct target *t, struct cfg_config *cfg, unsigned int nworkers)
 
 void target_fini(struct target *t)
 {
-	for (size_t i = 0; i < t->nsubsys; i++)
-		subsys_free(t->subsys[i]);
-	free(t->subsys);
+	struct subsys_table *st = atomic_load(&t->st);
+
+	if (st != NULL) {
+		for (size_t i = 0; i < st->n; i++)
+			subsys_close(t, st->s[i]);
+		free(st);
+	}
+	atomic_store(&t->st, NULL);
+	free(atomic_load(&t->disc.nst));
+	free(atomic_load(&t->disc.hosts));
+	atomic_store(&t->disc.nst, NULL);
+	atomic_store(&t->disc.hosts, NULL);
 	free(t->files);
 	t->files = NULL;
-	t->nfiles = 0;
-	t->subsys = NULL;
-	t->nsubsys = 0;
 	pthread_mutex_destroy(&t->lock);
 }
 
 struct subsys *target_find_subsys(struct target *t, const char *nqn)
 {
+	struct subsys_table *st;
+
 	if (strcmp(nqn, NVMF_DISC_NQN) == 0)
 		return &t->disc;
-	for (size_t i = 0; i < t->nsubsys; i++)
-		if (strcmp(t->subsys[i]->nqn, nqn) == 0)
-			return t->subsys[i];
+	st = target_subsystems(t);
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->s[i]->nqn, nqn) == 0)
+			return st->s[i];
 	return NULL;
 }
 
 struct ns *subsys_find_ns(const struct subsys *s, uint32_t nsid)
 {
-	size_t lo = 0, hi = s->nns;
+	const struct ns_table *nt = subsys_ns(s);
+	size_t lo = 0, hi = nt->n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (s->ns[mid]->nsid == nsid)
-			return s->ns[mid];
-		if (s->ns[mid]->nsid < nsid)
+		if (nt->ns[mid]->nsid == nsid)
+			return nt->ns[mid];
+		if (nt->ns[mid]->nsid < nsid)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -285,10 +376,53 @@ struct ns *subsys_find_ns(const struct subsys *s, uint32_t nsid)
 
 bool subsys_host_allowed(const struct subsys *s, const char *hostnqn)
 {
-	if (s->allow_any_host)
+	const struct host_list *h =
+		atomic_load_explicit((_Atomic(struct host_list *) *)&s->hosts, memory_order_acquire);
+
+	if (h->any)
 		return true;
-	for (size_t i = 0; i < s->nhosts; i++)
-		if (strcmp(s->hosts[i], hostnqn) == 0)
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->nqn[i], hostnqn) == 0)
 			return true;
 	return false;
+}
+
+void smart_counts_add(struct smart_counts *sc, const struct smart_counts *b)
+{
+	sc->read_cmds += b->read_cmds;
+	sc->write_cmds += b->write_cmds;
+	sc->read_blocks += b->read_blocks;
+	sc->write_blocks += b->write_blocks;
+	sc->busy_ns += b->busy_ns;
+	sc->media_errors += b->media_errors;
+}
+
+void ns_smart(const struct target *t, const struct ns *ns, struct smart_counts *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	smart_counts_add(sc, &ns->base);
+	for (unsigned int w = 0; w < t->nworkers; w++) {
+		const struct ns_stats *s = &ns->stats[w];
+
+		sc->read_cmds += atomic_load_explicit(&s->read_cmds, memory_order_relaxed);
+		sc->write_cmds += atomic_load_explicit(&s->write_cmds, memory_order_relaxed);
+		sc->read_blocks += atomic_load_explicit(&s->read_blocks, memory_order_relaxed);
+		sc->write_blocks += atomic_load_explicit(&s->write_blocks, memory_order_relaxed);
+		sc->busy_ns += atomic_load_explicit(&s->busy_ns, memory_order_relaxed);
+		sc->media_errors += atomic_load_explicit(&s->media_errors, memory_order_relaxed);
+	}
+}
+
+void subsys_smart(const struct target *t, const struct subsys *s, struct smart_counts *sc)
+{
+	const struct ns_table *nt = subsys_ns(s);
+
+	memset(sc, 0, sizeof(*sc));
+	smart_counts_add(sc, &nt->retired);
+	for (size_t i = 0; i < nt->n + nt->nold; i++) {
+		struct smart_counts one;
+
+		ns_smart(t, nt->ns[i], &one);
+		smart_counts_add(sc, &one);
+	}
 }

@@ -1,11 +1,22 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The target: subsystems, namespaces, transport parameters and the table
- * of live controllers, built from a validated configuration. Workers read
- * subsystems and namespaces without locks (they do not change while the
- * daemon runs; live reload will swap them whole); the controller table is
- * touched only when a queue connects or a controller goes away, under
- * t->lock, never on the I/O path.
+ * of live controllers, built from a validated configuration.
+ *
+ * Live reload (reload.c) changes what is served while workers run, without
+ * locks on their side (read-copy-update): what may change is reached
+ * through an atomic pointer to an immutable table (the subsystem table,
+ * each subsystem's namespace table and host list, the configuration);
+ * main builds new tables, publishes them, and frees the old ones only once
+ * every worker has passed a quiescent point (its loop's top, where it holds
+ * no table) and every command that began before the publication has ended
+ * (worker_sync(), workers_drained()). So a worker may use what it loaded
+ * until its command ends, and must load again afterwards.
+ *
+ * Subsystems outlive their removal while controllers hold them (refs);
+ * namespaces are closed by main once retired and drained. The controller
+ * table is touched only when a queue connects or a controller goes away,
+ * under t->lock, never on the I/O path.
  */
 #pragma once
 
@@ -16,6 +27,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "listener.h"
 #include "nvme_spec.h"
 #include "nvmf_spec.h"
 
@@ -35,8 +47,19 @@ struct ns_stats {
 	char pad[16];		       /* a cache line per worker */
 };
 
+/* Counters as the SMART / Health log sums them (health.c persists them). */
+struct smart_counts {
+	uint64_t read_cmds;
+	uint64_t write_cmds;
+	uint64_t read_blocks;  /* 512-byte units */
+	uint64_t write_blocks;
+	uint64_t busy_ns;
+	uint64_t media_errors;
+};
+
 struct ns {
 	uint32_t nsid;
+	struct cfg_namespace cfg; /* as configured: a reload keeps ns if this is unchanged */
 	struct be_ns be;
 	uint64_t nsze;	      /* in blocks */
 	uint32_t lba_shift;   /* 9 or 12 */
@@ -46,18 +69,46 @@ struct ns {
 	uint8_t uuid[16];
 	int file_slot;	      /* index in every worker's registered files; -1 (RAM) */
 	struct ns_stats *stats; /* [t->nworkers] */
+	struct smart_counts base; /* from the state file: the counters of earlier runs */
+	bool released;	      /* removed by a reload: its store is closed, counters kept */
+};
+
+/*
+ * A subsystem's namespaces: n served, sorted by NSID, then nold removed by
+ * a reload whose commands may still run (counted in the SMART log until
+ * main folds them into retired). One pointer, so a reader sees one
+ * consistent set of counters. Immutable once published.
+ */
+struct ns_table {
+	struct smart_counts retired; /* namespaces gone, and earlier runs' of them */
+	size_t n;
+	size_t nold;
+	struct ns *ns[];
+};
+
+/* Who may connect to a subsystem. Immutable once published. */
+struct host_list {
+	bool any;
+	size_t n;
+	char nqn[][NVMF_NQN_FIELD];
 };
 
 struct subsys {
+	_Atomic int refs;     /* the subsystem table's, and each controller's */
 	char nqn[NVMF_NQN_FIELD];
 	bool discovery;	      /* the discovery subsystem */
 	char serial[21];
 	char model[41];
-	bool allow_any_host;
-	size_t nhosts;
-	char (*hosts)[NVMF_NQN_FIELD];
-	size_t nns;
-	struct ns **ns;	      /* sorted by NSID */
+	_Atomic(struct ns_table *) nst;
+	_Atomic(struct host_list *) hosts;
+	_Atomic bool removed; /* by a reload: its controllers are being killed */
+	_Atomic uint64_t err_entries; /* error log entries, ever (earlier runs' included) */
+};
+
+/* The I/O subsystems. Immutable once published. */
+struct subsys_table {
+	size_t n;
+	struct subsys *s[];
 };
 
 /* Transport and controller limits, from the configuration. */
@@ -74,16 +125,28 @@ struct target_params {
 
 struct ctrl;
 
+#define TARGET_MAX_FILES 4096	  /* registered file slots per ring (sparse) */
+
 struct target {
-	struct cfg_config *cfg;
+	_Atomic(struct cfg_config *) cfg; /* the configuration being served */
 	struct target_params p;
 	unsigned int nworkers;
-	size_t nsubsys;
-	struct subsys **subsys;
+	_Atomic(struct subsys_table *) st;
+	_Atomic(struct listener_set *) ls;
 	struct subsys disc;	  /* nqn.2014-08.org.nvmexpress.discovery */
-	int *files;		  /* backing fds; each worker registers them as fixed files */
-	unsigned int nfiles;
+	/*
+	 * Backing fds by file slot; each worker registers them as fixed files
+	 * (TARGET_MAX_FILES slots, -1 empty). Written by main only; a worker
+	 * updates its registration when files_gen moves (worker_sync()).
+	 */
+	int *files;
+	_Atomic uint64_t files_gen;
 	_Atomic uint64_t genctr;  /* discovery log generation */
+	_Atomic uint64_t epoch;	  /* moved by worker_sync(): workers acknowledge it */
+	/* health counters of the whole target (health.c) */
+	uint64_t power_cycles;
+	uint64_t unsafe_shutdowns;
+	uint64_t poh_base_s;	  /* power-on seconds of earlier runs */
 	pthread_mutex_t lock;	  /* guards ctrls[] and next_cntlid */
 	struct ctrl *ctrls[TARGET_MAX_CTRLS];
 	uint16_t next_cntlid;
@@ -97,6 +160,52 @@ struct target {
 int target_init(struct target *t, struct cfg_config *cfg, unsigned int nworkers);
 void target_fini(struct target *t);
 
+/* The current tables (acquire loads): valid until the caller's command ends. */
+static inline struct subsys_table *target_subsystems(const struct target *t)
+{
+	return atomic_load_explicit((_Atomic(struct subsys_table *) *)&t->st,
+				    memory_order_acquire);
+}
+
+static inline struct ns_table *subsys_ns(const struct subsys *s)
+{
+	return atomic_load_explicit((_Atomic(struct ns_table *) *)&s->nst, memory_order_acquire);
+}
+
+static inline struct cfg_config *target_cfg(const struct target *t)
+{
+	return atomic_load_explicit((_Atomic(struct cfg_config *) *)&t->cfg, memory_order_acquire);
+}
+
+/* Milliseconds since the daemon started (power-on time; ctrl.c). */
+int64_t ctrl_uptime_ms(void);
+
 struct subsys *target_find_subsys(struct target *t, const char *nqn);
 struct ns *subsys_find_ns(const struct subsys *s, uint32_t nsid);
 bool subsys_host_allowed(const struct subsys *s, const char *hostnqn);
+
+void subsys_get(struct subsys *s);
+void subsys_put(struct subsys *s);
+
+/* Tables, sized for n entries (n zeroed slots; the caller fills and sets ->n). */
+struct ns_table *ns_table_alloc(size_t n);
+struct host_list *host_list_alloc(size_t n);
+struct subsys_table *subsys_table_alloc(size_t n);
+
+/* ---- for reload.c: building pieces of the target from a configuration ---- */
+
+/* Open one namespace of subsystem nqn ("file:line: ..." logged on failure). */
+int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *nqn,
+		   const struct cfg_namespace *c, struct ns **out);
+void target_ns_close(struct target *t, struct ns *ns);
+/* Close ns's store and free its file slot (a reload removed it; counters stay). */
+void target_ns_release(struct target *t, struct ns *ns);
+/* A new subsystem with no namespaces and the configured hosts (refs 1). */
+struct subsys *target_subsys_new(const struct cfg_subsystem *c);
+struct host_list *target_hosts_from(const struct cfg_subsystem *c);
+/* A free file slot for ns (its fd into t->files), or -1 when none is left. */
+int target_file_slot_take(struct target *t, struct ns *ns);
+/* The subsystem's counters now: retired + every namespace's base + live counts. */
+void smart_counts_add(struct smart_counts *sc, const struct smart_counts *b);
+void subsys_smart(const struct target *t, const struct subsys *s, struct smart_counts *sc);
+void ns_smart(const struct target *t, const struct ns *ns, struct smart_counts *sc);

@@ -24,6 +24,7 @@
 
 #include "cmd.h"
 #include "conn.h"
+#include "listener.h"
 #include "log.h"
 
 static struct worker *g_workers;
@@ -204,12 +205,31 @@ static bool log_quota(struct worker *w)
 	return true;
 }
 
+/* A listener this worker no longer accepts on, once its accept is over. */
+static void wl_free(struct wlistener *wl)
+{
+	struct wlistener **pp = &wl->w->ls;
+
+	while (*pp != wl)
+		pp = &(*pp)->next;
+	*pp = wl->next;
+	listener_put(wl->l);
+	free(wl);
+}
+
 static void accept_done(struct wlistener *wl, const struct io_uring_cqe *cqe)
 {
 	struct worker *w = wl->w;
 
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		wl->armed = false;
+	if (wl->gone) {
+		if (cqe->res >= 0)
+			close(cqe->res);
+		if (!wl->armed)
+			wl_free(wl);
+		return;
+	}
 	if (cqe->res >= 0) {
 		if (w->stopping)
 			close(cqe->res);
@@ -227,6 +247,123 @@ static void accept_done(struct wlistener *wl, const struct io_uring_cqe *cqe)
 		arm_accept(wl);
 }
 
+static void cancel_accept(struct wlistener *wl)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!wl->armed || wl->cancelled)
+		return;
+	sqe = worker_sqe(wl->w);
+	io_uring_prep_cancel64(sqe, op_data(wl, OP_ACCEPT), 0);
+	io_uring_sqe_set_data64(sqe, op_data(NULL, OP_NONE));
+	wl->cancelled = true;
+}
+
+static int wl_add(struct worker *w, struct listener *l)
+{
+	struct wlistener *wl = calloc(1, sizeof(*wl));
+
+	if (wl == NULL)
+		return -ENOMEM;
+	listener_get(l);
+	wl->w = w;
+	wl->l = l;
+	wl->next = w->ls;
+	w->ls = wl;
+	return 0;
+}
+
+/* ---- Reloads: what main published, applied at the top of the loop ---- */
+
+static void apply_files(struct worker *w)
+{
+	const int *files = w->t->files;
+
+	for (int i = 0; i < TARGET_MAX_FILES; i++) {
+		int fd = files[i], ret;
+
+		if (fd == w->reg_files[i])
+			continue;
+		if (w->fixed_files) {
+			ret = io_uring_register_files_update(&w->ring, (unsigned int)i, &fd, 1);
+			if (ret < 0) {
+				/* the slot's commands fall back to... nothing: say so loudly */
+				log_err("worker %u: updating registered file slot %d: %s", w->id, i,
+					strerror(-ret));
+				continue;
+			}
+		}
+		w->reg_files[i] = fd;
+	}
+}
+
+static void apply_listeners(struct worker *w)
+{
+	const struct listener_set *set = atomic_load_explicit(&w->t->ls, memory_order_acquire);
+	struct wlistener *wl, *next;
+
+	for (size_t i = 0; set != NULL && i < set->n; i++) {
+		bool have = false;
+
+		for (wl = w->ls; wl != NULL && !have; wl = wl->next)
+			have = wl->l == set->l[i];
+		if (have || w->stopping)
+			continue;
+		if (wl_add(w, set->l[i]) != 0) {
+			log_err("worker %u: out of memory: not accepting on %s", w->id,
+				set->l[i]->name);
+			continue;
+		}
+		arm_accept(w->ls);
+	}
+	for (wl = w->ls; wl != NULL; wl = next) {
+		next = wl->next;
+		if (wl->gone || !atomic_load(&wl->l->removed))
+			continue;
+		wl->gone = true;
+		if (wl->armed)
+			cancel_accept(wl);
+		else
+			wl_free(wl);
+	}
+}
+
+/* Connections on removed listeners close; posted controller events go out. */
+static void apply_conns(struct worker *w)
+{
+	struct conn *c, *next;
+
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->closing)
+			continue;
+		if (atomic_load(&c->l->removed)) {
+			conn_close(c, CLOSE_NOW, "its listener was removed");
+			continue;
+		}
+		if (c->qid == 0 && c->ctrl != NULL)
+			ctrl_deliver_posted(c->ctrl);
+	}
+}
+
+static void quiesce(struct worker *w)
+{
+	uint64_t e = atomic_load_explicit(&w->t->epoch, memory_order_acquire);
+	uint64_t g;
+
+	if (e == w->epoch)
+		return;
+	g = atomic_load_explicit(&w->t->files_gen, memory_order_acquire);
+	if (g != w->files_gen) {
+		apply_files(w);
+		w->files_gen = g;
+	}
+	apply_listeners(w);
+	apply_conns(w);
+	w->epoch = e;
+	atomic_store_explicit(&w->epoch_ack, e, memory_order_release);
+}
+
 /* ---- Stop ---- */
 
 static void begin_stop(struct worker *w)
@@ -239,17 +376,8 @@ static void begin_stop(struct worker *w)
 	w->stop_grace_ms = w->now_ms + WORKER_STOP_GRACE_MS;
 	w->stop_hard_ms = w->now_ms + WORKER_STOP_HARD_MS;
 	log_debug("worker %u: stopping (%u connections)", w->id, w->nconns);
-	for (size_t i = 0; i < w->nls; i++) {
-		struct wlistener *wl = &w->ls[i];
-		struct io_uring_sqe *sqe;
-
-		if (!wl->armed || wl->cancelled)
-			continue;
-		sqe = worker_sqe(w);
-		io_uring_prep_cancel64(sqe, op_data(wl, OP_ACCEPT), 0);
-		io_uring_sqe_set_data64(sqe, op_data(NULL, OP_NONE));
-		wl->cancelled = true;
-	}
+	for (struct wlistener *wl = w->ls; wl != NULL; wl = wl->next)
+		cancel_accept(wl);
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		conn_drain(c);
@@ -258,8 +386,8 @@ static void begin_stop(struct worker *w)
 
 static bool accepts_outstanding(const struct worker *w)
 {
-	for (size_t i = 0; i < w->nls; i++)
-		if (w->ls[i].armed)
+	for (const struct wlistener *wl = w->ls; wl != NULL; wl = wl->next)
+		if (wl->armed)
 			return true;
 	return false;
 }
@@ -321,12 +449,9 @@ static void tick(struct worker *w)
 	w->next_tick_ms = w->now_ms + WORKER_TICK_MS;
 	if (!w->stopping && atomic_load(&g_stop_req[w->id]))
 		begin_stop(w); /* the MSG_RING from main did not arrive */
-	for (size_t i = 0; i < w->nls; i++) {
-		struct wlistener *wl = &w->ls[i];
-
-		if (!wl->armed && !w->stopping && w->now_ms >= wl->retry_ms)
+	for (struct wlistener *wl = w->ls; wl != NULL; wl = wl->next)
+		if (!wl->armed && !wl->gone && !w->stopping && w->now_ms >= wl->retry_ms)
 			arm_accept(wl);
-	}
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		conn_tick(c);
@@ -359,6 +484,7 @@ static void worker_loop(struct worker *w)
 		unsigned int head, n = 0;
 		int ret;
 
+		quiesce(w);
 		flush_tx(w);
 		reap(w);
 		wait_ms = w->next_tick_ms - w->now_ms;
@@ -447,18 +573,21 @@ static int worker_init(struct worker *w)
 		log_err("worker %u: buffer pool: %s", w->id, strerror(-ret));
 		return ret;
 	}
-	if (w->t->nfiles > 0) {
-		ret = io_uring_register_files(&w->ring, w->t->files, w->t->nfiles);
-		w->fixed_files = ret == 0;
-		if (ret)
-			log_warn("worker %u: registering the backing files: %s (using plain fds)",
-				 w->id, strerror(-ret));
-	}
+	/* every slot, empty ones as -1 (sparse), so that a reload can fill them */
+	w->files_gen = atomic_load(&w->t->files_gen);
+	memcpy(w->reg_files, w->t->files, TARGET_MAX_FILES * sizeof(int));
+	ret = io_uring_register_files(&w->ring, w->reg_files, TARGET_MAX_FILES);
+	w->fixed_files = ret == 0;
+	if (ret)
+		log_warn("worker %u: registering the backing files: %s (using plain fds)", w->id,
+			 strerror(-ret));
 	conn_zc_setup(w);
 	w->now_ms = worker_clock_ms();
 	w->next_tick_ms = w->now_ms + WORKER_TICK_MS;
-	for (size_t i = 0; i < w->nls; i++)
-		arm_accept(&w->ls[i]);
+	w->epoch = atomic_load(&w->t->epoch);
+	atomic_store(&w->epoch_ack, w->epoch);
+	for (struct wlistener *wl = w->ls; wl != NULL; wl = wl->next)
+		arm_accept(wl);
 	ret = io_uring_submit(&w->ring);
 	if (ret < 0) {
 		log_err("worker %u: arming accept: %s", w->id, strerror(-ret));
@@ -526,7 +655,9 @@ static void workers_free(void)
 			io_uring_queue_exit(&w->ring);
 		if (w->pool.free_slots != NULL)
 			bufpool_fini(&w->pool);
-		free(w->ls);
+		while (w->ls != NULL)
+			wl_free(w->ls);
+		free(w->reg_files);
 	}
 	free(g_workers);
 	free(g_stop_req);
@@ -573,8 +704,9 @@ static void stop_and_join(void)
 			pthread_join(g_workers[i].thread, NULL);
 }
 
-static int workers_alloc(struct target *t, struct listener *ls, size_t nls)
+static int workers_alloc(struct target *t)
 {
+	const struct listener_set *ls = atomic_load(&t->ls);
 	int cpus[CPU_SETSIZE];
 	int ncpus = cpu_list(cpus, CPU_SETSIZE);
 
@@ -591,26 +723,25 @@ static int workers_alloc(struct target *t, struct listener *ls, size_t nls)
 		w->t = t;
 		w->cpu = ncpus > 0 ? cpus[i % (unsigned int)ncpus] : -1;
 		w->buf_wait_tail = &w->buf_wait;
-		w->nls = nls;
-		w->ls = calloc(nls ? nls : 1, sizeof(*w->ls));
-		if (w->ls == NULL)
+		w->reg_files = malloc(TARGET_MAX_FILES * sizeof(int));
+		if (w->reg_files == NULL)
 			return -ENOMEM;
-		for (size_t j = 0; j < nls; j++) {
-			w->ls[j].w = w;
-			w->ls[j].l = &ls[j];
-		}
+		/* reversed, so that the list is in the configuration's order */
+		for (size_t j = ls != NULL ? ls->n : 0; j-- > 0;)
+			if (wl_add(w, ls->l[j]) != 0)
+				return -ENOMEM;
 	}
 	return 0;
 }
 
-int workers_start(struct target *t, struct listener *ls, size_t nls)
+int workers_start(struct target *t)
 {
 	sigset_t all, old;
 	int ret;
 
 	if (t->nworkers == 0 || g_workers != NULL)
 		return -EINVAL;
-	ret = workers_alloc(t, ls, nls);
+	ret = workers_alloc(t);
 	if (ret) {
 		workers_free();
 		return ret;
@@ -652,4 +783,58 @@ void workers_stop(void)
 	log_info("stopping %u worker(s)", g_nworkers);
 	stop_and_join();
 	workers_free();
+}
+
+/* Wake every worker with an empty MSG_RING, so that none waits for its tick. */
+static void wake_workers(void)
+{
+	struct io_uring r;
+	unsigned int sent = 0;
+
+	if (io_uring_queue_init(64, &r, 0) != 0)
+		return; /* they see the epoch at their next tick */
+	for (unsigned int i = 0; i < g_nworkers; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&r);
+
+		if (sqe == NULL) {
+			io_uring_submit(&r);
+			sqe = io_uring_get_sqe(&r);
+		}
+		if (sqe == NULL)
+			break;
+		io_uring_prep_msg_ring(sqe, g_workers[i].ring.ring_fd, 0, op_data(NULL, OP_NONE), 0);
+		io_uring_sqe_set_data64(sqe, i);
+		sent++;
+	}
+	if (sent)
+		io_uring_submit_and_wait(&r, sent);
+	io_uring_queue_exit(&r);
+}
+
+int workers_sync(struct target *t, int timeout_ms)
+{
+	uint64_t e = atomic_fetch_add_explicit(&t->epoch, 1, memory_order_acq_rel) + 1;
+	int64_t deadline = worker_clock_ms() + timeout_ms;
+
+	wake_workers();
+	for (unsigned int i = 0; i < g_nworkers; i++) {
+		while (atomic_load_explicit(&g_workers[i].epoch_ack, memory_order_acquire) != e) {
+			struct timespec ts = { .tv_nsec = 1000000 };
+
+			if (worker_clock_ms() >= deadline)
+				return -ETIMEDOUT;
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
+int64_t workers_old_cmds(const struct target *t)
+{
+	unsigned int p = (unsigned int)((atomic_load(&t->epoch) - 1) & 1);
+	int64_t n = 0;
+
+	for (unsigned int i = 0; i < g_nworkers; i++)
+		n += atomic_load_explicit(&g_workers[i].live[p], memory_order_acquire);
+	return n;
 }

@@ -30,22 +30,30 @@
 #include "bufpool.h"
 #include "target.h"
 
-struct listener {
-	int fd;
-	bool discovery_only;
-	char name[80]; /* "127.0.0.1:4420" */
-};
-
 /*
  * Start t->nworkers pinned threads (worker i on the i-th CPU of our
  * affinity mask, modulo its size), each creating its own ring inside the
  * thread (SINGLE_ISSUER | DEFER_TASKRUN | SUBMIT_ALL | CQSIZE, falling back
  * to COOP_TASKRUN | TASKRUN_FLAG, then to none; logged), registering its
- * buffer pool and arming multishot accept on every listener. The
- * listeners stay main's (it closes them after workers_stop()). Returns 0
- * once every worker is ready, or -errno (started workers are stopped).
+ * buffer pool and arming multishot accept on every listener of t->ls.
+ * Returns 0 once every worker is ready, or -errno (started workers are
+ * stopped).
  */
-int workers_start(struct target *t, struct listener *ls, size_t nls);
+int workers_start(struct target *t);
+
+/*
+ * Main's side of a reload (target.h): move t->epoch and wait until every
+ * worker has reached the top of its loop since, where it applies what main
+ * published (registered files, listeners, posted controller events,
+ * connections to close) and from where it holds no table it loaded before.
+ * Returns 0, or -ETIMEDOUT after timeout_ms (a worker is stuck).
+ */
+int workers_sync(struct target *t, int timeout_ms);
+/*
+ * Commands still alive that began before the last workers_sync(): 0 means
+ * nothing published before it is in use any more.
+ */
+int64_t workers_old_cmds(const struct target *t);
 
 /*
  * Graceful stop (SIGTERM): every worker stops accepting, stops reading new
@@ -95,12 +103,14 @@ struct conn;
 struct cmd;
 struct worker;
 
-/* A listener as one worker sees it. */
+/* A listener as one worker sees it (holds a reference on l). */
 struct wlistener {
+	struct wlistener *next;
 	struct worker *w;
-	const struct listener *l;
+	struct listener *l;
 	bool armed;	       /* a multishot accept is outstanding */
 	bool cancelled;
+	bool gone;	       /* removed by a reload: freed once its accept is over */
 	int64_t retry_ms;      /* re-arm after an error (EMFILE...) at this time */
 } __attribute__((aligned(8)));
 
@@ -120,8 +130,14 @@ struct worker {
 	bool zc_local;		 /* also to peers on this machine (NVMFD_ZC_THRESHOLD set) */
 	bool zc_usage;		 /* IORING_SEND_ZC_REPORT_USAGE is passed */
 	uint64_t zc_sends, zc_notifs, zc_copied;
-	struct wlistener *ls;
-	size_t nls;
+	struct wlistener *ls;	 /* singly linked */
+
+	/* reloads (workers_sync()) */
+	uint64_t epoch;		 /* the last t->epoch seen at the loop's top */
+	_Atomic uint64_t epoch_ack;
+	_Atomic int64_t live[2]; /* commands begun, by epoch parity, minus those ended here */
+	uint64_t files_gen;	 /* t->files_gen applied to the registration */
+	int *reg_files;		 /* what is registered, by slot (TARGET_MAX_FILES) */
 
 	int64_t now_ms;		 /* CLOCK_MONOTONIC, updated every loop iteration */
 	int64_t next_tick_ms;
@@ -166,6 +182,30 @@ void worker_buf_returned(struct worker *w);
 
 /* This connection has PDUs to send: flushed once per loop iteration. */
 void worker_tx_schedule(struct worker *w, struct conn *c);
+
+/*
+ * A command begins / ends (cmd.c): counted by the epoch it began in, for
+ * workers_old_cmds(). A command may end on another worker than it began
+ * on (never in practice: queues move before their first command), the
+ * sums stay right.
+ */
+static inline uint8_t worker_cmd_begin(struct worker *w)
+{
+	uint8_t p = (uint8_t)(w->epoch & 1);
+
+	atomic_store_explicit(&w->live[p],
+			      atomic_load_explicit(&w->live[p], memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	return p;
+}
+
+static inline void worker_cmd_end(struct worker *w, uint8_t p)
+{
+	/* release: what the command did with a table happens before main frees it */
+	atomic_store_explicit(&w->live[p],
+			      atomic_load_explicit(&w->live[p], memory_order_relaxed) - 1,
+			      memory_order_release);
+}
 
 /* Link / unlink a connection in the worker's list. */
 void worker_conn_add(struct worker *w, struct conn *c);

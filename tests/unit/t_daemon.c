@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -28,7 +29,7 @@ static void ns_init(struct t_fixture *f, int i, uint32_t nsid, uint64_t blocks, 
 	for (int k = 0; k < 8; k++)
 		ns->eui64[k] = (uint8_t)(0x40 + nsid + k);
 	ns->stats = f->stats[i];
-	f->a_ns[i] = ns;
+	ns->file_slot = -1;
 }
 
 static void listener(struct t_fixture *f, int i, const char *host, uint16_t port, bool disc)
@@ -41,6 +42,9 @@ static void listener(struct t_fixture *f, int i, const char *host, uint16_t port
 void t_fixture_init(struct t_fixture *f)
 {
 	struct target *t = &f->t;
+	struct subsys_table *st;
+	struct ns_table *ant;
+	struct host_list *ah, *bh, *dh;
 
 	memset(f, 0, sizeof(*f));
 	log_level = LOG_WARN; /* refusals are worth seeing; each controller's life is not */
@@ -54,27 +58,46 @@ void t_fixture_init(struct t_fixture *f)
 	snprintf(f->a.nqn, sizeof(f->a.nqn), "%s", NQN_A);
 	snprintf(f->a.serial, sizeof(f->a.serial), "SERIAL-A");
 	snprintf(f->a.model, sizeof(f->a.model), "nvmfd test");
-	f->a.allow_any_host = true;
 	ns_init(f, 0, 1, T_NS1_BLOCKS, 9, false);
 	ns_init(f, 1, 2, T_NS2_BLOCKS, 12, true);
 	ns_init(f, 2, 5, T_NS5_BLOCKS, 9, false);
-	f->a.ns = f->a_ns;
-	f->a.nns = 3;
+	st = subsys_table_alloc(2);
+	ant = ns_table_alloc(3);
+	ah = host_list_alloc(0);
+	bh = host_list_alloc(1);
+	assert_non_null(st);
+	assert_non_null(ant);
+	assert_non_null(ah);
+	assert_non_null(bh);
+	for (int i = 0; i < 3; i++)
+		ant->ns[i] = &f->ns[i];
+	ant->n = 3;
+	ah->any = true;
+	atomic_init(&f->a.refs, 1);
+	atomic_init(&f->a.nst, ant);
+	atomic_init(&f->a.hosts, ah);
 
 	snprintf(f->b.nqn, sizeof(f->b.nqn), "%s", NQN_B);
-	snprintf(f->b_hosts[0], sizeof(f->b_hosts[0]), "%s", HOST_A);
-	f->b.hosts = f->b_hosts;
-	f->b.nhosts = 1;
+	snprintf(bh->nqn[0], sizeof(bh->nqn[0]), "%s", HOST_A);
+	bh->n = 1;
+	atomic_init(&f->b.refs, 1);
+	atomic_init(&f->b.nst, ns_table_alloc(0));
+	atomic_init(&f->b.hosts, bh);
 
-	f->subsys[0] = &f->a;
-	f->subsys[1] = &f->b;
-	t->cfg = &f->cfg;
+	st->s[0] = &f->a;
+	st->s[1] = &f->b;
+	st->n = 2;
+	atomic_init(&t->cfg, &f->cfg);
 	t->nworkers = T_NWORKERS;
-	t->subsys = f->subsys;
-	t->nsubsys = 2;
+	t->power_cycles = 1;
+	atomic_init(&t->st, st);
 	snprintf(t->disc.nqn, sizeof(t->disc.nqn), "%s", NVMF_DISC_NQN);
 	t->disc.discovery = true;
-	t->disc.allow_any_host = true;
+	dh = host_list_alloc(0);
+	assert_non_null(dh);
+	dh->any = true;
+	atomic_init(&t->disc.hosts, dh);
+	atomic_init(&t->disc.nst, ns_table_alloc(0));
 	t->p = (struct target_params){ .maxh2cdata = 131072, .io_icd = 8192,
 				       .mdts_bytes = 131072, .mdts = 5, .io_qdepth = 128,
 				       .max_io_queues = 8, .kato_default_ms = 120000,
@@ -103,6 +126,14 @@ void t_fixture_fini(struct t_fixture *f)
 		ctrl_put(c);
 	}
 	pthread_mutex_destroy(&f->t.lock);
+	/* the subsystems are the fixture's: their tables are freed here, not by subsys_put */
+	free(atomic_load(&f->a.nst));
+	free(atomic_load(&f->a.hosts));
+	free(atomic_load(&f->b.nst));
+	free(atomic_load(&f->b.hosts));
+	free(atomic_load(&f->t.disc.nst));
+	free(atomic_load(&f->t.disc.hosts));
+	free(atomic_load(&f->t.st));
 }
 
 nvme_status_t t_connect(struct t_fixture *f, const char *subnqn, const char *hostnqn,

@@ -31,11 +31,8 @@ struct t_fixture {
 	struct target t;
 	struct cfg_config cfg;
 	struct cfg_listener listeners[4];
-	struct subsys a, b;
-	struct subsys *subsys[2];
+	struct subsys a, b;	 /* their tables are allocated (freed by t_fixture_fini) */
 	struct ns ns[3];
-	struct ns *a_ns[3];
-	char b_hosts[1][NVMF_NQN_FIELD];
 	struct ns_stats stats[3][T_NWORKERS];
 	struct conn_info ci;
 	uint8_t hostid[16];

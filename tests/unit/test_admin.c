@@ -646,24 +646,25 @@ static void test_smart(void **state)
 	struct ctrl *c = t_admin(&F, NQN_A, HOST_A, 0);
 	struct nvme_smart_log log;
 	struct smart_counts sc = { 0 };
+	struct smart_life life = { .power_cycles = 1, .power_on_hours = 2 };
 
 	(void)state;
 	/* data units: thousands of 512-byte units, rounded up */
 	sc.read_blocks = 1001;
 	sc.write_blocks = 999;
 	sc.busy_ns = 150ULL * 1000000000ULL;
-	smart_fill(&log, &sc, 0, 2 * 3600000 + 5);
+	smart_fill(&log, &sc, &life);
 	assert_int_equal(le128_lo(log.data_units_read), 2);
 	assert_int_equal(le128_lo(log.data_units_written), 1);
 	assert_int_equal(le128_lo(log.ctrl_busy_time), 2);
 	assert_int_equal(le128_lo(log.power_on_hours), 2);
 	sc.read_blocks = 1000;
 	sc.write_blocks = 0;
-	smart_fill(&log, &sc, 0, 0);
+	smart_fill(&log, &sc, &life);
 	assert_int_equal(le128_lo(log.data_units_read), 1);
 	assert_int_equal(le128_lo(log.data_units_written), 0);
 	sc.read_blocks = UINT64_MAX;
-	smart_fill(&log, &sc, 0, 0);
+	smart_fill(&log, &sc, &life);
 	assert_int_equal(le128_lo(log.data_units_read), UINT64_MAX / 1000 + 1);
 
 	/* through the log page: namespace 1 on two workers, namespace 5 */

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Listening sockets and their reference counts (listener.h). */
+#include "listener.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+int listener_open(const struct cfg_listener *cl, struct listener **out)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct listener *l = calloc(1, sizeof(*l));
+	struct addrinfo *ai;
+	char port[8];
+	int one = 1, fd = -1, ret;
+
+	*out = NULL;
+	if (l == NULL)
+		return -ENOMEM;
+	atomic_init(&l->refs, 1);
+	atomic_init(&l->discovery_only, cl->discovery_only);
+	l->port = cl->port;
+	snprintf(l->host, sizeof(l->host), "%s", cl->host);
+	snprintf(port, sizeof(port), "%u", cl->port);
+	snprintf(l->name, sizeof(l->name), strchr(cl->host, ':') ? "[%s]:%u" : "%s:%u", cl->host,
+		 cl->port);
+	ret = getaddrinfo(cl->host, port, &hints, &ai);
+	if (ret) {
+		log_err("listen %s: %s", l->name, gai_strerror(ret));
+		free(l);
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0)
+		goto fail;
+	freeaddrinfo(ai);
+	l->fd = fd;
+	*out = l;
+	return 0;
+fail:
+	ret = -errno;
+	log_err("listen %s: %s", l->name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	free(l);
+	return ret;
+}
+
+void listener_get(struct listener *l)
+{
+	atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+}
+
+void listener_put(struct listener *l)
+{
+	if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	close(l->fd);
+	free(l);
+}
+
+struct listener_set *listener_set_alloc(size_t n)
+{
+	return calloc(1, sizeof(struct listener_set) + n * sizeof(struct listener *));
+}
+
+struct listener *listener_set_find(const struct listener_set *s, const struct cfg_listener *cl)
+{
+	for (size_t i = 0; s != NULL && i < s->n; i++) {
+		struct listener *l = s->l[i];
+
+		if (l->port == cl->port && strcmp(l->host, cl->host) == 0)
+			return l;
+	}
+	return NULL;
+}

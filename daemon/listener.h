@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Listening sockets. A listener is shared: the target's listener set holds
+ * a reference while the configuration has it, every worker's multishot
+ * accept on it one, every connection accepted on it one (conn->l). A
+ * reload that removes a listener marks it removed and drops the set's
+ * reference; workers cancel their accepts and close its connections (as
+ * nvmet does when a port goes away); the last reference closes the socket.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct listener {
+	_Atomic int refs;
+	_Atomic bool removed;
+	int fd;
+	_Atomic bool discovery_only; /* a reload may change it in place */
+	char host[64];	/* as configured: the identity a reload compares */
+	unsigned int port;
+	char name[80];	/* "127.0.0.1:4420", "[::1]:4420" */
+};
+
+/* The listeners being served. Immutable once published (target.h). */
+struct listener_set {
+	size_t n;
+	struct listener *l[];
+};
+
+/* Bind and listen (refs 1). 0 or -errno, logged with the address. */
+int listener_open(const struct cfg_listener *cl, struct listener **out);
+void listener_get(struct listener *l);
+void listener_put(struct listener *l);
+struct listener_set *listener_set_alloc(size_t n);
+/* The listener of set s that cl names (same address and port), or NULL. */
+struct listener *listener_set_find(const struct listener_set *s, const struct cfg_listener *cl);
