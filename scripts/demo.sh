@@ -2,7 +2,9 @@
 # Install, build, start nvmfd on its embedded default configuration and show
 # it serving: nvmfdd (our NVMe/TCP host tool) discovers it, identifies it,
 # writes 1 MiB with header and data digests and reads it back, compares;
-# then nvmfd is stopped with SIGTERM. The README's first command; run it as
+# nvmf-stat shows the target's SMART / Health counters; then nvmfd is
+# stopped with SIGTERM. Its health counters live in a scratch state
+# directory (-s), so every demo starts from a new drive. The README's first command; run it as
 # root on Debian 12 (or with --no-install when the dependencies are there).
 #
 #   scripts/demo.sh [--no-install] [--keep]
@@ -48,7 +50,9 @@ say "building into build/"
 ninja -C build
 nvmfd=$src/build/daemon/nvmfd
 nvmfdd=$src/build/tools/nvmfdd
+nvmfstat=$src/build/tools/nvmf-stat
 [[ -x $nvmfd ]] || die "build/daemon/nvmfd was not built"
+[[ -x $nvmfstat ]] || die "build/tools/nvmf-stat was not built"
 [[ -x $nvmfdd ]] || die "build/tools/nvmfdd was not built"
 
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
@@ -73,8 +77,8 @@ exec 3>&1  # run's command echo goes here even when the command's stdout is redi
 run() { printf '\n$ %s\n' "$*" | sed "s|$src/||" >&3; "$@"; }
 
 say "starting nvmfd with no configuration file: the embedded default"
-printf '\n$ %s &\n' "build/daemon/nvmfd"
-"$nvmfd" >"$work/nvmfd.log" 2>&1 </dev/null &
+printf '\n$ %s &\n' "build/daemon/nvmfd -s $work/state"
+"$nvmfd" -s "$work/state" >"$work/nvmfd.log" 2>&1 </dev/null &
 dpid=$!
 ready=0
 for _ in $(seq 100); do  # 10 s
@@ -95,10 +99,13 @@ run "$nvmfdd" write -g -G -o $((1 << 20)) -l $((1 << 20)) "$IO" "$NQN" <"$work/d
 run "$nvmfdd" read -g -G -o $((1 << 20)) -l $((1 << 20)) "$IO" "$NQN" >"$work/back"
 cmp "$work/data" "$work/back" || die "the data read back differs from the data written"
 echo "read back == written ($(md5sum <"$work/data" | cut -d' ' -f1))"
+say "the target's health counters: nvmf-stat reads the SMART / Health log over NVMe/TCP"
+run "$nvmfstat" "$IO"
 
 if ((keep)); then
 	say "nvmfd stays up: try for example"
 	echo "  $nvmfdd identify $IO $NQN"
+	echo "  $nvmfstat --watch 1 $IO                          # rates, once a second"
 	echo "  nvme discover -t tcp -a 127.0.0.1 -s 8009        # with nvme-cli and the nvme-tcp module"
 	read -r -p "Press Enter to stop it. " _ || true
 fi
