@@ -3,7 +3,7 @@
 # fio 3.33) in a qemu guest from ../shared/tools/linux-host, against nvmfd
 # running on this machine. See tests/interop/README.md.
 #
-#   tests/interop/kernel-host.sh BUILD/daemon/nvmfd
+#   tests/interop/kernel-host.sh BUILD/daemon/nvmfd BUILD/tools/nvmf-stat
 #
 # Starts nvmfd on free loopback ports (10.0.2.2 in the guest is this
 # machine's 127.0.0.1) with two subsystems: one open to any host (a 64 MiB RAM
@@ -18,7 +18,13 @@
 # guest asks (a "HOLD restart" line), this script stops nvmfd with SIGTERM,
 # checks that the flushed data is in the backing file, starts nvmfd again and
 # releases the guest through a forwarded hold port; the host must reconnect
-# by itself and read the data back. On the loop-device namespace the guest
+# by itself and read the data back. Then a live reload under the connected
+# host ("HOLD reload"): this script adds namespace 2 (RAM) to SUB_ANY and
+# sends SIGHUP while the guest runs fio on namespace 1; the guest must see
+# the new namespace without reconnecting (Namespace Attribute Changed event)
+# and fio must not fail. Last ("HOLD smart KEY=VALUE ..."), the guest's
+# `nvme smart-log` of SUB_ANY is compared with what nvmf-stat --json prints
+# for it here: the same counters. On the loop-device namespace the guest
 # checks id-ns, blkdiscard, write-zeroes, fio verify and flush, and leaves
 # 1 MiB of data ("BLKDATA off=O len=L md5=M") that this script then finds on
 # the loop device itself; without root or losetup those checks are SKIPs.
@@ -40,6 +46,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 lh=${LINUX_HOST_DIR:-$src/../shared/tools/linux-host}
 nvmfd=${1:-}
+nvmfstat=${2:-}
 
 SUB_ANY=nqn.2026-11.io.nvmfd:interop-any
 SUB_RES=nqn.2026-11.io.nvmfd:interop-restricted
@@ -50,12 +57,14 @@ MISSING_NQN=nqn.2026-11.io.nvmfd:interop-no-such-subsystem
 RAM_MB=64
 FILE_MB=64
 BLK_MB=64  # the loop device: namespace 2 of SUB_RES, 4096-byte sectors
+RELOAD_MB=32  # namespace 2 of SUB_ANY, added by a reload
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-300}
 
 # --- skipping --------------------------------------------------------------
 [[ -n $nvmfd ]] || { echo "usage: $0 NVMFD" >&2; exit 2; }
 [[ -x $nvmfd ]] || skip "nvmfd not built: $nvmfd"
 nvmfd=$(cd "$(dirname "$nvmfd")" && pwd)/$(basename "$nvmfd")
+[[ -x $nvmfstat ]] || skip "nvmf-stat not built: ${nvmfstat:-no second argument}"
 [[ -x $lh/run ]] || skip "no linux-host tool at $lh (set LINUX_HOST_DIR)"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (run $lh/setup)"
 command -v python3 >/dev/null || skip "python3 is not installed"
@@ -221,6 +230,7 @@ fi
 	--env SUB_ANY="$SUB_ANY" --env SUB_RES="$SUB_RES" --env OTHER_NQN="$OTHER_NQN" \
 	--env INTRUDER_NQN="$INTRUDER_NQN" --env MISSING_NQN="$MISSING_NQN" \
 	--env RAM_MB="$RAM_MB" --env FILE_MB="$FILE_MB" --env BLK_MB="$BLK_MB" \
+	--env RELOAD_MB="$RELOAD_MB" \
 	--env HOLD_PORT=5555 --env HOLD_SECONDS=120 \
 	"$here/guest/host-checks.sh" >"$glog" 2>&1 &
 gpid=$!
@@ -260,6 +270,51 @@ restart_for_guest() {
 	else notok "restart: the guest's hold port never answered"; fi
 }
 
+# The guest's "HOLD reload": namespace 2 (RAM) joins SUB_ANY, SIGHUP, the
+# daemon must say so; then release the guest.
+reload_for_guest() {
+	local answer=reloaded lines
+	echo "# guest asks: $1"
+	lines=$(wc -l <"$dlog")
+	printf '\n; added by the reload check\n[namespace %s 2]\npath = ram:%sM\n' \
+		"$SUB_ANY" "$RELOAD_MB" >>"$work/nvmfd.ini"
+	kill -HUP "$dpid"
+	for _ in $(seq 100); do
+		tail -n +$((lines + 1)) "$dlog" | grep -q 'reload: .*namespaces +1' && break
+		sleep 0.1
+	done
+	if tail -n +$((lines + 1)) "$dlog" | grep -q 'reload: .*namespaces +1'; then
+		ok "reload: SIGHUP with the host connected adds namespace 2 of $SUB_ANY: $(tail -n +$((lines + 1)) "$dlog" | grep -m1 'reload: ' | sed 's/^[^]]*] //')"
+	else
+		notok "reload: SIGHUP adds namespace 2 of $SUB_ANY (no 'reload: ... namespaces +1' line)"
+		daemon_tail
+		answer="reload failed"
+	fi
+	if release "$answer"; then ok "reload: guest released"
+	else notok "reload: the guest's hold port never answered"; fi
+}
+
+# The guest's "HOLD smart KEY=VALUE ...": what nvme smart-log printed for
+# SUB_ANY (NSID FFFFFFFFh), against nvmf-stat --json here.
+smart_for_guest() {
+	local line=$1 kv k v got diff='' same=0
+	echo "# guest asks: $line"
+	timeout -k 5 60 "$nvmfstat" --json -t 10 "127.0.0.1:$P_IO" "$SUB_ANY" >"$work/stat.json" 2>"$work/stat.err"
+	for kv in ${line#HOLD smart }; do
+		k=${kv%%=*} v=${kv#*=}
+		got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["subsystems"][0]["controller"][sys.argv[2]])' \
+			"$work/stat.json" "$k" 2>/dev/null)
+		if [[ $got == "$v" ]]; then same=$((same + 1)); else diff+=" $k: guest $v, nvmf-stat ${got:-?};"; fi
+	done
+	if [[ -z $diff && $same -ge 8 ]]; then
+		ok "nvme smart-log in the guest and nvmf-stat --json here agree on $same counters (${line#HOLD smart })"
+	else
+		notok "nvme smart-log and nvmf-stat --json agree:$diff ($same equal)"
+		show "$work/stat.err"
+	fi
+	release compared || notok "smart: the guest's hold port never answered"
+}
+
 # Relay the guest's TAP as it comes, and answer its hold requests.
 done_lines=0 guest_plan='' guest_exit='' guest_n=0 blkdata=''
 relay() {
@@ -275,6 +330,8 @@ relay() {
 		1..[0-9]*) guest_plan=${line#1..} ;;
 		"HOST-CHECKS EXIT "*) guest_exit=${line#HOST-CHECKS EXIT } ;;
 		"HOLD restart"*) restart_for_guest "$line" ;;
+		"HOLD reload"*) reload_for_guest "$line" ;;
+		"HOLD smart"*) smart_for_guest "$line" ;;
 		"HOLD skip"*) echo "# the guest skipped the restart (no connection to $SUB_RES)" ;;
 		"BLKDATA "*) blkdata=$line; echo "# guest: $line" ;;
 		"#"*) echo "$line" ;;

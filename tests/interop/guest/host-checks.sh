@@ -32,9 +32,16 @@
 # port, sends "restarted" (or what went wrong) and reads "released". The
 # host must reconnect by itself (reconnect_delay 1 s) and read the data back.
 #
+# Reload: with fio verifying on namespace 1 of SUB_ANY, it prints
+#   HOLD reload
+# and the machine adds namespace 2 (RELOAD_MB MiB) and sends nvmfd SIGHUP;
+# the namespace must appear on the same controller, without a reconnect.
+# Then "HOLD smart KEY=VALUE ..." gives the machine what nvme smart-log
+# printed, to compare with nvmf-stat there.
+#
 # Environment: ADDR (10.0.2.2), IO_PORT, DISC_PORT, SUB_ANY, SUB_RES,
 # OTHER_NQN, INTRUDER_NQN, MISSING_NQN, RAM_MB (64), FILE_MB (64), BLK_MB (0),
-# HOLD_PORT (5555), HOLD_SECONDS (120), FIO_MB (16).
+# RELOAD_MB (32), HOLD_PORT (5555), HOLD_SECONDS (120), FIO_MB (16).
 set -uo pipefail
 
 [[ -e /etc/linux-host-release ]] || { echo "run this inside the guest: shared/tools/linux-host/run $0" >&2; exit 2; }
@@ -231,6 +238,20 @@ blk_checks() {
 	fi
 	echo "BLKDATA off=$((56 << 20)) len=$((1 << 20)) md5=$md5"
 }
+# hold_ask LINE: print LINE for the machine, wait on HOLD_PORT until it
+# connects; sets hold_answer to what it sent.
+hold_answer=''
+hold_ask() {
+	local ncpid hex
+	rm -f /tmp/hold.out
+	(echo released | timeout "$hold_secs" nc -l -p "$hold_port" >/tmp/hold.out 2>&1) &
+	ncpid=$!
+	hex=$(printf '%04X' "$hold_port")
+	for _ in $(seq 50); do cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ":$hex 0\+:0000 0A" && break; sleep 0.1; done
+	echo "$1"
+	wait "$ncpid"
+	hold_answer=$(tr -d '\r' </tmp/hold.out | head -n1)
+}
 # disc_nqns OUTPUT-FILE: the NVMe subsystem NQNs a discovery log lists, sorted, one line.
 disc_nqns() {
 	awk '/^subtype:/ {nvm = ($0 ~ /nvme subsystem/)} /^subnqn:/ && nvm {print $2}' "$1" | sort | tr '\n' ' ' | sed 's/ $//'
@@ -426,15 +447,9 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 
 	# Ask the machine to restart nvmfd, and wait for its answer.
 	lines=$(dmesg | wc -l)
-	rm -f /tmp/hold.out
-	(echo released | timeout "$hold_secs" nc -l -p "$hold_port" >/tmp/hold.out 2>&1) &
-	ncpid=$!
-	hex=$(printf '%04X' "$hold_port")
-	for _ in $(seq 50); do cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ":$hex 0\+:0000 0A" && break; sleep 0.1; done
-	echo "HOLD restart off=$((off_mb << 20)) len=$((len_mb << 20)) md5=$md5"
 	t=$(date +%s)
-	wait "$ncpid"
-	answer=$(tr -d '\r' </tmp/hold.out | head -n1)
+	hold_ask "HOLD restart off=$((off_mb << 20)) len=$((len_mb << 20)) md5=$md5"
+	answer=$hold_answer
 	if [[ $answer == restarted* ]]; then ok "the machine restarted nvmfd ($answer) after $(($(date +%s) - t))s"
 	else notok "the machine restarted nvmfd (answer: '${answer:-none}')"; fi
 
@@ -472,4 +487,76 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 else
 	notok "nvme connect -n $sub_res"
 	echo "HOLD skip"
+fi
+
+# ---- a live reload under a connected host, then smart-log against nvmf-stat ---
+step "live reload: namespace 2 joins $sub_any while fio runs on namespace 1"
+if connect "$sub_any"; then
+	ok "nvme connect -n $sub_any: $ctrl, $dev"
+	cntlid=$(cat "/sys/class/nvme/$ctrl/cntlid")
+	timeout 240 fio --name=reload --filename="$dev" --ioengine=libaio --direct=1 --rw=randwrite \
+		--bsrange=4k-128k --iodepth=16 --size=24M --verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--verify_state_save=0 --eta=never >/tmp/fio-reload.out 2>&1 &
+	fiopid=$!
+	read -r _ _ fw0 _ <<<"$(blkstat "$ctrl")"
+	for _ in $(seq 100); do
+		read -r _ _ fw _ <<<"$(blkstat "$ctrl")"
+		((fw > fw0 + 32)) && break
+		sleep 0.1
+	done
+	lines=$(dmesg | wc -l)
+	t=$(date +%s)
+	hold_ask "HOLD reload"
+	if [[ $hold_answer == reloaded ]]; then ok "the machine reloaded nvmfd's configuration"
+	else notok "the machine reloaded nvmfd's configuration (answer: '${hold_answer:-none}')"; fi
+	d2=''
+	for _ in $(seq 300); do d2=$(ns_dev "$sub_any" 2) && [[ -b $d2 ]] && break; d2=''; sleep 0.1; done
+	msgs=$(dmesg | tail -n +$((lines + 1)))
+	state=$(cat "/sys/class/nvme/$ctrl/state" 2>/dev/null)
+	if [[ -n $d2 && $state == live && $(cat "/sys/class/nvme/$ctrl/cntlid") == "$cntlid" ]] &&
+		! grep -qiE 'reconnect|resetting' <<<"$msgs"; then
+		ok "namespace 2 appeared as $d2 after $(($(date +%s) - t))s on the same controller ($ctrl, cntlid $cntlid, no reconnect): $(grep -iE 'rescan' <<<"$msgs" | tail -n1 | sed 's/^\[[^]]*\] //')"
+	else
+		notok "namespace 2 appears without a reconnect (device '${d2:-none}', $ctrl state ${state:-?}, cntlid $cntlid -> $(cat "/sys/class/nvme/$ctrl/cntlid" 2>/dev/null))"
+		note <<<"$msgs"
+	fi
+	sz=$(($(blockdev --getsize64 "${d2:-/dev/null}" 2>/dev/null || echo 0) >> 20))
+	rc=0
+	timeout 60 dd if=/dev/urandom of=/tmp/r1m bs=1M count=1 status=none
+	timeout 60 dd if=/tmp/r1m of="${d2:-/dev/null}" bs=1M seek=3 oflag=direct status=none || rc=$?
+	timeout 60 dd if="${d2:-/dev/null}" of=/tmp/r1m.back bs=1M skip=3 count=1 iflag=direct status=none || rc=$?
+	if [[ -n $d2 ]] && ((rc == 0 && sz == ${RELOAD_MB:-32})) && cmp -s /tmp/r1m /tmp/r1m.back; then
+		ok "the new namespace $d2 ($sz MiB) takes 1 MiB and reads it back"
+	else
+		notok "the new namespace ${d2:-?} (${sz} MiB, want ${RELOAD_MB:-32}) takes 1 MiB and reads it back (dd exit $rc)"
+	fi
+	rc=0
+	wait "$fiopid" || rc=$?
+	if ((rc == 0)) && ! grep -q 'err= *[1-9]' /tmp/fio-reload.out; then
+		ok "fio verify on namespace 1 across the reload: no error, data verified"
+	else
+		notok "fio verify on namespace 1 across the reload (fio exit $rc)"
+		tail -n 25 /tmp/fio-reload.out | note
+	fi
+	# nvme smart-log (NSID FFFFFFFFh: the whole subsystem) against nvmf-stat on the machine
+	kv=''
+	if timeout 30 nvme smart-log "/dev/$ctrl" -o json >/tmp/smart.json 2>&1; then
+		for k in data_units_read data_units_written host_read_commands host_write_commands \
+			controller_busy_time power_cycles power_on_hours unsafe_shutdowns media_errors \
+			num_err_log_entries temperature; do
+			v=$(grep -Eo "\"$k\" *: *\"?[0-9]+" /tmp/smart.json | grep -Eo '[0-9]+$')
+			[[ -n $v ]] && kv+=" $k=$v"
+		done
+	fi
+	if [[ -n $kv ]]; then
+		ok "nvme smart-log /dev/$ctrl -o json:$kv"
+		hold_ask "HOLD smart$kv"
+		[[ $hold_answer == compared ]] || notok "the machine compared smart-log with nvmf-stat (answer: '${hold_answer:-none}')"
+	else
+		notok "nvme smart-log /dev/$ctrl -o json"
+		note </tmp/smart.json
+	fi
+	if disconnect "$ctrl"; then ok "nvme disconnect $ctrl"; else notok "nvme disconnect $ctrl"; fi
+else
+	notok "nvme connect -n $sub_any (reload)"
 fi
