@@ -130,8 +130,10 @@ static void io_finish(struct cmd *cmd)
 	struct conn *c = cmd->conn;
 	bool ok = cmd->status == 0;
 
-	if (cmd->plan.ns != NULL)
+	if (cmd->plan.ns != NULL) {
+		io_busy_end(cmd->plan.ns, c->w->id, c->w->now_ns);
 		io_account(cmd->plan.ns, c->w->id, &cmd->plan, ok);
+	}
 	if (ok && cmd->plan.op == BE_OP_READ)
 		cmd->c2h_len = cmd->plan.len;
 	cmd_complete(cmd);
@@ -231,5 +233,7 @@ void cmd_io_exec(struct cmd *cmd)
 	cmd->be_idx = 0;
 	cmd->rng_left = 0;
 	cmd->be_nst = subsys_ns(cmd->conn->ctrl->subsys);
+	if (plan->ns != NULL)
+		io_busy_begin(plan->ns, cmd->conn->w->id, cmd->conn->w->now_ns);
 	be_run(cmd);
 }

@@ -232,3 +232,12 @@ nvme_status_t io_errno_status(int err, enum be_op op);
  * the SMART log reports. Commands refused by io_check are not counted.
  */
 void io_account(struct ns *ns, unsigned int worker, const struct io_plan *plan, bool ok);
+
+/*
+ * Controller busy time (SMART): a command of ns enters / leaves its backend
+ * stage on worker at now_ns. The namespace is busy on that worker while
+ * one is in it; the SMART log sums this over workers (and, for the
+ * subsystem, over namespaces).
+ */
+void io_busy_begin(struct ns *ns, unsigned int worker, int64_t now_ns);
+void io_busy_end(struct ns *ns, unsigned int worker, int64_t now_ns);

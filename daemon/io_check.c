@@ -168,6 +168,26 @@ nvme_status_t io_errno_status(int err, enum be_op op)
 	}
 }
 
+void io_busy_begin(struct ns *ns, unsigned int worker, int64_t now_ns)
+{
+	struct ns_stats *s = &ns->stats[worker];
+
+	if (s->inflight++ == 0)
+		s->busy_since_ns = now_ns;
+}
+
+void io_busy_end(struct ns *ns, unsigned int worker, int64_t now_ns)
+{
+	struct ns_stats *s = &ns->stats[worker];
+
+	if (s->inflight == 0 || --s->inflight != 0 || now_ns <= s->busy_since_ns)
+		return;
+	atomic_store_explicit(&s->busy_ns,
+			      atomic_load_explicit(&s->busy_ns, memory_order_relaxed) +
+				      (uint64_t)(now_ns - s->busy_since_ns),
+			      memory_order_relaxed);
+}
+
 void io_account(struct ns *ns, unsigned int worker, const struct io_plan *plan, bool ok)
 {
 	struct ns_stats *s = &ns->stats[worker];

@@ -44,8 +44,12 @@ struct ns_stats {
 	_Atomic uint64_t write_blocks;
 	_Atomic uint64_t busy_ns;      /* time with commands outstanding */
 	_Atomic uint64_t media_errors;
-	char pad[16];		       /* a cache line per worker */
+	/* the worker's own, for busy_ns: commands in their backend stage, since when */
+	int64_t busy_since_ns;
+	uint32_t inflight;
+	char pad[4];		       /* a cache line per worker */
 };
+_Static_assert(sizeof(struct ns_stats) == 64, "one cache line per worker");
 
 /* Counters as the SMART / Health log sums them (health.c persists them). */
 struct smart_counts {

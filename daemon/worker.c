@@ -43,6 +43,15 @@ int64_t worker_clock_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void worker_clock(struct worker *w)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w->now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	w->now_ms = w->now_ns / 1000000;
+}
+
 struct io_uring_sqe *worker_sqe(struct worker *w)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
@@ -496,7 +505,7 @@ static void worker_loop(struct worker *w)
 		if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 			log_err("worker %u: io_uring_submit_and_wait_timeout: %s", w->id,
 				strerror(-ret));
-		w->now_ms = worker_clock_ms();
+		worker_clock(w);
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
 			handle_cqe(w, cqe);
 			n++;
@@ -582,7 +591,7 @@ static int worker_init(struct worker *w)
 		log_warn("worker %u: registering the backing files: %s (using plain fds)", w->id,
 			 strerror(-ret));
 	conn_zc_setup(w);
-	w->now_ms = worker_clock_ms();
+	worker_clock(w);
 	w->next_tick_ms = w->now_ms + WORKER_TICK_MS;
 	w->epoch = atomic_load(&w->t->epoch);
 	atomic_store(&w->epoch_ack, w->epoch);

@@ -140,6 +140,7 @@ struct worker {
 	int *reg_files;		 /* what is registered, by slot (TARGET_MAX_FILES) */
 
 	int64_t now_ms;		 /* CLOCK_MONOTONIC, updated every loop iteration */
+	int64_t now_ns;		 /* the same instant in ns (controller busy time) */
 	int64_t next_tick_ms;
 	uint64_t log_quota_ms;	 /* rate limit for accept errors */
 

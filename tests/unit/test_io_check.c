@@ -331,6 +331,27 @@ static void test_account(void **state)
 	assert_int_equal(atomic_load(&w1->read_cmds), 2);
 }
 
+/* Busy time: the union of the intervals with a command in the backend, per worker. */
+static void test_busy(void **state)
+{
+	const int64_t s = 1000000000;
+	struct ns_stats *w0 = &F.stats[0][0], *w1 = &F.stats[0][1];
+
+	(void)state;
+	io_busy_begin(&F.ns[0], 0, 10 * s);
+	io_busy_begin(&F.ns[0], 0, 20 * s); /* overlaps: not counted twice */
+	io_busy_end(&F.ns[0], 0, 30 * s);
+	assert_int_equal(atomic_load(&w0->busy_ns), 0);
+	io_busy_end(&F.ns[0], 0, 70 * s);
+	assert_int_equal(atomic_load(&w0->busy_ns), 60 * s);
+	io_busy_end(&F.ns[0], 0, 80 * s); /* unbalanced: ignored */
+	assert_int_equal(atomic_load(&w0->busy_ns), 60 * s);
+	io_busy_begin(&F.ns[0], 1, 100 * s);
+	io_busy_end(&F.ns[0], 1, 100 * s + 5);
+	assert_int_equal(atomic_load(&w1->busy_ns), 5);
+	assert_int_equal(atomic_load(&w0->busy_ns), 60 * s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +364,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dsm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errno_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
