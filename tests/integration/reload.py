@@ -142,10 +142,17 @@ class Mover(threading.Thread):
         self.ops = 0
         self.errors = []
         self.worst = 0.0   # the longest write+read pair, in seconds
+        self.hold = threading.Event()   # set: stop between two pairs (counters stand still)
+        self.idle = threading.Event()
 
     def run(self):
         i = 0
         while not self.stop.is_set():
+            if self.hold.is_set():
+                self.idle.set()
+                time.sleep(0.01)
+                continue
+            self.idle.clear()
             lba = (i * 8) % 32768
             blk = struct.pack("<QQ", i, lba) * 256
             t0 = time.monotonic()
@@ -286,19 +293,23 @@ def keep_going():
     mover.check_alive("replace namespace 2")
 
     # ---- 4. remove namespace 2: its counters stay in A's ----
-    before = smart(a1)
+    mover.hold.set()
+    mover.idle.wait(5)
+    before, before1 = smart(a1), smart(a1, 1)
     f, new = hup(ini())
     aer1 = aer_then_log(a1, aer1, "remove namespace 2", [2])
     check("remove namespace 2: [1] left", a1.active_nsids() == [1])
     st2, _ = q2.read(2, 0, 512)
     check("remove namespace 2: I/O on it fails with Invalid Namespace (status %#x)" % st2,
           st2 & 0x7FF == 0x0B)
-    after = smart(a1)
-    check("remove namespace 2: A's SMART totals keep its commands (writes %s -> %s)"
-          % (before and before["writes"], after and after["writes"]),
-          before and after and after["writes"] >= before["writes"]
-          and after["reads"] >= before["reads"] + 1
-          and after["units_written"] >= before["units_written"], (before, after))
+    after, after1 = smart(a1), smart(a1, 1)
+    # host 2 wrote and read 8 KiB on the first namespace 2, read 8 KiB of the second
+    gone = {k: after[k] - after1[k] for k in ("reads", "writes")}
+    check("remove namespace 2: A's SMART totals (NSID FFFFFFFFh) keep its commands: "
+          "totals minus namespace 1 = %r" % gone,
+          gone == {"reads": 2, "writes": 1} and after == before and after1 == before1,
+          (before, before1, after, after1))
+    mover.hold.clear()
     mover.check_alive("remove namespace 2")
 
     # ---- 5. add and remove a subsystem ----
@@ -377,11 +388,55 @@ def keep_going():
           % (gen4, gen5, P_EXTRA), r is not None and r[1] == AEN_DISC and gen5 > gen4
           and str(P_EXTRA) not in [x[0] for x in recs], (r, recs))
 
+    # ---- 7b. namespaces on files (registered file slots) ----
+    fa, fb = os.path.join(work, "ns4a.img"), os.path.join(work, "ns4b.img")
+    for fn, fill in ((fa, b"\0"), (fb, b"\x5b")):
+        with open(fn, "wb") as fh:
+            fh.write(fill * (8 << 20))
+
+    def open_in_daemon(fn):
+        d = "/proc/%d/fd" % daemon.pid
+        return any(os.readlink(os.path.join(d, x)) == fn for x in os.listdir(d))
+
+    hosts1 = (H1,)
+    f, new = hup(ini(a_hosts=hosts1, a_ns=((1, "ram:32M"), (4, fa))))
+    aer1 = aer_then_log(a1, aer1, "add namespace 4 (a file)", [4])
+    a3 = nvmetcp.admin(P_IO, SUB_A, H1)
+    q3 = nvmetcp.io(a3, P_IO)
+    blk = os.urandom(4096)
+    st = q3.write(4, 8, blk)
+    st2, got = q3.read(4, 8, 4096)
+    check("namespace 4 on a file: 4 KiB written and read back", st == 0 and st2 == 0
+          and got == blk, (st, st2))
+    check("namespace 4 on a file: the file is open in nvmfd", open_in_daemon(fa))
+    f, new = hup(ini(a_hosts=hosts1, a_ns=((1, "ram:32M"), (4, fb))))
+    aer1 = aer_then_log(a1, aer1, "namespace 4 to another file", [4])
+    st2, got = q3.read(4, 8, 4096)
+    check("namespace 4 on another file: reads that file's contents", st2 == 0
+          and got == b"\x5b" * 4096, st2)
+    with open(fa, "rb") as fh:
+        fh.seek(8 * 512)
+        check("namespace 4's first file has the data written through it", fh.read(4096) == blk)
+    check("namespace 4 replaced: the first file is closed, the second open",
+          not open_in_daemon(fa) and open_in_daemon(fb))
+    st = q3.write(4, 0, blk)
+    st2, got = q3.read(4, 0, 4096)
+    check("namespace 4 on another file: I/O works", st == 0 and st2 == 0 and got == blk)
+    f, new = hup(ini(a_hosts=hosts1))
+    aer1 = aer_then_log(a1, aer1, "remove namespace 4", [4])
+    check("namespace 4 removed: its file is closed", not open_in_daemon(fb))
+    check("namespace 4 removed: I/O on it fails (Invalid Namespace)",
+          q3.read(4, 0, 512)[0] & 0x7FF == 0x0B)
+    q3.close()
+    a3.close()
+    mover.check_alive("namespaces on files")
+
     # ---- 8. many reloads in a row while the I/O goes on ----
     fds0 = len(os.listdir("/proc/%d/fd" % daemon.pid))
     bad = []
     for i in range(20):
-        text = ini(a_hosts=(H1,), a_ns=((1, "ram:32M"), (3, "ram:4M"))) if i % 2 == 0 \
+        text = ini(a_hosts=(H1,), a_ns=((1, "ram:32M"), (3, "ram:4M"), (5, fa))) \
+            if i % 2 == 0 \
             else ini(a_hosts=(H1,))
         f, new = hup(text)
         if "reload failed" in status_of(f) or "READY=1" not in f:
@@ -391,12 +446,13 @@ def keep_going():
     fds1 = len(os.listdir("/proc/%d/fd" % daemon.pid))
     check("20 reloads: as many fds as before (%d -> %d)" % (fds0, fds1), fds1 == fds0)
     mover.check_alive("20 reloads")
-    # every other reload added namespace 3, then removed it: the events pile up in the log
+    # every other reload added namespaces 3 (RAM) and 5 (a file), the next removed
+    # them: the changes pile up in the log until the host reads it
     r = a1.poll(aer1, 2)
     check("20 reloads: host 1's AER completed (namespace changes)",
           r is not None and r[1] == AEN_NS, r)
     ids = changed_ns_log(a1)
-    check("20 reloads: the changed namespace log names 3 (once)", ids == [3], ids)
+    check("20 reloads: the changed namespace log names 3 and 5 (once each)", ids == [3, 5], ids)
     mover.stop.set()
     mover.join(10)
     check("the mover did %d verified 4 KiB write+read pairs, none failed" % mover.ops,
