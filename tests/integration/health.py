@@ -229,6 +229,40 @@ def main():
     a.close()
     check("run 8: SIGTERM: exit 0", stop() == 0)
 
+    # ---- a subsystem removed by a reload while older commands still run, then a stop ----
+    global conf
+    sub_c = SUB + "-c"
+    base = open(conf).read()
+    conf = os.path.join(work, "nvmfd-c.ini")
+    with open(conf, "w") as f:
+        f.write(base + "[subsystem %s]\nallow_host = any\n[namespace %s 1]\npath = ram:8M\n"
+                % (sub_c, sub_c))
+    check("run 9 (with subsystem C): starts", start(state, "sub-c"))
+    ac = nvmetcp.admin(PORT, sub_c, HOST)
+    qc = nvmetcp.io(ac, PORT)
+    ok = all(qc.write(1, 8 * i, bytes(4096)) == 0 for i in range(5))
+    a = nvmetcp.admin(PORT, SUB, HOST)
+    q = nvmetcp.io(a, PORT)
+    # a write whose data the host never sends (R2T unanswered): a command older than the reload
+    q.send_cmd(0x01, nsid=1, cdw=(0, 0, 31), sgl_len=16384)
+    time.sleep(0.2)
+    with open(conf, "w") as f:
+        f.write(base)
+    daemon.send_signal(signal.SIGHUP)
+    end = time.time() + 10
+    while time.time() < end and "commands begun before it still run" not in log_text():
+        time.sleep(0.05)
+    check("run 9: 5 writes on C, C removed by a reload while a write on A waits for its data",
+          ok and "commands begun before it still run" in log_text(), log_text()[-600:])
+    rc = stop()
+    q.close()
+    a.close()
+    qc.close()
+    ac.close()
+    lines = [l for l in file_fields().split("\n") if l.startswith("subsystem %s " % sub_c)]
+    check("run 9: after the stop the file keeps C's counters (5 writes): %s" % lines,
+          rc == 0 and len(lines) == 1 and lines[0].split()[3:5] == ["0", "5"], file_fields())
+
 
 try:
     main()
