@@ -143,6 +143,7 @@ static void exec_admin(struct cmd *cmd)
 		}
 		cmd->st = CMD_HELD;
 		c->nr_held++;
+		worker_cmd_unhold(c->w, &cmd->ep); /* a reload need not wait for an event */
 		return;
 	}
 	cmd->dw0 = r.dw0;

@@ -239,7 +239,7 @@ static int run(struct cfg_config *cfg, unsigned int nworkers, const struct daemo
 	serve(&t, h, o);
 	notify_send("STOPPING=1\nSTATUS=stopping");
 	workers_stop();
-	reload_fini(&t);
+	reload_fini(&t, h);
 	ret = health_save(h, &t, true);
 	if (ret)
 		log_warn("saving the health counters: %s", strerror(-ret));

@@ -613,13 +613,13 @@ void reload_poll(struct target *t, struct health *h)
 	}
 }
 
-void reload_fini(struct target *t)
+void reload_fini(struct target *t, struct health *h)
 {
 	struct leftovers *lo = &g_left;
 
 	/* the workers are gone: nothing can be in use */
 	if (lo->pending || lo->cfg != NULL)
-		finish(t, NULL);
+		finish(t, h);
 }
 
 static void log_summary(const struct plan *pl, const struct cfg_config *old)

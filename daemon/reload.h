@@ -36,5 +36,9 @@ int reload_config(struct target *t, struct health *h, const char *path, bool ver
 /* Finish what a reload left waiting (commands on removed namespaces). */
 void reload_poll(struct target *t, struct health *h);
 
-/* At exit: free what reloads left (after workers_stop()). */
-void reload_fini(struct target *t);
+/*
+ * At exit: free what reloads left (after workers_stop()), before the last
+ * health_save(): a subsystem removed while old commands still ran gets
+ * its counters into h here.
+ */
+void reload_fini(struct target *t, struct health *h);

@@ -188,8 +188,13 @@ void worker_tx_schedule(struct worker *w, struct conn *c);
  * A command begins / ends (cmd.c): counted by the epoch it began in, for
  * workers_old_cmds(). A command may end on another worker than it began
  * on (never in practice: queues move before their first command), the
- * sums stay right.
+ * sums stay right. A command that waits without holding a table (an AER
+ * held until an event) stops counting: worker_cmd_unhold() sets its parity
+ * to WORKER_EP_NONE, or no reload could ever finish while a host keeps an
+ * AER outstanding, as hosts do.
  */
+#define WORKER_EP_NONE 0xff
+
 static inline uint8_t worker_cmd_begin(struct worker *w)
 {
 	uint8_t p = (uint8_t)(w->epoch & 1);
@@ -202,10 +207,19 @@ static inline uint8_t worker_cmd_begin(struct worker *w)
 
 static inline void worker_cmd_end(struct worker *w, uint8_t p)
 {
+	if (p == WORKER_EP_NONE)
+		return;
 	/* release: what the command did with a table happens before main frees it */
 	atomic_store_explicit(&w->live[p],
 			      atomic_load_explicit(&w->live[p], memory_order_relaxed) - 1,
 			      memory_order_release);
+}
+
+/* The command holds no table any more (an AER held): *p no longer counts. */
+static inline void worker_cmd_unhold(struct worker *w, uint8_t *p)
+{
+	worker_cmd_end(w, *p);
+	*p = WORKER_EP_NONE;
 }
 
 /* Link / unlink a connection in the worker's list. */

@@ -10,7 +10,8 @@ abstract "@name"), starts nvmfd with NOTIFY_SOCKET pointing at it on free
 loopback ports, and checks that READY=1 arrives only once the port accepts
 connections, that STATUS= names the listeners, that SIGTERM brings
 STOPPING=1 and exit status 0, and that a configuration that cannot start
-reports "STATUS=failed: ...". Then, when systemd-analyze exists, runs
+reports "STATUS=failed: ...", that SIGHUP brings RELOADING=1 then READY=1
+with a STATUS naming what is served now (or saying the reload failed). Then, when systemd-analyze exists, runs
 `systemd-analyze verify` on the unit (ExecStart pointed at the built nvmfd).
 Prints TAP; exit 0 / 1, or 77 (skip) without nvmfd.
 """
@@ -147,6 +148,74 @@ check("port in use: STATUS=failed names the listener, no READY=1",
                                  for x in f), "got %r" % (f,))
 busy.close()
 sock.close()
+
+# 3b. SIGHUP: RELOADING=1 (with MONOTONIC_USEC, systemd 253's Type=notify-reload),
+# then READY=1 and a STATUS naming what is served now; a broken file: READY=1
+# again, the STATUS saying the reload failed
+def until_ready(sock, timeout=20):
+    f = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and "READY=1" not in f:
+        f += fields(recv_all(sock, 0.05))
+    return f
+
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+spath = os.path.join(work, "reload.sock")
+sock.bind(spath)
+port, dport, port2 = free_ports(3)
+cfg = config(port, dport)
+log = open(os.path.join(work, "nvmfd-reload.log"), "w+")
+p = subprocess.Popen([NVMFD, "-c", cfg], env=dict(os.environ, NOTIFY_SOCKET=spath),
+                     stdout=log, stderr=subprocess.STDOUT)
+try:
+    f = until_ready(sock)
+    check("reload: READY=1 at the start", "READY=1" in f, f)
+    with open(cfg, "a") as fh:
+        fh.write("[namespace %s-2 2]\npath = ram:8M\n" % SUB)
+    text = open(cfg).read().replace("listen = 127.0.0.1:%d\n" % port,
+                                    "listen = 127.0.0.1:%d\nlisten = 127.0.0.1:%d\n"
+                                    % (port, port2), 1)
+    with open(cfg, "w") as fh:
+        fh.write(text)
+    p.send_signal(signal.SIGHUP)
+    f = until_ready(sock)
+    r = f.index("RELOADING=1") if "RELOADING=1" in f else -1
+    check("SIGHUP: RELOADING=1 first, with MONOTONIC_USEC=, then READY=1",
+          r == 0 and any(x.startswith("MONOTONIC_USEC=") for x in f[:f.index("READY=1")])
+          and "READY=1" in f[r:], f)
+    st = [x for x in f if x.startswith("STATUS=")]
+    want = ("STATUS=serving 2 subsystems, 4 namespaces on 127.0.0.1:%d, 127.0.0.1:%d, "
+            "127.0.0.1:%d (discovery); 2 workers" % (port, port2, dport))
+    check("SIGHUP: STATUS names the new listener and the namespace count",
+          st and st[-1] == want, "got %r, want %r" % (st, want))
+    check("SIGHUP: the new listener accepts connections", port_open(port2))
+    with open(cfg, "a") as fh:
+        fh.write("[namespace %s-2 3]\npath = /nonexistent/nvmfd-notify.img\n" % SUB)
+    p.send_signal(signal.SIGHUP)
+    f = until_ready(sock)
+    st = [x for x in f if x.startswith("STATUS=")]
+    check("SIGHUP with a broken file: RELOADING=1, then READY=1",
+          "RELOADING=1" in f and "READY=1" in f[f.index("RELOADING=1"):], f)
+    check("SIGHUP with a broken file: STATUS says the reload failed (what is served unchanged)",
+          st and st[-1] == want + " (the last reload failed: see the log)", st)
+    check("SIGHUP with a broken file: still running", p.poll() is None)
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = p.wait()
+    check("reload case: SIGTERM -> exit 0", rc == 0, "exit %s" % rc)
+finally:
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    sock.close()
+    log.seek(0)
+    if not all(results):
+        for line in log.read().splitlines()[-20:]:
+            print("#   nvmfd: " + line)
+    log.close()
 
 # 4. without NOTIFY_SOCKET nothing changes; a bad NOTIFY_SOCKET is only a warning
 port, dport = free_ports(2)

@@ -2,7 +2,8 @@
 /*
  * daemon/ctrl.c: Connect (every refusal with its status, IATTR and IPO),
  * CNTLID allocation, I/O queue joins, resets, teardown and references,
- * keep-alive expiry, the error log ring, asynchronous events.
+ * keep-alive expiry, the error log ring, asynchronous events (and those a
+ * reload posts: ctrl_post_*, ctrl_deliver_posted).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -522,6 +523,130 @@ static void test_aer_discovery(void **state)
 	t_admin_gone(d);
 }
 
+/* ---- events posted by main (a reload), delivered on the admin queue's worker ---- */
+
+static void test_posted_ns_changed(void **state)
+{
+	struct ctrl *a = t_admin(&F, NQN_A, HOST_A, 0);
+	uint8_t log[4096];
+	struct ctrl_req r;
+
+	(void)state;
+	assert_int_equal(set_aec(a, NVME_CTRL_OAES_NS_ATTR), 0);
+	assert_int_equal(aer(a, 7, &r), CTRL_EXEC_HELD);
+	ctrl_deliver_posted(a); /* nothing posted: nothing happens */
+	assert_int_equal(F.naer_done, 0);
+	ctrl_post_ns_changed(a, 3);
+	ctrl_post_ns_changed(a, 9);
+	ctrl_post_ns_changed(a, 3);
+	/* posting only records: the admin queue's worker delivers */
+	assert_true(atomic_load(&a->ev_posted));
+	assert_int_equal(F.naer_done, 0);
+	assert_int_equal(a->nchanged_ns, 0);
+	ctrl_deliver_posted(a);
+	assert_false(atomic_load(&a->ev_posted));
+	assert_int_equal(F.naer_done, 1);
+	assert_int_equal(F.aer_cid[0], 7);
+	assert_int_equal(F.aer_dw0[0], 0x00040002);
+	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
+	assert_int_equal(t_le32(log), 3);
+	assert_int_equal(t_le32(log + 4), 9);
+	assert_int_equal(t_le32(log + 8), 0);
+	/* delivered once: a second delivery finds nothing */
+	assert_int_equal(aer(a, 8, &r), CTRL_EXEC_HELD);
+	ctrl_deliver_posted(a);
+	assert_int_equal(F.naer_done, 1);
+	/* a discovery change means nothing to an I/O controller */
+	ctrl_post_disc_changed(a);
+	ctrl_deliver_posted(a);
+	assert_int_equal(F.naer_done, 1);
+	assert_int_equal(a->aen_pending, 0);
+	/* the host did not enable the notice: listed in the log, no AER */
+	assert_int_equal(set_aec(a, 0), 0);
+	ctrl_post_ns_changed(a, 4);
+	ctrl_deliver_posted(a);
+	assert_int_equal(F.naer_done, 1);
+	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
+	assert_int_equal(t_le32(log), 4);
+	assert_int_equal(t_le32(log + 4), 0);
+	t_admin_gone(a);
+}
+
+static void test_posted_overflow(void **state)
+{
+	struct ctrl *a = t_admin(&F, NQN_A, HOST_A, 0);
+	uint8_t log[4096];
+	struct ctrl_req r;
+
+	(void)state;
+	assert_int_equal(set_aec(a, NVME_CTRL_OAES_NS_ATTR), 0);
+	assert_int_equal(aer(a, 7, &r), CTRL_EXEC_HELD);
+	/* exactly CTRL_EV_MAX: every NSID listed */
+	for (uint32_t n = 1; n <= CTRL_EV_MAX; n++)
+		ctrl_post_ns_changed(a, n);
+	ctrl_deliver_posted(a);
+	assert_int_equal(F.naer_done, 1);
+	assert_int_equal(F.aer_dw0[0], 0x00040002);
+	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
+	assert_int_equal(t_le32(log), 1);
+	assert_int_equal(t_le32(log + 4 * (CTRL_EV_MAX - 1)), CTRL_EV_MAX);
+	assert_int_equal(t_le32(log + 4 * CTRL_EV_MAX), 0);
+	/* one more than fits between two deliveries: the log says FFFFFFFFh alone */
+	assert_int_equal(aer(a, 8, &r), CTRL_EXEC_HELD);
+	for (uint32_t n = 1; n <= CTRL_EV_MAX + 1; n++)
+		ctrl_post_ns_changed(a, 1000 + n);
+	ctrl_deliver_posted(a);
+	assert_int_equal(F.naer_done, 2);
+	assert_int_equal(F.aer_cid[1], 8);
+	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
+	assert_int_equal(t_le32(log), 0xffffffffu);
+	assert_int_equal(t_le32(log + 4), 0);
+	/* the log read cleared the overflow: the next change is listed again */
+	assert_int_equal(aer(a, 9, &r), CTRL_EXEC_HELD);
+	ctrl_post_ns_changed(a, 77);
+	ctrl_deliver_posted(a);
+	assert_int_equal(F.naer_done, 3);
+	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
+	assert_int_equal(t_le32(log), 77);
+	assert_int_equal(t_le32(log + 4), 0);
+	t_admin_gone(a);
+}
+
+static void test_posted_disc_changed(void **state)
+{
+	struct ctrl *d = t_admin(&F, NVMF_DISC_NQN, HOST_A, 0);
+	uint8_t log[1024];
+	struct ctrl_req r;
+
+	(void)state;
+	assert_int_equal(set_aec(d, NVME_CTRL_OAES_DISC_CHANGE), 0);
+	assert_int_equal(aer(d, 31, &r), CTRL_EXEC_HELD);
+	ctrl_post_ns_changed(d, 1); /* nothing for a discovery controller */
+	ctrl_deliver_posted(d);
+	assert_int_equal(F.naer_done, 0);
+	assert_int_equal(d->nchanged_ns, 0);
+	/* two reloads before the worker delivers: one event */
+	ctrl_post_disc_changed(d);
+	ctrl_post_disc_changed(d);
+	assert_int_equal(F.naer_done, 0);
+	ctrl_deliver_posted(d);
+	assert_int_equal(F.naer_done, 1);
+	assert_int_equal(F.aer_dw0[0], 0x0070f002);
+	assert_int_equal(aer(d, 30, &r), CTRL_EXEC_HELD);
+	ctrl_deliver_posted(d);
+	assert_int_equal(F.naer_done, 1);
+	/* masked until log 70h is read without RAE, then reported again */
+	ctrl_post_disc_changed(d);
+	ctrl_deliver_posted(d);
+	assert_int_equal(F.naer_done, 1);
+	assert_int_equal(t_get_log(d, NVME_LOG_DISC, 0, 0, log, sizeof(log), false), 0);
+	ctrl_post_disc_changed(d);
+	ctrl_deliver_posted(d);
+	assert_int_equal(F.naer_done, 2);
+	assert_int_equal(F.aer_cid[1], 30);
+	t_admin_gone(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -539,6 +664,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_aer_ns_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aer_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aer_discovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_posted_ns_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_posted_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_posted_disc_changed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
