@@ -853,15 +853,15 @@ def silent_half_icreq():
 
 
 def silent_half_capsule():
-    # a controller with KATO 2 s: half a capsule on its admin queue, then nothing
-    a = admin_up(PORT, SUB, kato=2000)
+    # a controller with KATO 4 s: half a capsule on its admin queue, then nothing
+    a = admin_up(PORT, SUB, kato=4000)
     a.send(a.pdu(CMD, 0, Q.sqe(0x06, 9, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096))[:40])
     return a, []
 
 
 def silent_half_h2c():
-    # an I/O queue stops half-way through H2CData; its controller has KATO 2 s
-    a = admin_up(PORT, SUB, kato=2000)
+    # an I/O queue stops half-way through H2CData; its controller has KATO 4 s
+    a = admin_up(PORT, SUB, kato=4000)
     q = io_up(PORT, SUB, a, qid=4)
     ttag, _ = r2t_for(q, 1, HOSTILE_LBA, 65536)
     q.send(h2c(q, 1, ttag, 0, b"\0" * 65536)[:24 + 30000])
@@ -873,10 +873,10 @@ SILENT = [
      silent_nothing),
     ("a peer that sends half an ICReq and goes silent: closed at the ICReq deadline",
      IC_TIMEOUT_S + 1.5, silent_half_icreq),
-    ("half a CapsuleCmd on an admin queue (KATO 2 s), then silence: closed at KATO",
-     4.5, silent_half_capsule),
-    ("half an H2CData on an I/O queue (KATO 2 s), then silence: closed with its controller",
-     4.5, silent_half_h2c),
+    ("half a CapsuleCmd on an admin queue (KATO 4 s), then silence: closed at KATO",
+     7.5, silent_half_capsule),
+    ("half an H2CData on an I/O queue (KATO 4 s), then silence: closed with its controller",
+     7.5, silent_half_h2c),
 ]
 
 

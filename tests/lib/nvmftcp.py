@@ -51,7 +51,7 @@ def dg(b):
 class Q:
     """One connection (one queue), blocking, with a timeout on every read."""
 
-    def __init__(self, port, hd=False, dd=False, timeout=5, sock=None):
+    def __init__(self, port, hd=False, dd=False, timeout=10, sock=None):
         self.s = sock or socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.s.settimeout(timeout)
         self.hd, self.dd = hd, dd
