@@ -78,8 +78,11 @@ for name in "${targets[@]}"; do
 	[[ -d $seeds ]] && dirs+=("$seeds")
 	echo "== fuzz_$name: ${seconds}s (log: $log)"
 	before=$(find "$work/corpus" -type f | wc -l)
+	# -close_fd_mask=2: the target's stderr is dropped (fuzz_conn runs the
+	# daemon, which logs every protocol error); libFuzzer's and the
+	# sanitizers' reports still reach the log
 	"$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix="$work/" "${dirs[@]}" >"$log" 2>&1
+		-close_fd_mask=2 -artifact_prefix="$work/" "${dirs[@]}" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)

@@ -13,9 +13,11 @@ Starts nvmfd (3 workers) on free loopback ports with a 128 MiB RAM
 namespace, prints TAP, stops it with SIGTERM (it must exit 0 within 5 s,
 without a sanitizer report). Exit 0 / 1, or 77 (skip) without nvmfd.
 """
-import os, signal, socket, struct, subprocess, sys, tempfile, time
+import os, socket, struct, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, free_ports, results, skipcase  # noqa: E402
+from taplib import check, free_ports  # noqa: E402
+import nvmftcp  # noqa: E402
+from nvmftcp import Daemon, expect_term  # noqa: E402
 
 NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
 if not os.access(NVMFD, os.X_OK):
@@ -24,159 +26,25 @@ if not os.access(NVMFD, os.X_OK):
 
 PORT, DPORT = free_ports(2)
 SUBNQN = b"nqn.2026-11.io.nvmfd:raw-pdus"
-HOSTNQN = b"nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
-HOSTID = bytes(range(16))
-_T = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-    _T.append(c)
 
-def crc32c(b, crc=0xFFFFFFFF):
-    for x in b:
-        crc = _T[(crc ^ x) & 0xFF] ^ (crc >> 8)
-    return crc
 
-def dg(b):
-    return struct.pack("<I", crc32c(b) ^ 0xFFFFFFFF)
+class Q(nvmftcp.Q):
+    """The shared raw client, on this test's port and subsystem."""
 
-class Q:
     def __init__(self, hd=False, dd=False):
-        self.s = socket.create_connection(("127.0.0.1", PORT), timeout=5)
-        self.hd, self.dd = hd, dd
-        self.buf = b""
+        super().__init__(PORT, hd, dd)
 
-    def send(self, b):
-        self.s.sendall(b)
+    def connect(self, **kw):
+        return super().connect(SUBNQN, **kw)
 
-    def recvn(self, n):
-        while len(self.buf) < n:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError("closed")
-            self.buf += d
-        r, self.buf = self.buf[:n], self.buf[n:]
-        return r
-
-    def icreq(self, hpda=0):
-        dgst = (1 if self.hd else 0) | (2 if self.dd else 0)
-        pdu = struct.pack("<BBBBIHBBI", 0, 0, 128, 0, 128, 0, hpda, dgst, 0) + b"\0" * 112
-        self.send(pdu)
-        r = self.recvn(128)
-        assert r[0] == 1 and r[11] == dgst, r[:16]
-        self.maxh2c = struct.unpack_from("<I", r, 12)[0]
-
-    def pdu(self, ptype, flags, psh, data=b"", bad_hdgst=False, bad_ddgst=False):
-        hlen = 8 + len(psh)
-        hd = 4 if self.hd else 0
-        if self.hd:
-            flags |= 1
-        dd = 4 if (self.dd and data) else 0
-        if dd:
-            flags |= 2
-        pdo = hlen + hd if data else 0
-        plen = hlen + hd + len(data) + dd
-        h = struct.pack("<BBBBI", ptype, flags, hlen, pdo, plen) + psh
-        out = h
-        if self.hd:
-            d = dg(h)
-            if bad_hdgst:
-                d = bytes([d[0] ^ 1]) + d[1:]
-            out += d
-        out += data
-        if dd:
-            d = dg(data)
-            if bad_ddgst:
-                d = bytes([d[0] ^ 1]) + d[1:]
-            out += d
-        return out
-
-    def rx(self):
-        ch = self.recvn(8)
-        t, fl, hlen, pdo, plen = struct.unpack("<BBBBI", ch)
-        rest = self.recvn(plen - 8)
-        hdr = ch + rest[:hlen - 8]
-        data = b""
-        if t == 7:  # C2HData
-            off = pdo - 8
-            self.last_pdo = pdo
-            datal = struct.unpack_from("<I", hdr, 16)[0]
-            data = rest[off:off + datal]
-        elif t == 3:
-            data = rest[hlen - 8:]
-        return t, fl, hdr, data
-
-    def cmd(self, opc, cid, nsid=0, cdw=(0,) * 6, sgl_type=0x5A, sgl_len=0, sgl_addr=0,
-            flags=0x40, icd=b"", fctype=None, tail=None, **kw):
-        sqe = bytearray(64)
-        struct.pack_into("<BBHI", sqe, 0, opc, flags, cid, nsid)
-        if fctype is not None:
-            sqe[4] = fctype
-        struct.pack_into("<QI", sqe, 24, sgl_addr, sgl_len)
-        sqe[39] = sgl_type
-        if tail is not None:
-            sqe[40:40 + len(tail)] = tail
-        else:
-            struct.pack_into("<6I", sqe, 40, *cdw)
-        self.send(self.pdu(4, 0, bytes(sqe), icd, **kw))
-
-    def rsp(self):
-        t, fl, hdr, data = self.rx()
-        if t != 5:
-            return t, None, None, hdr, data
-        dw0, dw1, sqhd, sqid, cid, st = struct.unpack_from("<IIHHHH", hdr, 8)
-        return t, cid, st >> 1, dw0, data
-
-    def connect(self, qid=0, sqsize=31, cntlid=0xFFFF, kato=0, cattr=0, cid=1):
-        data = HOSTID + struct.pack("<H", cntlid) + b"\0" * 238
-        data += SUBNQN.ljust(256, b"\0") + HOSTNQN.ljust(256, b"\0") + b"\0" * 256
-        tail = struct.pack("<HHHBBI", 0, qid, sqsize, cattr, 0, kato)
-        self.cmd(0x7F, cid, fctype=1, sgl_type=0x01, sgl_len=1024, icd=data, tail=tail)
-        return self.rsp()
-
-    def prop_set(self, ofst, val, cid=2):
-        tail = struct.pack("<B3xIQ", 0, ofst, val)
-        self.cmd(0x7F, cid, fctype=0, tail=tail)
-        return self.rsp()
-
-    def close(self):
-        self.s.close()
 
 def admin_up(kato=0):
-    a = Q()
-    a.icreq()
-    t, cid, st, dw0, _ = a.connect(kato=kato)
-    assert st == 0, st
-    a.cntlid = dw0 & 0xFFFF
-    a.prop_set(0x14, 1 | (6 << 16) | (4 << 20))
-    a.cmd(0x09, 3, cdw=(7, 0x00030003, 0, 0, 0, 0))  # Set Features: 4 queues
-    assert a.rsp()[2] == 0
-    return a
+    return nvmftcp.admin_up(PORT, SUBNQN, kato=kato)
+
 
 def io_up(a, qid=1, sqsize=127, cattr=0, hd=False, dd=False):
-    q = Q(hd, dd)
-    q.icreq()
-    t, cid, st, dw0, _ = q.connect(qid=qid, sqsize=sqsize, cntlid=a.cntlid, cattr=cattr)
-    assert st == 0, hex(st)
-    return q
+    return nvmftcp.io_up(PORT, SUBNQN, a, qid=qid, sqsize=sqsize, cattr=cattr, hd=hd, dd=dd)
 
-def expect_term(q, fes, fei=None):
-    try:
-        t, fl, hdr, data = q.rx()
-    except (EOFError, OSError) as e:
-        return False, "closed without TermReq: %s" % e
-    if t != 3:
-        return False, "type %d" % t
-    f, = struct.unpack_from("<H", hdr, 8)
-    i, = struct.unpack_from("<I", hdr, 10)
-    if f != fes or (fei is not None and i != fei):
-        return False, "FES %d FEI %d" % (f, i)
-    try:
-        d = q.s.recv(1)
-        return d == b"", "not closed after TermReq"
-    except OSError:
-        return True, ""
 
 def rw(q, opc, cid, slba, nlb, data=b"", cattr_sqfc=False):
     cdw = (slba & 0xFFFFFFFF, slba >> 32, nlb - 1, 0, 0, 0)
@@ -485,9 +353,7 @@ def main_tests():
 
 
 work = tempfile.mkdtemp(prefix="nvmfd-raw-pdus.")
-conf = os.path.join(work, "nvmfd.ini")
-with open(conf, "w") as f:
-    f.write("""[nvmfd]
+daemon = Daemon(NVMFD, """[nvmfd]
 listen = 127.0.0.1:%d
 discovery_listen = 127.0.0.1:%d
 workers = 3
@@ -500,45 +366,10 @@ allow_host = any
 [namespace %s 1]
 path = ram:128M
 block_size = 512
-""" % (PORT, DPORT, work, SUBNQN.decode(), SUBNQN.decode()))
-log = open(os.path.join(work, "nvmfd.log"), "w+")
-daemon = subprocess.Popen([NVMFD, "-c", conf], stdout=log, stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL)
-deadline = time.time() + 10
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
-        break
-    except OSError:
-        if daemon.poll() is not None or time.time() > deadline:
-            log.seek(0)
-            print("Bail out! nvmfd did not start: " + log.read()[-500:].replace("\n", " | "))
-            sys.exit(1)
-        time.sleep(0.1)
-
-def finish():
-    daemon.send_signal(signal.SIGTERM)
-    try:
-        rc = daemon.wait(5)
-    except subprocess.TimeoutExpired:
-        daemon.kill()
-        rc = daemon.wait()
-    check("SIGTERM: nvmfd exits 0 within 5 s", rc == 0, "exit %s" % rc)
-    log.seek(0)
-    text = log.read()
-    bad = [l for l in text.splitlines()
-           if "Sanitizer" in l or "runtime error:" in l]
-    check("no sanitizer report in the daemon's log", not bad, " | ".join(bad[:5]))
-    print("1..%d" % len(results))
-    print("# %d of %d passed" % (sum(results), len(results)))
-    if all(results) and os.environ.get("INTEGRATION_KEEP") != "1":
-        subprocess.call(["rm", "-rf", work])
-    else:
-        print("# work directory kept: %s" % work)
-    sys.exit(0 if all(results) else 1)
+""" % (PORT, DPORT, work, SUBNQN.decode(), SUBNQN.decode()), PORT, work)
 
 try:
     main_tests()
 except Exception as e:  # a hung or closed connection where none was expected
     check("no unexpected exception", False, repr(e))
-finish()
+daemon.finish()
