@@ -209,6 +209,8 @@ static void r2t_queue(struct cmd *cmd)
 	cmd->h2c_got = 0;
 	cmd->r2t_built = false;
 	cmd->st = CMD_AWAIT_H2C;
+	/* the host may take its time: a reload need not wait (cmd_rx_h2c checks again) */
+	worker_cmd_unhold(c->w, &cmd->ep);
 	cmd->txp = TXP_R2T;
 	c->nr_await_h2c++;
 	conn_tx_cmd(c, cmd);
@@ -411,10 +413,18 @@ int cmd_rx_h2c(struct conn *c)
 		return 0;
 	c->nr_await_h2c--; /* a draining queue stops reading after this PDU (conn.c) */
 	cmd->st = CMD_EXEC;
-	if (cmd->xfer_err)
+	cmd->ep = worker_cmd_begin(c->w);
+	if (cmd->xfer_err) {
 		cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_TRANSIENT_TR_ERR));
-	else
-		cmd_exec(cmd);
+	} else {
+		/* a reload may have changed the namespace while the data came: plan again */
+		nvme_status_t st = cmd->io ? cmd_io_check(cmd) : 0;
+
+		if (st != 0)
+			cmd_complete_status(cmd, st);
+		else
+			cmd_exec(cmd);
+	}
 	return c->closing ? -ECONNRESET : 0;
 }
 

@@ -37,7 +37,7 @@ int listener_open(const struct cfg_listener *cl, struct listener **out)
 	if (ret) {
 		log_err("listen %s: %s", l->name, gai_strerror(ret));
 		free(l);
-		return -EINVAL;
+		return -EADDRNOTAVAIL;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -54,7 +54,6 @@ int listener_open(const struct cfg_listener *cl, struct listener **out)
 	return 0;
 fail:
 	ret = -errno;
-	log_err("listen %s: %s", l->name, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	freeaddrinfo(ai);

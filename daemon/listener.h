@@ -31,7 +31,7 @@ struct listener_set {
 	struct listener *l[];
 };
 
-/* Bind and listen (refs 1). 0 or -errno, logged with the address. */
+/* Bind and listen (refs 1). 0 or -errno (the caller logs it, but a name that does not resolve). */
 int listener_open(const struct cfg_listener *cl, struct listener **out);
 void listener_get(struct listener *l);
 void listener_put(struct listener *l);

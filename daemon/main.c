@@ -22,6 +22,7 @@
 #include "worker.h"
 
 #define NVMFD_VERSION "0.1.0"
+#define LISTEN_RETRIES 50 /* 100 ms apart: a port still held by a crashed run */
 
 static void usage(FILE *f)
 {
@@ -185,10 +186,26 @@ static int open_listeners(struct target *t, const struct cfg_config *cfg)
 		const struct cfg_listener *cl = &cfg->listeners[ls->n];
 		int ret = listener_open(cl, &ls->l[ls->n]);
 
+		/*
+		 * Right after a crash the kernel may still hold the old process's
+		 * listening socket for a moment (its io_uring rings close late):
+		 * a restart by systemd must not fail for that.
+		 */
+		for (int i = 0; ret == -EADDRINUSE && i < LISTEN_RETRIES; i++) {
+			struct timespec ts = { .tv_nsec = 100000000 };
+
+			if (i == 0)
+				log_info("%s:%u is in use: trying again for %d s", cl->host, cl->port,
+					 LISTEN_RETRIES / 10);
+			nanosleep(&ts, NULL);
+			ret = listener_open(cl, &ls->l[ls->n]);
+		}
+
 		if (ret) {
 			char what[128];
 
 			snprintf(what, sizeof(what), "cannot listen on %s:%u", cl->host, cl->port);
+			log_err("%s: %s", what, strerror(-ret));
 			notify_failed(what, ret);
 			return ret;
 		}
@@ -219,10 +236,11 @@ static int run(struct cfg_config *cfg, unsigned int nworkers, const struct daemo
 		cfg_free(cfg);
 		return ret;
 	}
+	/* first: a crash from here on counts as an unsafe shutdown */
+	health_open(&t, state_dir, &h);
 	ret = open_listeners(&t, cfg);
 	if (ret)
 		goto out;
-	health_open(&t, state_dir, &h);
 	ret = workers_start(&t);
 	if (ret) {
 		log_err("cannot start the workers: %s", strerror(-ret));

@@ -70,7 +70,8 @@ struct plan {
 
 /* What a reload replaced, freed once no worker or command can hold it. */
 struct leftovers {
-	bool pending;
+	struct leftovers *next;
+	uint64_t epoch;		 /* what began before this epoch may use it */
 	int64_t since_ms;
 	struct cfg_config *cfg;
 	struct subsys_table *st;
@@ -83,7 +84,8 @@ struct leftovers {
 	struct ptrs listeners;	 /* removed listeners: the set's reference */
 };
 
-static struct leftovers g_left;
+/* Oldest first; a command the host stalls keeps one here, not the next reloads out. */
+static struct leftovers *g_left, **g_left_tail = &g_left;
 
 static int64_t now_ms(void)
 {
@@ -322,8 +324,8 @@ static int plan_listeners(struct target *t, struct plan *pl)
 		} else {
 			ret = listener_open(cl, &l);
 			if (ret) {
-				log_err("%s:%d: cannot listen on %s:%u", pl->cfg->source, cl->line,
-					cl->host, cl->port);
+				log_err("%s:%d: cannot listen on %s:%u: %s", pl->cfg->source,
+					cl->line, cl->host, cl->port, strerror(-ret));
 				return ret;
 			}
 			if (ptrs_push(&pl->new_ls, l) != 0) {
@@ -443,9 +445,8 @@ static const struct sub_plan *plan_of(const struct plan *pl, const struct subsys
 	return NULL;
 }
 
-static int publish(struct target *t, struct plan *pl)
+static int publish(struct target *t, struct plan *pl, struct leftovers *lo)
 {
-	struct leftovers *lo = &g_left;
 	int ret = 0;
 
 	for (size_t i = 0; i < pl->nsub; i++) {
@@ -533,9 +534,8 @@ static void kill_unwanted(struct target *t)
 
 /* ---- Cleaning up once nothing of before can be in use ---- */
 
-static void finish(struct target *t, struct health *h)
+static void finish(struct target *t, struct health *h, struct leftovers *lo)
 {
-	struct leftovers *lo = &g_left;
 	bool slots = false;
 	int ret;
 
@@ -591,35 +591,50 @@ static void finish(struct target *t, struct health *h)
 	ptrs_free(&lo->gone);
 	ptrs_free(&lo->gone_nst);
 	ptrs_free(&lo->listeners);
-	memset(lo, 0, sizeof(*lo));
+	free(lo);
 	(void)health_save(h, t, false);
+}
+
+static void leftovers_add(struct leftovers *lo, uint64_t epoch)
+{
+	lo->epoch = epoch;
+	lo->since_ms = now_ms();
+	*g_left_tail = lo;
+	g_left_tail = &lo->next;
+}
+
+/* Free what no command can use any more; all of it when the workers are gone. */
+static void leftovers_free(struct target *t, struct health *h, bool all)
+{
+	while (g_left != NULL && (all || workers_drained_below(t) >= g_left->epoch)) {
+		struct leftovers *lo = g_left;
+
+		g_left = lo->next;
+		if (g_left == NULL)
+			g_left_tail = &g_left;
+		finish(t, h, lo);
+	}
 }
 
 void reload_poll(struct target *t, struct health *h)
 {
-	int64_t n;
+	bool had = g_left != NULL;
 
-	if (!g_left.pending)
-		return;
-	n = workers_old_cmds(t);
-	if (n == 0) {
-		log_info("reload: the last commands on removed namespaces have ended");
-		finish(t, h);
-		return;
-	}
-	if (now_ms() - g_left.since_ms >= RELOAD_DRAIN_MS) {
-		log_warn("reload: %lld command(s) begun before the reload still run", (long long)n);
-		g_left.since_ms = now_ms();
+	leftovers_free(t, h, false);
+	if (had && g_left == NULL)
+		log_info("reload: the last commands begun before it have ended");
+	if (g_left != NULL && now_ms() - g_left->since_ms >= RELOAD_DRAIN_MS) {
+		log_warn("reload: commands begun before a reload still run after %d s: what it "
+			 "replaced stays allocated until they end",
+			 RELOAD_DRAIN_MS / 1000);
+		g_left->since_ms = now_ms();
 	}
 }
 
 void reload_fini(struct target *t, struct health *h)
 {
-	struct leftovers *lo = &g_left;
-
 	/* the workers are gone: nothing can be in use */
-	if (lo->pending || lo->cfg != NULL)
-		finish(t, h);
+	leftovers_free(t, h, true);
 }
 
 static void log_summary(const struct plan *pl, const struct cfg_config *old)
@@ -641,13 +656,15 @@ int reload_config(struct target *t, struct health *h, const char *path, bool ver
 {
 	struct plan pl = { 0 };
 	struct cfg_config *old = atomic_load(&t->cfg);
+	struct leftovers *lo;
 	char err[8192];
 	int ret;
 
-	if (g_left.pending) {
-		log_err("reload refused: the previous one still waits for %lld command(s) on "
-			"removed namespaces",
-			(long long)workers_old_cmds(t));
+	leftovers_free(t, h, false);
+	if (!workers_can_sync(t, 3)) {
+		log_err("reload refused: commands begun %d reload steps ago still run (a host that "
+			"stalls them?); nothing changed",
+			WORKER_EPOCH_SLOTS);
 		return -EBUSY;
 	}
 	ret = path ? cfg_load_file(path, &pl.cfg, err, sizeof(err))
@@ -667,37 +684,40 @@ int reload_config(struct target *t, struct health *h, const char *path, bool ver
 		plan_undo(t, &pl);
 		return ret;
 	}
+	lo = calloc(1, sizeof(*lo));
+	if (lo == NULL) {
+		log_err("reload: out of memory: nothing changed");
+		plan_undo(t, &pl);
+		return -ENOMEM;
+	}
 	if (!verbose)
 		log_level = (enum log_level)pl.cfg->log_level;
 	if (plan_empty(&pl)) {
 		log_info("reload: %s: no change to what is served", pl.cfg->source);
 		/* the new text may differ in what only a restart applies: keep it for the next diff */
 		free(pl.st);
-		g_left.cfg = atomic_exchange(&t->cfg, pl.cfg);
+		lo->cfg = atomic_exchange(&t->cfg, pl.cfg);
 		plan_free(&pl);
-		ret = workers_sync(t, RELOAD_SYNC_MS);
-		if (ret == 0 && workers_old_cmds(t) == 0) {
-			cfg_free(g_left.cfg);
-			g_left.cfg = NULL;
-		} else {
-			g_left.pending = true;
-			g_left.since_ms = now_ms();
-		}
+		if (workers_sync(t, RELOAD_SYNC_MS) != 0)
+			log_warn("reload: a worker is late");
+		leftovers_add(lo, atomic_load(&t->epoch));
+		leftovers_free(t, h, false);
 		return 0;
 	}
 	if (pl.files_added) {
 		atomic_fetch_add(&t->files_gen, 1);
 		ret = workers_sync(t, RELOAD_SYNC_MS);
 		if (ret) {
-			log_err("reload: a worker did not register the new backing files: nothing "
+			log_err("reload: the workers could not take the new backing files: nothing "
 				"changed");
 			plan_undo(t, &pl);
+			free(lo);
 			atomic_fetch_add(&t->files_gen, 1);
 			return ret;
 		}
 	}
 	log_summary(&pl, old);
-	ret = publish(t, &pl);
+	ret = publish(t, &pl, lo);
 	if (ret)
 		log_err("reload: out of memory while publishing: some memory of the old "
 			"configuration is not freed");
@@ -706,18 +726,16 @@ int reload_config(struct target *t, struct health *h, const char *path, bool ver
 	if (ret)
 		log_warn("reload: a worker is late: %s", strerror(-ret));
 	kill_unwanted(t);
-	g_left.pending = true;
-	g_left.since_ms = now_ms();
-	for (int i = 0; i < RELOAD_WAIT_MS && ret == 0; i++) {
+	leftovers_add(lo, atomic_load(&t->epoch));
+	for (int i = 0; i < RELOAD_WAIT_MS && g_left != NULL; i++) {
 		struct timespec ts = { .tv_nsec = 1000000 };
 
-		if (workers_old_cmds(t) == 0) {
-			finish(t, h);
-			return 0;
-		}
-		nanosleep(&ts, NULL);
+		leftovers_free(t, h, false);
+		if (g_left != NULL)
+			nanosleep(&ts, NULL);
 	}
-	log_info("reload: commands begun before it still run: what it removed is freed when they "
-		 "end");
+	if (g_left != NULL)
+		log_info("reload: commands begun before it still run: what it replaced is freed "
+			 "when they end");
 	return 0;
 }

@@ -820,10 +820,54 @@ static void wake_workers(void)
 	io_uring_queue_exit(&r);
 }
 
+static uint64_t g_drained; /* epochs below it have no command left (main only) */
+
+static int64_t slot_cmds(unsigned int slot)
+{
+	int64_t n = 0;
+
+	for (unsigned int i = 0; i < g_nworkers; i++)
+		n += atomic_load_explicit(&g_workers[i].live[slot], memory_order_acquire);
+	return n;
+}
+
+uint64_t workers_drained_below(const struct target *t)
+{
+	uint64_t top = atomic_load(&t->epoch);
+
+	/* a worker that has not acknowledged an epoch may still begin commands in it */
+	for (unsigned int i = 0; i < g_nworkers; i++) {
+		uint64_t ack = atomic_load_explicit(&g_workers[i].epoch_ack, memory_order_acquire);
+
+		if (ack < top)
+			top = ack;
+	}
+	/* a slot holds one epoch not yet drained at most (workers_sync sees to it) */
+	while (g_drained < top && slot_cmds((unsigned int)(g_drained % WORKER_EPOCH_SLOTS)) == 0)
+		g_drained++;
+	return g_drained;
+}
+
+bool workers_can_sync(const struct target *t, unsigned int n)
+{
+	uint64_t e = atomic_load(&t->epoch) + n;
+
+	return e < WORKER_EPOCH_SLOTS || workers_drained_below(t) > e - WORKER_EPOCH_SLOTS;
+}
+
 int workers_sync(struct target *t, int timeout_ms)
 {
-	uint64_t e = atomic_fetch_add_explicit(&t->epoch, 1, memory_order_acq_rel) + 1;
+	uint64_t e = atomic_load(&t->epoch) + 1;
 	int64_t deadline = worker_clock_ms() + timeout_ms;
+
+	while (!workers_can_sync(t, 1)) {
+		struct timespec ts = { .tv_nsec = 1000000 };
+
+		if (worker_clock_ms() >= deadline)
+			return -EBUSY;
+		nanosleep(&ts, NULL);
+	}
+	atomic_store_explicit(&t->epoch, e, memory_order_release);
 
 	wake_workers();
 	for (unsigned int i = 0; i < g_nworkers; i++) {
@@ -838,12 +882,3 @@ int workers_sync(struct target *t, int timeout_ms)
 	return 0;
 }
 
-int64_t workers_old_cmds(const struct target *t)
-{
-	unsigned int p = (unsigned int)((atomic_load(&t->epoch) - 1) & 1);
-	int64_t n = 0;
-
-	for (unsigned int i = 0; i < g_nworkers; i++)
-		n += atomic_load_explicit(&g_workers[i].live[p], memory_order_acquire);
-	return n;
-}

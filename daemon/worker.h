@@ -50,10 +50,19 @@ int workers_start(struct target *t);
  */
 int workers_sync(struct target *t, int timeout_ms);
 /*
- * Commands still alive that began before the last workers_sync(): 0 means
- * nothing published before it is in use any more.
+ * n more workers_sync() can start without waiting: no command is left from
+ * WORKER_EPOCH_SLOTS epochs before the last of them (their counters share
+ * a slot). A reload checks before it changes anything.
  */
-int64_t workers_old_cmds(const struct target *t);
+bool workers_can_sync(const struct target *t, unsigned int n);
+/*
+ * Every command begun in an epoch below the returned one has ended: what
+ * was replaced before that epoch's workers_sync() is no longer in use.
+ * workers_sync() refuses (-EBUSY) to start an epoch while one
+ * WORKER_EPOCH_SLOTS older still has commands (a host stalling one for
+ * that long): their counters share a slot.
+ */
+uint64_t workers_drained_below(const struct target *t);
 
 /*
  * Graceful stop (SIGTERM): every worker stops accepting, stops reading new
@@ -103,6 +112,8 @@ struct conn;
 struct cmd;
 struct worker;
 
+#define WORKER_EPOCH_SLOTS 16
+
 /* A listener as one worker sees it (holds a reference on l). */
 struct wlistener {
 	struct wlistener *next;
@@ -135,7 +146,8 @@ struct worker {
 	/* reloads (workers_sync()) */
 	uint64_t epoch;		 /* the last t->epoch seen at the loop's top */
 	_Atomic uint64_t epoch_ack;
-	_Atomic int64_t live[2]; /* commands begun, by epoch parity, minus those ended here */
+	_Atomic int64_t live[WORKER_EPOCH_SLOTS]; /* commands begun, by epoch % SLOTS,
+						   * minus those ended here */
 	uint64_t files_gen;	 /* t->files_gen applied to the registration */
 	int *reg_files;		 /* what is registered, by slot (TARGET_MAX_FILES) */
 
@@ -186,18 +198,20 @@ void worker_tx_schedule(struct worker *w, struct conn *c);
 
 /*
  * A command begins / ends (cmd.c): counted by the epoch it began in, for
- * workers_old_cmds(). A command may end on another worker than it began
- * on (never in practice: queues move before their first command), the
- * sums stay right. A command that waits without holding a table (an AER
- * held until an event) stops counting: worker_cmd_unhold() sets its parity
- * to WORKER_EP_NONE, or no reload could ever finish while a host keeps an
- * AER outstanding, as hosts do.
+ * workers_drained_below(). A command may end on another worker than it
+ * began on (never in practice: queues move before their first command),
+ * the sums stay right. A command that waits on the host without holding a
+ * table (an AER held until an event, a write waiting for its H2CData)
+ * stops counting: worker_cmd_unhold() sets its slot to WORKER_EP_NONE;
+ * it begins again, in the epoch of then, when the host lets it go on.
+ * Otherwise no reload could finish while a host keeps an AER outstanding,
+ * as hosts do, or leaves an R2T unanswered.
  */
 #define WORKER_EP_NONE 0xff
 
 static inline uint8_t worker_cmd_begin(struct worker *w)
 {
-	uint8_t p = (uint8_t)(w->epoch & 1);
+	uint8_t p = (uint8_t)(w->epoch % WORKER_EPOCH_SLOTS);
 
 	atomic_store_explicit(&w->live[p],
 			      atomic_load_explicit(&w->live[p], memory_order_relaxed) + 1,
@@ -215,7 +229,7 @@ static inline void worker_cmd_end(struct worker *w, uint8_t p)
 			      memory_order_release);
 }
 
-/* The command holds no table any more (an AER held): *p no longer counts. */
+/* The command holds no table while it waits on the host: *p no longer counts. */
 static inline void worker_cmd_unhold(struct worker *w, uint8_t *p)
 {
 	worker_cmd_end(w, *p);
