@@ -3,7 +3,7 @@
 Integration test: nvmfd's systemd readiness protocol (sd_notify) and the
 service unit.
 
-    notify.py BUILD/daemon/nvmfd [BUILD/systemd/nvmfd.service]
+    notify.py BUILD/daemon/nvmfd [BUILD/systemd/nvmfd.service [BUILD/systemd/nvmfd@.service]]
 
 Plays systemd's side: binds an AF_UNIX datagram socket (a path, then an
 abstract "@name"), starts nvmfd with NOTIFY_SOCKET pointing at it on free
@@ -11,8 +11,9 @@ loopback ports, and checks that READY=1 arrives only once the port accepts
 connections, that STATUS= names the listeners, that SIGTERM brings
 STOPPING=1 and exit status 0, and that a configuration that cannot start
 reports "STATUS=failed: ...", that SIGHUP brings RELOADING=1 then READY=1
-with a STATUS naming what is served now (or saying the reload failed). Then, when systemd-analyze exists, runs
-`systemd-analyze verify` on the unit (ExecStart pointed at the built nvmfd).
+with a STATUS naming what is served now (or saying the reload failed).
+Then, when systemd-analyze exists, runs `systemd-analyze verify` on the
+units (ExecStart pointed at the built nvmfd; the template as nvmfd@lab).
 Prints TAP; exit 0 / 1, or 77 (skip) without nvmfd.
 """
 import os, re, shutil, signal, socket, subprocess, sys, tempfile, time
@@ -238,20 +239,25 @@ check("NOTIFY_SOCKET without a listener: serves anyway, exit 0", up and p.return
 check("NOTIFY_SOCKET without a listener: a warning is logged",
       b"NOTIFY_SOCKET" in out, out.decode(errors="replace")[-500:])
 
-# 5. the unit file
-sa = shutil.which("systemd-analyze")
-if not UNIT or not os.path.exists(UNIT):
-    skipcase("systemd-analyze verify nvmfd.service", "unit file not given")
-elif sa is None:
-    skipcase("systemd-analyze verify nvmfd.service", "systemd-analyze is not installed")
-else:
+# 5. the unit files: nvmfd.service, and the template nvmfd@.service as nvmfd@lab.service
+TEMPLATE = sys.argv[3] if len(sys.argv) > 3 else ""
+
+
+def verify_unit(path, name, exec_re):
+    sa = shutil.which("systemd-analyze")
+    if not path or not os.path.exists(path):
+        skipcase("systemd-analyze verify %s" % name, "unit file not given")
+        return
+    if sa is None:
+        skipcase("systemd-analyze verify %s" % name, "systemd-analyze is not installed")
+        return
     # ExecStart must exist for verify: point it at the built binary.
-    text = open(UNIT).read()
-    m = re.search(r"^ExecStart=(/\S*/sbin/nvmfd) -c /etc/nvmfd/nvmfd.ini$", text, re.M)
-    check("unit: ExecStart is SBINDIR/nvmfd -c /etc/nvmfd/nvmfd.ini", m)
-    udir = os.path.join(work, "unit")
+    text = open(path).read()
+    m = re.search(r"^ExecStart=(/\S*/sbin/nvmfd) " + exec_re + "$", text, re.M)
+    check("%s: ExecStart is SBINDIR/nvmfd %s" % (name, exec_re.replace("\\", "")), m)
+    udir = os.path.join(work, "unit-" + name)
     os.mkdir(udir)
-    upath = os.path.join(udir, "nvmfd.service")
+    upath = os.path.join(udir, name)
     with open(upath, "w") as f:
         f.write(text.replace("ExecStart=" + m.group(1) if m else "ExecStart=",
                              "ExecStart=" + NVMFD))
@@ -260,9 +266,20 @@ else:
     out = r.stdout.decode(errors="replace")
     # Only complaints about our unit count (verify also loads the dependencies,
     # which in a container may be missing or odd).
-    ours = [l for l in out.splitlines() if "nvmfd.service" in l]
-    check("systemd-analyze verify nvmfd.service", r.returncode == 0 and not ours,
+    ours = [l for l in out.splitlines() if name.split("@")[0] in l]
+    check("systemd-analyze verify %s" % name, r.returncode == 0 and not ours,
           "exit %d: %s" % (r.returncode, out.strip()[-1000:]))
+    return text
+
+
+unit = verify_unit(UNIT, "nvmfd.service", r"-c /etc/nvmfd/nvmfd\.ini")
+check("nvmfd.service: ExecReload sends SIGHUP, StateDirectory=nvmfd",
+      unit is not None and "ExecReload=/bin/kill -HUP $MAINPID" in unit and
+      re.search(r"^StateDirectory=nvmfd$", unit, re.M))
+unit = verify_unit(TEMPLATE, "nvmfd@lab.service",
+                   r"-c /etc/nvmfd/%i\.ini -s /var/lib/nvmfd/%i")
+check("nvmfd@.service: one file and one state directory per instance",
+      unit is not None and re.search(r"^StateDirectory=nvmfd/%i$", unit, re.M))
 
 shutil.rmtree(work, ignore_errors=True)
 print("1..%d" % len(results))
