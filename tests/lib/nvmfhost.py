@@ -264,6 +264,7 @@ class Daemon:
         self.p = subprocess.Popen([nvmfd, "-c", self.conf], stdout=self.log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.pid = self.p.pid
+        self.port = port
         deadline = time.time() + 20
         while True:
             try:
@@ -297,9 +298,20 @@ class Daemon:
             return None
 
     def kill9(self):
+        """SIGKILL, then wait until the port is closed: the kernel tears an
+        io_uring down after the process is gone, and a multishot accept
+        keeps the listening socket alive (accepting) until then."""
         import signal
+        import time
         self.p.send_signal(signal.SIGKILL)
         self.p.wait()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            except OSError:
+                break
+            time.sleep(0.05)
 
     def sanitizer_lines(self):
         return [l for l in self.text().splitlines()
