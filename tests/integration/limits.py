@@ -20,6 +20,8 @@ Integration test: resource limits (nvmfd.ini(5) LIMITS).
    sends whole PDUs slowly is not; a host NQN's fifth queue and a
    subsystem's third controller get Connect Controller Busy without DNR.
 
+0. With the defaults, 1,000 connections at once are all held (RSS printed).
+
 Each daemon is stopped with SIGTERM (exit 0, no sanitizer report).
 Prints TAP; exit 0 / 1, or 77 (skip) without nvmfd.
 """
@@ -160,6 +162,28 @@ def connect_all(qs, nqn_of):
         except (Closed, OSError):
             pass
     return ok
+
+
+def part0():
+    """The defaults (max_connections 4096): 1,000 connections at once are all held."""
+    port, dport = free_ports(2)
+    d = Daemon(NVMFD, work, conf(port, dport, ""), port, "default")
+    try:
+        rss0 = rss_kib(d.pid)
+        held, closed = crowd(port, N_CROWD, ["127.0.0.%d" % i for i in range(2, 6)])
+        rss1 = rss_kib(d.pid)
+        print("# defaults: %d connections at once: %d held, %d closed; RSS %d KiB before, "
+              "%d KiB with them (%.1f KiB a connection)%s"
+              % (N_CROWD, len(held), closed, rss0, rss1, (rss1 - rss0) / max(1, len(held)),
+                 " (AddressSanitizer build)" if asan else ""))
+        check("defaults: %d connections at once are all held (ICResp)" % N_CROWD,
+              len(held) == N_CROWD and closed == 0, "%d held, %d closed" % (len(held), closed))
+        for q in held:
+            q.close()
+    except (Closed, OSError) as e:
+        check("no unexpected error in part 0", False, repr(e))
+    rc = d.stop()
+    check("SIGTERM: exit 0", rc == 0 and not d.sanitizer_lines(), "exit %s" % rc)
 
 
 def part1_2():
@@ -319,6 +343,7 @@ def part3():
     check("no sanitizer report", not bad, " | ".join(bad[:5]))
 
 
+part0()
 part1_2()
 part3()
 print("1..%d" % len(results))
