@@ -18,7 +18,9 @@ Integration test: resource limits (nvmfd.ini(5) LIMITS).
    connection, half an ICReq, half a capsule header, a capsule whose data
    stops half-way are closed after the deadline (not before); a host that
    sends whole PDUs slowly is not; a host NQN's fifth queue and a
-   subsystem's third controller get Connect Controller Busy without DNR.
+   subsystem's third controller get Connect Controller Busy without DNR;
+   with max_buffers_per_connection = 1M, 8 writes and 8 reads of 512 KiB
+   sent at once all complete (they wait for each other's buffers).
 
 0. With the defaults, 1,000 connections at once are all held (RSS printed).
 
@@ -271,7 +273,8 @@ def part3():
     port, dport = free_ports(2)
     d = Daemon(NVMFD, work, conf(port, dport, "icreq_timeout = 1s\npdu_timeout = 1s\n"
                                  "max_connections_per_host = 4\n"
-                                 "max_controllers_per_subsystem = 2\n"), port, "short")
+                                 "max_controllers_per_subsystem = 2\n"
+                                 "max_buffers_per_connection = 1M\n"), port, "short")
     try:
         q = Queue(port)
         ok, info = timed_close(q, 0.8, 2.0)
@@ -313,6 +316,28 @@ def part3():
         qs = [io_up(port, x, SUB, hostnqn(1), qid=i) for i in (1, 2, 3)]
         check("max_connections_per_host 4: a host NQN's 4 queues connect",
               all(good_io(io, i * 8, i) for i, io in enumerate(qs)))
+        # max_buffers_per_connection 1M: 8 writes and 8 reads of 512 KiB at once
+        # wait for each other's buffers, and all complete
+        io = qs[0]
+        io.others = {}
+        wcids = []
+        for i in range(8):
+            cid = io.next_cid()
+            io.send(io.rw_capsule(0x01, cid, 4096 + i * 1024, 1024, bytes([i + 1]) * (512 << 10)))
+            wcids.append(cid)
+        sts = [io.others.pop(c)[0] if c in io.others else io.wait_rsp(c)[0] for c in wcids]
+        sink, rcids = {}, []
+        for i in range(8):
+            cid = io.next_cid()
+            io.send(io.rw_capsule(0x02, cid, 4096 + i * 1024, 1024, length=512 << 10))
+            rcids.append(cid)
+        for c in rcids:
+            if c not in io.others:
+                io.wait_rsp(c, sink)
+        good = all(bytes(sink.get(c, b"")) == bytes([i + 1]) * (512 << 10)
+                   for i, c in enumerate(rcids))
+        check("max_buffers_per_connection 1M: 8 writes and 8 reads of 512 KiB at once all "
+              "complete", sts == [0] * 8 and good, "%s" % sts)
         y = Queue(port)
         y.icreq()
         st = y.connect(SUB, hostnqn(1), qid=4, sqsize=31, cntlid=x.cntlid)
