@@ -15,6 +15,12 @@
  *   queue_depth = 128              ; I/O queue entries (MQES + 1), 16..4096
  *   max_io_queues = 64
  *   kato_default = 120             ; seconds, applied when a host asks for 0
+ *   max_connections = 4096         ; TCP connections held at once (every listener)
+ *   max_connections_per_host = 1024 ; per address before Connect, per host NQN after
+ *   max_controllers_per_subsystem = 256
+ *   icreq_timeout = 10s            ; accept to ICReq; durations: N, Ns or Nms
+ *   pdu_timeout = 30s              ; a PDU's first byte to its last
+ *   max_buffers_per_connection = 32M ; data buffer bytes one connection may hold
  *
  *   [subsystem NQN]
  *   allow_host = any               ; or one host NQN per line (repeatable)
@@ -94,6 +100,13 @@ struct cfg_config {
 	uint32_t queue_depth;
 	uint32_t max_io_queues;
 	uint32_t kato_default;
+	/* resource limits (nvmfd.ini(5) LIMITS) */
+	uint32_t max_connections;
+	uint32_t max_connections_per_host;
+	uint32_t max_controllers_per_subsystem;
+	uint32_t icreq_timeout_ms;
+	uint32_t pdu_timeout_ms;
+	uint32_t max_buffers_per_connection; /* bytes */
 	size_t nsubsys;
 	struct cfg_subsystem *subsys;
 };
@@ -117,6 +130,8 @@ void cfg_free(struct cfg_config *cfg);
 int cfg_parse_size(const char *s, uint64_t *out);
 int cfg_parse_bool(const char *s, bool *out);
 int cfg_parse_uuid(const char *s, uint8_t out[16]);
+/* "30", "30s", "500ms" -> milliseconds. */
+int cfg_parse_duration_ms(const char *s, uint64_t *out);
 bool cfg_nqn_valid(const char *nqn);
 
 const struct cfg_subsystem *cfg_find_subsystem(const struct cfg_config *cfg, const char *nqn);

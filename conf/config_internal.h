@@ -29,6 +29,7 @@ struct cfg_parser {
 	size_t cur;	/* index into cfg->subsys or pending */
 	bool saw_global;
 	bool discovery_listen_set;
+	int conn_buf_line;	/* where max_buffers_per_connection was set (0: default) */
 	size_t npending;
 	struct cfg_pending_ns *pending;
 };

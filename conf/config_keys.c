@@ -24,6 +24,12 @@ void cfg_set_defaults(struct cfg_config *cfg)
 	cfg->queue_depth = 128;
 	cfg->max_io_queues = 64;
 	cfg->kato_default = 120;
+	cfg->max_connections = 4096;
+	cfg->max_connections_per_host = 1024;
+	cfg->max_controllers_per_subsystem = 256;
+	cfg->icreq_timeout_ms = 10000;
+	cfg->pdu_timeout_ms = 30000;
+	cfg->max_buffers_per_connection = 32u << 20;
 }
 
 /* ---- value parsers ---- */
@@ -102,6 +108,26 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	if (v < min || v > max)
 		return -ERANGE;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+int cfg_parse_duration_ms(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || v > UINT32_MAX)
+		return -ERANGE;
+	if (strcmp(end, "ms") == 0)
+		*out = v;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		*out = v * 1000;
+	else
+		return -EINVAL;
 	return 0;
 }
 
@@ -322,6 +348,45 @@ static void u32_key(struct cfg_parser *ps, const char *key, const char *value, u
 					  "(k, M, G suffixes allowed)", key, value, min, max);
 }
 
+/* A duration from min_ms to max_ms (both whole seconds in the message). */
+static void duration_key(struct cfg_parser *ps, const char *key, const char *value,
+			 uint32_t min_ms, uint32_t max_ms, uint32_t *out)
+{
+	uint64_t ms;
+
+	if (cfg_parse_duration_ms(value, &ms) || ms < min_ms || ms > max_ms)
+		cfg_error(ps, ps->lineno, "%s = '%s': expected a duration from %ums to %us "
+					  "(N or Ns seconds, Nms milliseconds)", key, value, min_ms,
+			  max_ms / 1000);
+	else
+		*out = (uint32_t)ms;
+}
+
+/* The resource limits (nvmfd.ini(5) LIMITS); false if key is not one. */
+static bool limit_key(struct cfg_parser *ps, const char *key, const char *value)
+{
+	struct cfg_config *cfg = ps->cfg;
+
+	if (strcmp(key, "max_connections") == 0) {
+		u32_key(ps, key, value, 1, 1u << 20, &cfg->max_connections);
+	} else if (strcmp(key, "max_connections_per_host") == 0) {
+		u32_key(ps, key, value, 1, 1u << 20, &cfg->max_connections_per_host);
+	} else if (strcmp(key, "max_controllers_per_subsystem") == 0) {
+		/* the controller table holds 1024 (TARGET_MAX_CTRLS) */
+		u32_key(ps, key, value, 1, 1024, &cfg->max_controllers_per_subsystem);
+	} else if (strcmp(key, "icreq_timeout") == 0) {
+		duration_key(ps, key, value, 100, 600000, &cfg->icreq_timeout_ms);
+	} else if (strcmp(key, "pdu_timeout") == 0) {
+		duration_key(ps, key, value, 100, 3600000, &cfg->pdu_timeout_ms);
+	} else if (strcmp(key, "max_buffers_per_connection") == 0) {
+		u32_key(ps, key, value, 4096, 1u << 30, &cfg->max_buffers_per_connection);
+		ps->conn_buf_line = ps->lineno;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static void global_key(struct cfg_parser *ps, const char *key, const char *value)
 {
 	static const char *const levels[] = { "error", "warn", "info", "debug" };
@@ -374,7 +439,7 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		u32_key(ps, key, value, 1, 1024, &cfg->max_io_queues);
 	} else if (strcmp(key, "kato_default") == 0) {
 		u32_key(ps, key, value, 1, 3600, &cfg->kato_default);
-	} else {
+	} else if (!limit_key(ps, key, value)) {
 		cfg_error(ps, ps->lineno, "unknown key '%s' in [nvmfd]", key);
 	}
 }
@@ -580,6 +645,11 @@ void cfg_validate(struct cfg_parser *ps)
 	if (cfg->in_capsule_data > cfg->max_transfer)
 		cfg_error(ps, ps->lineno, "in_capsule_data (%u) exceeds max_transfer (%u)",
 			  cfg->in_capsule_data, cfg->max_transfer);
+	/* one command of max_transfer bytes must fit, or it would wait for ever */
+	if (cfg->max_buffers_per_connection < cfg->max_transfer)
+		cfg_error(ps, ps->conn_buf_line ? ps->conn_buf_line : ps->lineno,
+			  "max_buffers_per_connection (%u) is less than max_transfer (%u)",
+			  cfg->max_buffers_per_connection, cfg->max_transfer);
 }
 
 void cfg_parser_fini(struct cfg_parser *ps)

@@ -87,7 +87,8 @@ static int try_buf(struct cmd *cmd, uint32_t len, bool force)
 	struct conn *c = cmd->conn;
 	struct buf *b;
 
-	if (!force && c->buf_bytes > 0 && c->buf_bytes + bufpool_class_size(len) > CONN_BUF_CAP)
+	if (!force && c->buf_bytes > 0 && c->buf_bytes + bufpool_class_size(len) >
+						     c->w->t->p.conn_buf_cap)
 		return -1;
 	b = bufpool_get(&c->w->pool, len, force);
 	if (b == NULL)

@@ -93,6 +93,7 @@ static void exec_connect(struct cmd *cmd)
 	c->ctrl = ctrl;
 	c->qid = qid;
 	c->connected = true;
+	conn_connected(c);
 	c->sqfc_disabled = cc.cattr & NVMF_CONNECT_CATTR_DISABLE_SQFC;
 	c->sqhd %= c->qsize;
 	/* 8 KiB for Fabrics / admin commands on every queue; IOCCSZ for I/O ones */

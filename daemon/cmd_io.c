@@ -132,7 +132,7 @@ static void io_finish(struct cmd *cmd)
 
 	if (cmd->plan.ns != NULL) {
 		io_busy_end(cmd->plan.ns, c->w->id, c->w->now_ns);
-		io_account(cmd->plan.ns, c->w->id, &cmd->plan, ok);
+		io_account(cmd->plan.ns, c->w->id, &cmd->plan, cmd->status);
 	}
 	if (ok && cmd->plan.op == BE_OP_READ)
 		cmd->c2h_len = cmd->plan.len;

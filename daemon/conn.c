@@ -25,6 +25,33 @@
 
 static _Atomic uint32_t next_conn_id;
 
+/*
+ * Deadline warnings, which many silent connections could trigger at once:
+ * at most one a second in the whole process, with the count left unsaid.
+ */
+static _Atomic int64_t deadline_log_next;
+static _Atomic uint32_t deadline_log_quiet;
+
+static bool deadline_log_quota(int64_t now, uint32_t *quiet)
+{
+	int64_t next = atomic_load(&deadline_log_next);
+
+	if (now < next || !atomic_compare_exchange_strong(&deadline_log_next, &next, now + 1000)) {
+		atomic_fetch_add(&deadline_log_quiet, 1);
+		return false;
+	}
+	*quiet = atomic_exchange(&deadline_log_quiet, 0);
+	return true;
+}
+
+#define conn_deadline_warn(c, fmt, ...)                                                    \
+	do {                                                                               \
+		uint32_t quiet_;                                                           \
+		if (deadline_log_quota((c)->w->now_ms, &quiet_))                           \
+			conn_warn(c, fmt " (%u more such since the last message)", ##__VA_ARGS__, \
+				  quiet_);                                                 \
+	} while (0)
+
 /* "addr:port" or "[v6addr]:port" of a socket address. */
 void conn_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len, char *host,
 		   size_t hostlen, uint16_t *port)
@@ -82,12 +109,21 @@ void conn_accept(struct worker *w, struct listener *l, int fd)
 	const struct target_params *tp = &w->t->p;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+	char peer[sizeof(((struct conn *)0)->peer)] = "?";
 	struct conn *c;
 	int one = 1;
 
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		conn_addr_str(&ss, peer, sizeof(peer), NULL, 0, NULL);
 	if (w->nconns >= WORKER_MAX_CONNS) {
 		log_warn("worker %u: %u connections: refusing one more on %s", w->id, w->nconns,
 			 l->name);
+		close(fd);
+		return;
+	}
+	/* over a limit: closed before anything is allocated (limits.h says why) */
+	if (limits_conn_open(&w->t->limits, &tp->conns, &ss, peer, l->name, w->now_ms) != 0) {
 		close(fd);
 		return;
 	}
@@ -97,17 +133,17 @@ void conn_accept(struct worker *w, struct listener *l, int fd)
 		log_err("worker %u: out of memory for a connection on %s", w->id, l->name);
 		if (c != NULL)
 			conn_free_mem(c);
+		limits_conn_close(&w->t->limits, &ss, true, w->now_ms);
 		close(fd);
 		return;
 	}
+	c->peer_ss = ss;
+	c->lim_pending = true;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		log_debug("TCP_NODELAY: %s", strerror(errno));
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		conn_addr_str(&ss, c->peer, sizeof(c->peer), NULL, 0, NULL);
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	if (ss.ss_family != 0)
 		c->zc_remote = conn_zc_remote(fd, &ss);
-	} else {
-		snprintf(c->peer, sizeof(c->peer), "?");
-	}
 	c->id = atomic_fetch_add(&next_conn_id, 1) + 1;
 	c->w = w;
 	c->fd = fd;
@@ -124,6 +160,14 @@ void conn_accept(struct worker *w, struct listener *l, int fd)
 	worker_conn_add(w, c);
 	conn_dbg(c, "accepted on %s", l->name);
 	conn_rx_resume(c, 0);
+}
+
+void conn_connected(struct conn *c)
+{
+	if (!c->lim_pending)
+		return;
+	c->lim_pending = false;
+	limits_conn_connected(&c->w->t->limits, &c->peer_ss);
 }
 
 /* ---- Receive ---- */
@@ -250,7 +294,10 @@ static int rx_step(struct conn *c, const uint8_t *p, uint32_t len, uint32_t *use
 	if (ev == TCP_RX_HEADER)
 		return on_header(c);
 	if (ev == TCP_RX_PDU) {
-		int ret = on_pdu(c);
+		int ret;
+
+		c->rx_pdus++;
+		ret = on_pdu(c);
 
 		if (ret == 0 && c->stop_drain)
 			rx_pause_drain(c);
@@ -455,6 +502,7 @@ static void conn_free(struct conn *c)
 	listener_put(c->l);
 	if (c->fd >= 0)
 		close(c->fd);
+	limits_conn_close(&w->t->limits, &c->peer_ss, c->lim_pending, w->now_ms);
 	conn_free_mem(c);
 	if (returned)
 		worker_buf_returned(w);
@@ -526,6 +574,28 @@ void conn_drain(struct conn *c)
 	rx_pause_drain(c);
 }
 
+/*
+ * pdu_timeout: a PDU whose first byte arrived must be whole within it. The
+ * tick notes when it first sees a PDU in progress (up to WORKER_TICK_MS
+ * late) and which one (rx_pdus); RX paused by us (a buffer wait, a
+ * hand-off, draining) stops the clock, since then the wait is ours.
+ */
+static bool pdu_overdue(struct conn *c, int64_t now)
+{
+	bool mid = c->rx.state != TCP_RX_CH || c->rx.got != 0;
+
+	if (!mid || c->rx_pause) {
+		c->pdu_seen_ms = 0;
+		return false;
+	}
+	if (c->pdu_seen_ms == 0 || c->pdu_mark != c->rx_pdus) {
+		c->pdu_seen_ms = now;
+		c->pdu_mark = c->rx_pdus;
+		return false;
+	}
+	return now - c->pdu_seen_ms >= (int64_t)c->w->t->p.pdu_timeout_ms;
+}
+
 static bool conn_idle(const struct conn *c)
 {
 	return c->nr_outstanding == c->nr_held && c->txq == NULL && !c->send_armed &&
@@ -542,13 +612,20 @@ void conn_tick(struct conn *c)
 			hard_close(c);
 		return;
 	}
-	if (!c->rx.ic_done && now - c->accepted_ms >= CONN_IC_TIMEOUT_MS) {
-		conn_warn(c, "no ICReq within %d s", CONN_IC_TIMEOUT_MS / 1000);
+	if (!c->rx.ic_done && now - c->accepted_ms >= (int64_t)w->t->p.icreq_timeout_ms) {
+		conn_deadline_warn(c, "no ICReq within icreq_timeout (%u ms)",
+				   w->t->p.icreq_timeout_ms);
 		conn_close(c, CLOSE_NOW, "ICReq timeout");
 		return;
 	}
+	if (pdu_overdue(c, now)) {
+		conn_deadline_warn(c, "a PDU begun %lld ms ago is still incomplete (pdu_timeout %u ms)",
+				   (long long)(now - c->pdu_seen_ms), w->t->p.pdu_timeout_ms);
+		conn_close(c, CLOSE_NOW, "PDU timeout");
+		return;
+	}
 	if (!c->connected && now - c->accepted_ms >= CONN_CONNECT_TIMEOUT_MS) {
-		conn_warn(c, "no Connect within %d s", CONN_CONNECT_TIMEOUT_MS / 1000);
+		conn_deadline_warn(c, "no Connect within %d s", CONN_CONNECT_TIMEOUT_MS / 1000);
 		conn_close(c, CLOSE_NOW, "Connect timeout");
 		return;
 	}

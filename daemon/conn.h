@@ -52,8 +52,8 @@
 #define CONN_TX_BATCH	 32	      /* PDUs per sendmsg */
 #define CONN_TX_INFLIGHT 4	      /* batches sent and not yet released (ZC notifications) */
 #define CONN_C2H_CHUNK	 (128u << 10) /* C2HData DATAL at most */
-#define CONN_BUF_CAP	 (32u << 20)  /* data buffer bytes one connection may hold */
-#define CONN_IC_TIMEOUT_MS	10000 /* ICReq after accept */
+/* The data buffer bytes a connection may hold, the ICReq and PDU deadlines:
+ * nvmfd.ini(5) LIMITS (target_params). */
 #define CONN_CONNECT_TIMEOUT_MS 60000 /* Fabrics Connect after accept */
 #define CONN_LINGER_MS		2000  /* after a TermReq / FIN: wait for the host's FIN */
 #define CONN_QID_NONE	 0xffff
@@ -105,6 +105,8 @@ struct conn {
 	char peer[80];		   /* "addr:port" */
 	struct listener *l;	/* holds a reference */
 	int64_t accepted_ms;
+	struct sockaddr_storage peer_ss;
+	bool lim_pending;	   /* counted for its address (limits.h): not connected yet */
 
 	/* codec */
 	struct tcp_conn_params p;
@@ -120,6 +122,9 @@ struct conn {
 	struct cmd *rx_cmd;	   /* the command whose in-capsule data is arriving */
 	uint8_t term_data[NVME_TCP_TERM_DATA_MAX]; /* a received H2CTermReq's data */
 	int64_t log_quota_ms;	   /* rate limit for peer-triggered warnings */
+	uint64_t rx_pdus;	   /* PDUs received whole */
+	uint64_t pdu_mark;	   /* pdu_timeout: rx_pdus when the PDU in progress was seen */
+	int64_t pdu_seen_ms;	   /* 0: no PDU in progress at the last tick */
 
 	/* the NVMe queue */
 	bool connected;
@@ -196,6 +201,9 @@ void conn_adopt(struct worker *w, struct conn *c);
 void conn_tx_flush(struct conn *c);
 /* Queue a command's answer (its txp says what goes first). */
 void conn_tx_cmd(struct conn *c, struct cmd *cmd);
+
+/* Connect succeeded: the connection no longer counts for its address (limits.h). */
+void conn_connected(struct conn *c);
 
 /* Re-evaluate RX after a pause bit was cleared or bytes were staged. */
 void conn_rx_resume(struct conn *c, unsigned int clear);

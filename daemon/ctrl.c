@@ -141,22 +141,60 @@ static bool cntlid_used(const struct target *t, uint16_t id)
 }
 
 /*
+ * The queues (connections) hostnqn holds: every controller of that host
+ * counts its admin queue and its I/O queues. With t->lock held.
+ */
+static uint32_t host_queues(const struct target *t, const char *hostnqn)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < TARGET_MAX_CTRLS; i++) {
+		const struct ctrl *c = t->ctrls[i];
+
+		if (c == NULL || strcmp(c->hostnqn, hostnqn) != 0)
+			continue;
+		n++;
+		for (size_t j = 0; j < CTRL_MAX_IO_QUEUES / 64; j++)
+			n += (uint32_t)__builtin_popcountll(atomic_load(&c->io_qmap[j]));
+	}
+	return n;
+}
+
+static uint32_t subsys_ctrls(const struct target *t, const struct subsys *s)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < TARGET_MAX_CTRLS; i++)
+		n += t->ctrls[i] != NULL && t->ctrls[i]->subsys == s;
+	return n;
+}
+
+/*
  * Register c and give it a CNTLID in 1..FFEFh (oF 3.3: FFF0h and above are
  * reserved), round robin from next_cntlid and never one a registered
- * controller has. -EBUSY when the table is full.
+ * controller has. -EBUSY when the table is full, -EDQUOT when c's
+ * subsystem has max_controllers_per_subsystem, -EUSERS when c's host has
+ * max_connections_per_host queues.
  */
 static int table_insert(struct target *t, struct ctrl *c)
 {
 	size_t slot = TARGET_MAX_CTRLS;
 	uint16_t id;
+	int ret = 0;
 
 	pthread_mutex_lock(&t->lock);
 	for (size_t i = 0; i < TARGET_MAX_CTRLS && slot == TARGET_MAX_CTRLS; i++)
 		if (t->ctrls[i] == NULL)
 			slot = i;
-	if (slot == TARGET_MAX_CTRLS) {
+	if (slot == TARGET_MAX_CTRLS)
+		ret = -EBUSY;
+	else if (subsys_ctrls(t, c->subsys) >= t->p.max_ctrls_per_subsys)
+		ret = -EDQUOT;
+	else if (host_queues(t, c->hostnqn) >= t->p.conns.max_per_host)
+		ret = -EUSERS;
+	if (ret) {
 		pthread_mutex_unlock(&t->lock);
-		return -EBUSY;
+		return ret;
 	}
 	id = t->next_cntlid;
 	if (id < 1 || id > NVMF_CNTLID_MAX)
@@ -206,6 +244,7 @@ static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
 	struct subsys *s;
 	struct ctrl *c;
 	nvme_status_t st;
+	int ret;
 
 	/* oF 3.3: the dynamic controller model asks with CNTLID FFFFh */
 	if (le16toh(a->data->cntlid) != NVMF_CNTLID_DYNAMIC)
@@ -222,11 +261,25 @@ static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
 	c = ctrl_alloc(a, s, now_ms);
 	if (c == NULL)
 		return refuse(a, SC(GENERIC, INTERNAL), 0, "out of memory");
-	if (table_insert(a->t, c) != 0) {
+	ret = table_insert(a->t, c);
+	if (ret != 0) {
 		pthread_mutex_destroy(&c->err_lock);
 		subsys_put(s);
 		free(c);
-		/* no DNR: a controller may go away, a retry may then succeed */
+		/*
+		 * Every resource limit is Connect Controller Busy without DNR (as
+		 * nvmet when it has no CNTLID left): a controller may go away and
+		 * a retry then succeed. Connect Invalid Host would say the host
+		 * may never connect, which is not so.
+		 */
+		if (ret == -EDQUOT)
+			return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
+				      "max_controllers_per_subsystem %u reached",
+				      a->t->p.max_ctrls_per_subsys);
+		if (ret == -EUSERS)
+			return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
+				      "max_connections_per_host %u reached for this host NQN",
+				      a->t->p.conns.max_per_host);
 		return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
 			      "%u controllers already", TARGET_MAX_CTRLS);
 	}
@@ -296,6 +349,11 @@ static void io_join(const struct connect_args *a, struct ctrl *c, struct io_refu
 	else if (a->sqsize == 0 || a->sqsize > t->p.io_qdepth - 1)
 		IO_REFUSE(r, SC_CONNECT_PARAM, IPO_SQE(sqsize), "SQSIZE %u (0's based, 1..%u)",
 			  a->sqsize, t->p.io_qdepth - 1);
+	else if (host_queues(t, a->hostnqn) >= t->p.conns.max_per_host)
+		/* as admin_connect: a resource limit, Controller Busy without DNR */
+		IO_REFUSE(r, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
+			  "max_connections_per_host %u reached for this host NQN",
+			  t->p.conns.max_per_host);
 	else
 		atomic_fetch_or(&c->io_qmap[(a->qid - 1) / 64], bit);
 }

@@ -226,12 +226,17 @@ nvme_status_t io_dsm_range(const struct ns *ns, const struct nvme_dsm_range *ran
 nvme_status_t io_errno_status(int err, enum be_op op);
 
 /*
- * Count a completed command in its namespace's per-worker counters: ok for
- * a success (Read / Write commands and their 512-byte units, Write Zeroes
- * as a write command), !ok for a media error (the backend's -EIO), which
- * the SMART log reports. Commands refused by io_check are not counted.
+ * Count a completed command in its namespace's per-worker counters: status
+ * 0 for a success (Read / Write commands and their 512-byte units, Write
+ * Zeroes as a write command); a failure counts only if its status is a
+ * Media and Data Integrity Error (the backend's -EIO), which the SMART log
+ * reports as Media and Data Integrity Errors (Base 5.16.1.3: unrecovered
+ * data integrity errors). Capacity Exceeded (-ENOSPC), Write Protected and
+ * the like are not media errors: they are in the error log only. Commands
+ * refused by io_check are not counted.
  */
-void io_account(struct ns *ns, unsigned int worker, const struct io_plan *plan, bool ok);
+void io_account(struct ns *ns, unsigned int worker, const struct io_plan *plan,
+		nvme_status_t status);
 
 /*
  * Controller busy time (SMART): a command of ns enters / leaves its backend

@@ -188,13 +188,14 @@ void io_busy_end(struct ns *ns, unsigned int worker, int64_t now_ns)
 			      memory_order_relaxed);
 }
 
-void io_account(struct ns *ns, unsigned int worker, const struct io_plan *plan, bool ok)
+void io_account(struct ns *ns, unsigned int worker, const struct io_plan *plan,
+		nvme_status_t status)
 {
 	struct ns_stats *s = &ns->stats[worker];
 	uint64_t blocks = plan->len >> 9;
 
-	if (!ok) {
-		if (plan->op != BE_OP_FLUSH && plan->op != BE_OP_DEALLOCATE)
+	if (status != 0) {
+		if (NVME_STATUS_SCT(status) == NVME_SCT_MEDIA)
 			atomic_fetch_add_explicit(&s->media_errors, 1, memory_order_relaxed);
 		return;
 	}

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -163,6 +165,37 @@ static void block_signals(void)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * Every connection is a file descriptor: raise the soft RLIMIT_NOFILE to
+ * the hard limit (logged), and say so if max_connections cannot be
+ * reached even then (accept then fails with EMFILE and is retried).
+ */
+static void raise_nofile(const struct cfg_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_connections + 256; /* backing files, listeners, rings */
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			log_info("open files: soft limit raised from %llu to %llu",
+				 (unsigned long long)old, (unsigned long long)rl.rlim_cur);
+		else
+			log_warn("open files: cannot raise the soft limit from %llu to %llu: %s",
+				 (unsigned long long)old, (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("open files: the limit %llu is below max_connections %u + 256: "
+			 "connections past it are refused at accept (raise LimitNOFILE=)",
+			 (unsigned long long)rl.rlim_cur, cfg->max_connections);
 }
 
 /* STATUS=failed: ... for systemctl status; the details are in the log. */
@@ -356,6 +389,7 @@ int main(int argc, char **argv)
 		return check_config(cfg);
 	log_level = verbose ? LOG_DEBUG : (enum log_level)cfg->log_level;
 	block_signals();
+	raise_nofile(cfg);
 	o.path = path;
 	o.verbose = verbose;
 	/* run() owns cfg from here (a reload replaces it) */

@@ -163,6 +163,12 @@ static void warn_static(const struct cfg_config *o, const struct cfg_config *n)
 	STATIC_KEY(queue_depth, "queue_depth");
 	STATIC_KEY(max_io_queues, "max_io_queues");
 	STATIC_KEY(kato_default, "kato_default");
+	STATIC_KEY(max_connections, "max_connections");
+	STATIC_KEY(max_connections_per_host, "max_connections_per_host");
+	STATIC_KEY(max_controllers_per_subsystem, "max_controllers_per_subsystem");
+	STATIC_KEY(icreq_timeout_ms, "icreq_timeout");
+	STATIC_KEY(pdu_timeout_ms, "pdu_timeout");
+	STATIC_KEY(max_buffers_per_connection, "max_buffers_per_connection");
 #undef STATIC_KEY
 	if (strcmp(o->state_dir, n->state_dir) != 0)
 		log_warn("%s: state_dir changed: %s", n->source, later);

@@ -263,6 +263,12 @@ static void params_from(struct target_params *p, const struct cfg_config *cfg)
 	p->max_io_queues = cfg->max_io_queues;
 	p->kato_default_ms = cfg->kato_default * 1000;
 	p->cap_to = 30; /* 15 s: enable and shutdown are immediate here */
+	p->conns.max_conns = cfg->max_connections;
+	p->conns.max_per_host = cfg->max_connections_per_host;
+	p->max_ctrls_per_subsys = cfg->max_controllers_per_subsystem;
+	p->icreq_timeout_ms = cfg->icreq_timeout_ms;
+	p->pdu_timeout_ms = cfg->pdu_timeout_ms;
+	p->conn_buf_cap = cfg->max_buffers_per_connection;
 }
 
 int target_file_slot_take(struct target *t, struct ns *ns)
@@ -290,6 +296,7 @@ int target_init(struct target *t, struct cfg_config *cfg, unsigned int nworkers)
 	t->nworkers = nworkers;
 	params_from(&t->p, cfg);
 	pthread_mutex_init(&t->lock, NULL);
+	limits_init(&t->limits);
 	t->next_cntlid = 1;
 	atomic_store(&t->genctr, 1);
 	snprintf(t->disc.nqn, sizeof(t->disc.nqn), "%s", NVMF_DISC_NQN);
@@ -341,6 +348,7 @@ void target_fini(struct target *t)
 	free(t->files);
 	t->files = NULL;
 	pthread_mutex_destroy(&t->lock);
+	limits_fini(&t->limits);
 }
 
 struct subsys *target_find_subsys(struct target *t, const char *nqn)

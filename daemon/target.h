@@ -27,6 +27,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "limits.h"
 #include "listener.h"
 #include "nvme_spec.h"
 #include "nvmf_spec.h"
@@ -125,6 +126,12 @@ struct target_params {
 	uint32_t max_io_queues;
 	uint32_t kato_default_ms;
 	uint8_t cap_to;	      /* CAP.TO in 500 ms units */
+	/* resource limits (nvmfd.ini(5) LIMITS) */
+	struct limits_cfg conns; /* at accept: limits.h */
+	uint32_t max_ctrls_per_subsys;
+	uint32_t icreq_timeout_ms;
+	uint32_t pdu_timeout_ms;
+	uint32_t conn_buf_cap;	 /* data buffer bytes one connection may hold */
 };
 
 struct ctrl;
@@ -155,6 +162,7 @@ struct target {
 	struct ctrl *ctrls[TARGET_MAX_CTRLS];
 	uint16_t next_cntlid;
 	_Atomic bool stopping;
+	struct limits limits;	  /* connections held, per address (limits.h) */
 };
 
 /*

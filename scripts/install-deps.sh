@@ -23,7 +23,8 @@ pkgs=(
 	build-essential meson ninja-build pkg-config git
 	liburing-dev libisal-dev libinih-dev libcmocka-dev
 	clang libclang-rt-14-dev llvm   # libFuzzer, sanitizer runtimes, llvm-symbolizer
-	valgrind python3
+	valgrind python3                # tests/integration/valgrind_tools.sh
+	python3-fusepy                  # tests/integration/faults.py: a device that returns EIO
 	man-db                          # tests/integration/man_pages.sh (man --warnings)
 )
 missing=()

@@ -8,9 +8,11 @@
 #   1. scripts/install-deps.sh (Debian packages, the linux-host VM image)
 #   2. build-test/:  -Dwerror=true; meson test: every suite (unit, fuzz corpus
 #                    replay, interop against the kernel in the VM)
-#   3. build-asan/:  -Db_sanitize=address,undefined -Dwerror=true; meson test
-#                    --suite unit --suite fuzz --suite integration (the daemon
-#                    under the sanitizers; interop is not repeated)
+#   3. build-asan/:  -Db_sanitize=address,undefined -Dwerror=true; meson test:
+#                    the whole suite again (unit, fuzz corpus replay,
+#                    integration, interop), the daemon under the sanitizers
+#                    (LeakSanitizer at each daemon's exit); valgrind_tools
+#                    skips there (it runs the tools under valgrind in stage 2)
 #   4. libFuzzer:    tests/fuzz/run-fuzzers.sh (clang build in build-fuzz/),
 #                    FUZZ_SECONDS (30) per fuzzer
 #   5. tests/print-summary.py: the failures, then "N passed, N failed, N skipped"
@@ -91,10 +93,9 @@ build_and_test build-test "-Dwerror=$werror -Dinterop=$INTEROP"
 done_stage
 
 if ((!quick)); then
-	stage "3. build-asan: address,undefined sanitizers; suites unit, fuzz and integration"
+	stage "3. build-asan: address,undefined sanitizers; every suite, interop=$INTEROP"
 	rm -f build-asan/meson-logs/testlog.json
-	build_and_test build-asan "-Db_sanitize=address,undefined -Dwerror=$werror -Dinterop=disabled" \
-		--suite unit --suite fuzz --suite integration
+	build_and_test build-asan "-Db_sanitize=address,undefined -Dwerror=$werror -Dinterop=$INTEROP"
 	done_stage
 
 	stage "4. libFuzzer, ${FUZZ_SECONDS}s per fuzzer"

@@ -97,7 +97,9 @@ void t_fixture_init(struct t_fixture *f)
 	t->p = (struct target_params){ .maxh2cdata = 131072, .io_icd = 8192,
 				       .mdts_bytes = 131072, .mdts = 5, .io_qdepth = 128,
 				       .max_io_queues = 8, .kato_default_ms = 120000,
-				       .cap_to = 30 };
+				       .cap_to = 30,
+				       .conns = { .max_conns = 4096, .max_per_host = 1024 },
+				       .max_ctrls_per_subsys = TARGET_MAX_CTRLS };
 	pthread_mutex_init(&t->lock, NULL);
 	t->next_cntlid = 1;
 	atomic_store(&t->genctr, 7);

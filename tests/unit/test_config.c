@@ -220,6 +220,50 @@ static void test_file(void **state)
 	assert_non_null(strstr(err, "No such file"));
 }
 
+/* The resource limits: defaults, values, units, and file:line errors. */
+static void test_limits(void **state)
+{
+	struct cfg_config *cfg;
+
+	(void)state;
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\n");
+	assert_int_equal(cfg->max_connections, 4096);
+	assert_int_equal(cfg->max_connections_per_host, 1024);
+	assert_int_equal(cfg->max_controllers_per_subsystem, 256);
+	assert_int_equal(cfg->icreq_timeout_ms, 10000);
+	assert_int_equal(cfg->pdu_timeout_ms, 30000);
+	assert_int_equal(cfg->max_buffers_per_connection, 32u << 20);
+	cfg_free(cfg);
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\nmax_connections = 10k\n"
+		      "max_connections_per_host = 8\nmax_controllers_per_subsystem = 2\n"
+		      "icreq_timeout = 500ms\npdu_timeout = 2s\n"
+		      "max_buffers_per_connection = 4M\n");
+	assert_int_equal(cfg->max_connections, 10240);
+	assert_int_equal(cfg->max_connections_per_host, 8);
+	assert_int_equal(cfg->max_controllers_per_subsystem, 2);
+	assert_int_equal(cfg->icreq_timeout_ms, 500);
+	assert_int_equal(cfg->pdu_timeout_ms, 2000);
+	assert_int_equal(cfg->max_buffers_per_connection, 4u << 20);
+	cfg_free(cfg);
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\npdu_timeout = 45\n");
+	assert_int_equal(cfg->pdu_timeout_ms, 45000);
+	cfg_free(cfg);
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nmax_connections = 0\n",
+		   "t.ini:3: max_connections = '0': expected a number from 1");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nmax_connections_per_host = many\n",
+		   "t.ini:3: max_connections_per_host = 'many'");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nmax_controllers_per_subsystem = 2000\n",
+		   "t.ini:3: max_controllers_per_subsystem = '2000': expected a number from 1 to 1024");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nicreq_timeout = 10 s\n",
+		   "t.ini:3: icreq_timeout = '10 s': expected a duration");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nicreq_timeout = 50ms\n",
+		   "t.ini:3: icreq_timeout = '50ms'");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\npdu_timeout = 2h\n", "t.ini:3: pdu_timeout = '2h'");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nmax_buffers_per_connection = 64k\n"
+		   "max_transfer = 1M\n",
+		   "t.ini:3: max_buffers_per_connection (65536) is less than max_transfer (1048576)");
+}
+
 static void test_parsers(void **state)
 {
 	uint64_t v;
@@ -248,6 +292,15 @@ static void test_parsers(void **state)
 	assert_false(cfg_nqn_valid("nqn.14-08.org"));
 	assert_false(cfg_nqn_valid("iqn.2014-08.org.example"));
 	assert_false(cfg_nqn_valid("nqn.2014-08.org.nvmexpress:uuid:nope"));
+	assert_int_equal(cfg_parse_duration_ms("250ms", &v), 0);
+	assert_int_equal(v, 250);
+	assert_int_equal(cfg_parse_duration_ms("3s", &v), 0);
+	assert_int_equal(v, 3000);
+	assert_int_equal(cfg_parse_duration_ms("7", &v), 0);
+	assert_int_equal(v, 7000);
+	assert_int_not_equal(cfg_parse_duration_ms("3m", &v), 0);
+	assert_int_not_equal(cfg_parse_duration_ms("-1", &v), 0);
+	assert_int_not_equal(cfg_parse_duration_ms("", &v), 0);
 }
 
 int main(void)
@@ -261,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_multiple_errors),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -289,6 +289,40 @@ static void test_io_connect(void **state)
 	assert_true(table_empty());
 }
 
+/* max_controllers_per_subsystem and max_connections_per_host (host NQN queues). */
+static void test_connect_limits(void **state)
+{
+	struct ctrl *a, *b, *d, *q1 = NULL, *q2 = NULL, *x = NULL;
+	const nvme_status_t busy = T_ST(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY);
+	uint32_t dw0 = 0;
+
+	(void)state;
+	F.t.p.max_ctrls_per_subsys = 2;
+	F.t.p.conns.max_per_host = 3;
+	a = t_admin(&F, NQN_A, HOST_A, 0);
+	b = t_admin(&F, NQN_A, HOST_B, 0);
+	/* a third controller of NQN_A: busy, without DNR (one may go away) */
+	refused(t_connect(&F, NQN_A, HOST_B, 0, 31, 0xffff, 0, &dw0, &x), dw0, x, busy, false, 0);
+	/* another subsystem has its own count */
+	d = t_admin(&F, NQN_B, HOST_A, 0);
+	/* HOST_A holds 2 queues (two admin queues): one more, then busy */
+	assert_int_equal(io_conn(a, HOST_A, 1, 127, &dw0, &q1), 0);
+	refused(io_conn(a, HOST_A, 2, 127, &dw0, &x), dw0, x, busy, false, 0);
+	/* HOST_B is not concerned */
+	assert_int_equal(io_conn(b, HOST_B, 1, 127, &dw0, &q2), 0);
+	io_gone(q2, 1);
+	/* a queue of HOST_A goes: room for one again */
+	t_admin_gone(d);
+	assert_int_equal(io_conn(a, HOST_A, 2, 127, &dw0, &x), 0);
+	io_gone(x, 2);
+	io_gone(q1, 1);
+	t_admin_gone(b);
+	b = t_admin(&F, NQN_A, HOST_B, 0);
+	t_admin_gone(b);
+	t_admin_gone(a);
+	assert_true(table_empty());
+}
+
 static void test_io_connect_not_enabled(void **state)
 {
 	struct ctrl *a = NULL, *x = NULL;
@@ -667,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_posted_ns_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_posted_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_posted_disc_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_limits, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -303,32 +303,40 @@ static void test_account(void **state)
 	struct ns_stats *w1 = &F.stats[0][1];
 
 	(void)state;
-	io_account(&F.ns[0], 1, &p, true);
-	io_account(&F.ns[0], 1, &p, true);
+	io_account(&F.ns[0], 1, &p, 0);
+	io_account(&F.ns[0], 1, &p, 0);
 	assert_int_equal(atomic_load(&w1->read_cmds), 2);
 	assert_int_equal(atomic_load(&w1->read_blocks), 16);
 	assert_int_equal(atomic_load(&F.stats[0][0].read_cmds), 0);
 	p.op = BE_OP_WRITE;
 	p.len = 512;
-	io_account(&F.ns[0], 1, &p, true);
+	io_account(&F.ns[0], 1, &p, 0);
 	assert_int_equal(atomic_load(&w1->write_cmds), 1);
 	assert_int_equal(atomic_load(&w1->write_blocks), 1);
 	p.op = BE_OP_WRITE_ZEROES;
 	p.len = 1 << 20;
-	io_account(&F.ns[0], 1, &p, true);
+	io_account(&F.ns[0], 1, &p, 0);
 	assert_int_equal(atomic_load(&w1->write_cmds), 2);
 	assert_int_equal(atomic_load(&w1->write_blocks), 1);
 	p.op = BE_OP_FLUSH;
-	io_account(&F.ns[0], 1, &p, true);
+	io_account(&F.ns[0], 1, &p, 0);
 	p.op = BE_OP_DEALLOCATE;
-	io_account(&F.ns[0], 1, &p, true);
+	io_account(&F.ns[0], 1, &p, 0);
 	assert_int_equal(atomic_load(&w1->write_cmds), 2);
 	/* a media error counts as such, not as a command */
 	p.op = BE_OP_READ;
 	p.len = 4096;
-	io_account(&F.ns[0], 1, &p, false);
+	io_account(&F.ns[0], 1, &p, io_errno_status(-EIO, BE_OP_READ));
 	assert_int_equal(atomic_load(&w1->media_errors), 1);
 	assert_int_equal(atomic_load(&w1->read_cmds), 2);
+	p.op = BE_OP_WRITE;
+	io_account(&F.ns[0], 1, &p, io_errno_status(-EIO, BE_OP_WRITE));
+	assert_int_equal(atomic_load(&w1->media_errors), 2);
+	/* a full store or a write-protected one is no media error (ctrl.h) */
+	io_account(&F.ns[0], 1, &p, io_errno_status(-ENOSPC, BE_OP_WRITE));
+	io_account(&F.ns[0], 1, &p, io_errno_status(-EROFS, BE_OP_WRITE));
+	assert_int_equal(atomic_load(&w1->media_errors), 2);
+	assert_int_equal(atomic_load(&w1->write_cmds), 2);
 }
 
 /* Busy time: the union of the intervals with a command in the backend, per worker. */
