@@ -157,6 +157,25 @@ fio_verify() {
 		tail -n 25 /tmp/fio.out | note
 	fi
 }
+# fio_background NAME IODEPTH MB: a fio verify job (random writes 4k-128k)
+# on $dev in the background, output in /tmp/fio-NAME.out, its pid in
+# fiopid; returns once its writes flow (fio_writes: how many so far), so
+# that what comes next happens with I/O in flight.
+fiopid='' fio_writes=0
+fio_background() {
+	local fw0 fw
+	timeout 240 fio --name="$1" --filename="$dev" --ioengine=libaio --direct=1 --rw=randwrite \
+		--bsrange=4k-128k --iodepth="$2" --size="$3M" --verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--verify_state_save=0 --eta=never >"/tmp/fio-$1.out" 2>&1 &
+	fiopid=$!
+	read -r _ _ fw0 _ <<<"$(blkstat "$ctrl")"
+	for _ in $(seq 100); do
+		read -r _ _ fw _ <<<"$(blkstat "$ctrl")"
+		((fw > fw0 + 32)) && break
+		sleep 0.1
+	done
+	fio_writes=$((fw - fw0))
+}
 # smart CTRL KEY...: the values (plain integers) of smart-log fields, in order.
 # Keys match without case, spaces or underscores (2.3 prints "Data Units Read").
 smart() {
@@ -432,18 +451,8 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 	else notok "$len_mb MiB written at $off_mb MiB with O_DIRECT + fsync (dd exit $rc)"; fi
 
 	# A fio verify job keeps I/O in flight across the restart (0-40 MiB).
-	timeout 240 fio --name=across --filename="$dev" --ioengine=libaio --direct=1 --rw=randwrite \
-		--bsrange=4k-128k --iodepth=32 --size=40M --verify=crc32c --do_verify=1 --verify_fatal=1 \
-		--verify_state_save=0 --eta=never >/tmp/fio-across.out 2>&1 &
-	fiopid=$!
-	# hold only once fio's writes are flowing
-	read -r _ _ fw0 _ <<<"$(blkstat "$ctrl")"
-	for _ in $(seq 100); do
-		read -r _ _ fw _ <<<"$(blkstat "$ctrl")"
-		((fw > fw0 + 32)) && break
-		sleep 0.1
-	done
-	echo "#   fio across the restart: $((fw - fw0)) writes done at $(cut -d' ' -f1 /proc/uptime)s"
+	fio_background across 32 40
+	echo "#   fio across the restart: $fio_writes writes done at $(cut -d' ' -f1 /proc/uptime)s"
 
 	# Ask the machine to restart nvmfd, and wait for its answer.
 	lines=$(dmesg | wc -l)
@@ -494,16 +503,7 @@ step "live reload: namespace 2 joins $sub_any while fio runs on namespace 1"
 if connect "$sub_any"; then
 	ok "nvme connect -n $sub_any: $ctrl, $dev"
 	cntlid=$(cat "/sys/class/nvme/$ctrl/cntlid")
-	timeout 240 fio --name=reload --filename="$dev" --ioengine=libaio --direct=1 --rw=randwrite \
-		--bsrange=4k-128k --iodepth=16 --size=24M --verify=crc32c --do_verify=1 --verify_fatal=1 \
-		--verify_state_save=0 --eta=never >/tmp/fio-reload.out 2>&1 &
-	fiopid=$!
-	read -r _ _ fw0 _ <<<"$(blkstat "$ctrl")"
-	for _ in $(seq 100); do
-		read -r _ _ fw _ <<<"$(blkstat "$ctrl")"
-		((fw > fw0 + 32)) && break
-		sleep 0.1
-	done
+	fio_background reload 16 24
 	lines=$(dmesg | wc -l)
 	t=$(date +%s)
 	hold_ask "HOLD reload"
