@@ -30,25 +30,14 @@ static void put_u32(struct gen_seed *s, uint32_t v)
 }
 
 static void connect_rec(struct gen_seed *s, const char *sub, const char *host, uint16_t qid,
-		    uint16_t sqsize, uint16_t cntlid, uint32_t kato, uint16_t recfmt)
+			uint16_t sqsize, uint16_t cntlid, uint32_t kato, uint16_t recfmt)
 {
+	static const uint8_t hostid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
 	struct nvmf_connect_cmd c;
 	struct nvmf_connect_data d;
 
-	memset(&c, 0, sizeof(c));
-	memset(&d, 0, sizeof(d));
-	c.opc = NVME_ADM_FABRICS;
-	c.rsvd1 = 0x40;
-	c.fctype = NVMF_FCTYPE_CONNECT;
+	t_connect_build(&c, &d, sub, host, hostid, qid, sqsize, cntlid, kato);
 	c.recfmt = htole16(recfmt);
-	c.qid = htole16(qid);
-	c.sqsize = htole16(sqsize);
-	c.kato = htole32(kato);
-	for (int k = 0; k < 16; k++)
-		d.hostid[k] = (uint8_t)(k + 1);
-	d.cntlid = htole16(cntlid);
-	snprintf(d.subnqn, sizeof(d.subnqn), "%s", sub);
-	snprintf(d.hostnqn, sizeof(d.hostnqn), "%s", host);
 	put_u8(s, FC_CONNECT);
 	gen_put(s, &c, sizeof(c));
 	gen_put(s, &d, sizeof(d));

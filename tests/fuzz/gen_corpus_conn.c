@@ -71,20 +71,10 @@ static void connect_q(struct seed *s, uint16_t qid, uint16_t cntlid, uint32_t ka
 	struct nvmf_connect_data d;
 	struct nvme_sqe q;
 
-	memset(&c, 0, sizeof(c));
-	memset(&d, 0, sizeof(d));
-	c.opc = NVME_ADM_FABRICS;
-	c.rsvd1 = 0x40;
-	c.fctype = NVMF_FCTYPE_CONNECT;
-	c.qid = htole16(qid);
-	c.sqsize = htole16(qid ? 31 : 15);
-	c.kato = htole32(kato);
+	t_connect_build(&c, &d, FCONN_NQN, FCONN_HOSTNQN, fconn_hostid, qid, qid ? 31 : 15,
+			cntlid, kato);
 	c.sgl1.type = NVME_SGL_ICD;
 	c.sgl1.length = htole32(sizeof(d));
-	memcpy(d.hostid, fconn_hostid, sizeof(d.hostid));
-	d.cntlid = htole16(cntlid);
-	snprintf(d.subnqn, sizeof(d.subnqn), "%s", FCONN_NQN);
-	snprintf(d.hostnqn, sizeof(d.hostnqn), "%s", FCONN_HOSTNQN);
 	memcpy(&q, &c, sizeof(q));
 	cmd(s, q, &d, sizeof(d));
 }

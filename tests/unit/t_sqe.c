@@ -2,6 +2,7 @@
 #include "t_sqe.h"
 
 #include <endian.h>
+#include <stdio.h>
 #include <string.h>
 
 struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11,
@@ -21,4 +22,22 @@ struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11
 	sqe.cdw14 = htole32(cdw14);
 	sqe.cdw15 = htole32(cdw15);
 	return sqe;
+}
+
+void t_connect_build(struct nvmf_connect_cmd *cmd, struct nvmf_connect_data *data,
+		     const char *subnqn, const char *hostnqn, const uint8_t hostid[16],
+		     uint16_t qid, uint16_t sqsize, uint16_t cntlid, uint32_t kato)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	memset(data, 0, sizeof(*data));
+	cmd->opc = NVME_ADM_FABRICS;
+	cmd->rsvd1 = NVMEF(NVME_SQE_PSDT, NVME_PSDT_SGL_MPTR_CONTIG);
+	cmd->fctype = NVMF_FCTYPE_CONNECT;
+	cmd->qid = htole16(qid);
+	cmd->sqsize = htole16(sqsize);
+	cmd->kato = htole32(kato);
+	memcpy(data->hostid, hostid, sizeof(data->hostid));
+	data->cntlid = htole16(cntlid);
+	snprintf(data->subnqn, sizeof(data->subnqn), "%s", subnqn);
+	snprintf(data->hostnqn, sizeof(data->hostnqn), "%s", hostnqn);
 }

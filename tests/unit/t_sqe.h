@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Building an SQE field by field, for the unit tests and the seed corpus
- * generators (no cmocka, only the spec headers: codec-only builds link it).
+ * Building SQEs field by field (and a Connect's data), for the unit tests
+ * and the seed corpus generators: no cmocka, only the spec headers, so
+ * codec-only builds link it too.
  */
 #pragma once
 
 #include <stdint.h>
 
 #include "nvme_spec.h"
+#include "nvmf_spec.h"
 
 /* opcode, nsid, cdw10..cdw15; PSDT 01b (SGL), CID 1234h. */
 struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11,
 		      uint32_t cdw12, uint32_t cdw13, uint32_t cdw14, uint32_t cdw15);
+
+/* A Fabrics Connect (PSDT 01b, no SGL) and its data. */
+void t_connect_build(struct nvmf_connect_cmd *cmd, struct nvmf_connect_data *data,
+		     const char *subnqn, const char *hostnqn, const uint8_t hostid[16],
+		     uint16_t qid, uint16_t sqsize, uint16_t cntlid, uint32_t kato);
