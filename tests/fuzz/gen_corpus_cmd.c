@@ -63,27 +63,14 @@ static void cmd(struct gen_seed *s, uint8_t op, uint32_t len, struct nvme_sqe q,
 
 static void prop_set(struct gen_seed *s, uint32_t ofst, uint64_t v, uint8_t attrib)
 {
-	struct nvmf_prop_set_cmd c;
-	struct nvme_sqe q;
-
-	memset(&c, 0, sizeof(c));
-	c.opc = NVME_ADM_FABRICS;
-	c.rsvd1 = 0x40;
-	c.fctype = NVMF_FCTYPE_PROPERTY_SET;
-	c.attrib = attrib;
-	c.ofst = htole32(ofst);
-	c.value = htole64(v);
-	memcpy(&q, &c, sizeof(q));
-	cmd(s, FC_ADMIN, 0, q, NULL);
+	cmd(s, FC_ADMIN, 0, t_prop_sqe(NVMF_FCTYPE_PROPERTY_SET, ofst, v, attrib), NULL);
 }
 
 static void prop_get(struct gen_seed *s, uint32_t ofst, uint8_t attrib)
 {
-	struct nvme_sqe q = sqe(NVME_ADM_FABRICS, 0, 0, 0, 0, 0, 0);
+	struct nvme_sqe q = t_prop_sqe(NVMF_FCTYPE_PROPERTY_GET, ofst, 0, attrib);
 
-	((uint8_t *)&q)[4] = NVMF_FCTYPE_PROPERTY_GET;
-	((uint8_t *)&q)[40] = attrib;
-	q.cdw11 = htole32(ofst);
+	q.cid = 0x1234;
 	cmd(s, FC_ADMIN, 0, q, NULL);
 }
 

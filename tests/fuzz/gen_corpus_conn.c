@@ -81,18 +81,9 @@ static void connect_q(struct seed *s, uint16_t qid, uint16_t cntlid, uint32_t ka
 
 static void prop(struct seed *s, uint8_t fctype, uint32_t ofst, uint64_t v, uint8_t attrib)
 {
-	struct nvmf_prop_set_cmd c;
-	struct nvme_sqe q;
+	struct nvme_sqe q = t_prop_sqe(fctype, ofst, v, attrib);
 
-	memset(&c, 0, sizeof(c));
-	c.opc = NVME_ADM_FABRICS;
-	c.rsvd1 = 0x40;
-	c.cid = 9;
-	c.fctype = fctype;
-	c.attrib = attrib;
-	c.ofst = htole32(ofst);
-	c.value = htole64(v);
-	memcpy(&q, &c, sizeof(q));
+	q.cid = 9;
 	q.sgl1.type = NVME_SGL_TRANSPORT_DB;
 	cmd(s, q, NULL, 0);
 }

@@ -24,6 +24,22 @@ struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11
 	return sqe;
 }
 
+struct nvme_sqe t_prop_sqe(uint8_t fctype, uint32_t ofst, uint64_t value, uint8_t attrib)
+{
+	struct nvmf_prop_set_cmd cmd;
+	struct nvme_sqe sqe;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opc = NVME_ADM_FABRICS;
+	cmd.rsvd1 = NVMEF(NVME_SQE_PSDT, NVME_PSDT_SGL_MPTR_CONTIG);
+	cmd.fctype = fctype;
+	cmd.attrib = attrib;
+	cmd.ofst = htole32(ofst);
+	cmd.value = htole64(value);
+	memcpy(&sqe, &cmd, sizeof(sqe));
+	return sqe;
+}
+
 void t_connect_build(struct nvmf_connect_cmd *cmd, struct nvmf_connect_data *data,
 		     const char *subnqn, const char *hostnqn, const uint8_t hostid[16],
 		     uint16_t qid, uint16_t sqsize, uint16_t cntlid, uint32_t kato)
