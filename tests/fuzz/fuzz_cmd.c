@@ -23,18 +23,11 @@
 #include <string.h>
 
 #include "fuzz_cmd.h"
+#include "fuzz_target.h"
 #include "endian.h"
 #include "log.h"
 #include "nvme_tcp.h"
 #include "t_target.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                 \
-	do {                     \
-		if (!(x))        \
-			abort(); \
-	} while (0)
 
 #define MAX_ADMIN 4
 #define MAX_IOQ	  16

@@ -39,20 +39,11 @@
 #include "config.h"
 #include "endian.h"
 #include "fuzz_conn.h"
+#include "fuzz_target.h"
 #include "log.h"
 #include "pdu.h"
 #include "target.h"
 #include "worker.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                                       \
-	do {                                                                           \
-		if (!(x)) {                                                            \
-			fprintf(stderr, "fuzz_conn: %s:%d: %s\n", __FILE__, __LINE__, #x); \
-			abort();                                                       \
-		}                                                                      \
-	} while (0)
 
 #define CLOSE_DEADLINE_MS 3000
 

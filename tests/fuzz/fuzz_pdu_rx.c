@@ -13,15 +13,8 @@
 #include <string.h>
 
 #include "fuzz_pdu_rx.h"
+#include "fuzz_target.h"
 #include "pdu.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                 \
-	do {                     \
-		if (!(x))        \
-			abort(); \
-	} while (0)
 
 struct chunker {
 	uint8_t mode;

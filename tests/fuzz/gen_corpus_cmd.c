@@ -9,141 +9,79 @@
  * committed in corpus/cmd/.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "endian.h"
 #include "fuzz_cmd.h"
+#include "gen_corpus_util.h"
+#include "t_sqe.h"
 #include "t_target.h"
 
-static const char *dir;
-
-struct seed {
-	uint8_t b[65536];
-	size_t len;
-};
-
-static void put(struct seed *s, const void *p, size_t n)
+static void put_u8(struct gen_seed *s, uint8_t v)
 {
-	if (s->len + n > sizeof(s->b))
-		abort();
-	memcpy(s->b + s->len, p, n);
-	s->len += n;
+	gen_put(s, &v, 1);
 }
 
-static void put_u8(struct seed *s, uint8_t v)
-{
-	put(s, &v, 1);
-}
-
-static void put_u32(struct seed *s, uint32_t v)
+static void put_u32(struct gen_seed *s, uint32_t v)
 {
 	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
 
-	put(s, b, 4);
+	gen_put(s, b, 4);
 }
 
-static void save(const struct seed *s, const char *name)
+static void connect_rec(struct gen_seed *s, const char *sub, const char *host, uint16_t qid,
+			uint16_t sqsize, uint16_t cntlid, uint32_t kato, uint16_t recfmt)
 {
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(s->b, 1, s->len, f) != s->len || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
-}
-
-static void connect_rec(struct seed *s, const char *sub, const char *host, uint16_t qid,
-		    uint16_t sqsize, uint16_t cntlid, uint32_t kato, uint16_t recfmt)
-{
+	static const uint8_t hostid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
 	struct nvmf_connect_cmd c;
 	struct nvmf_connect_data d;
 
-	memset(&c, 0, sizeof(c));
-	memset(&d, 0, sizeof(d));
-	c.opc = NVME_ADM_FABRICS;
-	c.rsvd1 = 0x40;
-	c.fctype = NVMF_FCTYPE_CONNECT;
+	t_connect_build(&c, &d, sub, host, hostid, qid, sqsize, cntlid, kato);
 	c.recfmt = htole16(recfmt);
-	c.qid = htole16(qid);
-	c.sqsize = htole16(sqsize);
-	c.kato = htole32(kato);
-	for (int k = 0; k < 16; k++)
-		d.hostid[k] = (uint8_t)(k + 1);
-	d.cntlid = htole16(cntlid);
-	snprintf(d.subnqn, sizeof(d.subnqn), "%s", sub);
-	snprintf(d.hostnqn, sizeof(d.hostnqn), "%s", host);
 	put_u8(s, FC_CONNECT);
-	put(s, &c, sizeof(c));
-	put(s, &d, sizeof(d));
+	gen_put(s, &c, sizeof(c));
+	gen_put(s, &d, sizeof(d));
 }
 
+/* The SQE of an admin or I/O command (CDW15 is never used here). */
 static struct nvme_sqe sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11,
 			   uint32_t cdw12, uint32_t cdw13, uint32_t cdw14)
 {
-	struct nvme_sqe q;
-
-	memset(&q, 0, sizeof(q));
-	q.opc = opc;
-	q.flags = 0x40; /* PSDT 01b */
-	q.cid = 0x1234;
-	q.nsid = htole32(nsid);
-	q.cdw10 = htole32(cdw10);
-	q.cdw11 = htole32(cdw11);
-	q.cdw12 = htole32(cdw12);
-	q.cdw13 = htole32(cdw13);
-	q.cdw14 = htole32(cdw14);
-	return q;
+	return t_sqe(opc, nsid, cdw10, cdw11, cdw12, cdw13, cdw14, 0);
 }
 
 /* An FC_ADMIN or FC_IO record; data (H2C) follows when given. */
-static void cmd(struct seed *s, uint8_t op, uint32_t len, struct nvme_sqe q, const void *data)
+static void cmd(struct gen_seed *s, uint8_t op, uint32_t len, struct nvme_sqe q, const void *data)
 {
 	put_u8(s, op);
 	put_u8(s, 0);
 	put_u32(s, len);
-	put(s, &q, sizeof(q));
+	gen_put(s, &q, sizeof(q));
 	if (data != NULL)
-		put(s, data, len);
+		gen_put(s, data, len);
 }
 
-static void prop_set(struct seed *s, uint32_t ofst, uint64_t v, uint8_t attrib)
+static void prop_set(struct gen_seed *s, uint32_t ofst, uint64_t v, uint8_t attrib)
 {
-	struct nvmf_prop_set_cmd c;
-	struct nvme_sqe q;
+	cmd(s, FC_ADMIN, 0, t_prop_sqe(NVMF_FCTYPE_PROPERTY_SET, ofst, v, attrib), NULL);
+}
 
-	memset(&c, 0, sizeof(c));
-	c.opc = NVME_ADM_FABRICS;
-	c.rsvd1 = 0x40;
-	c.fctype = NVMF_FCTYPE_PROPERTY_SET;
-	c.attrib = attrib;
-	c.ofst = htole32(ofst);
-	c.value = htole64(v);
-	memcpy(&q, &c, sizeof(q));
+static void prop_get(struct gen_seed *s, uint32_t ofst, uint8_t attrib)
+{
+	struct nvme_sqe q = t_prop_sqe(NVMF_FCTYPE_PROPERTY_GET, ofst, 0, attrib);
+
+	q.cid = 0x1234;
 	cmd(s, FC_ADMIN, 0, q, NULL);
 }
 
-static void prop_get(struct seed *s, uint32_t ofst, uint8_t attrib)
-{
-	struct nvme_sqe q = sqe(NVME_ADM_FABRICS, 0, 0, 0, 0, 0, 0);
-
-	((uint8_t *)&q)[4] = NVMF_FCTYPE_PROPERTY_GET;
-	((uint8_t *)&q)[40] = attrib;
-	q.cdw11 = htole32(ofst);
-	cmd(s, FC_ADMIN, 0, q, NULL);
-}
-
-static void enable(struct seed *s)
+static void enable(struct gen_seed *s)
 {
 	prop_get(s, NVME_REG_CAP, 1);
 	prop_set(s, NVME_REG_CC, (6u << 16) | (4u << 20) | 1, 0);
 	prop_get(s, NVME_REG_CSTS, 0);
 }
 
-static void get_log(struct seed *s, uint8_t lid, uint32_t nsid, uint32_t len, uint64_t off)
+static void get_log(struct gen_seed *s, uint8_t lid, uint32_t nsid, uint32_t len, uint64_t off)
 {
 	uint32_t numd = len / 4 - 1;
 
@@ -157,7 +95,7 @@ static void io_session(void)
 {
 	static const uint8_t lids[] = { 0, 1, 2, 3, 4, 5, 0x70, 0xbf };
 	struct nvme_dsm_range r[2];
-	struct seed s = { .len = 0 };
+	struct gen_seed s = { .len = 0 };
 
 	connect_rec(&s, NQN_A, HOST_A, 0, 31, 0xffff, 0, 0);
 	enable(&s);
@@ -199,12 +137,12 @@ static void io_session(void)
 	prop_set(&s, NVME_REG_CC, (6u << 16) | (4u << 20), 0);			 /* reset */
 	put_u8(&s, FC_GONE);
 	put_u8(&s, 0);
-	save(&s, "io-session");
+	gen_save(&s, "io-session");
 }
 
 static void disc_session(void)
 {
-	struct seed s = { .len = 0 };
+	struct gen_seed s = { .len = 0 };
 
 	connect_rec(&s, NVMF_DISC_NQN, HOST_B, 0, 31, 0xffff, 0, 0);
 	prop_set(&s, NVME_REG_CC, 1, 0);
@@ -216,12 +154,12 @@ static void disc_session(void)
 	put_u32(&s, 0);
 	get_log(&s, NVME_LOG_DISC, 0, 1024, 0);
 	get_log(&s, NVME_LOG_DISC, 0, 4096, 1024);
-	save(&s, "disc-session");
+	gen_save(&s, "disc-session");
 }
 
 static void refusals(void)
 {
-	struct seed s = { .len = 0 };
+	struct gen_seed s = { .len = 0 };
 
 	connect_rec(&s, "nqn.2026-11.io.nvmfd:none", HOST_A, 0, 31, 0xffff, 0, 0);
 	connect_rec(&s, NQN_B, HOST_B, 0, 31, 0xffff, 0, 0);
@@ -233,12 +171,12 @@ static void refusals(void)
 	connect_rec(&s, NQN_B, HOST_A, 1, 31, 1, 0, 0);	/* not enabled */
 	prop_set(&s, NVME_REG_CC, 1 | (1u << 7), 0);	/* invalid CC: CFS */
 	prop_set(&s, NVME_REG_CAP, 0, 1);
-	save(&s, "refusals");
+	gen_save(&s, "refusals");
 }
 
 static void kato(void)
 {
-	struct seed s = { .len = 0 };
+	struct gen_seed s = { .len = 0 };
 
 	connect_rec(&s, NQN_A, HOST_A, 0, 31, 0xffff, 1000, 0);
 	enable(&s);
@@ -251,16 +189,13 @@ static void kato(void)
 	put_u8(&s, 200);
 	put_u8(&s, 0);
 	connect_rec(&s, NQN_A, HOST_A, 1, 31, 1, 0, 0);
-	save(&s, "kato");
+	gen_save(&s, "kato");
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+	if (gen_args(argc, argv) != 0)
 		return 2;
-	}
-	dir = argv[1];
 	io_session();
 	disc_session();
 	refusals();

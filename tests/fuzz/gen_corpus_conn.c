@@ -10,50 +10,28 @@
  * corpus/conn/.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "endian.h"
 #include "fuzz_conn.h"
+#include "gen_corpus_util.h"
 #include "nvmf_spec.h"
 #include "pdu.h"
+#include "t_sqe.h"
 
-static const char *dir;
 static uint8_t payload[65536];
 
 struct seed {
-	uint8_t b[1 << 18];
-	size_t len;
+	struct gen_seed g;
 	struct tcp_conn_params p; /* as the host sends */
 };
 
-static void put(struct seed *s, const void *p, size_t n)
+static void save(struct seed *s, uint8_t chunk, const char *name)
 {
-	if (s->len + n > sizeof(s->b))
-		abort();
-	memcpy(s->b + s->len, p, n);
-	s->len += n;
-}
-
-static void add(struct seed *s, const struct tcp_tx_pdu *t)
-{
-	for (int i = 0; i < t->iovcnt; i++)
-		put(s, t->iov[i].iov_base, t->iov[i].iov_len);
-}
-
-static void save(const struct seed *s, uint8_t chunk, const char *name)
-{
-	uint8_t hdr[FC_HDR_LEN] = { chunk, 0x5a };
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(hdr, 1, sizeof(hdr), f) != sizeof(hdr) ||
-	    fwrite(s->b, 1, s->len, f) != s->len || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
+	s->g.hdr[0] = chunk;
+	s->g.hdr[1] = 0x5a;
+	s->g.hdr_len = FC_HDR_LEN;
+	gen_save(&s->g, name);
 }
 
 static void start(struct seed *s, bool hd, bool dd, uint8_t hpda)
@@ -63,7 +41,7 @@ static void start(struct seed *s, bool hd, bool dd, uint8_t hpda)
 	memset(s, 0, sizeof(*s));
 	tcp_build_icreq(&t, hpda, (hd ? NVME_TCP_DGST_HDGST_ENABLE : 0) |
 					  (dd ? NVME_TCP_DGST_DDGST_ENABLE : 0), 0);
-	add(s, &t);
+	gen_put_pdu(&s->g, &t);
 	s->p.hdgst = hd;
 	s->p.ddgst = dd;
 }
@@ -71,16 +49,9 @@ static void start(struct seed *s, bool hd, bool dd, uint8_t hpda)
 static struct nvme_sqe sqe(uint8_t opc, uint16_t cid, uint32_t nsid, uint32_t cdw10,
 			   uint32_t cdw11, uint32_t cdw12, uint8_t sgl_type, uint32_t len)
 {
-	struct nvme_sqe q;
+	struct nvme_sqe q = t_sqe(opc, nsid, cdw10, cdw11, cdw12, 0, 0, 0);
 
-	memset(&q, 0, sizeof(q));
-	q.opc = opc;
-	q.flags = 0x40;
 	q.cid = htole16(cid);
-	q.nsid = htole32(nsid);
-	q.cdw10 = htole32(cdw10);
-	q.cdw11 = htole32(cdw11);
-	q.cdw12 = htole32(cdw12);
 	q.sgl1.type = sgl_type;
 	q.sgl1.length = htole32(len);
 	return q;
@@ -91,7 +62,7 @@ static void cmd(struct seed *s, struct nvme_sqe q, const void *icd, uint32_t icd
 	struct tcp_tx_pdu t;
 
 	tcp_build_cmd(&t, &s->p, &q, icd, icd_len);
-	add(s, &t);
+	gen_put_pdu(&s->g, &t);
 }
 
 static void connect_q(struct seed *s, uint16_t qid, uint16_t cntlid, uint32_t kato)
@@ -100,38 +71,19 @@ static void connect_q(struct seed *s, uint16_t qid, uint16_t cntlid, uint32_t ka
 	struct nvmf_connect_data d;
 	struct nvme_sqe q;
 
-	memset(&c, 0, sizeof(c));
-	memset(&d, 0, sizeof(d));
-	c.opc = NVME_ADM_FABRICS;
-	c.rsvd1 = 0x40;
-	c.fctype = NVMF_FCTYPE_CONNECT;
-	c.qid = htole16(qid);
-	c.sqsize = htole16(qid ? 31 : 15);
-	c.kato = htole32(kato);
+	t_connect_build(&c, &d, FCONN_NQN, FCONN_HOSTNQN, fconn_hostid, qid, qid ? 31 : 15,
+			cntlid, kato);
 	c.sgl1.type = NVME_SGL_ICD;
 	c.sgl1.length = htole32(sizeof(d));
-	memcpy(d.hostid, fconn_hostid, sizeof(d.hostid));
-	d.cntlid = htole16(cntlid);
-	snprintf(d.subnqn, sizeof(d.subnqn), "%s", FCONN_NQN);
-	snprintf(d.hostnqn, sizeof(d.hostnqn), "%s", FCONN_HOSTNQN);
 	memcpy(&q, &c, sizeof(q));
 	cmd(s, q, &d, sizeof(d));
 }
 
 static void prop(struct seed *s, uint8_t fctype, uint32_t ofst, uint64_t v, uint8_t attrib)
 {
-	struct nvmf_prop_set_cmd c;
-	struct nvme_sqe q;
+	struct nvme_sqe q = t_prop_sqe(fctype, ofst, v, attrib);
 
-	memset(&c, 0, sizeof(c));
-	c.opc = NVME_ADM_FABRICS;
-	c.rsvd1 = 0x40;
-	c.cid = 9;
-	c.fctype = fctype;
-	c.attrib = attrib;
-	c.ofst = htole32(ofst);
-	c.value = htole64(v);
-	memcpy(&q, &c, sizeof(q));
+	q.cid = 9;
 	q.sgl1.type = NVME_SGL_TRANSPORT_DB;
 	cmd(s, q, NULL, 0);
 }
@@ -142,7 +94,7 @@ static void h2c(struct seed *s, uint16_t cid, uint16_t ttag, uint32_t off, uint3
 	struct tcp_tx_pdu t;
 
 	tcp_build_h2c_data(&t, &s->p, cid, ttag, off, payload, len, last);
-	add(s, &t);
+	gen_put_pdu(&s->g, &t);
 }
 
 static void admin_session(void)
@@ -221,12 +173,12 @@ static void broken(void)
 
 	memset(&s, 0, sizeof(s));
 	tcp_build_icreq(&t, 32, 0, 0); /* HPDA out of range */
-	add(&s, &t);
+	gen_put_pdu(&s.g, &t);
 	save(&s, FCH_ALL, "bad-hpda");
 
 	start(&s, false, false, 0);
 	tcp_build_icreq(&t, 0, 0, 0); /* ICReq twice */
-	add(&s, &t);
+	gen_put_pdu(&s.g, &t);
 	save(&s, FCH_ONE, "bad-icreq-twice");
 
 	start(&s, false, true, 0);
@@ -238,11 +190,8 @@ static void broken(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+	if (gen_args(argc, argv) != 0)
 		return 2;
-	}
-	dir = argv[1];
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)(i * 7 + 3);
 	admin_session();

@@ -7,52 +7,22 @@
  * committed in corpus/pdu_rx/ so it never changes behind a test's back.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_pdu_rx.h"
+#include "gen_corpus_util.h"
 #include "pdu.h"
 
-static const char *dir;
 static uint8_t payload[9000];
 
-struct seed {
-	uint8_t hdr[FUZZ_HDR_LEN];
-	uint8_t bytes[32768];
-	size_t len;
-};
-
-static void seed_init(struct seed *s, uint8_t flags, uint8_t pda, uint8_t chunk)
+static void seed_init(struct gen_seed *s, uint8_t flags, uint8_t pda, uint8_t chunk)
 {
 	memset(s, 0, sizeof(*s));
 	s->hdr[0] = flags;
 	s->hdr[1] = pda;
 	s->hdr[2] = chunk;
 	s->hdr[3] = 0x5a;
-}
-
-static void add(struct seed *s, const struct tcp_tx_pdu *t)
-{
-	for (int i = 0; i < t->iovcnt; i++) {
-		if (s->len + t->iov[i].iov_len > sizeof(s->bytes))
-			abort();
-		memcpy(s->bytes + s->len, t->iov[i].iov_base, t->iov[i].iov_len);
-		s->len += t->iov[i].iov_len;
-	}
-}
-
-static void save(const struct seed *s, const char *name)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(s->hdr, 1, FUZZ_HDR_LEN, f) != FUZZ_HDR_LEN ||
-	    fwrite(s->bytes, 1, s->len, f) != s->len || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
+	s->hdr_len = FUZZ_HDR_LEN;
 }
 
 static struct tcp_conn_params params(uint8_t flags, uint8_t pda)
@@ -76,13 +46,13 @@ static void controller_seeds(void)
 {
 	static const uint8_t dg[] = {0, FZ_HDGST, FZ_DDGST, FZ_HDGST | FZ_DDGST};
 	struct tcp_tx_pdu t;
-	struct seed s;
+	struct gen_seed s;
 	char name[64];
 
 	seed_init(&s, FZ_CONTROLLER, 0, FZ_CHUNK_ALL);
 	tcp_build_icreq(&t, 0, 3, 0);
-	add(&s, &t);
-	save(&s, "c-icreq");
+	gen_put_pdu(&s, &t);
+	gen_save(&s, "c-icreq");
 
 	for (size_t i = 0; i < sizeof(dg); i++) {
 		uint8_t f = FZ_CONTROLLER | FZ_IC_DONE | dg[i];
@@ -90,15 +60,15 @@ static void controller_seeds(void)
 
 		seed_init(&s, f, 0, (uint8_t)(2 + i));
 		tcp_build_cmd(&t, &p, &sqe, NULL, 0);
-		add(&s, &t);
+		gen_put_pdu(&s, &t);
 		tcp_build_cmd(&t, &p, &sqe, payload, 1024);
-		add(&s, &t);
+		gen_put_pdu(&s, &t);
 		tcp_build_h2c_data(&t, &p, 7, 1, 0, payload, 4096, false);
-		add(&s, &t);
+		gen_put_pdu(&s, &t);
 		tcp_build_h2c_data(&t, &p, 7, 1, 4096, payload, 100, true);
-		add(&s, &t);
+		gen_put_pdu(&s, &t);
 		snprintf(name, sizeof(name), "c-stream-dg%u", dg[i] >> 1);
-		save(&s, name);
+		gen_save(&s, name);
 	}
 
 	/* PDA 3 with padding, direct placement, one byte at a time. */
@@ -107,54 +77,54 @@ static void controller_seeds(void)
 		struct tcp_conn_params p = params(s.hdr[0], 3);
 
 		tcp_build_cmd(&t, &p, &sqe, payload, 300);
-		add(&s, &t);
+		gen_put_pdu(&s, &t);
 		tcp_build_h2c_data(&t, &p, 7, 1, 0, payload, 777, true);
-		add(&s, &t);
+		gen_put_pdu(&s, &t);
 	}
-	save(&s, "c-pda3-place");
+	gen_save(&s, "c-pda3-place");
 
 	seed_init(&s, FZ_CONTROLLER | FZ_IC_DONE, 0, FZ_CHUNK_ALL);
 	tcp_build_term_req(&t, NVME_TCP_H2C_TERM, NVME_TCP_FES_INVALID_PDU_HDR, 2, payload, 72);
-	add(&s, &t);
-	save(&s, "c-termreq");
+	gen_put_pdu(&s, &t);
+	gen_save(&s, "c-termreq");
 }
 
 /* Host side: ICResp, then responses, data and R2Ts. */
 static void host_seeds(void)
 {
 	struct tcp_tx_pdu t;
-	struct seed s;
+	struct gen_seed s;
 	struct tcp_conn_params p;
 
 	seed_init(&s, 0, 0, FZ_CHUNK_ALL);
 	tcp_build_icresp(&t, 0, 0, 65536);
-	add(&s, &t);
+	gen_put_pdu(&s, &t);
 	p = params(FZ_IC_DONE, 0);
 	tcp_build_rsp(&t, &p, &cqe);
-	add(&s, &t);
-	save(&s, "h-icresp-rsp");
+	gen_put_pdu(&s, &t);
+	gen_save(&s, "h-icresp-rsp");
 
 	seed_init(&s, FZ_IC_DONE | FZ_HDGST | FZ_DDGST, 0, 9);
 	p = params(s.hdr[0], 0);
 	tcp_build_r2t(&t, &p, 7, 1, 0, 8192);
-	add(&s, &t);
+	gen_put_pdu(&s, &t);
 	tcp_build_c2h_data(&t, &p, 7, 0, payload, 8192, NVME_TCP_F_DATA_LAST);
-	add(&s, &t);
+	gen_put_pdu(&s, &t);
 	tcp_build_c2h_data(&t, &p, 7, 0, payload, 10,
 			   NVME_TCP_F_DATA_LAST | NVME_TCP_F_DATA_SUCCESS);
-	add(&s, &t);
+	gen_put_pdu(&s, &t);
 	tcp_build_rsp(&t, &p, &cqe);
-	add(&s, &t);
-	save(&s, "h-stream-digests");
+	gen_put_pdu(&s, &t);
+	gen_save(&s, "h-stream-digests");
 
 	seed_init(&s, FZ_IC_DONE | FZ_DISCARD, 31, 17);
 	p = params(s.hdr[0], 31);
 	tcp_build_c2h_data(&t, &p, 7, 0, payload, 512, NVME_TCP_F_DATA_LAST);
-	add(&s, &t);
+	gen_put_pdu(&s, &t);
 	tcp_build_term_req(&t, NVME_TCP_C2H_TERM, NVME_TCP_FES_HDR_DIGEST_ERR, 0xdeadbeef,
 			   payload, 128);
-	add(&s, &t);
-	save(&s, "h-pda31-termreq");
+	gen_put_pdu(&s, &t);
+	gen_save(&s, "h-pda31-termreq");
 }
 
 /* Broken streams: each stops at a different check. */
@@ -162,63 +132,60 @@ static void broken_seeds(void)
 {
 	struct tcp_conn_params p;
 	struct tcp_tx_pdu t;
-	struct seed s;
+	struct gen_seed s;
 
 	seed_init(&s, FZ_CONTROLLER | FZ_IC_DONE | FZ_HDGST, 0, FZ_CHUNK_ALL);
 	p = params(s.hdr[0], 0);
 	tcp_build_cmd(&t, &p, &sqe, NULL, 0);
-	add(&s, &t);
-	s.bytes[30] ^= 1; /* header digest */
-	save(&s, "bad-hdgst");
+	gen_put_pdu(&s, &t);
+	s.b[30] ^= 1; /* header digest */
+	gen_save(&s, "bad-hdgst");
 
 	seed_init(&s, FZ_CONTROLLER | FZ_IC_DONE | FZ_DDGST, 0, 5);
 	p = params(s.hdr[0], 0);
 	tcp_build_h2c_data(&t, &p, 7, 1, 0, payload, 64, true);
-	add(&s, &t);
-	s.bytes[s.len - 1] ^= 1; /* data digest: not fatal */
+	gen_put_pdu(&s, &t);
+	s.b[s.len - 1] ^= 1; /* data digest: not fatal */
 	tcp_build_cmd(&t, &p, &sqe, NULL, 0);
-	add(&s, &t);
-	save(&s, "bad-ddgst");
+	gen_put_pdu(&s, &t);
+	gen_save(&s, "bad-ddgst");
 
 	seed_init(&s, FZ_CONTROLLER | FZ_IC_DONE, 0, FZ_CHUNK_ALL);
 	p = params(s.hdr[0], 0);
 	tcp_build_h2c_data(&t, &p, 7, 1, 0, payload, 64, true);
-	add(&s, &t);
-	s.bytes[16] = 63; /* DATAL */
-	save(&s, "bad-datal");
+	gen_put_pdu(&s, &t);
+	s.b[16] = 63; /* DATAL */
+	gen_save(&s, "bad-datal");
 
 	seed_init(&s, FZ_CONTROLLER, 0, FZ_CHUNK_ALL);
 	tcp_build_icreq(&t, 0, 0, 0);
-	add(&s, &t);
-	s.bytes[8] = 1; /* PFV */
-	save(&s, "bad-pfv");
+	gen_put_pdu(&s, &t);
+	s.b[8] = 1; /* PFV */
+	gen_save(&s, "bad-pfv");
 
 	seed_init(&s, 0, 0, FZ_CHUNK_ONE);
 	tcp_build_icresp(&t, 0, 0, 65536);
-	add(&s, &t);
-	s.bytes[4] = 0xff; /* PLEN */
-	save(&s, "bad-plen");
+	gen_put_pdu(&s, &t);
+	s.b[4] = 0xff; /* PLEN */
+	gen_save(&s, "bad-plen");
 
 	seed_init(&s, FZ_IC_DONE, 0, FZ_CHUNK_ALL);
 	tcp_build_term_req(&t, NVME_TCP_C2H_TERM, 1, 0, payload, 8);
-	add(&s, &t);
-	s.bytes[4] = 200; /* TermReq PLEN > 152: close */
-	save(&s, "bad-termreq-plen");
+	gen_put_pdu(&s, &t);
+	s.b[4] = 200; /* TermReq PLEN > 152: close */
+	gen_save(&s, "bad-termreq-plen");
 
 	seed_init(&s, FZ_CONTROLLER | FZ_IC_DONE | FZ_SMALL_LIM, 0, FZ_CHUNK_ALL);
 	p = params(s.hdr[0], 0);
 	tcp_build_cmd(&t, &p, &sqe, payload, 4000); /* over max_icd 2048 */
-	add(&s, &t);
-	save(&s, "bad-icd-limit");
+	gen_put_pdu(&s, &t);
+	gen_save(&s, "bad-icd-limit");
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s corpus-dir\n", argv[0]);
+	if (gen_args(argc, argv) != 0)
 		return 2;
-	}
-	dir = argv[1];
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)(i * 31 + 7);
 	controller_seeds();

@@ -43,25 +43,6 @@ void t_admin_gone(struct ctrl *c)
 	ctrl_put(c);
 }
 
-struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11,
-		      uint32_t cdw12, uint32_t cdw13, uint32_t cdw14, uint32_t cdw15)
-{
-	struct nvme_sqe sqe;
-
-	memset(&sqe, 0, sizeof(sqe));
-	sqe.opc = opc;
-	sqe.flags = NVMEF(NVME_SQE_PSDT, NVME_PSDT_SGL_MPTR_CONTIG);
-	sqe.cid = 0x1234;
-	sqe.nsid = htole32(nsid);
-	sqe.cdw10 = htole32(cdw10);
-	sqe.cdw11 = htole32(cdw11);
-	sqe.cdw12 = htole32(cdw12);
-	sqe.cdw13 = htole32(cdw13);
-	sqe.cdw14 = htole32(cdw14);
-	sqe.cdw15 = htole32(cdw15);
-	return sqe;
-}
-
 nvme_status_t t_exec(struct ctrl *c, const struct nvme_sqe *sqe, void *buf, uint32_t len,
 		     struct ctrl_req *out)
 {
@@ -77,34 +58,18 @@ nvme_status_t t_exec(struct ctrl *c, const struct nvme_sqe *sqe, void *buf, uint
 
 nvme_status_t t_prop_set(struct ctrl *c, uint32_t ofst, uint32_t value)
 {
-	struct nvmf_prop_set_cmd cmd;
-	struct nvme_sqe sqe;
+	struct nvme_sqe sqe = t_prop_sqe(NVMF_FCTYPE_PROPERTY_SET, ofst, value, NVMF_PROP_SIZE_4);
 
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.opc = NVME_ADM_FABRICS;
-	cmd.rsvd1 = NVMEF(NVME_SQE_PSDT, NVME_PSDT_SGL_MPTR_CONTIG);
-	cmd.fctype = NVMF_FCTYPE_PROPERTY_SET;
-	cmd.attrib = NVMF_PROP_SIZE_4;
-	cmd.ofst = htole32(ofst);
-	cmd.value = htole64(value);
-	memcpy(&sqe, &cmd, sizeof(sqe));
 	return t_exec(c, &sqe, NULL, 0, NULL);
 }
 
 nvme_status_t t_prop_get(struct ctrl *c, uint32_t ofst, unsigned int size, uint64_t *value)
 {
-	struct nvmf_prop_get_cmd cmd;
+	struct nvme_sqe sqe = t_prop_sqe(NVMF_FCTYPE_PROPERTY_GET, ofst, 0,
+					 size == 8 ? NVMF_PROP_SIZE_8 : NVMF_PROP_SIZE_4);
 	struct ctrl_req r;
-	struct nvme_sqe sqe;
 	nvme_status_t st;
 
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.opc = NVME_ADM_FABRICS;
-	cmd.rsvd1 = NVMEF(NVME_SQE_PSDT, NVME_PSDT_SGL_MPTR_CONTIG);
-	cmd.fctype = NVMF_FCTYPE_PROPERTY_GET;
-	cmd.attrib = size == 8 ? NVMF_PROP_SIZE_8 : NVMF_PROP_SIZE_4;
-	cmd.ofst = htole32(ofst);
-	memcpy(&sqe, &cmd, sizeof(sqe));
 	st = t_exec(c, &sqe, NULL, 0, &r);
 	*value = r.dw0 | (uint64_t)r.dw1 << 32;
 	return st;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "t_sqe.h"
 #include "t_target.h"
 
 /* An admin Connect that must succeed, then CC = IOSQES 6, IOCQES 4, EN 1. */
@@ -12,10 +13,6 @@ struct ctrl *t_admin(struct t_fixture *f, const char *subnqn, const char *hostnq
 
 /* Drop the admin queue and its reference. */
 void t_admin_gone(struct ctrl *c);
-
-/* Build an SQE: opcode, nsid, cdw10..cdw15 (PSDT 01b set). */
-struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11,
-		      uint32_t cdw12, uint32_t cdw13, uint32_t cdw14, uint32_t cdw15);
 
 /* Execute on c with a buffer of len bytes; returns the status, r kept in *out. */
 nvme_status_t t_exec(struct ctrl *c, const struct nvme_sqe *sqe, void *buf, uint32_t len,

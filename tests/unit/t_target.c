@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "t_sqe.h"
 
 static void ns_init(struct t_fixture *f, int i, uint32_t nsid, uint64_t blocks, uint32_t shift,
 		    bool ro)
@@ -141,16 +142,6 @@ nvme_status_t t_connect(struct t_fixture *f, const char *subnqn, const char *hos
 	struct nvmf_connect_cmd cmd;
 	struct nvmf_connect_data data;
 
-	memset(&cmd, 0, sizeof(cmd));
-	memset(&data, 0, sizeof(data));
-	cmd.opc = NVME_ADM_FABRICS;
-	cmd.fctype = NVMF_FCTYPE_CONNECT;
-	cmd.qid = htole16(qid);
-	cmd.sqsize = htole16(sqsize);
-	cmd.kato = htole32(kato);
-	memcpy(data.hostid, f->hostid, sizeof(data.hostid));
-	data.cntlid = htole16(cntlid);
-	snprintf(data.subnqn, sizeof(data.subnqn), "%s", subnqn);
-	snprintf(data.hostnqn, sizeof(data.hostnqn), "%s", hostnqn);
+	t_connect_build(&cmd, &data, subnqn, hostnqn, f->hostid, qid, sqsize, cntlid, kato);
 	return ctrl_connect(&f->t, &cmd, &data, &f->ci, 1000, dw0, out);
 }

@@ -283,16 +283,8 @@ static void test_gates(void **state)
 
 static nvme_status_t fabrics(struct ctrl *c, uint8_t fctype, uint8_t attrib, uint32_t ofst)
 {
-	struct nvmf_prop_get_cmd cmd;
-	struct nvme_sqe sqe;
+	struct nvme_sqe sqe = t_prop_sqe(fctype, ofst, 0, attrib);
 
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.opc = NVME_ADM_FABRICS;
-	cmd.rsvd1 = NVMEF(NVME_SQE_PSDT, NVME_PSDT_SGL_MPTR_CONTIG);
-	cmd.fctype = fctype;
-	cmd.attrib = attrib;
-	cmd.ofst = htole32(ofst);
-	memcpy(&sqe, &cmd, sizeof(sqe));
 	return t_exec(c, &sqe, NULL, 0, NULL);
 }
 

@@ -220,31 +220,33 @@ static void test_file(void **state)
 	assert_non_null(strstr(err, "No such file"));
 }
 
+/* text loads, and its limits are these (in the order of struct cfg_config). */
+static void limits_are(const char *text, uint32_t conns, uint32_t per_host, uint32_t ctrls,
+		       uint32_t icreq_ms, uint32_t pdu_ms, uint32_t bufs)
+{
+	struct cfg_config *cfg = load_ok(text);
+
+	assert_int_equal(cfg->max_connections, conns);
+	assert_int_equal(cfg->max_connections_per_host, per_host);
+	assert_int_equal(cfg->max_controllers_per_subsystem, ctrls);
+	assert_int_equal(cfg->icreq_timeout_ms, icreq_ms);
+	assert_int_equal(cfg->pdu_timeout_ms, pdu_ms);
+	assert_int_equal(cfg->max_buffers_per_connection, bufs);
+	cfg_free(cfg);
+}
+
 /* The resource limits: defaults, values, units, and file:line errors. */
 static void test_limits(void **state)
 {
 	struct cfg_config *cfg;
 
 	(void)state;
-	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\n");
-	assert_int_equal(cfg->max_connections, 4096);
-	assert_int_equal(cfg->max_connections_per_host, 1024);
-	assert_int_equal(cfg->max_controllers_per_subsystem, 256);
-	assert_int_equal(cfg->icreq_timeout_ms, 10000);
-	assert_int_equal(cfg->pdu_timeout_ms, 30000);
-	assert_int_equal(cfg->max_buffers_per_connection, 32u << 20);
-	cfg_free(cfg);
-	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\nmax_connections = 10k\n"
-		      "max_connections_per_host = 8\nmax_controllers_per_subsystem = 2\n"
-		      "icreq_timeout = 500ms\npdu_timeout = 2s\n"
-		      "max_buffers_per_connection = 4M\n");
-	assert_int_equal(cfg->max_connections, 10240);
-	assert_int_equal(cfg->max_connections_per_host, 8);
-	assert_int_equal(cfg->max_controllers_per_subsystem, 2);
-	assert_int_equal(cfg->icreq_timeout_ms, 500);
-	assert_int_equal(cfg->pdu_timeout_ms, 2000);
-	assert_int_equal(cfg->max_buffers_per_connection, 4u << 20);
-	cfg_free(cfg);
+	limits_are("[nvmfd]\nlisten = 127.0.0.1\n", 4096, 1024, 256, 10000, 30000, 32u << 20);
+	limits_are("[nvmfd]\nlisten = 127.0.0.1\nmax_connections = 10k\n"
+		   "max_connections_per_host = 8\nmax_controllers_per_subsystem = 2\n"
+		   "icreq_timeout = 500ms\npdu_timeout = 2s\n"
+		   "max_buffers_per_connection = 4M\n",
+		   10240, 8, 2, 500, 2000, 4u << 20);
 	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\npdu_timeout = 45\n");
 	assert_int_equal(cfg->pdu_timeout_ms, 45000);
 	cfg_free(cfg);

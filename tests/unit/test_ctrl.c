@@ -456,19 +456,47 @@ static enum ctrl_exec aer(struct ctrl *c, uint16_t cid, struct ctrl_req *r)
 	return ctrl_admin_exec(c, r);
 }
 
+/* A controller of subnqn with the notices in aec enabled and AER cid held. */
+static struct ctrl *aer_held(const char *subnqn, uint32_t aec, uint16_t cid)
+{
+	struct ctrl *c = t_admin(&F, subnqn, HOST_A, 0);
+	struct ctrl_req r;
+
+	assert_int_equal(set_aec(c, aec), 0);
+	assert_int_equal(aer(c, cid, &r), CTRL_EXEC_HELD);
+	return c;
+}
+
+/* What main posted reaches c on its worker; naer AERs have then completed in all. */
+static void deliver(struct ctrl *c, unsigned int naer)
+{
+	ctrl_deliver_posted(c);
+	assert_int_equal(F.naer_done, naer);
+}
+
+/* Read the Changed Namespace List (RAE as given): its entries are want[], to its 0. */
+static void changed_ns_is(struct ctrl *c, bool rae, const uint32_t *want)
+{
+	uint8_t log[4096];
+
+	assert_int_equal(t_get_log(c, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), rae), 0);
+	for (size_t i = 0;; i++) {
+		assert_int_equal(t_le32(log + 4 * i), want[i]);
+		if (want[i] == 0)
+			break;
+	}
+}
+
 #define AER_NS	 NVME_AER_RESULT(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_CHANGED, 0x04)
 #define AER_DISC NVME_AER_RESULT(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_DISC_CHANGED, 0x70)
 
 static void test_aer_ns_changed(void **state)
 {
-	struct ctrl *a = t_admin(&F, NQN_A, HOST_A, 0);
-	uint8_t log[4096];
+	struct ctrl *a = aer_held(NQN_A, NVME_CTRL_OAES_NS_ATTR, 7);
 	struct ctrl_req r;
 
 	(void)state;
 	assert_int_equal(AER_NS, 0x00040002);
-	assert_int_equal(set_aec(a, NVME_CTRL_OAES_NS_ATTR), 0);
-	assert_int_equal(aer(a, 7, &r), CTRL_EXEC_HELD);
 	ctrl_notify_ns_changed(a, 5);
 	assert_int_equal(F.naer_done, 1);
 	assert_int_equal(F.aer_cid[0], 7);
@@ -480,21 +508,17 @@ static void test_aer_ns_changed(void **state)
 	assert_int_equal(aer(a, 8, &r), CTRL_EXEC_HELD);
 	assert_int_equal(F.naer_done, 1);
 	/* RAE set: nothing is cleared */
-	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), true), 0);
-	assert_int_equal(t_le32(log), 5);
-	assert_int_equal(t_le32(log + 4), 6);
-	assert_int_equal(t_le32(log + 8), 0);
+	changed_ns_is(a, true, (const uint32_t[]){ 5, 6, 0 });
 	ctrl_notify_ns_changed(a, 1);
 	assert_int_equal(F.naer_done, 1);
-	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
-	assert_int_equal(t_le32(log + 8), 1);
+	changed_ns_is(a, false, (const uint32_t[]){ 5, 6, 1, 0 });
 	assert_int_equal(a->nchanged_ns, 0);
 	/* read: the next change is reported to the AER still held */
 	ctrl_notify_ns_changed(a, 2);
 	assert_int_equal(F.naer_done, 2);
 	assert_int_equal(F.aer_cid[1], 8);
 	/* an event that waits completes the next AER at once */
-	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
+	changed_ns_is(a, false, (const uint32_t[]){ 2, 0 });
 	ctrl_notify_ns_changed(a, 3);
 	assert_int_equal(aer(a, 9, &r), CTRL_EXEC_DONE);
 	assert_int_equal(r.status, 0);
@@ -533,13 +557,11 @@ static void test_aer_limits(void **state)
 
 static void test_aer_discovery(void **state)
 {
-	struct ctrl *d = t_admin(&F, NVMF_DISC_NQN, HOST_A, 0);
+	struct ctrl *d = aer_held(NVMF_DISC_NQN, NVME_CTRL_OAES_DISC_CHANGE, 31);
 	uint8_t log[1024];
 	struct ctrl_req r;
 
 	(void)state;
-	assert_int_equal(set_aec(d, NVME_CTRL_OAES_DISC_CHANGE), 0);
-	assert_int_equal(aer(d, 31, &r), CTRL_EXEC_HELD);
 	ctrl_notify_ns_changed(d, 1); /* nothing for a discovery controller */
 	assert_int_equal(F.naer_done, 0);
 	ctrl_notify_disc_changed(d);
@@ -561,15 +583,11 @@ static void test_aer_discovery(void **state)
 
 static void test_posted_ns_changed(void **state)
 {
-	struct ctrl *a = t_admin(&F, NQN_A, HOST_A, 0);
-	uint8_t log[4096];
+	struct ctrl *a = aer_held(NQN_A, NVME_CTRL_OAES_NS_ATTR, 7);
 	struct ctrl_req r;
 
 	(void)state;
-	assert_int_equal(set_aec(a, NVME_CTRL_OAES_NS_ATTR), 0);
-	assert_int_equal(aer(a, 7, &r), CTRL_EXEC_HELD);
-	ctrl_deliver_posted(a); /* nothing posted: nothing happens */
-	assert_int_equal(F.naer_done, 0);
+	deliver(a, 0); /* nothing posted: nothing happens */
 	ctrl_post_ns_changed(a, 3);
 	ctrl_post_ns_changed(a, 9);
 	ctrl_post_ns_changed(a, 3);
@@ -577,106 +595,81 @@ static void test_posted_ns_changed(void **state)
 	assert_true(atomic_load(&a->ev_posted));
 	assert_int_equal(F.naer_done, 0);
 	assert_int_equal(a->nchanged_ns, 0);
-	ctrl_deliver_posted(a);
+	deliver(a, 1);
 	assert_false(atomic_load(&a->ev_posted));
-	assert_int_equal(F.naer_done, 1);
 	assert_int_equal(F.aer_cid[0], 7);
-	assert_int_equal(F.aer_dw0[0], 0x00040002);
-	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
-	assert_int_equal(t_le32(log), 3);
-	assert_int_equal(t_le32(log + 4), 9);
-	assert_int_equal(t_le32(log + 8), 0);
+	assert_int_equal(F.aer_dw0[0], AER_NS);
+	changed_ns_is(a, false, (const uint32_t[]){ 3, 9, 0 });
 	/* delivered once: a second delivery finds nothing */
 	assert_int_equal(aer(a, 8, &r), CTRL_EXEC_HELD);
-	ctrl_deliver_posted(a);
-	assert_int_equal(F.naer_done, 1);
+	deliver(a, 1);
 	/* a discovery change means nothing to an I/O controller */
 	ctrl_post_disc_changed(a);
-	ctrl_deliver_posted(a);
-	assert_int_equal(F.naer_done, 1);
+	deliver(a, 1);
 	assert_int_equal(a->aen_pending, 0);
 	/* the host did not enable the notice: listed in the log, no AER */
 	assert_int_equal(set_aec(a, 0), 0);
 	ctrl_post_ns_changed(a, 4);
-	ctrl_deliver_posted(a);
-	assert_int_equal(F.naer_done, 1);
-	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
-	assert_int_equal(t_le32(log), 4);
-	assert_int_equal(t_le32(log + 4), 0);
+	deliver(a, 1);
+	changed_ns_is(a, false, (const uint32_t[]){ 4, 0 });
 	t_admin_gone(a);
 }
 
 static void test_posted_overflow(void **state)
 {
-	struct ctrl *a = t_admin(&F, NQN_A, HOST_A, 0);
-	uint8_t log[4096];
+	struct ctrl *a = aer_held(NQN_A, NVME_CTRL_OAES_NS_ATTR, 7);
+	uint32_t all[CTRL_EV_MAX + 1];
 	struct ctrl_req r;
 
 	(void)state;
-	assert_int_equal(set_aec(a, NVME_CTRL_OAES_NS_ATTR), 0);
-	assert_int_equal(aer(a, 7, &r), CTRL_EXEC_HELD);
 	/* exactly CTRL_EV_MAX: every NSID listed */
-	for (uint32_t n = 1; n <= CTRL_EV_MAX; n++)
+	for (uint32_t n = 1; n <= CTRL_EV_MAX; n++) {
 		ctrl_post_ns_changed(a, n);
-	ctrl_deliver_posted(a);
-	assert_int_equal(F.naer_done, 1);
-	assert_int_equal(F.aer_dw0[0], 0x00040002);
-	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
-	assert_int_equal(t_le32(log), 1);
-	assert_int_equal(t_le32(log + 4 * (CTRL_EV_MAX - 1)), CTRL_EV_MAX);
-	assert_int_equal(t_le32(log + 4 * CTRL_EV_MAX), 0);
+		all[n - 1] = n;
+	}
+	all[CTRL_EV_MAX] = 0;
+	deliver(a, 1);
+	assert_int_equal(F.aer_dw0[0], AER_NS);
+	changed_ns_is(a, false, all);
 	/* one more than fits between two deliveries: the log says FFFFFFFFh alone */
 	assert_int_equal(aer(a, 8, &r), CTRL_EXEC_HELD);
 	for (uint32_t n = 1; n <= CTRL_EV_MAX + 1; n++)
 		ctrl_post_ns_changed(a, 1000 + n);
-	ctrl_deliver_posted(a);
-	assert_int_equal(F.naer_done, 2);
+	deliver(a, 2);
 	assert_int_equal(F.aer_cid[1], 8);
-	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
-	assert_int_equal(t_le32(log), 0xffffffffu);
-	assert_int_equal(t_le32(log + 4), 0);
+	changed_ns_is(a, false, (const uint32_t[]){ 0xffffffffu, 0 });
 	/* the log read cleared the overflow: the next change is listed again */
 	assert_int_equal(aer(a, 9, &r), CTRL_EXEC_HELD);
 	ctrl_post_ns_changed(a, 77);
-	ctrl_deliver_posted(a);
-	assert_int_equal(F.naer_done, 3);
-	assert_int_equal(t_get_log(a, NVME_LOG_CHANGED_NS, 0, 0, log, sizeof(log), false), 0);
-	assert_int_equal(t_le32(log), 77);
-	assert_int_equal(t_le32(log + 4), 0);
+	deliver(a, 3);
+	changed_ns_is(a, false, (const uint32_t[]){ 77, 0 });
 	t_admin_gone(a);
 }
 
 static void test_posted_disc_changed(void **state)
 {
-	struct ctrl *d = t_admin(&F, NVMF_DISC_NQN, HOST_A, 0);
+	struct ctrl *d = aer_held(NVMF_DISC_NQN, NVME_CTRL_OAES_DISC_CHANGE, 31);
 	uint8_t log[1024];
 	struct ctrl_req r;
 
 	(void)state;
-	assert_int_equal(set_aec(d, NVME_CTRL_OAES_DISC_CHANGE), 0);
-	assert_int_equal(aer(d, 31, &r), CTRL_EXEC_HELD);
 	ctrl_post_ns_changed(d, 1); /* nothing for a discovery controller */
-	ctrl_deliver_posted(d);
-	assert_int_equal(F.naer_done, 0);
+	deliver(d, 0);
 	assert_int_equal(d->nchanged_ns, 0);
 	/* two reloads before the worker delivers: one event */
 	ctrl_post_disc_changed(d);
 	ctrl_post_disc_changed(d);
 	assert_int_equal(F.naer_done, 0);
-	ctrl_deliver_posted(d);
-	assert_int_equal(F.naer_done, 1);
-	assert_int_equal(F.aer_dw0[0], 0x0070f002);
+	deliver(d, 1);
+	assert_int_equal(F.aer_dw0[0], AER_DISC);
 	assert_int_equal(aer(d, 30, &r), CTRL_EXEC_HELD);
-	ctrl_deliver_posted(d);
-	assert_int_equal(F.naer_done, 1);
+	deliver(d, 1);
 	/* masked until log 70h is read without RAE, then reported again */
 	ctrl_post_disc_changed(d);
-	ctrl_deliver_posted(d);
-	assert_int_equal(F.naer_done, 1);
+	deliver(d, 1);
 	assert_int_equal(t_get_log(d, NVME_LOG_DISC, 0, 0, log, sizeof(log), false), 0);
 	ctrl_post_disc_changed(d);
-	ctrl_deliver_posted(d);
-	assert_int_equal(F.naer_done, 2);
+	deliver(d, 2);
 	assert_int_equal(F.aer_cid[1], 30);
 	t_admin_gone(d);
 }
