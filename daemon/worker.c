@@ -34,6 +34,7 @@ static _Atomic int g_handoffs;	       /* MSG_RING hand-offs not yet adopted */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static _Atomic bool *g_stop_req;       /* per worker: main asked it to stop */
+static bool g_go;		       /* every worker is ready: serve (under g_lock) */
 
 int64_t worker_clock_ms(void)
 {
@@ -612,6 +613,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	char name[16];
+	bool go;
 	int ret;
 
 	snprintf(name, sizeof(name), "nvmfd-w%u", w->id);
@@ -630,8 +632,15 @@ static void *worker_main(void *arg)
 	w->init_err = ret;
 	w->ready = true;
 	pthread_cond_broadcast(&g_cond);
+	/*
+	 * Serve only once every worker is ready: a queue handed to a worker
+	 * whose ring does not exist yet would go to a wrong fd.
+	 */
+	while (ret == 0 && !g_go && !atomic_load(&g_stop_req[w->id]))
+		pthread_cond_wait(&g_cond, &g_lock);
+	go = g_go;
 	pthread_mutex_unlock(&g_lock);
-	if (ret == 0) {
+	if (ret == 0 && go) {
 		worker_loop(w);
 		conn_zc_report(w);
 	}
@@ -670,6 +679,7 @@ static void workers_free(void)
 	}
 	free(g_workers);
 	free(g_stop_req);
+	g_go = false;
 	g_workers = NULL;
 	g_stop_req = NULL;
 	g_nworkers = 0;
@@ -777,11 +787,20 @@ int workers_start(struct target *t)
 	}
 	pthread_mutex_unlock(&g_lock);
 	if (ret) {
+		pthread_mutex_lock(&g_lock);
+		for (unsigned int i = 0; i < g_nworkers; i++)
+			atomic_store(&g_stop_req[i], true);
+		pthread_cond_broadcast(&g_cond);
+		pthread_mutex_unlock(&g_lock);
 		stop_and_join();
 		workers_free();
 		atomic_store(&t->stopping, false);
 		return ret;
 	}
+	pthread_mutex_lock(&g_lock);
+	g_go = true;
+	pthread_cond_broadcast(&g_cond);
+	pthread_mutex_unlock(&g_lock);
 	return 0;
 }
 
