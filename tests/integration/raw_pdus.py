@@ -16,7 +16,7 @@ without a sanitizer report). Exit 0 / 1, or 77 (skip) without nvmfd.
 import os, socket, struct, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from taplib import check, free_ports  # noqa: E402
-from nvmftcp import CC_ENABLE, Daemon, Queue, admin_up, expect_term, io_up, rw_cdw  # noqa: E402
+from nvmftcp import CC_ENABLE, H2C_TERM, Daemon, Queue, admin_up, expect_term, io_up, rw_cdw  # noqa: E402
 
 NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
 if not os.access(NVMFD, os.X_OK):
@@ -186,7 +186,7 @@ def main_tests():
 
     # H2CTermReq from the host
     q = ioq(a, qid=3)
-    q.send(struct.pack("<BBBBIHI10x", 2, 0, 24, 0, 24, 1, 0))
+    q.send(struct.pack("<BBBBIHI10x", H2C_TERM, 0, 24, 0, 24, 1, 0))
     try:
         d = q.s.recv(1)
         check("H2CTermReq: the target closes", d == b"")

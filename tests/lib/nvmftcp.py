@@ -47,7 +47,7 @@ F_HDGST, F_DDGST, F_LAST, F_SUCCESS = 0x01, 0x02, 0x04, 0x08
 FES_HDR, FES_SEQ, FES_HDGST, FES_RANGE, FES_LIMIT, FES_PARAM = 1, 2, 3, 4, 5, 6
 # Status codes (SCT << 8 | SC), without DNR / MORE
 SC_INVALID_OPC, SC_INVALID_FIELD, SC_INVALID_NS, SC_CMD_SEQ = 0x01, 0x02, 0x0B, 0x0C
-SC_SGL_DATA_LEN, SC_SGL_TYPE, SC_SGL_OFFSET, SC_TRANSIENT = 0x0F, 0x11, 0x16, 0x22
+SC_SGL_DATA_LEN, SC_SGL_TYPE, SC_TRANSIENT = 0x0F, 0x11, 0x22
 SC_LBA_RANGE = 0x80
 SC_INVALID_LOG = 0x109
 SC_CONNECT_FORMAT, SC_CONNECT_PARAM, SC_CONNECT_HOST = 0x180, 0x182, 0x184
@@ -139,15 +139,16 @@ def parse_r2t(hdr):
 class Queue:
     """One TCP connection, blocking, with a timeout on every read."""
 
-    def __init__(self, port, hd=False, dd=False, host="127.0.0.1", src=None, rcvbuf=0,
-                 timeout=10):
+    def __init__(self, port, hd=False, dd=False, src=None, rcvbuf=0, timeout=10):
+        """A connection to 127.0.0.1:port (from src if given, with a receive buffer of
+        rcvbuf bytes if given); hd / dd: the digests its ICReq will ask for."""
         self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         if src is not None:
             self.s.bind((src, 0))
         self.s.settimeout(timeout)
-        self.s.connect((host, port))
+        self.s.connect(("127.0.0.1", port))
         self.hd, self.dd = hd, dd
         self.buf = bytearray()
         self.maxh2c = 0
