@@ -32,8 +32,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, free_ports, results, skipcase  # noqa: E402
-from nvmfhost import Closed, Daemon, admin_up, io_up  # noqa: E402
+from taplib import check, done, free_ports, skipcase  # noqa: E402
+from nvmftcp import Closed, Daemon, admin_up, io_up  # noqa: E402
 
 NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
 if not os.access(NVMFD, os.X_OK):
@@ -115,7 +115,7 @@ def enospc():
     d = Daemon(NVMFD, work, conf(port, dport, [(1, img, False)]), port, "enospc")
     try:
         a = admin_up(port, SUB, HOST)
-        io = io_up(port, a, SUB, HOST)
+        io = io_up(port, a)
         me0 = media_errors(a)
         failed_lba, st = None, 0
         for lba in range(0, 2048):
@@ -187,7 +187,7 @@ def eio():
     d = Daemon(NVMFD, work, conf(port, dport, nss), port, "eio")
     try:
         a = admin_up(port, SUB, HOST)
-        io = io_up(port, a, SUB, HOST)
+        io = io_up(port, a)
         bad_lba = bad // BS + 5
         for nsid, path, _ in nss:
             kind = "file on FUSE" if nsid == 1 else "loop device over it"
@@ -240,10 +240,4 @@ try:
 finally:
     for c in cleanup:
         run(*c)
-print("1..%d" % len(results))
-if all(results) and os.environ.get("INTEGRATION_KEEP") != "1":
-    import shutil
-    shutil.rmtree(work, ignore_errors=True)
-else:
-    print("# work directory kept: %s" % work)
-sys.exit(0 if all(results) else 1)
+done(work)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """
 Integration test: the health counters like a drive's (daemon/health.c),
-read with a raw NVMe/TCP host (tests/lib/nvmetcp.py) from the SMART /
+read with a raw NVMe/TCP host (tests/lib/nvmftcp.py) from the SMART /
 Health log (02h) and the error log (01h).
 
     health.py BUILD/daemon/nvmfd
@@ -16,10 +16,10 @@ corrupt file set aside as health.unreadable, a state_dir that cannot be
 used (logged, the daemon serves anyway), -s overriding state_dir.
 Prints TAP; exit 0 / 1, 77 (skip) without nvmfd.
 """
-import os, signal, socket, struct, subprocess, sys, tempfile, time
+import os, signal, struct, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, free_ports, results  # noqa: E402
-import nvmetcp  # noqa: E402
+from taplib import check, done, free_ports, results  # noqa: E402
+from nvmftcp import Closed, Daemon, admin_up, io_up  # noqa: E402
 
 NVMFD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else ""
 if not os.access(NVMFD, os.X_OK):
@@ -32,64 +32,41 @@ HOST = "nqn.2026-11.io.nvmfd:health-host"
 work = tempfile.mkdtemp(prefix="nvmfd-health.")
 state = os.path.join(work, "state")
 hfile = os.path.join(state, "health")
-conf = os.path.join(work, "nvmfd.ini")
-with open(conf, "w") as f:
-    # state_dir names a place that cannot be created: every run but one gives -s
-    f.write("[nvmfd]\nlisten = 127.0.0.1:%d\ndiscovery_listen = none\nworkers = 2\n"
-            "state_dir = %s\nlog_level = info\n"
-            "[subsystem %s]\nallow_host = any\n"
-            "[namespace %s 1]\npath = ram:16M\n"
-            "[namespace %s 2]\npath = ram:16M\n"
-            % (PORT, os.path.join(conf, "not-a-dir"), SUB, SUB, SUB))
+# state_dir names a place that cannot be created (under a regular file): every
+# run but one gives -s
+plain = os.path.join(work, "plain-file")
+open(plain, "w").close()
+conf_text = ("[nvmfd]\nlisten = 127.0.0.1:%d\ndiscovery_listen = none\nworkers = 2\n"
+             "state_dir = %s\nlog_level = info\n"
+             "[subsystem %s]\nallow_host = any\n"
+             "[namespace %s 1]\npath = ram:16M\n"
+             "[namespace %s 2]\npath = ram:16M\n"
+             % (PORT, os.path.join(plain, "not-a-dir"), SUB, SUB, SUB))
 
-daemon = None
-logs = []
+daemons = []   # every run's, the current one last
 
 
 def start(state_dir, label):
-    global daemon
-    lf = open(os.path.join(work, "nvmfd-%d-%s.log" % (len(logs), label)), "w+")
-    logs.append(lf)
-    args = [NVMFD, "-c", conf] + (["-s", state_dir] if state_dir else [])
-    daemon = subprocess.Popen(args, stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    end = time.time() + 10
-    while time.time() < end and daemon.poll() is None:
-        try:
-            socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    """Whether nvmfd started (-s state_dir unless None), its log named after label."""
+    try:
+        daemons.append(Daemon(NVMFD, work, conf_text, PORT, "nvmfd-%d-%s" % (len(daemons), label),
+                              args=["-s", state_dir] if state_dir else []))
+        return True
+    except Closed as e:
+        print("# %s" % e)
+        return False
 
 
 def log_text():
-    lf = logs[-1]
-    lf.flush()
-    with open(lf.name) as f:
-        return f.read()
+    return daemons[-1].text()
 
 
 def stop(sig=signal.SIGTERM):
-    daemon.send_signal(sig)
-    try:
-        rc = daemon.wait(30)   # a stop waits up to 5 s for commands in flight
-    except subprocess.TimeoutExpired:
-        daemon.kill()
-        rc = daemon.wait()
-    # after kill -9 the kernel tears the io_uring rings down after the exit, and
-    # with them the last reference to the listening socket: wait until it is gone
-    end = time.time() + 10
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", PORT), timeout=0.5).close()
-            time.sleep(0.05)
-        except OSError:
-            break
-    return rc
+    return daemons[-1].stop(sig, timeout=30)   # a stop waits up to 5 s for commands in flight
 
 
 def smart(a, nsid=0xFFFFFFFF):
-    st, _, d = a.get_log(0x02, 512, nsid=nsid)
+    st, d = a.get_log(0x02, 512, nsid=nsid)
     if st != 0:
         return None
     u = lambda off: struct.unpack_from("<QQ", d, off)[0]  # noqa: E731
@@ -99,7 +76,7 @@ def smart(a, nsid=0xFFFFFFFF):
 
 
 def sample():
-    a = nvmetcp.admin(PORT, SUB, HOST, queues=0)
+    a = admin_up(PORT, SUB, HOST, queues=0)
     try:
         return smart(a), smart(a, 1), smart(a, 2)
     finally:
@@ -123,18 +100,18 @@ def main():
     # ---- run 1: a fresh state_dir, known I/O ----
     check("run 1: nvmfd starts with -s %s (state_dir in the file cannot be made)" % state,
           start(state, "first"))
-    a = nvmetcp.admin(PORT, SUB, HOST)
-    q = nvmetcp.io(a, PORT)
+    a = admin_up(PORT, SUB, HOST)
+    q = io_up(PORT, a)
     tot0 = smart(a)
     check("run 1: power cycles 1, unsafe shutdowns 0, power-on hours 0, no I/O yet",
           tot0 and tot0["power_cycles"] == 1 and tot0["unsafe"] == 0 and tot0["poh"] == 0
           and tot0["reads"] == tot0["writes"] == tot0["units_read"] == 0, tot0)
     blk = os.urandom(8192)
-    ok = all(q.write(1, 16 * i, blk) == 0 for i in range(63))       # 1008 units of 512 B
-    ok &= all(q.read(1, 8 * i, 4096)[0] == 0 for i in range(125))    # 1000 units
-    ok &= all(q.write(2, i, b"\xa5" * 512) == 0 for i in range(3))   # 3 units
+    ok = all(q.write(16 * i, blk) == 0 for i in range(63))           # 1008 units of 512 B
+    ok &= all(q.read(8 * i, 8)[0] == 0 for i in range(125))          # 1000 units
+    ok &= all(q.write(i, b"\xa5" * 512, nsid=2) == 0 for i in range(3))   # 3 units
     check("run 1: 63 x 8 KiB written and 125 x 4 KiB read on ns 1, 3 x 512 B written on ns 2", ok)
-    st, _ = q.read(1, 1 << 40, 512)
+    st, _ = q.read(1 << 40, 1)
     check("run 1: a read beyond the end: LBA Out of Range (%#x)" % st, st & 0x7FF == 0x80)
     tot, n1, n2 = smart(a), smart(a, 1), smart(a, 2)
     check("run 1: ns 1: 63 writes, 1008 units -> 2 data units written; 125 reads, 1000 "
@@ -146,7 +123,7 @@ def main():
     check("run 1: subsystem: 66 writes, 1011 units -> 2; 125 reads -> 1; 1 error log entry",
           tot and tot["writes"] == 66 and tot["units_written"] == 2 and tot["reads"] == 125
           and tot["units_read"] == 1 and tot["err_entries"] == 1, tot)
-    st, _, el = a.get_log(0x01, 64)
+    st, el = a.get_log(0x01, 64)
     cnt, sqid, _cid, sf = struct.unpack_from("<QHHH", el, 0) if st == 0 else (0, 0, 0, 0)
     check("run 1: error log (01h): entry 1, queue 1, status LBA Out of Range",
           st == 0 and cnt == 1 and sqid == 1 and (sf >> 1) & 0x7FF == 0x80, (st, cnt, sqid, sf))
@@ -219,9 +196,9 @@ def main():
 
     # ---- a state_dir that cannot be used ----
     check("run 8 (state_dir in the file: under a regular file): starts", start(None, "no-dir"))
-    a = nvmetcp.admin(PORT, SUB, HOST)
-    q = nvmetcp.io(a, PORT)
-    ok = q.write(1, 0, bytes(4096)) == 0 and smart(a)["writes"] == 1
+    a = admin_up(PORT, SUB, HOST)
+    q = io_up(PORT, a)
+    ok = q.write(0, bytes(4096)) == 0 and smart(a)["writes"] == 1
     check("run 8: serves I/O, counters from zero", ok)
     check("run 8: the log says the counters are not kept",
           "not kept" in log_text() and "not-a-dir" in log_text(), log_text()[-500:])
@@ -230,25 +207,23 @@ def main():
     check("run 8: SIGTERM: exit 0", stop() == 0)
 
     # ---- a subsystem removed by a reload while older commands still run, then a stop ----
-    global conf
+    global conf_text
     sub_c = SUB + "-c"
-    base = open(conf).read()
-    conf = os.path.join(work, "nvmfd-c.ini")
-    with open(conf, "w") as f:
-        f.write(base + "[subsystem %s]\nallow_host = any\n[namespace %s 1]\npath = ram:8M\n"
-                % (sub_c, sub_c))
+    base = conf_text
+    conf_text += "[subsystem %s]\nallow_host = any\n[namespace %s 1]\npath = ram:8M\n" % (
+        sub_c, sub_c)
     check("run 9 (with subsystem C): starts", start(state, "sub-c"))
-    ac = nvmetcp.admin(PORT, sub_c, HOST)
-    qc = nvmetcp.io(ac, PORT)
-    ok = all(qc.write(1, 8 * i, bytes(4096)) == 0 for i in range(5))
-    a = nvmetcp.admin(PORT, SUB, HOST)
-    q = nvmetcp.io(a, PORT)
+    ac = admin_up(PORT, sub_c, HOST)
+    qc = io_up(PORT, ac)
+    ok = all(qc.write(8 * i, bytes(4096)) == 0 for i in range(5))
+    a = admin_up(PORT, SUB, HOST)
+    q = io_up(PORT, a)
     # a write whose data the host never sends (R2T unanswered): a command older than the reload
-    q.send_cmd(0x01, nsid=1, cdw=(0, 0, 31), sgl_len=16384)
+    q.cmd(0x01, nsid=1, cdw=(0, 0, 31), sgl_len=16384)
     time.sleep(0.2)
-    with open(conf, "w") as f:
+    with open(daemons[-1].conf, "w") as f:
         f.write(base)
-    daemon.send_signal(signal.SIGHUP)
+    daemons[-1].p.send_signal(signal.SIGHUP)
     end = time.time() + 30
     while time.time() < end and "last commands begun before it" not in log_text() and \
             "subsystems +0 -1" not in log_text():
@@ -278,20 +253,10 @@ except Exception as e:  # noqa: BLE001
     traceback.print_exc(file=sys.stdout)
     check("the test ran to its end", False, repr(e))
 finally:
-    if daemon is not None and daemon.poll() is None:
+    if daemons and daemons[-1].alive():
         stop()
-    bad = []
-    for lf in logs:
-        lf.seek(0)
-        bad += [l for l in lf.read().splitlines() if "Sanitizer" in l or "runtime error:" in l]
+    bad = [l for d in daemons for l in d.sanitizer_lines()]
     check("no sanitizer report in the daemon's logs", not bad, " | ".join(bad[:5]))
-    if not all(results) and logs:
-        for line in log_text().splitlines()[-25:]:
-            print("#   nvmfd: " + line)
-    print("1..%d" % len(results))
-    print("# %d of %d passed" % (sum(results), len(results)))
-    if all(results) and os.environ.get("INTEGRATION_KEEP") != "1":
-        subprocess.call(["rm", "-rf", work])
-    else:
-        print("# work directory kept: %s" % work)
-    sys.exit(0 if all(results) else 1)
+    if not all(results) and daemons:
+        daemons[-1].print_tail(25)
+    done(work)

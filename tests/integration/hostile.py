@@ -26,8 +26,8 @@ from nvmftcp import (  # noqa: E402
     CMD, H2C_DATA, R2T, RSP, FES_HDR, FES_SEQ, FES_HDGST, FES_RANGE, FES_LIMIT,
     FES_PARAM, SC_INVALID_OPC, SC_INVALID_FIELD, SC_INVALID_NS, SC_CMD_SEQ, SC_SGL_DATA_LEN,
     SC_SGL_TYPE, SC_TRANSIENT, SC_LBA_RANGE, SC_INVALID_LOG, SC_CONNECT_FORMAT,
-    SC_CONNECT_PARAM, SC_CONNECT_HOST, Daemon, Q, admin_up, dg, expect_closed, expect_term,
-    io_up)
+    SC_CONNECT_PARAM, SC_CONNECT_HOST, Daemon, Queue, admin_up, dg, expect_closed, expect_term,
+    icreq_pdu, io_up, parse_r2t, rw_cdw, sqe)
 
 NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
 if not os.access(NVMFD, os.X_OK):
@@ -56,20 +56,18 @@ class GoodHost(threading.Thread):
     def run(self):
         try:
             a = admin_up(PORT, SUB)
-            q = io_up(PORT, SUB, a, qid=1, hd=True, dd=True)
+            q = io_up(PORT, a, qid=1, hd=True, dd=True)
             q.s.settimeout(10)
             rnd = random.Random(1)
-            cid = 0
             while not self.stop.is_set():
                 size = rnd.choice((4096, 16384, 131072, 262144))
                 lba = rnd.randrange(0, GOOD_LBAS - size // 512)
                 data = os.urandom(size)
-                cid = (cid + 2) & 0xFFFF
-                st = q.write(cid, lba, data)
+                st = q.write(lba, data)
                 if st != 0:
                     self.errors.append("write %d at %d: status %r" % (size, lba, st))
                     break
-                st, got = q.read(cid + 1, lba, size // 512)
+                st, got = q.read(lba, size // 512)
                 if st != 0 or got != data:
                     self.errors.append("read %d at %d: status %r, %s" % (
                         size, lba, st, "same" if got == data else "different data"))
@@ -77,8 +75,7 @@ class GoodHost(threading.Thread):
                 self.ops += 1
                 # a Keep Alive on the admin queue now and then: that queue is idle
                 if self.ops % 64 == 0:
-                    a.cmd(0x18, 9)
-                    a.rsp()
+                    a.keep_alive()
             q.close()
             a.close()
         except Exception as e:
@@ -91,7 +88,7 @@ class GoodHost(threading.Thread):
 
 def fresh(hd=False, dd=False):
     """A connection after the IC exchange, nothing else."""
-    q = Q(PORT, hd, dd)
+    q = Queue(PORT, hd, dd)
     q.icreq()
     return q
 
@@ -101,11 +98,7 @@ def ctrl(kato=0):
 
 
 def ioq(a, qid=1, **kw):
-    return io_up(PORT, SUB, a, qid=qid, **kw)
-
-
-def rw_cdw(slba, nlb):
-    return (slba & 0xFFFFFFFF, slba >> 32, (nlb - 1) & 0xFFFF, 0, 0, 0)
+    return io_up(PORT, a, qid=qid, **kw)
 
 
 def cmd_hdr(psh_len=64, flags=0, hlen=72, pdo=0, plen=72, ptype=CMD):
@@ -125,14 +118,8 @@ def r2t_for(q, cid, slba, nbytes):
     q.cmd(1, cid, nsid=1, cdw=rw_cdw(slba, nbytes // 512), sgl_len=nbytes)
     t, fl, hdr, _ = q.rx()
     assert t == R2T, t
-    ttag, r2to, r2tl = struct.unpack_from("<HII", hdr, 10)
+    _, ttag, r2to, r2tl = parse_r2t(hdr)
     return ttag, r2tl
-
-
-def h2c(q, cid, ttag, datao, data, last=True, datal=None):
-    return q.pdu(H2C_DATA, 4 if last else 0,
-                 struct.pack("<HHII4x", cid, ttag, datao, len(data) if datal is None else datal),
-                 data)
 
 
 CASES = []
@@ -150,43 +137,43 @@ def case(name):
 
 @case("first PDU a CapsuleCmd, not ICReq: TermReq PDU Sequence Error (TCP 3.3)")
 def _():
-    q = Q(PORT)
-    q.send(q.pdu(CMD, 0, Q.sqe(0x06, 1, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096)))
+    q = Queue(PORT)
+    q.send(q.pdu(CMD, 0, sqe(0x06, 1, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096)))
     return term(q, FES_SEQ, 0)
 
 
 @case("first PDU an H2CData, not ICReq: TermReq PDU Sequence Error (TCP 3.3)")
 def _():
-    q = Q(PORT)
-    q.send(h2c(q, 1, 0, 0, b"\0" * 512))
+    q = Queue(PORT)
+    q.send(q.h2c_pdu(1, 0, 0, b"\0" * 512))
     return term(q, FES_SEQ, 0)
 
 
 @case("ICReq twice: TermReq PDU Sequence Error (TCP 3.3)")
 def _():
     q = fresh()
-    q.send(q.icreq_pdu())
+    q.send(icreq_pdu())
     return term(q, FES_SEQ, 0)
 
 
 @case("ICReq PFV 1: TermReq Unsupported Parameter at PFV, FEI 8 (TCP 3.6.2.2)")
 def _():
-    q = Q(PORT)
-    q.send(q.icreq_pdu(pfv=1))
+    q = Queue(PORT)
+    q.send(icreq_pdu(pfv=1))
     return term(q, FES_PARAM, 8)
 
 
 @case("ICReq HPDA 32: TermReq Invalid PDU Header Field at HPDA, FEI 10 (TCP 3.6.2.2)")
 def _():
-    q = Q(PORT)
-    q.send(q.icreq_pdu(hpda=32))
+    q = Queue(PORT)
+    q.send(icreq_pdu(hpda=32))
     return term(q, FES_HDR, 10)
 
 
 @case("ICReq reserved DGST bit: TermReq Invalid PDU Header Field at DGST, FEI 11 (TCP 3.6.2.2)")
 def _():
-    q = Q(PORT)
-    q.send(q.icreq_pdu(dgst=4))
+    q = Queue(PORT)
+    q.send(icreq_pdu(dgst=4))
     return term(q, FES_HDR, 11)
 
 
@@ -213,15 +200,15 @@ def _():
 
 @case("ICReq HLEN 127: TermReq Invalid PDU Header Field at HLEN, FEI 2 (TCP 3.6.2.2)")
 def _():
-    q = Q(PORT)
-    q.send(q.icreq_pdu(hlen=127))
+    q = Queue(PORT)
+    q.send(icreq_pdu(hlen=127))
     return term(q, FES_HDR, 2)
 
 
 @case("CapsuleCmd PDO 8 (inside the header): TermReq Invalid PDU Header Field at PDO, FEI 3 (TCP 3.6.1)")
 def _():
     q = fresh()
-    q.send(cmd_hdr(pdo=8, plen=72 + 512) + Q.sqe(1, 1, nsid=1, sgl_type=1, sgl_len=512)
+    q.send(cmd_hdr(pdo=8, plen=72 + 512) + sqe(1, 1, nsid=1, sgl_type=1, sgl_len=512)
            + b"\0" * 512)
     return term(q, FES_HDR, 3)
 
@@ -229,28 +216,28 @@ def _():
 @case("CapsuleCmd without data, PDO 72: TermReq Invalid PDU Header Field at PDO, FEI 3 (TCP 3.6.1)")
 def _():
     q = fresh()
-    q.send(cmd_hdr(pdo=72, plen=72) + Q.sqe(0, 1, nsid=1))
+    q.send(cmd_hdr(pdo=72, plen=72) + sqe(0, 1, nsid=1))
     return term(q, FES_HDR, 3)
 
 
 @case("CapsuleCmd PLEN 40 < HLEN: TermReq Invalid PDU Header Field at PLEN, FEI 4 (TCP 3.6.1)")
 def _():
     q = fresh()
-    q.send(cmd_hdr(plen=40) + Q.sqe(0, 1, nsid=1))
+    q.send(cmd_hdr(plen=40) + sqe(0, 1, nsid=1))
     return term(q, FES_HDR, 4)
 
 
 @case("ICReq PLEN 4 GiB - 1: TermReq Invalid PDU Header Field at PLEN, FEI 4 (TCP 3.6.2.2)")
 def _():
-    q = Q(PORT)
-    q.send(q.icreq_pdu(plen=0xFFFFFFFF))
+    q = Queue(PORT)
+    q.send(icreq_pdu(plen=0xFFFFFFFF))
     return term(q, FES_HDR, 4)
 
 
 @case("CapsuleCmd PLEN 4 GiB - 1 (4 GiB of in-capsule data): TermReq Data Transfer Limit Exceeded (TCP 3.6.2.5)")
 def _():
     q = fresh()
-    q.send(cmd_hdr(pdo=72, plen=0xFFFFFFFF) + Q.sqe(1, 1, nsid=1, sgl_type=1, sgl_len=4096))
+    q.send(cmd_hdr(pdo=72, plen=0xFFFFFFFF) + sqe(1, 1, nsid=1, sgl_type=1, sgl_len=4096))
     return term(q, FES_LIMIT, 0)
 
 
@@ -264,7 +251,7 @@ def _():
 @case("HDGSTF set, header digests not negotiated: TermReq Invalid PDU Header Field at FLAGS, FEI 1 (TCP 3.6.1)")
 def _():
     q = fresh()
-    h = cmd_hdr(flags=1, plen=76) + Q.sqe(0, 1, nsid=1)
+    h = cmd_hdr(flags=1, plen=76) + sqe(0, 1, nsid=1)
     q.send(h + dg(h))
     return term(q, FES_HDR, 1)
 
@@ -274,7 +261,7 @@ def _():
     q = fresh()
     data = b"\xab" * 512
     q.send(cmd_hdr(flags=2, pdo=72, plen=72 + 512 + 4)
-           + Q.sqe(1, 1, nsid=1, cdw=rw_cdw(HOSTILE_LBA, 1), sgl_type=1, sgl_len=512)
+           + sqe(1, 1, nsid=1, cdw=rw_cdw(HOSTILE_LBA, 1), sgl_type=1, sgl_len=512)
            + data + dg(data))
     return term(q, FES_HDR, 1)
 
@@ -282,14 +269,14 @@ def _():
 @case("HDGSTF clear, header digests negotiated: TermReq Invalid PDU Header Field at FLAGS, FEI 1 (TCP 3.6.1)")
 def _():
     q = fresh(hd=True)
-    q.send(cmd_hdr(plen=72) + Q.sqe(0, 1, nsid=1))
+    q.send(cmd_hdr(plen=72) + sqe(0, 1, nsid=1))
     return term(q, FES_HDR, 1)
 
 
 @case("bad header digest: TermReq Header Digest Error, FEI = the digest received (TCP 3.6.1.1)")
 def _():
     q = fresh(hd=True)
-    p = q.pdu(CMD, 0, Q.sqe(0x06, 1, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096), bad_hdgst=True)
+    p = q.pdu(CMD, 0, sqe(0x06, 1, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096), bad_hdgst=True)
     q.send(p)
     return term(q, FES_HDGST, struct.unpack_from("<I", p, 72)[0])
 
@@ -298,7 +285,7 @@ def verify_unchanged(lba, want):
     """A separate controller reads lba: it must hold want (the bad write did nothing)."""
     a = ctrl()
     q = ioq(a, qid=3)
-    st, got = q.read(1, lba, len(want) // 512)
+    st, got = q.read(lba, len(want) // 512)
     q.close()
     a.close()
     return st == 0 and got == want, "status %s, %s" % (st, "same" if got == want else "changed")
@@ -309,12 +296,12 @@ def _():
     a = ctrl()
     q = ioq(a, hd=True, dd=True)
     old = os.urandom(4096)
-    assert q.write(1, HOSTILE_LBA, old) == 0
+    assert q.write(HOSTILE_LBA, old) == 0
     q.cmd(1, 2, nsid=1, cdw=rw_cdw(HOSTILE_LBA, 8), sgl_type=1, sgl_len=4096,
           icd=os.urandom(4096), bad_ddgst=True)
     ok, why = status_is(q.status(), SC_TRANSIENT)
     if ok:  # the connection goes on
-        ok, why = status_is(q.read(3, HOSTILE_LBA, 8)[0], 0, "(read after it)")
+        ok, why = status_is(q.read(HOSTILE_LBA, 8)[0], 0, "(read after it)")
     q.close()
     a.close()
     return (ok and verify_unchanged(HOSTILE_LBA, old)[0]), why
@@ -325,12 +312,11 @@ def _():
     a = ctrl()
     q = ioq(a, dd=True)
     old = os.urandom(65536)
-    assert q.write(1, HOSTILE_LBA, old) == 0
+    assert q.write(HOSTILE_LBA, old) == 0
     ttag, _ = r2t_for(q, 2, HOSTILE_LBA, 65536)
     new = os.urandom(65536)
-    q.send(q.pdu(H2C_DATA, 0, struct.pack("<HHII4x", 2, ttag, 0, 32768), new[:32768]))
-    q.send(q.pdu(H2C_DATA, 4, struct.pack("<HHII4x", 2, ttag, 32768, 32768), new[32768:],
-                 bad_ddgst=True))
+    q.send(q.h2c_pdu(2, ttag, 0, new[:32768], last=False))
+    q.send(q.h2c_pdu(2, ttag, 32768, new[32768:], bad_ddgst=True))
     ok, why = status_is(q.status(), SC_TRANSIENT)
     q.close()
     a.close()
@@ -345,7 +331,7 @@ def _():
 def _():
     a = ctrl()
     q = ioq(a)
-    q.send(h2c(q, 1, 0, 0, b"\0" * 4096))
+    q.send(q.h2c_pdu(1, 0, 0, b"\0" * 4096))
     r = term(q, FES_HDR, 10)
     a.close()
     return r
@@ -356,7 +342,7 @@ def _():
     a = ctrl()
     q = ioq(a)
     ttag, _ = r2t_for(q, 5, HOSTILE_LBA, 16384)
-    q.send(h2c(q, 5, (ttag + 7) & 0xFFFF, 0, b"\0" * 16384))
+    q.send(q.h2c_pdu(5, (ttag + 7) & 0xFFFF, 0, b"\0" * 16384))
     r = term(q, FES_HDR, 10)
     a.close()
     return r
@@ -367,7 +353,7 @@ def _():
     a = ctrl()
     q = ioq(a)
     ttag, _ = r2t_for(q, 5, HOSTILE_LBA, 16384)
-    q.send(h2c(q, 6, ttag, 0, b"\0" * 16384))
+    q.send(q.h2c_pdu(6, ttag, 0, b"\0" * 16384))
     r = term(q, FES_HDR, 8)
     a.close()
     return r
@@ -378,7 +364,7 @@ def _():
     a = ctrl()
     q = ioq(a)
     ttag, _ = r2t_for(q, 5, HOSTILE_LBA, 16384)
-    q.send(h2c(q, 5, ttag, 4096, b"\0" * 4096, last=False))
+    q.send(q.h2c_pdu(5, ttag, 4096, b"\0" * 4096, last=False))
     r = term(q, FES_SEQ, 0)
     a.close()
     return r
@@ -389,8 +375,8 @@ def _():
     a = ctrl()
     q = ioq(a)
     ttag, _ = r2t_for(q, 5, HOSTILE_LBA, 16384)
-    q.send(h2c(q, 5, ttag, 0, b"\0" * 8192, last=False))
-    q.send(h2c(q, 5, ttag, 8192, b"\0" * 16384))
+    q.send(q.h2c_pdu(5, ttag, 0, b"\0" * 8192, last=False))
+    q.send(q.h2c_pdu(5, ttag, 8192, b"\0" * 16384))
     r = term(q, FES_RANGE, 0)
     a.close()
     return r
@@ -414,7 +400,7 @@ def _():
     a = ctrl()
     q = ioq(a)
     ttag, _ = r2t_for(q, 5, HOSTILE_LBA, 16384)
-    q.send(h2c(q, 5, ttag, 0, b"\0" * 16384, last=False))
+    q.send(q.h2c_pdu(5, ttag, 0, b"\0" * 16384, last=False))
     r = term(q, FES_SEQ, 0)
     a.close()
     return r
@@ -453,7 +439,7 @@ def io_status(opc, nsid=1, cdw=(0,) * 6, **kw):
     q = ioq(a)
     q.cmd(opc, 7, nsid=nsid, cdw=cdw, **kw)
     st = q.status()
-    ok, why = status_is(q.read(8, 0, 1)[0], 0, "(a read after it)")  # the queue goes on
+    ok, why = status_is(q.read(0, 1)[0], 0, "(a read after it)")  # the queue goes on
     q.close()
     a.close()
     return st, ok, why
@@ -613,7 +599,7 @@ def _():
 
 @case("Identify before CC.EN: Command Sequence Error (Base 3.5.1)")
 def _():
-    a = Q(PORT)
+    a = Queue(PORT)
     a.icreq()
     a.connect(SUB)
     a.cmd(0x06, 7, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096)
@@ -625,7 +611,7 @@ def _():
 @case("Property Set of CAP (read-only): Invalid Field in Command (oF 3.6 / Base 3.1)")
 def _():
     a = ctrl()
-    st = a.prop_set(0x00, 0, size8=True)[2] & 0x7ff
+    st = a.prop_set(0x00, 0, size8=True) & 0x7ff
     a.close()
     return status_is(st, SC_INVALID_FIELD)
 
@@ -633,7 +619,7 @@ def _():
 @case("Property Set of VS (read-only): Invalid Field in Command (oF 3.6)")
 def _():
     a = ctrl()
-    st = a.prop_set(0x08, 0x20000)[2] & 0x7ff
+    st = a.prop_set(0x08, 0x20000) & 0x7ff
     a.close()
     return status_is(st, SC_INVALID_FIELD)
 
@@ -641,7 +627,7 @@ def _():
 @case("Property Set of CSTS (read-only): Invalid Field in Command, CSTS.RDY unchanged (oF 3.6)")
 def _():
     a = ctrl()
-    st = a.prop_set(0x1C, 0)[2] & 0x7ff
+    st = a.prop_set(0x1C, 0) & 0x7ff
     a.cmd(0x7F, 4, fctype=4, tail=struct.pack("<B3xI", 0, 0x1C))
     t, cid, st2, dw0, _ = a.rsp()
     a.close()
@@ -670,10 +656,10 @@ def _():
 # Connect (oF 3.3): status and IATTR / IPO in dword 0 (Figure 21)
 
 def connect_case(want, dw0_want, **kw):
-    q = Q(PORT)
+    q = Queue(PORT)
     q.icreq()
     sub = kw.pop("sub", SUB)
-    t, cid, st, dw0, _ = q.connect(sub, **kw)
+    st, dw0 = q.connect(sub, **kw)
     q.close()
     ok = st is not None and st & 0x7ff == want and dw0 == dw0_want
     return ok, "status %s dw0 %#x, want %#x %#x" % (st if st is None else hex(st & 0x7ff),
@@ -751,9 +737,9 @@ def _():
 
 @case("I/O Connect before CC.EN: Command Sequence Error (oF 3.3 / Base 3.5.1)")
 def _():
-    a = Q(PORT)
+    a = Queue(PORT)
     a.icreq()
-    t, cid, st, dw0, _ = a.connect(SUB)
+    st, dw0 = a.connect(SUB)
     r = connect_case(SC_CMD_SEQ, 0, qid=1, sqsize=31, cntlid=dw0 & 0xFFFF)
     a.close()
     return r
@@ -792,12 +778,12 @@ def _():
     a = ctrl()
     q = ioq(a, qid=3)
     old = os.urandom(1 << 20)
-    assert q.write(1, HOSTILE_LBA, old) == 0
+    assert q.write(HOSTILE_LBA, old) == 0
     ttag, _ = r2t_for(q, 2, HOSTILE_LBA, 1 << 20)
     new = os.urandom(1 << 20)
     for off in range(0, 256 << 10, q.maxh2c):
-        q.send(h2c(q, 2, ttag, off, new[off:off + q.maxh2c], last=False))
-    q.send(h2c(q, 2, ttag, 256 << 10, new[256 << 10:(256 << 10) + 1000], last=False,
+        q.send(q.h2c_pdu(2, ttag, off, new[off:off + q.maxh2c], last=False))
+    q.send(q.h2c_pdu(2, ttag, 256 << 10, new[256 << 10:(256 << 10) + 1000], last=False,
                datal=q.maxh2c)[:24 + 1000])  # half a PDU, then the RST
     q.reset()
     a.close()
@@ -843,28 +829,28 @@ class Silent(threading.Thread):
 
 
 def silent_nothing():
-    return Q(PORT, timeout=30), []
+    return Queue(PORT, timeout=30), []
 
 
 def silent_half_icreq():
-    q = Q(PORT, timeout=30)
-    q.send(q.icreq_pdu()[:60])
+    q = Queue(PORT, timeout=30)
+    q.send(icreq_pdu()[:60])
     return q, []
 
 
 def silent_half_capsule():
     # a controller with KATO 4 s: half a capsule on its admin queue, then nothing
     a = admin_up(PORT, SUB, kato=4000)
-    a.send(a.pdu(CMD, 0, Q.sqe(0x06, 9, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096))[:40])
+    a.send(a.pdu(CMD, 0, sqe(0x06, 9, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096))[:40])
     return a, []
 
 
 def silent_half_h2c():
     # an I/O queue stops half-way through H2CData; its controller has KATO 4 s
     a = admin_up(PORT, SUB, kato=4000)
-    q = io_up(PORT, SUB, a, qid=4)
+    q = io_up(PORT, a, qid=4)
     ttag, _ = r2t_for(q, 1, HOSTILE_LBA, 65536)
-    q.send(h2c(q, 1, ttag, 0, b"\0" * 65536)[:24 + 30000])
+    q.send(q.h2c_pdu(1, ttag, 0, b"\0" * 65536)[:24 + 30000])
     return q, [a]
 
 
@@ -880,14 +866,10 @@ SILENT = [
 ]
 
 
-def daemon_fds():
-    return len(os.listdir("/proc/%d/fd" % daemon.p.pid))
-
-
 def main():
     global good
     time.sleep(0.5)  # the start-up probe's connection is closed by now
-    fds0 = daemon_fds()
+    fds0 = daemon.fds()
     good = GoodHost()
     good.start()
     silent = [Silent(n, lim, prep) for n, lim, prep in SILENT]
@@ -914,7 +896,7 @@ def main():
         a = ctrl()
         q = ioq(a, qid=1)
         data = os.urandom(131072)
-        ok = q.write(1, 0, data) == 0 and q.read(2, 0, 256) == (0, data)
+        ok = q.write(0, data) == 0 and q.read(0, 256) == (0, data)
         q.close()
         a.close()
     except Exception as e:
@@ -922,14 +904,14 @@ def main():
         print("# %r" % e)
     check("after all that, a new controller writes and reads back", ok)
     deadline = time.time() + 5
-    while daemon_fds() > fds0 and time.time() < deadline:
+    while daemon.fds() > fds0 and time.time() < deadline:
         time.sleep(0.1)
-    check("every connection's socket is closed: %d fds, as at the start" % daemon_fds(),
-          daemon_fds() <= fds0, "%d at the start" % fds0)
+    check("every connection's socket is closed: %d fds, as at the start" % daemon.fds(),
+          daemon.fds() <= fds0, "%d at the start" % fds0)
 
 
 work = tempfile.mkdtemp(prefix="nvmfd-hostile.")
-daemon = Daemon(NVMFD, """[nvmfd]
+daemon = Daemon(NVMFD, work, """[nvmfd]
 listen = 127.0.0.1:%d
 discovery_listen = 127.0.0.1:%d
 workers = 2
@@ -949,9 +931,9 @@ allow_host = nqn.2014-08.org.nvmexpress:uuid:99999999-2222-3333-4444-55555555555
 [namespace %s 1]
 path = ram:1M
 """ % (PORT, DPORT, work, SUB.decode(), SUB.decode(), SUB_CLOSED.decode(),
-       SUB_CLOSED.decode()), PORT, work)
+       SUB_CLOSED.decode()), PORT)
 try:
     main()
 except Exception as e:
     check("no unexpected exception", False, repr(e))
-daemon.finish()
+daemon.finish(5)

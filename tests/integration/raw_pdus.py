@@ -16,8 +16,7 @@ without a sanitizer report). Exit 0 / 1, or 77 (skip) without nvmfd.
 import os, socket, struct, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from taplib import check, free_ports  # noqa: E402
-import nvmftcp  # noqa: E402
-from nvmftcp import Daemon, expect_term  # noqa: E402
+from nvmftcp import CC_ENABLE, H2C_TERM, Daemon, Queue, admin_up, expect_term, io_up, rw_cdw  # noqa: E402
 
 NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
 if not os.access(NVMFD, os.X_OK):
@@ -28,42 +27,29 @@ PORT, DPORT = free_ports(2)
 SUBNQN = b"nqn.2026-11.io.nvmfd:raw-pdus"
 
 
-class Q(nvmftcp.Q):
-    """The shared raw client, on this test's port and subsystem."""
-
-    def __init__(self, hd=False, dd=False):
-        super().__init__(PORT, hd, dd)
-
-    def connect(self, **kw):
-        return super().connect(SUBNQN, **kw)
+def ctrl(kato=0):
+    return admin_up(PORT, SUBNQN, kato=kato)
 
 
-def admin_up(kato=0):
-    return nvmftcp.admin_up(PORT, SUBNQN, kato=kato)
+def ioq(a, qid=1, **kw):
+    return io_up(PORT, a, qid=qid, **kw)
 
 
-def io_up(a, qid=1, sqsize=127, cattr=0, hd=False, dd=False):
-    return nvmftcp.io_up(PORT, SUBNQN, a, qid=qid, sqsize=sqsize, cattr=cattr, hd=hd, dd=dd)
-
-
-def rw(q, opc, cid, slba, nlb, data=b"", cattr_sqfc=False):
-    cdw = (slba & 0xFFFFFFFF, slba >> 32, nlb - 1, 0, 0, 0)
-    if opc == 1 and data and len(data) <= 8192:
-        q.cmd(1, cid, nsid=1, cdw=cdw, sgl_type=0x01, sgl_len=len(data), icd=data)
-    else:
-        q.cmd(opc, cid, nsid=1, cdw=cdw, sgl_len=nlb * 512)
+def rw(q, opc, cid, slba, nlb):
+    """A Read or Write of nlb blocks through C2HData / R2T (the test moves the data)."""
+    q.cmd(opc, cid, nsid=1, cdw=rw_cdw(slba, nlb), sgl_len=nlb * 512)
 
 def main_tests():
     global big
     # ---------------------------------------------------------------------------
     # admin queue sequence errors, SGL checks
-    a = Q(); a.icreq()
+    a = Queue(PORT); a.icreq()
     a.cmd(0x06, 7, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096)
     t, cid, st, _, _ = a.rsp()
     check("command before Connect: Command Sequence Error", st is not None and (st & 0x7ff) == 0x0c, st)
-    t, cid, st, dw0, _ = a.connect()
+    st, dw0 = a.connect(SUBNQN)
     check("Connect", st == 0, st)
-    t, cid, st, dw0, _ = a.connect(cid=9)
+    st, dw0 = a.connect(SUBNQN, cid=9)
     check("Connect twice: Command Sequence Error", st is not None and (st & 0x7ff) == 0x0c, st)
     a.cmd(0x06, 10, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096, flags=0x00)
     check("PSDT 00b: Invalid Field", (a.rsp()[2] & 0x7ff) == 0x02)
@@ -75,7 +61,7 @@ def main_tests():
     check("ICD length 16 with 8 bytes: Data SGL Length Invalid", (a.rsp()[2] & 0x7ff) == 0x0f)
     a.cmd(0x06, 14, cdw=(1, 0, 0, 0, 0, 0), sgl_len=8 << 20)
     check("transfer over MDTS: Invalid Field", (a.rsp()[2] & 0x7ff) == 0x02)
-    a.prop_set(0x14, 1 | (6 << 16) | (4 << 20))
+    a.prop_set(0x14, CC_ENABLE)
     a.cmd(0x06, 15, cdw=(1, 0, 0, 0, 0, 0), sgl_len=4096)
     t, fl, hdr, data = a.rx()
     check("Identify after all that still works (C2HData)", t == 7 and len(data) == 4096, t)
@@ -84,8 +70,8 @@ def main_tests():
 
     # ---------------------------------------------------------------------------
     # I/O queue: H2CData checks, digests, SUCCESS, queue overflow, flush/zeroes/DSM
-    a = admin_up()
-    q = io_up(a, hd=True, dd=True)
+    a = ctrl()
+    q = ioq(a, hd=True, dd=True)
     blk = os.urandom(16384)
     rw(q, 1, 20, 100, 32)
     t, fl, hdr, _ = q.rx()
@@ -94,14 +80,14 @@ def main_tests():
     r2tl = struct.unpack_from("<I", hdr, 16)[0]
     check("R2T covers the whole transfer", r2tl == 16384, r2tl)
     # data digest error in the first of two PDUs
-    q.send(q.pdu(6, 0, struct.pack("<HHII4x", 20, ttag, 0, 8192), blk[:8192], bad_ddgst=True))
-    q.send(q.pdu(6, 4, struct.pack("<HHII4x", 20, ttag, 8192, 8192), blk[8192:]))
+    q.send(q.h2c_pdu(20, ttag, 0, blk[:8192], last=False, bad_ddgst=True))
+    q.send(q.h2c_pdu(20, ttag, 8192, blk[8192:]))
     t, cid, st, _, _ = q.rsp()
     check("H2CData digest error: Transient Transport Error", st == 0x22, st)
     rw(q, 1, 21, 100, 32)
     t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
-    q.send(q.pdu(6, 0, struct.pack("<HHII4x", 21, ttag, 0, 8192), blk[:8192]))
-    q.send(q.pdu(6, 4, struct.pack("<HHII4x", 21, ttag, 8192, 8192), blk[8192:]))
+    q.send(q.h2c_pdu(21, ttag, 0, blk[:8192], last=False))
+    q.send(q.h2c_pdu(21, ttag, 8192, blk[8192:]))
     check("the connection goes on: the same write succeeds", q.rsp()[2] == 0)
     rw(q, 2, 22, 100, 32)
     got = b""
@@ -135,29 +121,29 @@ def main_tests():
     # H2CData with an unknown ttag
     rw(q, 1, 29, 300, 32)
     t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
-    q.send(q.pdu(6, 4, struct.pack("<HHII4x", 29, ttag + 7, 0, 16384), blk))
+    q.send(q.h2c_pdu(29, ttag + 7, 0, blk))
     ok, why = expect_term(q, 1, 10)
     check("H2CData with an unknown TTAG: TermReq Invalid PDU Header Field at 10", ok, why)
     q.close()
 
-    q = io_up(a, qid=2)
+    q = ioq(a, qid=2)
     rw(q, 1, 30, 300, 32)
     t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
-    q.send(q.pdu(6, 0, struct.pack("<HHII4x", 30, ttag, 4096, 4096), blk[:4096]))
+    q.send(q.h2c_pdu(30, ttag, 4096, blk[:4096], last=False))
     ok, why = expect_term(q, 2)
     check("H2CData out of order: TermReq PDU Sequence Error", ok, why)
     q.close()
 
-    q = io_up(a, qid=3)
+    q = ioq(a, qid=3)
     rw(q, 1, 31, 300, 32)
     t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
-    q.send(q.pdu(6, 4, struct.pack("<HHII4x", 31, ttag, 8192, 16384), blk))
+    q.send(q.h2c_pdu(31, ttag, 8192, blk))
     ok, why = expect_term(q, 4)
     check("H2CData beyond the transfer: TermReq Data Transfer Out of Range", ok, why)
     q.close()
 
     # SQ flow control disabled: read answered by C2HData with SUCCESS, no CapsuleResp
-    q = io_up(a, qid=4, cattr=4)
+    q = ioq(a, qid=4, cattr=4)
     rw(q, 2, 40, 100, 8)
     t, fl, hdr, data = q.rx()
     check("SQFC disabled: C2HData with LAST|SUCCESS", t == 7 and fl & 0xC == 0xC, (t, fl))
@@ -169,8 +155,8 @@ def main_tests():
     time.sleep(0.3)
 
     # queue overflow: sqsize 3 (4 entries), 5 writes waiting for data
-    a = admin_up()
-    q = io_up(a, qid=1, sqsize=3)
+    a = ctrl()
+    q = ioq(a, qid=1, sqsize=3)
     for i in range(4):
         rw(q, 1, 50 + i, 1000 + 64 * i, 32)
     for i in range(4):
@@ -181,14 +167,14 @@ def main_tests():
     q.close()
 
     # header digest error
-    q = io_up(a, qid=2, hd=True)
+    q = ioq(a, qid=2, hd=True)
     q.cmd(0x00, 70, nsid=1, bad_hdgst=True)
     ok, why = expect_term(q, 3)
     check("header digest error: TermReq Header Digest Error", ok, why)
     q.close()
 
     # Disconnect on an I/O queue
-    q = io_up(a, qid=3)
+    q = ioq(a, qid=3)
     q.cmd(0x7F, 80, fctype=8)
     check("Disconnect on an I/O queue: success", q.rsp()[2] == 0)
     try:
@@ -199,8 +185,8 @@ def main_tests():
     q.close()
 
     # H2CTermReq from the host
-    q = io_up(a, qid=3)
-    q.send(struct.pack("<BBBBIHI10x", 2, 0, 24, 0, 24, 1, 0))
+    q = ioq(a, qid=3)
+    q.send(struct.pack("<BBBBIHI10x", H2C_TERM, 0, 24, 0, 24, 1, 0))
     try:
         d = q.s.recv(1)
         check("H2CTermReq: the target closes", d == b"")
@@ -210,7 +196,7 @@ def main_tests():
     a.close()
 
     # keep-alive timeout
-    a = admin_up(kato=1000)
+    a = ctrl(kato=1000)
     t0 = time.time()
     try:
         a.s.settimeout(5)
@@ -221,8 +207,8 @@ def main_tests():
     a.close()
 
     # 4 I/O queues (hand-offs to every worker), interleaved writes and reads
-    a = admin_up()
-    qs = [io_up(a, qid=i, hd=bool(i & 1), dd=bool(i & 2)) for i in range(1, 5)]
+    a = ctrl()
+    qs = [ioq(a, qid=i, hd=bool(i & 1), dd=bool(i & 2)) for i in range(1, 5)]
     good = True
     for rnd in range(20):
         datas = [os.urandom(16384) for _ in qs]
@@ -230,7 +216,7 @@ def main_tests():
             rw(q, 1, 100 + rnd, 4096 + 64 * i, 32)
         for i, q in enumerate(qs):
             t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
-            q.send(q.pdu(6, 4, struct.pack("<HHII4x", 100 + rnd, ttag, 0, 16384), datas[i]))
+            q.send(q.h2c_pdu(100 + rnd, ttag, 0, datas[i]))
         for i, q in enumerate(qs):
             good &= q.rsp()[2] == 0
             rw(q, 2, 200 + rnd, 4096 + 64 * i, 32)
@@ -248,23 +234,18 @@ def main_tests():
     a.close()
 
     # a slow host with a small receive buffer: partial sends must resume exactly
-    a = admin_up()
-    q = Q(True, True)
-    q.s.close()
-    q.s = socket.socket()
-    q.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    q.s.settimeout(10)
-    q.s.connect(("127.0.0.1", PORT))
+    a = ctrl()
+    q = Queue(PORT, True, True, rcvbuf=4096)
     q.icreq()
-    assert q.connect(qid=1, sqsize=127, cntlid=a.cntlid)[2] == 0
+    assert q.connect(SUBNQN, qid=1, sqsize=127, cntlid=a.cntlid)[0] == 0
     big = os.urandom(1 << 20)
     rw(q, 1, 300, 8192, 2048)
     t, fl, hdr, _ = q.rx(); ttag = struct.unpack_from("<H", hdr, 10)[0]
     off = 0
     while off < len(big):
         n = min(q.maxh2c, len(big) - off)
-        last = 4 if off + n == len(big) else 0
-        q.send(q.pdu(6, last, struct.pack("<HHII4x", 300, ttag, off, n), big[off:off + n]))
+        last = off + n == len(big)
+        q.send(q.h2c_pdu(300, ttag, off, big[off:off + n], last=last))
         off += n
     ok1 = q.rsp()[2] == 0
     for k in range(3):
@@ -285,8 +266,8 @@ def main_tests():
 
     # 64 x 1 MiB writes at once: the connection's 32 MiB of buffers makes the
     # rest wait for R2T until buffers come back; all complete, data intact
-    a = admin_up()
-    q = io_up(a, qid=2, sqsize=127)
+    a = ctrl()
+    q = ioq(a, qid=2, sqsize=127)
     payload = {}
     for i in range(64):
         payload[500 + i] = os.urandom(1 << 20)
@@ -305,9 +286,8 @@ def main_tests():
                 off = 0
                 while off < (1 << 20):
                     n = min(q.maxh2c, (1 << 20) - off)
-                    last = 4 if off + n == (1 << 20) else 0
-                    q.send(q.pdu(6, last, struct.pack("<HHII4x", cid, ttag, off, n),
-                                 payload[cid][off:off + n]))
+                    last = off + n == (1 << 20)
+                    q.send(q.h2c_pdu(cid, ttag, off, payload[cid][off:off + n], last=last))
                     off += n
             pending = []
             q.s.settimeout(0.5)
@@ -334,17 +314,17 @@ def main_tests():
     a.close()
 
     # HPDA 3: C2HData payload at a 16-byte aligned PDO, with a header digest
-    a = admin_up()
-    q = Q(True, True)
+    a = ctrl()
+    q = Queue(PORT, True, True)
     q.icreq(hpda=3)
-    assert q.connect(qid=1, sqsize=127, cntlid=a.cntlid)[2] == 0
+    assert q.connect(SUBNQN, qid=1, sqsize=127, cntlid=a.cntlid)[0] == 0
     rw(q, 2, 400, 8192, 2048)
     got = b""; pdos = set()
     while True:
         t, fl, hdr, data = q.rx()
         if t == 5:
             break
-        pdos.add(q.last_pdo)
+        pdos.add(hdr[3])  # PDO
         got += data
     check("HPDA 3: C2HData PDO %s (16-byte aligned), 1 MiB intact" % sorted(pdos),
           all(p % 16 == 0 for p in pdos) and got == big)
@@ -353,7 +333,7 @@ def main_tests():
 
 
 work = tempfile.mkdtemp(prefix="nvmfd-raw-pdus.")
-daemon = Daemon(NVMFD, """[nvmfd]
+daemon = Daemon(NVMFD, work, """[nvmfd]
 listen = 127.0.0.1:%d
 discovery_listen = 127.0.0.1:%d
 workers = 3
@@ -366,10 +346,10 @@ allow_host = any
 [namespace %s 1]
 path = ram:128M
 block_size = 512
-""" % (PORT, DPORT, work, SUBNQN.decode(), SUBNQN.decode()), PORT, work)
+""" % (PORT, DPORT, work, SUBNQN.decode(), SUBNQN.decode()), PORT)
 
 try:
     main_tests()
 except Exception as e:  # a hung or closed connection where none was expected
     check("no unexpected exception", False, repr(e))
-daemon.finish()
+daemon.finish(5)

@@ -7,7 +7,7 @@ Integration test: live reload on SIGHUP (daemon/reload.c).
 Starts nvmfd (2 workers) on free loopback ports with NOTIFY_SOCKET pointing
 at a datagram socket of ours: each SIGHUP is followed by READY=1, which is
 how the test knows a reload is over. A raw NVMe/TCP host (tests/lib/
-nvmetcp.py) keeps one association on subsystem A busy with verified I/O on
+nvmftcp.py) keeps one association on subsystem A busy with verified I/O on
 namespace 1 from a thread for the whole run, with an Asynchronous Event
 Request outstanding (Namespace Attribute notices on), while the test:
 
@@ -29,11 +29,10 @@ Request outstanding (Namespace Attribute notices on), while the test:
 The I/O thread must never see a failure. SIGTERM: exit 0, no sanitizer
 report. Prints TAP; exit 0 / 1, 77 (skip) without nvmfd.
 """
-import os, signal, socket, struct, subprocess, sys, tempfile, threading, time
+import os, signal, socket, struct, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, free_ports, results  # noqa: E402
-import nvmetcp  # noqa: E402
-from nvmetcp import DISC_NQN  # noqa: E402
+from taplib import check, free_ports  # noqa: E402
+from nvmftcp import DISC_NQN, Closed, Daemon, admin_up, io_up  # noqa: E402
 
 NVMFD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else ""
 if not os.access(NVMFD, os.X_OK):
@@ -50,7 +49,6 @@ AEN_NS = 0x00040002
 AEN_DISC = 0x0070F002  # notice, info F0h (discovery log change), log page 70h
 
 work = tempfile.mkdtemp(prefix="nvmfd-reload.")
-conf = os.path.join(work, "nvmfd.ini")
 
 
 def ini(a_ns=((1, "ram:32M"),), a_hosts=(H1, H2), sub_c=False, extra_listen=False,
@@ -71,21 +69,19 @@ def ini(a_ns=((1, "ram:32M"),), a_hosts=(H1, H2), sub_c=False, extra_listen=Fals
     return t + tail
 
 
+# ---- the daemon and our notify socket ----
+nsock_path = os.path.join(work, "notify.sock")
+nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+nsock.bind(nsock_path)
+daemon = Daemon(NVMFD, work, ini(), P_IO, env={"NOTIFY_SOCKET": nsock_path})
+conf = daemon.conf
+
+
 def write_conf(text):
     tmp = conf + ".tmp"
     with open(tmp, "w") as f:
         f.write(text)
     os.rename(tmp, conf)
-
-
-# ---- the daemon and our notify socket ----
-nsock_path = os.path.join(work, "notify.sock")
-nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-nsock.bind(nsock_path)
-write_conf(ini())
-log = open(os.path.join(work, "nvmfd.log"), "w+")
-daemon = subprocess.Popen([NVMFD, "-c", conf], stdout=log, stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL, env=dict(os.environ, NOTIFY_SOCKET=nsock_path))
 
 
 def notify_until_ready(timeout=30):
@@ -104,20 +100,14 @@ def notify_until_ready(timeout=30):
     return out + ["(no READY=1 within %d s)" % timeout]
 
 
-def log_text():
-    log.flush()
-    with open(log.name) as f:
-        return f.read()
-
-
 def hup(text):
     """Install text as the configuration, SIGHUP; (notify fields, new log lines)."""
-    before = len(log_text())
+    before = len(daemon.text())
     write_conf(text)
-    daemon.send_signal(signal.SIGHUP)
+    daemon.p.send_signal(signal.SIGHUP)
     f = notify_until_ready()
     time.sleep(0.05)
-    return f, log_text()[before:]
+    return f, daemon.text()[before:]
 
 
 def status_of(fields):
@@ -126,8 +116,7 @@ def status_of(fields):
 
 
 if "READY=1" not in notify_until_ready():
-    log.seek(0)
-    print("Bail out! nvmfd did not start: " + log.read()[-800:].replace("\n", " | "))
+    print("Bail out! nvmfd did not say READY=1: " + daemon.text()[-800:].replace("\n", " | "))
     sys.exit(1)
 
 
@@ -157,11 +146,11 @@ class Mover(threading.Thread):
             blk = struct.pack("<QQ", i, lba) * 256
             t0 = time.monotonic()
             try:
-                st = self.q.write(self.nsid, lba, blk)
+                st = self.q.write(lba, blk, nsid=self.nsid)
                 if st != 0:
                     self.errors.append("write %d: status %#x" % (i, st))
                     return
-                st, got = self.q.read(self.nsid, lba, 4096)
+                st, got = self.q.read(lba, 8, nsid=self.nsid)
                 if st != 0 or got != blk:
                     self.errors.append("read %d: status %#x, %s" %
                                        (i, st, "same" if got == blk else "different data"))
@@ -185,7 +174,7 @@ class Mover(threading.Thread):
 
 
 def smart(a, nsid=0xFFFFFFFF):
-    st, _, d = a.get_log(0x02, 512, nsid=nsid)
+    st, d = a.get_log(0x02, 512, nsid=nsid)
     if st != 0:
         return None
     u = lambda off: struct.unpack_from("<QQ", d, off)[0]  # noqa: E731
@@ -193,7 +182,7 @@ def smart(a, nsid=0xFFFFFFFF):
 
 
 def changed_ns_log(a):
-    st, _, d = a.get_log(0x04, 4096)
+    st, d = a.get_log(0x04, 4096)
     ids = struct.unpack("<1024I", d[:4096]) if st == 0 else ()
     return [i for i in ids if i]
 
@@ -210,16 +199,16 @@ def aer_then_log(a, cid, what, want_nsids):
 
 
 def keep_going():
-    a1 = nvmetcp.admin(P_IO, SUB_A, H1)
-    q1 = nvmetcp.io(a1, P_IO)
-    st, _, _ = a1.set_features(0x0B, 1 << 8)
+    a1 = admin_up(P_IO, SUB_A, H1)
+    q1 = io_up(P_IO, a1)
+    st, _ = a1.set_features(0x0B, 1 << 8)
     check("host 1: Set Features 0Bh (Namespace Attribute notices)", st == 0, st)
     aer1 = a1.aer()
-    d = nvmetcp.admin(P_DISC, DISC_NQN, H1, queues=0)
-    st, _, _ = d.set_features(0x0B, 1 << 31)
+    d = admin_up(P_DISC, DISC_NQN, H1, queues=0)
+    st, _ = d.set_features(0x0B, 1 << 31)
     check("discovery controller: Set Features 0Bh (Discovery Log Page Change notices)",
           st == 0, st)
-    gen0, recs = nvmetcp.disc_log(d)
+    gen0, recs = d.disc_log()
     check("discovery log: A and B", sorted(r[1] for r in recs if r[1] != DISC_NQN.decode())
           == [SUB_A, SUB_B], recs)
     daer = d.aer()
@@ -249,7 +238,7 @@ def keep_going():
               "READY=1" in f and "reload failed" in status_of(f), f)
         check("broken file (%s): the log says %s... and \"nothing changed\"" % (what, where),
               errs and "nothing changed" in new, new.strip().replace("\n", " | ")[-600:])
-        g, _ = nvmetcp.disc_log(d)
+        g, _ = d.disc_log()
         check("broken file (%s): genctr unchanged, no event" % what,
               g == gen0 and d.poll(daer, 0.2) is None and a1.poll(aer1, 0.01) is None,
               "genctr %d -> %d" % (gen0, g))
@@ -257,7 +246,7 @@ def keep_going():
               a1.active_nsids() == [1])
     busy.close()
     mover.check_alive("after the broken files")
-    check("after the broken files: the daemon runs", daemon.poll() is None)
+    check("after the broken files: the daemon runs", daemon.alive())
 
     # ---- 2. add a namespace while the I/O goes on ----
     f, new = hup(ini(a_ns=((1, "ram:32M"), (2, "ram:16M"))))
@@ -269,10 +258,10 @@ def keep_going():
     mover.check_alive("add namespace 2")
     blk = os.urandom(8192)
     # namespace 2's I/O goes through a second host (H2): host 1's queue is the mover's
-    a2 = nvmetcp.admin(P_IO, SUB_A, H2)
-    q2 = nvmetcp.io(a2, P_IO)
-    st = q2.write(2, 0, blk)
-    st2, got = q2.read(2, 0, 8192)
+    a2 = admin_up(P_IO, SUB_A, H2)
+    q2 = io_up(P_IO, a2)
+    st = q2.write(0, blk, nsid=2)
+    st2, got = q2.read(0, 16, nsid=2)
     check("namespace 2 serves I/O (host 2: 8 KiB written, read back)",
           st == 0 and st2 == 0 and got == blk, (st, st2))
     sm = smart(a1, 2)
@@ -284,10 +273,10 @@ def keep_going():
     # ---- 3. replace namespace 2's backing store ----
     f, new = hup(ini(a_ns=((1, "ram:32M"), (2, "ram:64M"))))
     aer1 = aer_then_log(a1, aer1, "replace namespace 2", [2])
-    st, _, idns = a1.identify(0x00, nsid=2)
+    st, idns = a1.identify(0x00, nsid=2)
     nsze = struct.unpack_from("<Q", idns, 0)[0] if st == 0 else None
     check("replace namespace 2: Identify Namespace says 64 MiB", nsze == 64 * 2048, nsze)
-    st2, got = q2.read(2, 0, 8192)
+    st2, got = q2.read(0, 16, nsid=2)
     check("replace namespace 2: host 2 reads the new store (zeros)", st2 == 0
           and got == bytes(8192), st2)
     mover.check_alive("replace namespace 2")
@@ -299,7 +288,7 @@ def keep_going():
     f, new = hup(ini())
     aer1 = aer_then_log(a1, aer1, "remove namespace 2", [2])
     check("remove namespace 2: [1] left", a1.active_nsids() == [1])
-    st2, _ = q2.read(2, 0, 512)
+    st2, _ = q2.read(0, 1, nsid=2)
     check("remove namespace 2: I/O on it fails with Invalid Namespace (status %#x)" % st2,
           st2 & 0x7FF == 0x0B)
     after, after1 = smart(a1), smart(a1, 1)
@@ -317,27 +306,27 @@ def keep_going():
     r = d.poll(daer, 5)
     check("add subsystem C: the discovery AER completes with %08Xh" % AEN_DISC,
           r is not None and r[0] == 0 and r[1] == AEN_DISC, "got %r" % (r,))
-    gen1, recs = nvmetcp.disc_log(d)
+    gen1, recs = d.disc_log()
     check("add subsystem C: genctr moved (%d -> %d), C listed" % (gen0, gen1),
           gen1 > gen0 and SUB_C in [x[1] for x in recs], recs)
     daer = d.aer()
-    ac = nvmetcp.admin(P_IO, SUB_C, H1)
-    qc = nvmetcp.io(ac, P_IO)
-    check("subsystem C serves I/O", qc.write(1, 0, bytes(4096)) == 0)
+    ac = admin_up(P_IO, SUB_C, H1)
+    qc = io_up(P_IO, ac)
+    check("subsystem C serves I/O", qc.write(0, bytes(4096)) == 0)
     check("add subsystem C: host 1 on A got no event", a1.poll(aer1, 0.2) is None)
     f, new = hup(ini())
     check("remove subsystem C: its admin and I/O connections close",
           qc.closed_within(5) and ac.closed_within(5))
     r = d.poll(daer, 5)
-    gen2, recs = nvmetcp.disc_log(d)
+    gen2, recs = d.disc_log()
     check("remove subsystem C: discovery AER, genctr %d -> %d, C gone" % (gen1, gen2),
           r is not None and r[1] == AEN_DISC and gen2 > gen1
           and SUB_C not in [x[1] for x in recs], (r, recs))
     daer = d.aer()
     try:
-        nvmetcp.admin(P_IO, SUB_C, H1).close()
+        admin_up(P_IO, SUB_C, H1).close()
         refused = False
-    except nvmetcp.Closed:
+    except Closed:
         refused = True
     check("remove subsystem C: Connect to it is refused", refused)
     mover.check_alive("add and remove subsystem C")
@@ -347,13 +336,13 @@ def keep_going():
     check("allow_host without host 2: host 2's connections close",
           q2.closed_within(5) and a2.closed_within(5))
     try:
-        nvmetcp.admin(P_IO, SUB_A, H2).close()
+        admin_up(P_IO, SUB_A, H2).close()
         refused = False
-    except nvmetcp.Closed:
+    except Closed:
         refused = True
     check("allow_host without host 2: host 2's Connect is refused", refused)
     r = d.poll(daer, 5)
-    gen3, _ = nvmetcp.disc_log(d)   # read with RAE clear: the next event is reported
+    gen3, _ = d.disc_log()   # read with RAE clear: the next event is reported
     check("allow_host changed: discovery AER, genctr %d -> %d" % (gen2, gen3),
           r is not None and r[1] == AEN_DISC and gen3 > gen2, r)
     daer = d.aer()
@@ -363,11 +352,11 @@ def keep_going():
     # ---- 7. add and remove a listener ----
     f, new = hup(ini(a_hosts=(H1,), extra_listen=True))
     check("add a listener: STATUS names it", "127.0.0.1:%d" % P_EXTRA in status_of(f), f)
-    ax = nvmetcp.admin(P_EXTRA, SUB_B, H1)
-    qx = nvmetcp.io(ax, P_EXTRA)
-    check("the new listener serves I/O", qx.write(1, 0, bytes(4096)) == 0)
+    ax = admin_up(P_EXTRA, SUB_B, H1)
+    qx = io_up(P_EXTRA, ax)
+    check("the new listener serves I/O", qx.write(0, bytes(4096)) == 0)
     r = d.poll(daer, 5)
-    gen4, recs = nvmetcp.disc_log(d)
+    gen4, recs = d.disc_log()
     check("add a listener: discovery AER, genctr %d -> %d, the log lists port %d"
           % (gen3, gen4, P_EXTRA), r is not None and r[1] == AEN_DISC and gen4 > gen3
           and str(P_EXTRA) in [x[0] for x in recs], (r, recs))
@@ -383,7 +372,7 @@ def keep_going():
     check("remove the listener: its port refuses connections", gone)
     mover.check_alive("listener removed (the others keep working)")
     r = d.poll(daer, 5)
-    gen5, recs = nvmetcp.disc_log(d)
+    gen5, recs = d.disc_log()
     check("remove the listener: discovery AER, genctr %d -> %d, port %d gone"
           % (gen4, gen5, P_EXTRA), r is not None and r[1] == AEN_DISC and gen5 > gen4
           and str(P_EXTRA) not in [x[0] for x in recs], (r, recs))
@@ -401,17 +390,17 @@ def keep_going():
     hosts1 = (H1,)
     f, new = hup(ini(a_hosts=hosts1, a_ns=((1, "ram:32M"), (4, fa))))
     aer1 = aer_then_log(a1, aer1, "add namespace 4 (a file)", [4])
-    a3 = nvmetcp.admin(P_IO, SUB_A, H1)
-    q3 = nvmetcp.io(a3, P_IO)
+    a3 = admin_up(P_IO, SUB_A, H1)
+    q3 = io_up(P_IO, a3)
     blk = os.urandom(4096)
-    st = q3.write(4, 8, blk)
-    st2, got = q3.read(4, 8, 4096)
+    st = q3.write(8, blk, nsid=4)
+    st2, got = q3.read(8, 8, nsid=4)
     check("namespace 4 on a file: 4 KiB written and read back", st == 0 and st2 == 0
           and got == blk, (st, st2))
     check("namespace 4 on a file: the file is open in nvmfd", open_in_daemon(fa))
     f, new = hup(ini(a_hosts=hosts1, a_ns=((1, "ram:32M"), (4, fb))))
     aer1 = aer_then_log(a1, aer1, "namespace 4 to another file", [4])
-    st2, got = q3.read(4, 8, 4096)
+    st2, got = q3.read(8, 8, nsid=4)
     check("namespace 4 on another file: reads that file's contents", st2 == 0
           and got == b"\x5b" * 4096, st2)
     with open(fa, "rb") as fh:
@@ -419,20 +408,20 @@ def keep_going():
         check("namespace 4's first file has the data written through it", fh.read(4096) == blk)
     check("namespace 4 replaced: the first file is closed, the second open",
           not open_in_daemon(fa) and open_in_daemon(fb))
-    st = q3.write(4, 0, blk)
-    st2, got = q3.read(4, 0, 4096)
+    st = q3.write(0, blk, nsid=4)
+    st2, got = q3.read(0, 8, nsid=4)
     check("namespace 4 on another file: I/O works", st == 0 and st2 == 0 and got == blk)
     f, new = hup(ini(a_hosts=hosts1))
     aer1 = aer_then_log(a1, aer1, "remove namespace 4", [4])
     check("namespace 4 removed: its file is closed", not open_in_daemon(fb))
     check("namespace 4 removed: I/O on it fails (Invalid Namespace)",
-          q3.read(4, 0, 512)[0] & 0x7FF == 0x0B)
+          q3.read(0, 1, nsid=4)[0] & 0x7FF == 0x0B)
     q3.close()
     a3.close()
     mover.check_alive("namespaces on files")
 
     # ---- 8. many reloads in a row while the I/O goes on ----
-    fds0 = len(os.listdir("/proc/%d/fd" % daemon.pid))
+    fds0 = daemon.fds()
     bad = []
     for i in range(20):
         text = ini(a_hosts=(H1,), a_ns=((1, "ram:32M"), (3, "ram:4M"), (5, fa))) \
@@ -443,7 +432,7 @@ def keep_going():
             bad.append("%d: %r" % (i, f))
     check("20 reloads alternating two files: each READY=1 without failure", not bad, bad[:3])
     time.sleep(0.5)
-    fds1 = len(os.listdir("/proc/%d/fd" % daemon.pid))
+    fds1 = daemon.fds()
     check("20 reloads: as many fds as before (%d -> %d)" % (fds0, fds1), fds1 == fds0)
     mover.check_alive("20 reloads")
     # every other reload added namespaces 3 (RAM) and 5 (a file), the next removed
@@ -467,25 +456,4 @@ except Exception as e:  # noqa: BLE001
     import traceback
     traceback.print_exc(file=sys.stdout)
     check("the test ran to its end", False, repr(e))
-finally:
-    daemon.send_signal(signal.SIGTERM)
-    try:
-        rc = daemon.wait(10)
-    except subprocess.TimeoutExpired:
-        daemon.kill()
-        rc = daemon.wait()
-    check("SIGTERM: nvmfd exits 0", rc == 0, "exit %s" % rc)
-    text = log_text()
-    bad = [l for l in text.splitlines() if "Sanitizer" in l or "runtime error:" in l
-           or "LeakSanitizer" in l]
-    check("no sanitizer report in the daemon's log", not bad, " | ".join(bad[:5]))
-    if not all(results):
-        for line in text.splitlines()[-40:]:
-            print("#   nvmfd: " + line)
-    print("1..%d" % len(results))
-    print("# %d of %d passed" % (sum(results), len(results)))
-    if all(results) and os.environ.get("INTEGRATION_KEEP") != "1":
-        subprocess.call(["rm", "-rf", work])
-    else:
-        print("# work directory kept: %s" % work)
-    sys.exit(0 if all(results) else 1)
+daemon.finish(10)

@@ -1,7 +1,9 @@
 """TAP helpers shared by the Python test scripts (tests/integration/*.py).
 
-results holds one bool per check, in order; print "1..len(results)" at the end.
+results holds one bool per check, in order; done() prints the plan at the end.
 """
+import os
+import shutil
 import socket
 import sys
 
@@ -32,3 +34,15 @@ def free_ports(n):
     for s in socks:
         s.close()
     return ports
+
+
+def done(work):
+    """The end of a test: the plan, a count, work removed if every check passed
+    (kept with INTEGRATION_KEEP=1), exit 0 or 1."""
+    print("1..%d" % len(results))
+    print("# %d of %d passed" % (sum(results), len(results)))
+    if all(results) and os.environ.get("INTEGRATION_KEEP") != "1":
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print("# work directory kept: %s" % work)
+    sys.exit(0 if all(results) else 1)
