@@ -85,7 +85,10 @@ struct perf_job {
 	uint64_t t_start, t_end;
 };
 
-/* What one worker measured between t_start and t_end. */
+/*
+ * What one worker measured between t_start and t_end; errors and the
+ * verification counts cover the whole run (warm-up and drain too).
+ */
 struct perf_stats {
 	uint64_t ios[2];   /* [0] reads, [1] writes */
 	uint64_t bytes[2];

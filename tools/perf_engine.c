@@ -635,7 +635,14 @@ static int ring_init(struct worker *w)
 
 static void window_begin(struct worker *w)
 {
-	memset(&w->t->stats, 0, sizeof(w->t->stats));
+	struct perf_stats *st = &w->t->stats;
+	uint64_t errors = st->errors, bad = st->verify_errors, good = st->verified_blocks;
+
+	/* Failures and checks count over the whole run, warm-up and drain included. */
+	memset(st, 0, sizeof(*st));
+	st->errors = errors;
+	st->verify_errors = bad;
+	st->verified_blocks = good;
 	w->measuring = true;
 	w->t_measure0 = w->now;
 	w->cpu0 = thread_cpu_ns();
