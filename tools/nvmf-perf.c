@@ -40,7 +40,6 @@
 #define ADMIN_QSIZE	 32
 #define MAX_QUEUES	 1024
 #define MAX_THREADS	 256
-#define KEEPALIVE_NS	 (5ull * 1000000000)
 #define SHUTDOWN_MS	 5000
 
 struct perf {
@@ -97,6 +96,7 @@ static void usage(FILE *f)
 		"      --hostid UUID\n"
 		"      --timeout SECS  connect / admin command timeout (default 30)\n"
 		"      --max-h2c N     send at most N bytes per H2CData PDU\n"
+		"      --kato MS       Keep Alive Timeout (default 0: none)\n"
 		"Sizes accept k, M and G. ADDRESS is IPv4, a host name or [IPv6]; PORT\n"
 		"defaults to 4420.\n");
 }
@@ -269,6 +269,8 @@ static int parse_option(struct perf *p, int ch, const char *arg)
 	case 'H':
 		return parse_uint(arg, 4, UINT32_MAX, &p->ap.max_h2c) || p->ap.max_h2c % 4
 			       ? -EINVAL : 0;
+	case 'K':
+		return parse_uint(arg, 0, UINT32_MAX, &p->ap.kato_ms);
 	default:
 		return -EINVAL;
 	}
@@ -298,6 +300,7 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		{ "hostid", required_argument, NULL, 'I' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "max-h2c", required_argument, NULL, 'H' },
+		{ "kato", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -575,17 +578,22 @@ static void sleep_until(uint64_t t)
 	nanosleep(&ts, NULL); /* a signal cuts it short: the caller looks at g_stop */
 }
 
-/* Keep the association alive until t (KATO: a Keep Alive every 5 s). */
+/*
+ * Wait until t; with a KATO, keep the association alive meanwhile (a Keep
+ * Alive every KATO / 2, as Linux does; without one a controller may refuse
+ * Keep Alive: Keep Alive Timeout Invalid).
+ */
 static int wait_alive(struct perf *p, uint64_t t, uint64_t *last_ka)
 {
+	uint64_t period = (uint64_t)p->ap.kato_ms * 1000000 / 2;
 	nvme_status_t st;
 	int ret;
 
 	while (!atomic_load(&g_stop) && perf_now_ns() < t) {
-		uint64_t next = *last_ka + KEEPALIVE_NS;
+		uint64_t next = period ? *last_ka + period : t;
 
 		sleep_until(next < t ? next : t);
-		if (perf_now_ns() >= *last_ka + KEEPALIVE_NS) {
+		if (period && perf_now_ns() >= *last_ka + period) {
 			ret = nvmf_host_keep_alive(p->admin, &st);
 			if (ret)
 				return fail(p, ret);
