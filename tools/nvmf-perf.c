@@ -91,6 +91,7 @@ static void usage(FILE *f)
 		"      --fill          first write the whole region once with the pattern\n"
 		"      --seed N        the pattern's seed (default 1)\n"
 		"      --target-pid P  also measure the CPU time of process P (a local target)\n"
+		"      --poll          busy-poll the rings (as spdk_nvme_perf) instead of sleeping\n"
 		"      --json          JSON on stdout instead of the table\n"
 		"      --hostnqn NQN   host NQN (default /etc/nvme/hostnqn, else derived)\n"
 		"      --hostid UUID\n"
@@ -254,6 +255,9 @@ static int parse_option(struct perf *p, int ch, const char *arg)
 	case 'j':
 		p->json = true;
 		return 0;
+	case 'L':
+		p->job.poll = true;
+		return 0;
 	case 'Q':
 		if (strlen(arg) >= sizeof(p->ap.hostnqn))
 			return -EINVAL;
@@ -296,6 +300,7 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		{ "seed", required_argument, NULL, 'e' },
 		{ "target-pid", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "poll", no_argument, NULL, 'L' },
 		{ "hostnqn", required_argument, NULL, 'Q' },
 		{ "hostid", required_argument, NULL, 'I' },
 		{ "timeout", required_argument, NULL, 'T' },
@@ -795,11 +800,11 @@ static void print_json(const struct perf *p, const struct summary *s, int status
 	printf("{\n  \"address\": \"%s\",\n  \"subnqn\": \"%s\",\n  \"nsid\": %u,\n"
 	       "  \"workload\": \"%s\",\n  \"read_pct\": %u,\n  \"io_size\": %u,\n"
 	       "  \"block_size\": %u,\n  \"queue_depth\": %u,\n  \"queues\": %u,\n"
-	       "  \"threads\": %u,\n  \"hdgst\": %s,\n  \"ddgst\": %s,\n  \"verify\": %s,\n"
+	       "  \"threads\": %u,\n  \"poll\": %s,\n  \"hdgst\": %s,\n  \"ddgst\": %s,\n  \"verify\": %s,\n"
 	       "  \"duration_s\": %.3f,\n  \"warmup_s\": %.3f,\n",
 	       p->addr.where, p->subnqn, p->job.nsid, workload_name(p->job.workload),
 	       p->job.read_pct, p->job.io_size, p->job.lbs, p->job.qd, p->nqueues, p->nthreads,
-	       p->ap.hdgst ? "true" : "false", p->ap.ddgst ? "true" : "false",
+	       p->job.poll ? "true" : "false", p->ap.hdgst ? "true" : "false", p->ap.ddgst ? "true" : "false",
 	       p->job.verify ? "true" : "false", s->window_s, p->warmup);
 	json_dir("read", &s->d[0], s->window_s, true);
 	json_dir("write", &s->d[1], s->window_s, true);

@@ -81,6 +81,7 @@ struct perf_job {
 	bool verify;
 	bool fill;	       /* this run is the fill pass: each block written once */
 	uint32_t seed;
+	bool poll;	       /* spin on the ring instead of sleeping in it */
 	/* CLOCK_MONOTONIC ns: measuring starts / stops; 0 stop = fill until done */
 	uint64_t t_start, t_end;
 };

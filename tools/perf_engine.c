@@ -8,8 +8,9 @@
  * PDUs, iovecs and data buffers are allocated once, before the run.
  *
  * Loop: flush the sends, io_uring_submit_and_wait() (DEFER_TASKRUN: that
- * call also runs the completions), one clock read, every CQE handled, one
- * cq_advance. Latency is timed from the wake-up that queued a command to
+ * call also runs the completions; with --poll the thread spins on
+ * io_uring_submit_and_get_events() instead of sleeping), one clock read,
+ * every CQE handled, one cq_advance. Latency is timed from the wake-up that queued a command to
  * the wake-up that saw its completion, so it includes the ring batching a
  * real application would see.
  */
@@ -702,7 +703,13 @@ static int wait_events(struct worker *w)
 			return ret;
 	}
 	/* With commands out there is always a completion to come; else a tick. */
-	if (w->inflight != 0 && !w->stopping)
+	if (w->job->poll && w->inflight != 0 && !w->stopping) {
+		/* Busy-poll as spdk_nvme_perf does: no sleep, no wake-up latency. */
+		do
+			ret = io_uring_submit_and_get_events(&w->ring);
+		while (ret >= 0 && io_uring_cq_ready(&w->ring) == 0 &&
+		       !atomic_load_explicit(w->t->stop, memory_order_relaxed));
+	} else if (w->inflight != 0 && !w->stopping)
 		ret = io_uring_submit_and_wait(&w->ring, 1);
 	else
 		ret = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
