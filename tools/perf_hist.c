@@ -64,6 +64,9 @@ uint64_t hist_quantile(const struct perf_hist *h, double q)
 	for (unsigned int i = 0; i < HIST_BUCKETS; i++) {
 		seen += h->bucket[i];
 		if (seen >= rank) {
+			/* The last bucket holds everything above its range too. */
+			if (i == HIST_BUCKETS - 1)
+				return h->max_ns;
 			v = bucket_value(i);
 			/* The middle of the last bucket may lie beyond the largest sample. */
 			return v > h->max_ns ? h->max_ns : v;
