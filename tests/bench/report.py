@@ -38,7 +38,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("raw")
     ap.add_argument("out")
-    for k in ("machine", "date", "runs", "secs", "warmup", "cc"):
+    for k in ("machine", "date", "runs", "secs", "warmup", "cc", "perf-args"):
         ap.add_argument("--" + k, default="")
     a = ap.parse_args()
     recs = [json.loads(line) for line in open(a.raw) if line.strip()]
@@ -88,7 +88,7 @@ def main():
     rows.sort(key=lambda m: (m["workers"], ORDER.index(m["row"]) if m["row"] in ORDER else 99,
                              m["digests"]))
     res = {"machine": a.machine, "date": a.date, "runs": a.runs, "secs": a.secs,
-           "warmup": a.warmup, "iperf3_gbit_s": iperf, "iperf3_reference_cc": a.cc,
+           "warmup": a.warmup, "perf_args": a.perf_args, "iperf3_gbit_s": iperf, "iperf3_reference_cc": a.cc,
            "pingpong": pp, "idle": [{"workers": r["workers"], "queues": r["r"]["queues"],
                                      "target_cores": (r["r"]["target_cpu"] or {}).get("cores")}
                                     for r in idle],
@@ -101,7 +101,8 @@ def main():
     md = [f"## nvmfd benchmark, {a.date}", "",
           f"Machine: {a.machine}. nvmf-perf pinned to one CPU, the 1-worker target to another; "
           f"{a.runs} runs x {a.secs} s (+{a.warmup} s warm-up) each, medians; spread = "
-          "(max - min) / median of IOPS.", ""]
+          "(max - min) / median of IOPS."
+          + (f" Extra nvmf-perf options: `{a.perf_args}`." if a.perf_args else ""), ""]
     md.append("Loopback ceiling, iperf3 single stream (server and client pinned as the target "
               "and nvmf-perf): " + ", ".join(f"{k} {f(v, '{:.1f}')} Gbit/s" for k, v in iperf.items())
               + f" (ratios below use {a.cc}).")

@@ -20,7 +20,8 @@
 #
 # Environment: RUNS (3), SECS (5), WARMUP (1), IDLE_SECS (10),
 # ROWS ("all", or a space-separated subset of the row names below),
-# WORKERS ("1 all"), DIGESTS ("none hd"), CPU_TARGET (0), CPU_CLIENT (1).
+# WORKERS ("1 all"), DIGESTS ("none hd"), CPU_TARGET (0), CPU_CLIENT (1),
+# PERF_ARGS (more nvmf-perf options for every run, e.g. --poll).
 # iperf3 comes from Debian: apt-get install -y iperf3 (the bench asks apt
 # itself when it is missing and it runs as root).
 set -euo pipefail
@@ -31,6 +32,7 @@ out=${1:-$src/build-bench/results}
 RUNS=${RUNS:-3} SECS=${SECS:-5} WARMUP=${WARMUP:-1} IDLE_SECS=${IDLE_SECS:-10}
 ROWS=${ROWS:-all} WORKERS=${WORKERS:-1 all} DIGESTS=${DIGESTS:-none hd}
 CT=${CPU_TARGET:-0} CC_=${CPU_CLIENT:-1}
+read -r -a perf_args <<<"${PERF_ARGS:-}"
 ncpu=$(nproc)
 SUB=nqn.2026-11.io.nvmfd:bench
 
@@ -168,7 +170,7 @@ for wk in $WORKERS; do
 			for r in $(seq "$RUNS"); do
 				say "$name workers=$nw digests=$dg run $r/$RUNS"
 				j=$("$perf" --json -n "$ns" -w "$wl" -o "$bs" -q "$qd" -P "$nw" -c "$CC_" \
-					-t "$SECS" -a "$WARMUP" "${dga[@]}" --target-pid "$dpid" \
+					-t "$SECS" -a "$WARMUP" "${dga[@]}" "${perf_args[@]}" --target-pid "$dpid" \
 					"127.0.0.1:$P_IO" "$SUB" | tr -d '\n') || say "  run failed"
 				[[ -n $j ]] && echo "{\"kind\": \"perf\", \"row\": \"$name\", \"workers\": $nw, \"digests\": \"$dg\", \"r\": $j}" >>"$raw"
 			done
@@ -188,7 +190,7 @@ stamp=$(date -u +%Y%m%d-%H%M%S)
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 python3 "$here/report.py" "$raw" "$out/bench-$stamp" \
 	--machine "$cpu, $ncpu CPUs, Linux $(uname -r)" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-	--runs "$RUNS" --secs "$SECS" --warmup "$WARMUP" --cc "$defcc"
+	--runs "$RUNS" --secs "$SECS" --warmup "$WARMUP" --cc "$defcc" --perf-args="${PERF_ARGS:-}"
 cp "$out/bench-$stamp.md" "$out/latest.md"
 cp "$out/bench-$stamp.json" "$out/latest.json"
 cat "$out/latest.md"
