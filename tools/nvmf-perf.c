@@ -98,6 +98,8 @@ static void usage(FILE *f)
 		"      --timeout SECS  connect / admin command timeout (default 30)\n"
 		"      --max-h2c N     send at most N bytes per H2CData PDU\n"
 		"      --kato MS       Keep Alive Timeout (default 0: none)\n"
+		"      --disable-sqflow  Connect without SQ flow control (reads may then end\n"
+		"                      with C2HData SUCCESS, no CapsuleResp)\n"
 		"Sizes accept k, M and G. ADDRESS is IPv4, a host name or [IPv6]; PORT\n"
 		"defaults to 4420.\n");
 }
@@ -275,6 +277,9 @@ static int parse_option(struct perf *p, int ch, const char *arg)
 			       ? -EINVAL : 0;
 	case 'K':
 		return parse_uint(arg, 0, UINT32_MAX, &p->ap.kato_ms);
+	case 'D':
+		p->ap.disable_sqflow = true;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -306,6 +311,7 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "max-h2c", required_argument, NULL, 'H' },
 		{ "kato", required_argument, NULL, 'K' },
+		{ "disable-sqflow", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

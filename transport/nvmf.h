@@ -41,6 +41,13 @@ struct nvmf_association_params {
 	uint32_t kato_ms;    /* Keep Alive Timeout sent in the admin Connect; 0: none */
 	uint32_t max_h2c;    /* cap on H2CData DATAL below MAXH2CDATA (testing); 0: none */
 	uint32_t timeout_ms; /* connect / send / receive timeout; 0: 10 s */
+	/*
+	 * Connect with CATTR "SQ flow control disable" (NVMe-oF 1.1 3.3): the
+	 * controller need not report SQHD and may end a successful read with
+	 * a C2HData PDU carrying SUCCESS instead of a CapsuleResp (as Linux
+	 * with nvme-cli's --disable-sqflow).
+	 */
+	bool disable_sqflow;
 	/* Host identity; "" / all zero: nvmf_host_identity() (nqn.h). */
 	char hostnqn[NVMF_NQN_FIELD];
 	uint8_t hostid[16];

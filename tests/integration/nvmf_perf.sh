@@ -8,7 +8,7 @@
 # 4096- and 512-byte blocks, a file), then runs nvmf-perf briefly with
 # --verify: a fill and random writes, random reads, mixed I/O with 128 KiB
 # commands over several queues (R2T, split H2CData), each with and without
-# digests; checks exit status and JSON, that nvmfdd reads back the pattern
+# digests, and reads ended by C2HData SUCCESS (--disable-sqflow); checks exit status and JSON, that nvmfdd reads back the pattern
 # nvmf-perf wrote, that verifying against another seed fails, idle queues,
 # --target-pid, and the usage / connection errors.
 #
@@ -143,6 +143,9 @@ for dg in none hd; do
 		-- -w randrw -M 60 -o 128k -q 8 -P 3 -t 1 --verify --size 8M --max-h2c 32768 "${dgargs[@]}"
 done
 
+run_ok "--disable-sqflow: reads end with C2HData SUCCESS, verified (with digests)" "sqfc" \
+	'j["read"]["ios"] > 0' 'j["verified_blocks"] >= j["read"]["ios"]' \
+	-- -w randrw -M 80 -q 16 -t 1 --verify --size 8M --disable-sqflow -g -G
 run_ok "sequential rw --fill --verify on 512-byte blocks, 2 threads" "s512" \
 	'j["block_size"] == 512' 'j["threads"] == 2' 'j["verified_blocks"] >= 8 * j["read"]["ios"]' \
 	-- -n 2 -w rw -o 4k -q 8 -P 2 -c 0,1 -t 1 --fill --verify
