@@ -41,6 +41,13 @@ struct nvmf_association_params {
 	uint32_t kato_ms;    /* Keep Alive Timeout sent in the admin Connect; 0: none */
 	uint32_t max_h2c;    /* cap on H2CData DATAL below MAXH2CDATA (testing); 0: none */
 	uint32_t timeout_ms; /* connect / send / receive timeout; 0: 10 s */
+	/*
+	 * Connect with CATTR "SQ flow control disable" (NVMe-oF 1.1 3.3): the
+	 * controller need not report SQHD and may end a successful read with
+	 * a C2HData PDU carrying SUCCESS instead of a CapsuleResp (as Linux
+	 * with nvme-cli's --disable-sqflow).
+	 */
+	bool disable_sqflow;
 	/* Host identity; "" / all zero: nvmf_host_identity() (nqn.h). */
 	char hostnqn[NVMF_NQN_FIELD];
 	uint8_t hostid[16];
@@ -107,6 +114,36 @@ const char *nvmf_connect_field(const struct nvmf_connect_rsp *rsp);
 
 /* Close the connection and free the queue pair (no Disconnect is sent). */
 void nvmf_qpair_free(struct nvmf_qpair *qp);
+
+/*
+ * Hand a connected I/O queue to another I/O engine (nvmf-perf's io_uring
+ * loop): the connection is set up here, with blocking calls, and driven
+ * there with the sans-I/O codec (pdu.h). What that engine needs to know:
+ */
+struct nvmf_tcp_queue_info {
+	int fd;		     /* the connected socket; now the caller's to close */
+	uint16_t qid;
+	uint16_t qsize;	     /* entries (SQSIZE + 1); at most qsize - 1 outstanding */
+	uint16_t cntlid;
+	bool hdgst;	     /* header digests negotiated */
+	bool ddgst;	     /* data digests negotiated */
+	uint8_t txpda;	     /* CPDA: the PDA the controller requires of data we send */
+	uint32_t maxh2cdata; /* the controller's MAXH2CDATA */
+	uint32_t h2c_max;    /* H2CData DATAL to send: MAXH2CDATA or the max_h2c cap */
+	uint32_t max_icd;    /* in-capsule data this queue may send (0: none) */
+	uint32_t max_xfer;   /* nvmf_max_xfer() of the association */
+};
+
+/*
+ * Detach a TCP queue pair's connection: fill *info, free the queue pair
+ * without closing the socket (the socket stays blocking, with TCP_NODELAY
+ * and the association's send / receive timeouts). The CID space starts
+ * afresh: no command may be outstanding. -EINVAL: not a TCP queue pair;
+ * -EBUSY: commands are outstanding or received bytes are still staged (the
+ * queue pair is then left as it was); the queue pair's fatal error if it is
+ * dead (it is then left as it was too).
+ */
+int nvmf_tcp_qpair_detach(struct nvmf_qpair *qp, struct nvmf_tcp_queue_info *info);
 
 uint16_t nvmf_qpair_cntlid(const struct nvmf_qpair *qp);
 uint16_t nvmf_qpair_qid(const struct nvmf_qpair *qp);

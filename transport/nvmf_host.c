@@ -147,6 +147,8 @@ int nvmf_connect(struct nvmf_association *na, const struct nvmf_qpair_params *pa
 	cmd.connect.recfmt = 0;
 	cmd.connect.qid = htole16(params->qid);
 	cmd.connect.sqsize = htole16(params->qsize - 1); /* 0's based */
+	if (na->na_params.disable_sqflow)
+		cmd.connect.cattr = NVMF_CONNECT_CATTR_DISABLE_SQFC;
 	/* KATO only on the admin queue (NVMe-oF 3.3: reserved for I/O queues). */
 	cmd.connect.kato = htole32(params->qid == 0 ? na->na_params.kato_ms : 0);
 	connect_data(&data, na, params);

@@ -591,6 +591,36 @@ static void tcp_qpair_free(struct nvmf_qpair *qp)
 	free(tq);
 }
 
+int nvmf_tcp_qpair_detach(struct nvmf_qpair *qp, struct nvmf_tcp_queue_info *info)
+{
+	struct nvmf_tcp_qpair *tq = TQP(qp);
+
+	if (qp->nq_association->na_ops != &nvmf_tcp_ops)
+		return -EINVAL;
+	if (qp->nq_dead)
+		return qp->nq_dead;
+	/* Staged bytes or a PDU half received would be lost with rxbuf. */
+	if (qp->nq_outstanding != 0 || tq->rx_off != tq->rx_len || tq->rx.state != TCP_RX_CH ||
+	    tq->rx.got != 0)
+		return -EBUSY;
+	*info = (struct nvmf_tcp_queue_info){
+		.fd = tq->s,
+		.qid = qp->nq_qid,
+		.qsize = qp->nq_qsize,
+		.cntlid = qp->nq_cntlid,
+		.hdgst = tq->params.hdgst,
+		.ddgst = tq->params.ddgst,
+		.txpda = tq->params.txpda,
+		.maxh2cdata = tq->params.maxh2cdata,
+		.h2c_max = tq->h2c_max,
+		.max_icd = qp->nq_max_icd,
+		.max_xfer = qp->nq_association->na_max_xfer,
+	};
+	tq->s = -1;
+	tcp_qpair_free(qp);
+	return 0;
+}
+
 static struct nvmf_capsule *tcp_capsule_alloc(struct nvmf_qpair *qp)
 {
 	struct nvmf_tcp_capsule *tc = calloc(1, sizeof(*tc));

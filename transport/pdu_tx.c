@@ -15,9 +15,15 @@
 /* PDO padding comes from here: at most (31 + 1) * 4 - 24 bytes are needed. */
 static const uint8_t zero_pad[128];
 
+/*
+ * Only the HLEN bytes that go on the wire are cleared (the digest after
+ * them is always written): clearing the whole 132-byte union for a 24-byte
+ * CapsuleResp or C2HData header was 5% of the daemon's instructions per
+ * 4 KiB read.
+ */
 static void hdr_init(struct tcp_tx_pdu *t, uint8_t type, uint8_t hlen)
 {
-	memset(&t->hdr, 0, sizeof(t->hdr));
+	memset(&t->hdr, 0, hlen);
 	t->hdr.ch.pdu_type = type;
 	t->hdr.ch.hlen = hlen;
 	t->iovcnt = 0;

@@ -3,7 +3,10 @@
 # target (nvmet, kernel 6.1) running in a qemu guest from
 # ../shared/tools/linux-host. See tests/interop/README.md.
 #
-#   tests/interop/kernel-target.sh BUILD/tools/nvmfdd
+#   tests/interop/kernel-target.sh BUILD/tools/nvmfdd [BUILD/tools/nvmf-perf]
+#
+# With nvmf-perf, also a few seconds of nvmf-perf --verify against nvmet
+# (fill + random writes with digests, mixed 128 KiB I/O over two queues).
 #
 # Boots ONE guest running guest/nvmet-serve.sh with its port 4420 forwarded to
 # 127.0.0.1:P1 here and its hold port to 127.0.0.1:P2, runs every check with
@@ -26,6 +29,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 lh=${LINUX_HOST_DIR:-$src/../shared/tools/linux-host}
 nvmfdd=${1:-}
+nvmf_perf=${2:-}
 
 NQN=nqn.2014-08.org.nvmexpress:nvmfd-interop
 HOSTNQN=nqn.2014-08.org.nvmexpress:nvmfd-interop-host
@@ -301,6 +305,32 @@ xfail "a closed port fails cleanly" 'refused|connect' \
 # qemu accepts on a forwarded port where nothing listens in the guest, then resets.
 xfail "a connection reset before the ICResp fails cleanly" 'reset|closed|connect' \
 	identify -q "$HOSTNQN" "127.0.0.1:$P4" "$NQN"
+
+# nvmf-perf (io_uring engine, detached libnvmf queues) against nvmet: short
+# --verify runs; the JSON must say every block read matched.
+perf_run() {  # perf_run LABEL NAME ARGS...
+	local label=$1 name=$2 rc=0
+	shift 2
+	if [[ -z $nvmf_perf || ! -x $nvmf_perf ]]; then skipcase "nvmf-perf: $label" "nvmf-perf not built"; return; fi
+	if out_of_time; then notok "nvmf-perf: $label: not run (time budget)"; return; fi
+	timeout -k 5 60 "$nvmf_perf" --json --hostnqn "$HOSTNQN" --timeout 10 "$@" "$ADDR" "$NQN" \
+		>"$work/$name.json" 2>"$work/$name.err" || rc=$?
+	if ((rc == 0)) && python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+ok = j["status"] == 0 and j["errors"] == 0 and j["verify_errors"] == 0 and j["total"]["ios"] > 0
+ok = ok and (j["read"]["ios"] == 0 or j["verified_blocks"] > 0)
+sys.exit(0 if ok else 1)' "$work/$name.json"; then
+		ok "nvmf-perf: $label ($(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["total"]["iops"]))' "$work/$name.json") IOPS)"
+	else
+		notok "nvmf-perf: $label (exit $rc)"
+		show "$work/$name.err" "$work/$name.json"
+	fi
+}
+perf_run "fill 8 MiB + 4 KiB randwrite --verify, header and data digests" perf_w \
+	-w randwrite -q 16 -t 1 --fill --verify --size 8M -g -G
+perf_run "randrw 50% --verify, 128 KiB over 2 queues" perf_m \
+	-w randrw -o 128k -q 4 -P 2 -t 1 --verify --size 8M
 
 # Usage errors exit 2.
 rc=0

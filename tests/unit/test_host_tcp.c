@@ -732,6 +732,90 @@ static void timeout(void **state)
 	fake_join(&f);
 }
 
+/* ---- Detaching a queue pair (nvmf-perf) ---- */
+
+/* Keep Alive, answered late; then one more command on the detached socket. */
+static void script_detach(struct fake *f)
+{
+	const struct nvme_sqe *sqe;
+
+	f_handshake(f);
+	f_connect(f, 7);
+	sqe = f_cmd(f);
+	if (sqe == NULL)
+		return;
+	usleep(100000); /* the host tries to detach meanwhile */
+	f_rsp(f, sqe->cid, 0, 0);
+	sqe = f_cmd(f); /* sent by the test itself, with the digests */
+	if (sqe == NULL)
+		return;
+	F_CHECK(f, sqe->opc == NVME_CMD_READ && sqe->cid == 0x4242);
+	f_rsp(f, sqe->cid, 0, 0x1234);
+}
+
+static void detach(void **state)
+{
+	struct fake f = { .dgst_override = -1, .maxh2c = 65536 };
+	struct tcp_conn_params p = { .hdgst = true, .ddgst = true };
+	struct nvmf_tcp_queue_info info;
+	struct nvme_sqe ka, rd;
+	struct nvmf_capsule *nc;
+	struct tcp_tx_pdu t;
+	enum tcp_rx_event ev = TCP_RX_NEED_MORE;
+	struct tcp_rx rx;
+	uint8_t buf[256];
+	struct host h;
+	ssize_t n;
+
+	fake_start(&f, script_detach);
+	host_connect(&h, &f, true, true, 0);
+	assert_non_null(h.qp);
+	memset(&ka, 0, sizeof(ka));
+	ka.opc = NVME_ADM_KEEP_ALIVE;
+	nc = nvmf_capsule_alloc(h.qp, &ka);
+	assert_non_null(nc);
+	assert_int_equal(nvmf_capsule_submit(nc), 0);
+	/* A command is outstanding: the queue pair stays as it was. */
+	assert_int_equal(nvmf_tcp_qpair_detach(h.qp, &info), -EBUSY);
+	assert_int_equal(nvmf_capsule_wait(nc), 0);
+	nvmf_capsule_free(nc);
+	assert_int_equal(nvmf_tcp_qpair_detach(h.qp, &info), 0);
+	h.qp = NULL; /* freed by the detach */
+	assert_true(info.fd >= 0);
+	assert_int_equal(info.qid, 0);
+	assert_int_equal(info.qsize, 32);
+	assert_int_equal(info.cntlid, 7);
+	assert_true(info.hdgst && info.ddgst);
+	assert_int_equal(info.txpda, 0);
+	assert_int_equal(info.maxh2cdata, 65536);
+	assert_int_equal(info.h2c_max, 65536);
+	assert_int_equal(info.max_icd, 8192);
+	/* The stream goes on where libnvmf left it, digests and all. */
+	sqe_rw(&rd, NVME_CMD_READ);
+	rd.cid = 0x4242;
+	tcp_build_cmd(&t, &p, &rd, NULL, 0);
+	assert_int_equal(writev(info.fd, t.iov, t.iovcnt), (ssize_t)t.len);
+	p.controller = false;
+	tcp_rx_init(&rx, &p);
+	tcp_rx_ic_done(&rx);
+	while (ev != TCP_RX_PDU) {
+		n = recv(info.fd, buf, sizeof(buf), 0);
+		assert_true(n > 0);
+		for (ssize_t off = 0; off < n && ev != TCP_RX_PDU;) {
+			ssize_t k = tcp_rx_feed(&rx, buf + off, (size_t)(n - off), &ev);
+
+			assert_true(k >= 0);
+			off += k;
+		}
+	}
+	assert_int_equal(rx.hdr.ch.pdu_type, NVME_TCP_RSP);
+	assert_int_equal(rx.hdr.rsp.cqe.cid, 0x4242);
+	assert_int_equal(le32toh(rx.hdr.rsp.cqe.dw0), 0x1234);
+	close(info.fd);
+	host_done(&h);
+	fake_join(&f);
+}
+
 /* ---- No controller needed ---- */
 
 static void status_names(void **state)
@@ -788,6 +872,7 @@ int main(void)
 		cmocka_unit_test(c2h_out_of_order),
 		cmocka_unit_test(c2h_term_req),
 		cmocka_unit_test(timeout),
+		cmocka_unit_test(detach),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

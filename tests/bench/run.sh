@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The benchmark: nvmfd under nvmf-perf on loopback, with the loopback TCP
+# ceiling (iperf3, one stream) and a bare TCP request/response round trip
+# measured in the same run, so that figures from a noisy shared machine can
+# be compared as ratios. Not a test: it never fails on a slow machine.
+#
+#   tests/bench/run.sh [OUTDIR]          (default: build-bench/results/)
+#
+# 1. Builds with -Dbuildtype=release -Db_ndebug=true in build-bench/.
+# 2. iperf3 single stream 127.0.0.1 (server CPU 0, client CPU 1), with the
+#    system's default congestion control and with cubic; the pingpong round
+#    trip (72-byte request, 4120-byte answer) on the same CPUs.
+# 3. nvmfd on a 1 GiB RAM namespace (4 KiB blocks) and a 1 GiB file on
+#    tmpfs (/dev/shm), for each matrix row: workers = 1 (target pinned to
+#    CPU 0) and workers = all; nvmf-perf pinned to CPU 1; without and with
+#    header + data digests; RUNS runs of SECS seconds after WARMUP.
+# 4. Idle: 64 connected idle queues, the target's CPU use.
+# Output: OUTDIR/bench-DATE.md (Markdown table) and OUTDIR/bench-DATE.json,
+# also copied to OUTDIR/latest.{md,json}.
+#
+# Environment: RUNS (3), SECS (5), WARMUP (1), IDLE_SECS (10),
+# ROWS ("all", or a space-separated subset of the row names below),
+# WORKERS ("1 all"), DIGESTS ("none hd"), CPU_TARGET (0), CPU_CLIENT (1),
+# PERF_ARGS (more nvmf-perf options for every run, e.g. --poll).
+# iperf3 comes from Debian: apt-get install -y iperf3 (the bench asks apt
+# itself when it is missing and it runs as root).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/../.." && pwd)
+out=${1:-$src/build-bench/results}
+RUNS=${RUNS:-3} SECS=${SECS:-5} WARMUP=${WARMUP:-1} IDLE_SECS=${IDLE_SECS:-10}
+ROWS=${ROWS:-all} WORKERS=${WORKERS:-1 all} DIGESTS=${DIGESTS:-none hd}
+CT=${CPU_TARGET:-0} CC_=${CPU_CLIENT:-1}
+read -r -a perf_args <<<"${PERF_ARGS:-}"
+ncpu=$(nproc)
+SUB=nqn.2026-11.io.nvmfd:bench
+
+# name ns workload io_size qd
+MATRIX=(
+	"rr4k-qd1 1 randread 4k 1"
+	"rr4k-qd32 1 randread 4k 32"
+	"rr4k-qd128 1 randread 4k 128"
+	"rw4k-qd32 1 randwrite 4k 32"
+	"sr128k-qd16 1 read 128k 16"
+	"sw128k-qd16 1 write 128k 16"
+	"file-rr4k-qd32 2 randread 4k 32"
+	"file-sw128k-qd16 2 write 128k 16"
+)
+
+mkdir -p "$out"
+work=$(mktemp -d /dev/shm/nvmfd-bench.XXXXXX)
+raw=$work/raw.jsonl
+: >"$raw"
+dpid=''
+cleanup() {
+	[[ -n $dpid ]] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { echo "bench: $*" >&2; }
+
+# --- build -------------------------------------------------------------------
+bdir=$src/build-bench
+if [[ ! -f $bdir/build.ninja ]]; then
+	meson setup "$bdir" "$src" -Dbuildtype=release -Db_ndebug=true -Dtests=false >/dev/null
+fi
+ninja -C "$bdir" >/dev/null
+nvmfd=$bdir/daemon/nvmfd perf=$bdir/tools/nvmf-perf
+cc -O2 -o "$work/pingpong" "$here/pingpong.c"
+
+# --- loopback ceiling and round trip -------------------------------------------
+if ! command -v iperf3 >/dev/null && ((EUID == 0)); then
+	say "installing iperf3 (apt-get install -y iperf3)"
+	apt-get install -y iperf3 >/dev/null 2>&1 || true
+fi
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+iperf() {  # iperf [CONGESTION]: Gbit/s of one stream, server CPU_TARGET, client CPU_CLIENT
+	local p cc=() g
+	command -v iperf3 >/dev/null || { echo null; return; }
+	p=$(port)
+	[[ -n ${1:-} ]] && cc=(-C "$1")
+	taskset -c "$CT" iperf3 -s -1 -p "$p" >/dev/null 2>&1 &
+	local sp=$!
+	sleep 0.3
+	# The server may not listen yet on a busy machine: the client tries again.
+	for _ in 1 2 3 4 5; do
+		g=$(taskset -c "$CC_" iperf3 -c 127.0.0.1 -p "$p" -t "$SECS" "${cc[@]}" -J 2>/dev/null |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)' 2>/dev/null) && break
+		g=null
+		sleep 0.5
+	done
+	kill "$sp" 2>/dev/null || true
+	wait "$sp" 2>/dev/null || true
+	echo "$g"
+}
+pingpong() {
+	local p
+	p=$(port)
+	"$work/pingpong" server "$p" "$CT" &
+	local sp=$!
+	"$work/pingpong" client "$p" "$CC_" 100000
+	kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null || true
+}
+defcc=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo unknown)
+say "iperf3 single stream ($defcc, then cubic), pingpong"
+ip_def=$(iperf) ip_cubic=$(iperf cubic)
+pp=$(pingpong)
+echo "{\"kind\": \"iperf3\", \"cc\": \"$defcc\", \"gbit_s\": $ip_def}" >>"$raw"
+echo "{\"kind\": \"iperf3\", \"cc\": \"cubic\", \"gbit_s\": $ip_cubic}" >>"$raw"
+echo "{\"kind\": \"pingpong\", \"r\": $pp}" >>"$raw"
+
+# --- the target ------------------------------------------------------------------
+start_target() {  # start_target WORKERS
+	local w=$1 pin=()
+	P_IO=$(port)
+	truncate -s 1G "$work/ns2.img"
+	cat >"$work/nvmfd.ini" <<EOF
+[nvmfd]
+listen = 127.0.0.1:$P_IO
+discovery_listen = none
+workers = $w
+state_dir = $work
+queue_depth = 256
+max_io_queues = 128
+
+[subsystem $SUB]
+allow_host = any
+
+[namespace $SUB 1]
+path = ram:1G
+block_size = 4096
+
+[namespace $SUB 2]
+path = $work/ns2.img
+block_size = 4096
+EOF
+	[[ $w == 1 ]] && pin=(taskset -c "$CT")
+	"${pin[@]}" "$nvmfd" -c "$work/nvmfd.ini" >"$work/nvmfd.log" 2>&1 &
+	dpid=$!
+	for _ in $(seq 100); do
+		timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_IO" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$work/nvmfd.log" >&2
+	return 1
+}
+stop_target() { kill "$dpid"; wait "$dpid" 2>/dev/null || true; dpid=''; }
+
+for wk in $WORKERS; do
+	nw=$wk
+	[[ $wk == all ]] && nw=$ncpu
+	start_target "$nw"
+	say "target: $nw worker(s), pid $dpid"
+	# Fill both namespaces once so that reads see written data (and verify could).
+	for ns in 1 2; do
+		"$perf" -n "$ns" -w write -o 128k -q 16 -t 0.001 --fill -c "$CC_" \
+			"127.0.0.1:$P_IO" "$SUB" >/dev/null
+	done
+	for row in "${MATRIX[@]}"; do
+		read -r name ns wl bs qd <<<"$row"
+		[[ $ROWS == all || " $ROWS " == *" $name "* ]] || continue
+		# the file namespace: 1 worker, no digests only
+		[[ $name == file-* && $wk != 1 ]] && continue
+		for dg in $DIGESTS; do
+			[[ $name == file-* && $dg != none ]] && continue
+			dga=()
+			[[ $dg == hd ]] && dga=(-g -G)
+			for r in $(seq "$RUNS"); do
+				say "$name workers=$nw digests=$dg run $r/$RUNS"
+				j=$("$perf" --json -n "$ns" -w "$wl" -o "$bs" -q "$qd" -P "$nw" -c "$CC_" \
+					-t "$SECS" -a "$WARMUP" "${dga[@]}" "${perf_args[@]}" --target-pid "$dpid" \
+					"127.0.0.1:$P_IO" "$SUB" | tr -d '\n') || say "  run failed"
+				[[ -n $j ]] && echo "{\"kind\": \"perf\", \"row\": \"$name\", \"workers\": $nw, \"digests\": \"$dg\", \"r\": $j}" >>"$raw"
+			done
+		done
+	done
+	if [[ $wk == 1 ]]; then
+		say "idle: 64 queues for $IDLE_SECS s"
+		j=$("$perf" --json -w idle -P 64 -c "$CC_" -t "$IDLE_SECS" --target-pid "$dpid" \
+			"127.0.0.1:$P_IO" "$SUB" | tr -d '\n') || true
+		[[ -n $j ]] && echo "{\"kind\": \"idle\", \"workers\": $nw, \"r\": $j}" >>"$raw"
+	fi
+	stop_target
+done
+
+# --- report ------------------------------------------------------------------------
+stamp=$(date -u +%Y%m%d-%H%M%S)
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+python3 "$here/report.py" "$raw" "$out/bench-$stamp" \
+	--machine "$cpu, $ncpu CPUs, Linux $(uname -r)" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+	--runs "$RUNS" --secs "$SECS" --warmup "$WARMUP" --cc "$defcc" --perf-args="${PERF_ARGS:-}"
+cp "$out/bench-$stamp.md" "$out/latest.md"
+cp "$out/bench-$stamp.json" "$out/latest.json"
+cat "$out/latest.md"
+say "written: $out/bench-$stamp.md, $out/bench-$stamp.json"
