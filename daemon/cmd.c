@@ -232,8 +232,16 @@ static void cmd_start(struct cmd *cmd)
 		if (atomic_load_explicit(&c->ctrl->last_traffic_ms, memory_order_relaxed) != now)
 			ctrl_touch(c->ctrl, now);
 	}
-	if (c->stop_drain) { /* shutting down: the host retries elsewhere / later */
-		cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_ABORT_SQ_DELETED));
+	if (c->stop_drain) {
+		/*
+		 * Shutting down: not started, and not answered. An error status
+		 * would reach the application (the Linux host fails a multipath
+		 * request on any status that is not a path error); a command
+		 * the host sees no answer to is requeued when the connection
+		 * closes, and sent again once it has reconnected.
+		 */
+		conn_dbg(c, "cid %u: not started, the queue is draining", le16toh(cmd->sqe.cid));
+		cmd_release(cmd);
 		return;
 	}
 	st = check_sgl(cmd);

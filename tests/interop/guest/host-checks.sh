@@ -154,8 +154,14 @@ fio_verify() {
 		ok "$label ($(($(date +%s) - t))s; $(grep -Eo 'WRITE: bw=[^ ]+' /tmp/fio.out | head -n1))"
 	else
 		notok "$label (fio exit $rc)"
-		tail -n 25 /tmp/fio.out | note
+		fio_failure /tmp/fio.out
 	fi
+}
+# fio_failure FILE: what fio said went wrong (its error lines first), as notes.
+fio_failure() {
+	grep -iE 'error|err=|verify|bad |fail|mismatch' "$1" | grep -v '^ *lat\|clat\|slat' | head -n 15 | note
+	tail -n 8 "$1" | note
+	dmesg | grep -iE 'nvme' | tail -n 15 | note
 }
 # fio_background NAME IODEPTH MB: a fio verify job (random writes 4k-128k)
 # on $dev in the background, output in /tmp/fio-NAME.out, its pid in
@@ -489,7 +495,7 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 		ok "fio verify across the restart ($(grep -c 'requeuing I/O' <<<"$msgs") "requeuing I/O" messages while nvmfd was down; write phase $(grep -Eo 'WRITE: .*run=[0-9-]+msec' /tmp/fio-across.out | grep -Eo 'run=[0-9]+' | cut -d= -f2) ms): no error, data verified"
 	else
 		notok "fio verify with I/O in flight across the restart (fio exit $rc)"
-		tail -n 25 /tmp/fio-across.out | note
+		fio_failure /tmp/fio-across.out
 	fi
 	fio_verify "fio verify after the reconnect, 8 MiB" "$dev" 8 --offset=24M
 	if disconnect "$ctrl"; then ok "nvme disconnect $ctrl"; else notok "nvme disconnect $ctrl"; fi
@@ -536,7 +542,7 @@ if connect "$sub_any"; then
 		ok "fio verify on namespace 1 across the reload: no error, data verified"
 	else
 		notok "fio verify on namespace 1 across the reload (fio exit $rc)"
-		tail -n 25 /tmp/fio-reload.out | note
+		fio_failure /tmp/fio-reload.out
 	fi
 	# nvme smart-log (NSID FFFFFFFFh: the whole subsystem) against nvmf-stat on the machine
 	kv=''
