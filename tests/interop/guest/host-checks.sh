@@ -182,6 +182,16 @@ fio_background() {
 	done
 	fio_writes=$((fw - fw0))
 }
+# fio_wait NAME: wait for fio_background's job; 0 when it verified without
+# error, else 1 with fio's complaints as notes (fio_rc: its exit status).
+fio_rc=0
+fio_wait() {
+	fio_rc=0
+	wait "$fiopid" || fio_rc=$?
+	((fio_rc == 0)) && ! grep -q 'err= *[1-9]' "/tmp/fio-$1.out" && return 0
+	fio_failure "/tmp/fio-$1.out"
+	return 1
+}
 # smart CTRL KEY...: the values (plain integers) of smart-log fields, in order.
 # Keys match without case, spaces or underscores (2.3 prints "Data Units Read").
 smart() {
@@ -489,13 +499,10 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 	else
 		notok "after the restart, the $len_mb MiB flushed before it read back intact (dd exit $rc)"
 	fi
-	rc=0
-	wait "$fiopid" || rc=$?
-	if ((rc == 0)) && ! grep -q 'err= *[1-9]' /tmp/fio-across.out; then
+	if fio_wait across; then
 		ok "fio verify across the restart ($(grep -c 'requeuing I/O' <<<"$msgs") "requeuing I/O" messages while nvmfd was down; write phase $(grep -Eo 'WRITE: .*run=[0-9-]+msec' /tmp/fio-across.out | grep -Eo 'run=[0-9]+' | cut -d= -f2) ms): no error, data verified"
 	else
-		notok "fio verify with I/O in flight across the restart (fio exit $rc)"
-		fio_failure /tmp/fio-across.out
+		notok "fio verify with I/O in flight across the restart (fio exit $fio_rc)"
 	fi
 	fio_verify "fio verify after the reconnect, 8 MiB" "$dev" 8 --offset=24M
 	if disconnect "$ctrl"; then ok "nvme disconnect $ctrl"; else notok "nvme disconnect $ctrl"; fi
@@ -536,14 +543,8 @@ if connect "$sub_any"; then
 	else
 		notok "the new namespace ${d2:-?} (${sz} MiB, want ${RELOAD_MB:-32}) takes 1 MiB and reads it back (dd exit $rc)"
 	fi
-	rc=0
-	wait "$fiopid" || rc=$?
-	if ((rc == 0)) && ! grep -q 'err= *[1-9]' /tmp/fio-reload.out; then
-		ok "fio verify on namespace 1 across the reload: no error, data verified"
-	else
-		notok "fio verify on namespace 1 across the reload (fio exit $rc)"
-		fio_failure /tmp/fio-reload.out
-	fi
+	if fio_wait reload; then ok "fio verify on namespace 1 across the reload: no error, data verified"
+	else notok "fio verify on namespace 1 across the reload (fio exit $fio_rc)"; fi
 	# nvme smart-log (NSID FFFFFFFFh: the whole subsystem) against nvmf-stat on the machine
 	kv=''
 	if timeout 30 nvme smart-log "/dev/$ctrl" -o json >/tmp/smart.json 2>&1; then
