@@ -425,14 +425,21 @@ int cmd_rx_h2c(struct conn *c)
 	cmd->ep = worker_cmd_begin(c->w);
 	if (cmd->xfer_err) {
 		cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_TRANSIENT_TR_ERR));
-	} else {
-		/* a reload may have changed the namespace while the data came: plan again */
-		nvme_status_t st = cmd->io ? cmd_io_check(cmd) : 0;
+	} else if (cmd->io && ctrl_io_queue_closing(c->ctrl)) {
+		/* the queue closes at the next tick: no answer, the host requeues it */
+		conn_dbg(c, "cid %u: not started, the controller is going away",
+			 le16toh(cmd->sqe.cid));
+		cmd_release(cmd);
+	} else if (cmd->io && subsys_ns(c->ctrl->subsys)->gen != cmd->plan_gen) {
+		/* a reload changed the namespaces while the data came: plan again */
+		nvme_status_t st = cmd_io_check(cmd);
 
 		if (st != 0)
 			cmd_complete_status(cmd, st);
 		else
 			cmd_exec(cmd);
+	} else {
+		cmd_exec(cmd);
 	}
 	return c->closing ? -ECONNRESET : 0;
 }

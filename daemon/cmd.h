@@ -90,6 +90,7 @@ struct cmd {
 	struct be_io bio;
 	uint32_t be_idx;	/* Flush all / DSM: next namespace or range */
 	const struct ns_table *be_nst; /* Flush all: the namespaces when it began */
+	uint64_t plan_gen;	/* ns_table gen io_check planned with (a reload may move it) */
 	struct ns *be_ns;	/* the namespace of the backend operation in flight */
 	uint64_t rng_off;	/* DSM: what is left of the current range */
 	uint64_t rng_left;

@@ -25,6 +25,7 @@
 nvme_status_t cmd_io_check(struct cmd *cmd)
 {
 	cmd->io = true;
+	cmd->plan_gen = subsys_ns(cmd->conn->ctrl->subsys)->gen; /* good while it is current */
 	return io_check(cmd->conn->ctrl, &cmd->sqe, cmd->data_len, &cmd->plan);
 }
 

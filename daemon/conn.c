@@ -643,9 +643,15 @@ void conn_tick(struct conn *c)
 		}
 	}
 	if (c->stop_drain) {
+		/*
+		 * An admin queue goes last: closing it ends the controller, and
+		 * the commands its I/O queues still finish would then fail.
+		 */
+		bool io_left = c->qid == 0 && c->ctrl != NULL && ctrl_has_io_queues(c->ctrl);
+
 		if (now >= w->stop_grace_ms)
 			conn_close(c, CLOSE_NOW, "shutting down, in-flight commands abandoned");
-		else if (conn_idle(c))
+		else if (conn_idle(c) && !io_left)
 			conn_close(c, CLOSE_AFTER_TX, "shutting down");
 	}
 }

@@ -298,6 +298,11 @@ static bool io_map_empty(const struct ctrl *c)
 	return true;
 }
 
+bool ctrl_has_io_queues(const struct ctrl *c)
+{
+	return !io_map_empty(c);
+}
+
 static struct ctrl *find_ctrl(const struct target *t, uint16_t cntlid, const struct subsys *s,
 			      const char *hostnqn)
 {

@@ -105,6 +105,9 @@ nvme_status_t ctrl_connect(struct target *t, const struct nvmf_connect_cmd *cmd,
  */
 void ctrl_queue_gone(struct ctrl *c, uint16_t qid);
 
+/* Some I/O queue of c is still connected (any worker; a snapshot). */
+bool ctrl_has_io_queues(const struct ctrl *c);
+
 void ctrl_get(struct ctrl *c);
 void ctrl_put(struct ctrl *c);
 

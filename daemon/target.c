@@ -150,8 +150,11 @@ static int cmp_ns(const void *a, const void *b)
 
 struct ns_table *ns_table_alloc(size_t n)
 {
+	static _Atomic uint64_t gen;
 	struct ns_table *nt = calloc(1, sizeof(*nt) + n * sizeof(nt->ns[0]));
 
+	if (nt != NULL)
+		nt->gen = atomic_fetch_add(&gen, 1) + 1;
 	return nt;
 }
 

@@ -85,6 +85,7 @@ struct ns {
  * consistent set of counters. Immutable once published.
  */
 struct ns_table {
+	uint64_t gen;		     /* unique: a plan made with this table is still good */
 	struct smart_counts retired; /* namespaces gone, and earlier runs' of them */
 	size_t n;
 	size_t nold;
