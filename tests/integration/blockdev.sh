@@ -31,8 +31,6 @@
 #   INTEGRATION_KEEP  1: keep the work directory (config, daemon log, images)
 #   NVMFD_VERBOSE     1: also print the daemon's log at the end
 set -uo pipefail
-# shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 # shellcheck source=../lib/daemon.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 

@@ -24,8 +24,6 @@
 #   INTEGRATION_KEEP  1: keep the work directory (configs, daemon logs, data)
 #   NVMFD_VERBOSE     1: also print the daemon's log at the end when all passed
 set -uo pipefail
-# shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 # shellcheck source=../lib/daemon.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 

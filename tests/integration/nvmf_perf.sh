@@ -16,8 +16,6 @@
 # (skip) when something is not built. INTEGRATION_KEEP=1 keeps the work
 # directory.
 set -uo pipefail
-# shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 # shellcheck source=../lib/daemon.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 

@@ -15,8 +15,6 @@
 #
 # Prints TAP (the plan last); exit 0 / 1, or 77 (skip).
 set -uo pipefail
-# shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 # shellcheck source=../lib/daemon.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 

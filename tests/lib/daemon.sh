@@ -1,9 +1,12 @@
 # shellcheck shell=bash
 # The nvmfd harness of the bash integration tests (daemon.sh, blockdev.sh,
 # nvmf_stat.sh, nvmf_perf.sh, valgrind_tools.sh): the argument checks, the
-# work directory and its cleanup, starting and stopping the daemon. Source it
-# after tap.sh. The script sets $nvmfd (and $nvmfdd for nv) and $dlog before
-# start_nvmfd; the daemon's pid is $dpid ('' when none runs).
+# work directory and its cleanup, starting and stopping the daemon. Sourcing
+# it sources tap.sh too. The script sets $nvmfd (and $nvmfdd for nv) and
+# $dlog before start_nvmfd; the daemon's pid is $dpid ('' when none runs).
+
+# shellcheck source=tap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 # need_built NAME PATH...: exit 2 with the usage line unless every PATH is
 # given; skip the test unless each is an executable ("NAME is not built").
