@@ -31,15 +31,13 @@
 #   INTEGRATION_KEEP  1: keep the work directory (config, daemon log, images)
 #   NVMFD_VERBOSE     1: also print the daemon's log at the end
 set -uo pipefail
-# shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# shellcheck source=../lib/daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 
 nvmfd=${1:-}
 nvmfdd=${2:-}
 
-[[ -n $nvmfd && -n $nvmfdd ]] || { echo "usage: $0 NVMFD NVMFDD" >&2; exit 2; }
-[[ -x $nvmfd ]] || skip "nvmfd is not built ($nvmfd)"
-[[ -x $nvmfdd ]] || skip "nvmfdd is not built ($nvmfdd)"
+need_built nvmfd "$nvmfd" nvmfdd "$nvmfdd"
 command -v python3 >/dev/null || skip "python3 is not installed"
 ((EUID == 0)) || skip "loop devices need root (uid $EUID)"
 command -v losetup >/dev/null || skip "losetup is not installed"
@@ -51,8 +49,8 @@ HOST=nqn.2026-11.io.nvmfd:it-blockdev-host
 MB512=64 MB4K=64 MBRO=16
 
 # --- bookkeeping -------------------------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/nvmfd-blockdev.XXXXXX")
-dpid='' dlog='' loops=()
+work_dir nvmfd-blockdev
+dlog='' loops=()
 n=0 failed=0 skipped=0
 t0=$SECONDS
 
@@ -69,24 +67,7 @@ detach_all() {  # the loop devices this script attached, by name
 	done
 	loops=()
 }
-cleanup() {
-	stop_quietly
-	detach_all
-	if [[ ${INTEGRATION_KEEP:-0} == 1 ]]; then echo "# work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
-
-daemon_tail() {
-	[[ -n $dlog && -s $dlog ]] || return 0
-	echo "#   --- daemon log (last 15 lines of ${dlog##*/})"
-	tail -n 15 "$dlog" | diag
-}
-nv() {  # nv OUT ERR ARGS...: nvmfdd with a hard time limit; its exit status
-	local out=$1 err=$2
-	shift 2
-	timeout -k 5 60 "$nvmfdd" "$@" -t 10 >"$out" 2>"$err"
-}
+cleanup_more() { detach_all; }
 
 # --- loop devices ------------------------------------------------------------
 dio_opt=()
@@ -171,21 +152,7 @@ else notok "nvmfd --check accepts the loop-device namespaces (exit $rc)"; show "
 
 # --- the daemon --------------------------------------------------------------
 dlog=$work/nvmfd.log
-"$nvmfd" -v -c "$conf" >"$dlog" 2>&1 </dev/null &
-dpid=$!
-started=0
-deadline=$((SECONDS + 10))
-while ((SECONDS < deadline)); do
-	if ! kill -0 "$dpid" 2>/dev/null; then
-		wait "$dpid" 2>/dev/null
-		echo "#   nvmfd exited at start (status $?)"
-		dpid=''
-		break
-	fi
-	port_open "$P_IO" && port_open "$P_DISC" && { started=1; break; }
-	sleep 0.1
-done
-if ((started)); then
+if start_nvmfd "$P_IO $P_DISC" -v -c "$conf"; then
 	ok "nvmfd started on the loop devices (127.0.0.1:$P_IO)"
 else
 	notok "nvmfd started on the loop devices"
@@ -488,25 +455,9 @@ else notok "$LROD is unchanged"; fi
 # --- stop ----------------------------------------------------------------------
 if kill -0 "$dpid" 2>/dev/null; then ok "the daemon is still alive after all that (kill -0)"
 else notok "the daemon is still alive after all that (kill -0)"; daemon_tail; fi
-t=$(($(date +%s%N) / 1000000))
-kill -TERM "$dpid" 2>/dev/null
-for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$dpid" 2>/dev/null; then
-	notok "SIGTERM: nvmfd exits 0 within 5 s (still running; killed)"
-	stop_quietly
-else
-	wait "$dpid"
-	st=$?
-	dpid=''
-	if ((st == 0)); then ok "SIGTERM: nvmfd exits 0 ($(($(date +%s%N) / 1000000 - t)) ms)"
-	else notok "SIGTERM: nvmfd exits 0 (status $st)"; daemon_tail; fi
-fi
-if grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$dlog"; then
-	notok "no sanitizer report in the daemon's log"
-	grep -E -A12 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$dlog" | head -n 40 | diag
-else
-	ok "no sanitizer report in the daemon's log"
-fi
+if stop_nvmfd; then ok "SIGTERM: nvmfd exits 0 (${stop_ms} ms)"
+else notok "SIGTERM: nvmfd exits 0 within 5 s"; daemon_tail; fi
+no_sanitizer_report "no sanitizer report in the daemon's log"
 if grep -Eiq 'error|fail' <(grep -vE 'refused|write.?protect|SGL' "$dlog"); then
 	echo "#   the daemon's log has these error lines:"
 	grep -Ei 'error|fail' "$dlog" | head -n 10 | diag

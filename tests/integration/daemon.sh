@@ -24,17 +24,15 @@
 #   INTEGRATION_KEEP  1: keep the work directory (configs, daemon logs, data)
 #   NVMFD_VERBOSE     1: also print the daemon's log at the end when all passed
 set -uo pipefail
-# shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# shellcheck source=../lib/daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 nvmfd=${1:-}
 nvmfdd=${2:-}
 
-[[ -n $nvmfd && -n $nvmfdd ]] || { echo "usage: $0 NVMFD NVMFDD" >&2; exit 2; }
-[[ -x $nvmfd ]] || skip "nvmfd is not built ($nvmfd)"
-[[ -x $nvmfdd ]] || skip "nvmfdd is not built ($nvmfdd)"
+need_built nvmfd "$nvmfd" nvmfdd "$nvmfdd"
 command -v python3 >/dev/null || skip "python3 is not installed"
 nvmfd=$(abspath "$nvmfd")
 nvmfdd=$(abspath "$nvmfdd")
@@ -52,72 +50,16 @@ NS_RO="$SUB_ANY 3 $((8 << 20)) 512 $HOST_B"
 NS_FILE="$SUB_RES 1 $((32 << 20)) 512 $HOST_A"
 
 # --- bookkeeping -------------------------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/nvmfd-integration.XXXXXX")
-dpid='' dlog='' dn=0
+work_dir nvmfd-integration
+dlog='' dn=0
 n=0 failed=0 skipped=0
 t0=$SECONDS
-
-cleanup() {
-	stop_quietly
-	if [[ ${INTEGRATION_KEEP:-0} == 1 ]]; then echo "# work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
-
-daemon_tail() {  # the daemon's last log lines as diagnostics
-	[[ -n $dlog && -s $dlog ]] || return 0
-	echo "#   --- daemon log (last 15 lines of ${dlog##*/})"
-	tail -n 15 "$dlog" | diag
-}
-
-# nv OUT ERR ARGS...: nvmfdd with a hard time limit; its exit status.
-nv() {
-	local out=$1 err=$2
-	shift 2
-	timeout -k 5 60 "$nvmfdd" "$@" -t 10 >"$out" 2>"$err"
-}
-
-
 
 # start_daemon CONFIG: nvmfd -v in the background, ready when both ports accept.
 start_daemon() {
 	dn=$((dn + 1))
 	dlog=$work/nvmfd.$dn.log
-	"$nvmfd" -v -c "$1" >"$dlog" 2>&1 </dev/null &
-	dpid=$!
-	local deadline=$((SECONDS + 10))
-	while ((SECONDS < deadline)); do
-		if ! kill -0 "$dpid" 2>/dev/null; then
-			wait "$dpid" 2>/dev/null
-			echo "#   nvmfd exited at start (status $?)"
-			dpid=''
-			return 1
-		fi
-		port_open "$P_IO" && port_open "$P_DISC" && return 0
-		sleep 0.1
-	done
-	echo "#   nvmfd did not accept on 127.0.0.1:$P_IO and :$P_DISC within 10 s"
-	return 1
-}
-
-# stop_daemon: SIGTERM; 0 if it exits within 5 s with status 0. Sets stop_ms.
-stop_daemon() {
-	local t=$(($(date +%s%N) / 1000000)) st
-	kill -TERM "$dpid" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$dpid" 2>/dev/null; then
-		echo "#   nvmfd still running 5 s after SIGTERM; killing it"
-		kill -KILL "$dpid" 2>/dev/null
-		wait "$dpid" 2>/dev/null
-		dpid=''
-		return 1
-	fi
-	wait "$dpid"
-	st=$?
-	dpid=''
-	stop_ms=$(($(date +%s%N) / 1000000 - t))
-	((st == 0)) || echo "#   nvmfd exited with status $st after SIGTERM"
-	return "$st"
+	start_nvmfd "$P_IO $P_DISC" -v -c "$1"
 }
 
 # ============================================================================
@@ -512,15 +454,8 @@ nv "$work/k.out" "$work/k.err" write -g -G -q "$HOST_A" -n 1 -o $((24 << 20)) -l
 ((rc == 0)) || { echo "#   writing the data to keep failed (exit $rc)"; show "$work/k.err"; }
 if kill -0 "$dpid" 2>/dev/null; then ok "the daemon is still alive after all that (kill -0)"
 else notok "the daemon is still alive after all that (kill -0)"; daemon_tail; fi
-sanitizer_check() {
-	if grep -Eq 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$dlog"; then
-		notok "no sanitizer report in ${dlog##*/}"
-		grep -E -A12 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$dlog" | head -n 40 | diag
-	else
-		ok "no sanitizer report in ${dlog##*/}"
-	fi
-}
-if [[ -n $dpid ]] && stop_daemon; then ok "SIGTERM: nvmfd exits 0 within 5 s (${stop_ms} ms)"
+sanitizer_check() { no_sanitizer_report "no sanitizer report in ${dlog##*/}"; }
+if [[ -n $dpid ]] && stop_nvmfd; then ok "SIGTERM: nvmfd exits 0 within 5 s (${stop_ms} ms)"
 else notok "SIGTERM: nvmfd exits 0 within 5 s"; daemon_tail; fi
 sanitizer_check
 if ((rc == 0)) && cmp -s "$work/keep" <(dd if="$img" bs=1M skip=24 count=1 status=none); then
@@ -539,7 +474,7 @@ if start_daemon "$good"; then
 		notok "after the restart, the file namespace reads back the data written before the stop (exit $rc)"
 		show "$work/k.err"
 	fi
-	if stop_daemon; then ok "SIGTERM again: exit 0 (${stop_ms} ms)"; else notok "SIGTERM again: exit 0"; daemon_tail; fi
+	if stop_nvmfd; then ok "SIGTERM again: exit 0 (${stop_ms} ms)"; else notok "SIGTERM again: exit 0"; daemon_tail; fi
 	sanitizer_check
 else
 	notok "nvmfd restarted on the same configuration and ports"

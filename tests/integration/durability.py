@@ -31,14 +31,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, done, free_ports  # noqa: E402
-from nvmftcp import RSP, Closed, Daemon, admin_up, io_up  # noqa: E402
+from taplib import check, done, free_ports, nvmfd_arg  # noqa: E402
+from nvmftcp import RSP, Closed, Daemon, admin_up, io_up, ns, nvmfd_ini, subsystem  # noqa: E402
 
-NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
+NVMFD = nvmfd_arg()
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-if not os.access(NVMFD, os.X_OK):
-    print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
-    sys.exit(77)
 
 SUB = "nqn.2026-11.io.nvmfd:durability"
 HOST = "nqn.2014-08.org.nvmexpress:uuid:dddddddd-0000-0000-0000-000000000001"
@@ -73,20 +70,8 @@ def parse(b, lba):
 
 
 def conf(port, dport, direct):
-    return """[nvmfd]
-listen = 127.0.0.1:%d
-discovery_listen = 127.0.0.1:%d
-workers = 2
-state_dir = %s
-
-[subsystem %s]
-allow_host = any
-
-[namespace %s 1]
-path = %s
-block_size = 4096
-direct = %s
-""" % (port, dport, work, SUB, SUB, path, "yes" if direct else "no")
+    return nvmfd_ini(port, dport, work,
+                     subsystem(SUB, ns(1, path, block_size=4096, direct=bool(direct))))
 
 
 # per LBA: the generation that must be there at least, and those issued since

@@ -32,13 +32,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, done, free_ports, skipcase  # noqa: E402
-from nvmftcp import Closed, Daemon, admin_up, io_up  # noqa: E402
+from taplib import check, done, free_ports, nvmfd_arg, skipcase  # noqa: E402
+from nvmftcp import Closed, Daemon, admin_up, io_up, ns, nvmfd_ini, subsystem  # noqa: E402
 
-NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
-if not os.access(NVMFD, os.X_OK):
-    print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
-    sys.exit(77)
+NVMFD = nvmfd_arg()
 if os.geteuid() != 0:
     print("1..0 # SKIP needs root (tmpfs, FUSE and loop devices)")
     sys.exit(77)
@@ -61,19 +58,15 @@ def run(*cmd):
 
 
 def conf(port, dport, namespaces):
-    text = """[nvmfd]
-listen = 127.0.0.1:%d
-discovery_listen = 127.0.0.1:%d
-workers = 2
-state_dir = %s
+    return nvmfd_ini(port, dport, work, subsystem(SUB, *[
+        ns(nsid, path, block_size=4096, direct=bool(direct)) for nsid, path, direct in namespaces]))
 
-[subsystem %s]
-allow_host = any
-""" % (port, dport, work, SUB)
-    for nsid, path, direct in namespaces:
-        text += "\n[namespace %s %d]\npath = %s\nblock_size = 4096\ndirect = %s\n" % (
-            SUB, nsid, path, "yes" if direct else "no")
-    return text
+
+def stop_cleanly(d, kind):
+    """One check: SIGTERM stops d with exit 0 and no sanitizer report."""
+    rc = d.stop()
+    check("%s: the daemon stops cleanly" % kind, rc == 0 and not d.sanitizer_lines(),
+          "exit %s %s" % (rc, d.sanitizer_lines()[:3]))
 
 
 def error_log(a):
@@ -147,9 +140,7 @@ def enospc():
         a.close()
     except (Closed, OSError) as e:
         check("no unexpected error (ENOSPC)", False, repr(e))
-    rc = d.stop()
-    check("ENOSPC: the daemon stops cleanly", rc == 0 and not d.sanitizer_lines(),
-          "exit %s %s" % (rc, d.sanitizer_lines()[:3]))
+    stop_cleanly(d, "ENOSPC")
 
 
 def eio():
@@ -219,9 +210,7 @@ def eio():
         a.close()
     except (Closed, OSError) as e:
         check("no unexpected error (EIO)", False, repr(e))
-    rc = d.stop()
-    check("EIO: the daemon stops cleanly", rc == 0 and not d.sanitizer_lines(),
-          "exit %s %s" % (rc, d.sanitizer_lines()[:3]))
+    stop_cleanly(d, "EIO")
     warn = [l for l in d.text().splitlines() if "backend" in l and "Input/output error" in l]
     check("the backend errors are logged", len(warn) >= 1, "%d lines" % len(warn))
     for c in cleanup:

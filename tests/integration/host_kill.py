@@ -27,8 +27,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, done, free_ports  # noqa: E402
-from nvmftcp import R2T, Closed, Daemon, Queue, admin_up, io_up, parse_r2t, rw_cdw  # noqa: E402
+from taplib import check, done, free_ports, nvmfd_arg  # noqa: E402
+from nvmftcp import (R2T, Closed, Daemon, Queue, admin_up, io_up, ns, nvmfd_ini,  # noqa: E402
+                     parse_r2t, rw_cdw, subsystem)
 
 SUB = "nqn.2026-11.io.nvmfd:host-kill"
 HOST = "nqn.2014-08.org.nvmexpress:uuid:cccccccc-0000-0000-0000-000000000001"
@@ -67,32 +68,16 @@ if len(sys.argv) > 2 and sys.argv[1] == "--child":
     child(int(sys.argv[2]), int(sys.argv[3]))
     sys.exit(0)
 
-NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
-if not os.access(NVMFD, os.X_OK):
-    print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
-    sys.exit(77)
+NVMFD = nvmfd_arg()
 
 work = tempfile.mkdtemp(prefix="nvmfd-host-kill.")
 img = os.path.join(work, "ns2.img")
 with open(img, "wb") as f:
     f.truncate(64 << 20)
 port, dport = free_ports(2)
-d = Daemon(NVMFD, work, """[nvmfd]
-listen = 127.0.0.1:%d
-discovery_listen = 127.0.0.1:%d
-workers = 2
-state_dir = %s
-max_connections = 64
-
-[subsystem %s]
-allow_host = any
-
-[namespace %s 1]
-path = ram:64M
-
-[namespace %s 2]
-path = %s
-""" % (port, dport, work, SUB, SUB, SUB, img), port)
+d = Daemon(NVMFD, work, nvmfd_ini(port, dport, work,
+                                  subsystem(SUB, ns(1, "ram:64M"), ns(2, img)),
+                                  max_connections=64), port)
 
 try:
     for rnd in range(1, 6):

@@ -21,18 +21,15 @@ Prints TAP; exit 0 / 1, or 77 (skip) without nvmfd.
 """
 import os, random, socket, struct, sys, tempfile, threading, time, traceback
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, free_ports  # noqa: E402
+from taplib import check, free_ports, nvmfd_arg  # noqa: E402
 from nvmftcp import (  # noqa: E402
     CMD, H2C_DATA, R2T, RSP, FES_HDR, FES_SEQ, FES_HDGST, FES_RANGE, FES_LIMIT,
     FES_PARAM, SC_INVALID_OPC, SC_INVALID_FIELD, SC_INVALID_NS, SC_CMD_SEQ, SC_SGL_DATA_LEN,
     SC_SGL_TYPE, SC_TRANSIENT, SC_LBA_RANGE, SC_INVALID_LOG, SC_CONNECT_FORMAT,
     SC_CONNECT_PARAM, SC_CONNECT_HOST, Daemon, Queue, admin_up, dg, expect_closed, expect_term,
-    icreq_pdu, io_up, parse_r2t, rw_cdw, sqe)
+    icreq_pdu, io_up, ns, nvmfd_ini, parse_r2t, rw_cdw, sqe, subsystem)
 
-NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
-if not os.access(NVMFD, os.X_OK):
-    print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
-    sys.exit(77)
+NVMFD = nvmfd_arg()
 
 PORT, DPORT = free_ports(2)
 SUB = b"nqn.2026-11.io.nvmfd:hostile"
@@ -911,27 +908,11 @@ def main():
 
 
 work = tempfile.mkdtemp(prefix="nvmfd-hostile.")
-daemon = Daemon(NVMFD, work, """[nvmfd]
-listen = 127.0.0.1:%d
-discovery_listen = 127.0.0.1:%d
-workers = 2
-state_dir = %s
-log_level = info
-
-[subsystem %s]
-allow_host = any
-
-[namespace %s 1]
-path = ram:64M
-block_size = 512
-
-[subsystem %s]
-allow_host = nqn.2014-08.org.nvmexpress:uuid:99999999-2222-3333-4444-555555555555
-
-[namespace %s 1]
-path = ram:1M
-""" % (PORT, DPORT, work, SUB.decode(), SUB.decode(), SUB_CLOSED.decode(),
-       SUB_CLOSED.decode()), PORT)
+daemon = Daemon(NVMFD, work, nvmfd_ini(
+    PORT, DPORT, work, subsystem(SUB, ns(1, "ram:64M", block_size=512)),
+    subsystem(SUB_CLOSED, ns(1, "ram:1M"),
+              allow_host="nqn.2014-08.org.nvmexpress:uuid:99999999-2222-3333-4444-555555555555"),
+    log_level="info"), PORT)
 try:
     main()
 except Exception as e:

@@ -36,14 +36,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, done, free_ports  # noqa: E402
+from taplib import check, done, free_ports, nvmfd_arg  # noqa: E402
 from nvmftcp import (Closed, Daemon, Queue, admin_up, icreq_pdu, io_up,  # noqa: E402
-                     sanitized)
+                     ns, nvmfd_ini, sanitized, subsystem)
 
-NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
-if not os.access(NVMFD, os.X_OK):
-    print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
-    sys.exit(77)
+NVMFD = nvmfd_arg()
 
 SUB = "nqn.2026-11.io.nvmfd:limits"
 GOOD = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-0000-0000-0000-000000000001"
@@ -60,19 +57,8 @@ work = tempfile.mkdtemp(prefix="nvmfd-limits.")
 asan = sanitized(NVMFD)
 
 
-def conf(port, dport, extra):
-    return """[nvmfd]
-listen = 127.0.0.1:%d
-discovery_listen = 127.0.0.1:%d
-workers = 2
-state_dir = %s
-%s
-[subsystem %s]
-allow_host = any
-
-[namespace %s 1]
-path = ram:64M
-""" % (port, dport, work, extra, SUB, SUB)
+def conf(port, dport, **keys):
+    return nvmfd_ini(port, dport, work, subsystem(SUB, ns(1, "ram:64M")), **keys)
 
 
 def hostnqn(i):
@@ -155,7 +141,7 @@ def connect_all(qs, nqn_of):
 def part0():
     """The defaults (max_connections 4096): 1,000 connections at once are all held."""
     port, dport = free_ports(2)
-    d = Daemon(NVMFD, work, conf(port, dport, ""), port, "default")
+    d = Daemon(NVMFD, work, conf(port, dport), port, "default")
     try:
         rss0 = d.rss_kib()
         held, closed = crowd(port, N_CROWD, ["127.0.0.%d" % i for i in range(2, 6)])
@@ -176,10 +162,9 @@ def part0():
 
 def part1_2():
     port, dport = free_ports(2)
-    d = Daemon(NVMFD, work, conf(port, dport, "max_connections = %d\n"
-                                 "max_connections_per_host = %d\n"
-                                 "max_controllers_per_subsystem = 1024\n"
-                                 % (MAX_CONNS, PER_HOST)), port, "big")
+    d = Daemon(NVMFD, work, conf(port, dport, max_connections=MAX_CONNS,
+                                 max_connections_per_host=PER_HOST,
+                                 max_controllers_per_subsystem=1024), port, "big")
     try:
         a = admin_up(port, SUB, GOOD)
         io = io_up(port, a)
@@ -254,10 +239,10 @@ def timed_close(q, lo, hi):
 
 def part3():
     port, dport = free_ports(2)
-    d = Daemon(NVMFD, work, conf(port, dport, "icreq_timeout = 1s\npdu_timeout = 1s\n"
-                                 "max_connections_per_host = 4\n"
-                                 "max_controllers_per_subsystem = 2\n"
-                                 "max_buffers_per_connection = 1M\n"), port, "short")
+    d = Daemon(NVMFD, work, conf(port, dport, icreq_timeout="1s", pdu_timeout="1s",
+                                 max_connections_per_host=4,
+                                 max_controllers_per_subsystem=2,
+                                 max_buffers_per_connection="1M"), port, "short")
     try:
         q = Queue(port)
         ok, info = timed_close(q, 0.8, 2.0)

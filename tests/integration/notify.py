@@ -69,6 +69,28 @@ def fields(msgs):
         f.extend(line for line in m.split("\n") if line)
     return f
 
+def sigterm(p):
+    """SIGTERM to nvmfd; its exit status (killed if it is still running after 10 s)."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        return p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.wait()
+
+def end_case(p, sock, log):
+    """A case's cleanup: nvmfd killed if still running, the socket closed, the log's
+    last 20 lines printed if a check failed."""
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    sock.close()
+    log.seek(0)
+    if not all(results):
+        for line in log.read().splitlines()[-20:]:
+            print("#   nvmfd: " + line)
+    log.close()
+
 def run_case(label, addr_env, bind_addr):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(bind_addr)
@@ -102,25 +124,12 @@ def run_case(label, addr_env, bind_addr):
               "got %r, want %r" % (st, want))
         check("%s: nothing but READY and STATUS before SIGTERM" % label,
               all(x == "READY=1" or x.startswith("STATUS=") for x in f), "got %r" % (f,))
-        p.send_signal(signal.SIGTERM)
-        try:
-            rc = p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            rc = p.wait()
+        rc = sigterm(p)
         f2 = fields(recv_all(sock, 0.5))
         check("%s: SIGTERM -> STOPPING=1" % label, "STOPPING=1" in f2, "got %r" % (f2,))
         check("%s: SIGTERM -> exit 0" % label, rc == 0, "exit %s" % rc)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        sock.close()
-        log.seek(0)
-        if not all(results):
-            for line in log.read().splitlines()[-20:]:
-                print("#   nvmfd: " + line)
-        log.close()
+        end_case(p, sock, log)
 
 # 1. a socket in the file system
 path = os.path.join(work, "notify.sock")
@@ -200,23 +209,10 @@ try:
     check("SIGHUP with a broken file: STATUS says the reload failed (what is served unchanged)",
           st and st[-1] == want + " (the last reload failed: see the log)", st)
     check("SIGHUP with a broken file: still running", p.poll() is None)
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = p.wait()
+    rc = sigterm(p)
     check("reload case: SIGTERM -> exit 0", rc == 0, "exit %s" % rc)
 finally:
-    if p.poll() is None:
-        p.kill()
-        p.wait()
-    sock.close()
-    log.seek(0)
-    if not all(results):
-        for line in log.read().splitlines()[-20:]:
-            print("#   nvmfd: " + line)
-    log.close()
+    end_case(p, sock, log)
 
 # 4. without NOTIFY_SOCKET nothing changes; a bad NOTIFY_SOCKET is only a warning
 port, dport = free_ports(2)

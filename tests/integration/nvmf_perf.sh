@@ -16,30 +16,20 @@
 # (skip) when something is not built. INTEGRATION_KEEP=1 keeps the work
 # directory.
 set -uo pipefail
-# shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# shellcheck source=../lib/daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 
 nvmfd=${1:-}
 nvmfdd=${2:-}
 perf=${3:-}
 
-[[ -n $nvmfd && -n $nvmfdd && -n $perf ]] || { echo "usage: $0 NVMFD NVMFDD NVMF-PERF" >&2; exit 2; }
-[[ -x $nvmfd ]] || skip "nvmfd is not built ($nvmfd)"
-[[ -x $nvmfdd ]] || skip "nvmfdd is not built ($nvmfdd)"
-[[ -x $perf ]] || skip "nvmf-perf is not built ($perf)"
+need_built nvmfd "$nvmfd" nvmfdd "$nvmfdd" nvmf-perf "$perf"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
 SUB=nqn.2026-11.io.nvmfd:perf-it
-work=$(mktemp -d "${TMPDIR:-/tmp}/nvmf-perf-it.XXXXXX")
-dpid='' dlog=$work/nvmfd.log
+work_dir nvmf-perf-it
+dlog=$work/nvmfd.log
 n=0 failed=0
-
-cleanup() {
-	stop_quietly
-	if [[ ${INTEGRATION_KEEP:-0} == 1 ]]; then echo "# work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
 read -r P_IO P_CLOSED < <(free_ports 2)
 mkdir -p "$work/state"
@@ -74,15 +64,7 @@ echo "# nvmfd: $nvmfd"
 echo "# nvmf-perf: $perf"
 echo "# port $P_IO (closed: $P_CLOSED); work $work"
 
-"$nvmfd" -v -c "$work/perf.ini" >"$dlog" 2>&1 </dev/null &
-dpid=$!
-up=0
-for _ in $(seq 100); do
-	kill -0 "$dpid" 2>/dev/null || break
-	if port_open "$P_IO"; then up=1; break; fi
-	sleep 0.1
-done
-if ((up)); then ok "nvmfd started on $A"
+if start_nvmfd "$P_IO" -v -c "$work/perf.ini"; then ok "nvmfd started on $A"
 else notok "nvmfd started"; show "$dlog"; echo "1..$n"; exit 1; fi
 
 # pf NAME ARGS...: nvmf-perf --json with a time limit; output in $work/NAME.{json,err}; its status.

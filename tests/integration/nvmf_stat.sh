@@ -13,17 +13,14 @@
 # (skip) when something is not built. INTEGRATION_KEEP=1 keeps the work
 # directory.
 set -uo pipefail
-# shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# shellcheck source=../lib/daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 
 nvmfd=${1:-}
 nvmfdd=${2:-}
 stat=${3:-}
 
-[[ -n $nvmfd && -n $nvmfdd && -n $stat ]] || { echo "usage: $0 NVMFD NVMFDD NVMF-STAT" >&2; exit 2; }
-[[ -x $nvmfd ]] || skip "nvmfd is not built ($nvmfd)"
-[[ -x $nvmfdd ]] || skip "nvmfdd is not built ($nvmfdd)"
-[[ -x $stat ]] || skip "nvmf-stat is not built ($stat)"
+need_built nvmfd "$nvmfd" nvmfdd "$nvmfdd" nvmf-stat "$stat"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
 SUB_ANY=nqn.2026-11.io.nvmfd:stat-any
@@ -31,29 +28,15 @@ SUB_RES=nqn.2026-11.io.nvmfd:stat-restricted
 HOST_A=nqn.2026-11.io.nvmfd:stat-host-a
 HOST_B=nqn.2026-11.io.nvmfd:stat-host-b
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/nvmf-stat-it.XXXXXX")
-dpid='' dlog=$work/nvmfd.log
+work_dir nvmf-stat-it
+dlog=$work/nvmfd.log
 n=0 failed=0
-
-cleanup() {
-	stop_quietly
-	if [[ ${INTEGRATION_KEEP:-0} == 1 ]]; then echo "# work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
-
-
 
 # st OUT ERR ARGS...: nvmf-stat with a hard time limit; its exit status.
 st() {
 	local out=$1 err=$2
 	shift 2
 	timeout -k 5 60 "$stat" -t 10 "$@" >"$out" 2>"$err"
-}
-nv() {
-	local out=$1 err=$2
-	shift 2
-	timeout -k 5 60 "$nvmfdd" "$@" -t 10 >"$out" 2>"$err"
 }
 
 read -r P_IO P_DISC P_CLOSED < <(free_ports 3)
@@ -88,15 +71,7 @@ echo "# nvmfd: $nvmfd"
 echo "# nvmf-stat: $stat"
 echo "# ports: I/O $P_IO, discovery $P_DISC, closed $P_CLOSED; work $work"
 
-"$nvmfd" -v -c "$work/stat.ini" >"$dlog" 2>&1 </dev/null &
-dpid=$!
-up=0
-for _ in $(seq 100); do
-	kill -0 "$dpid" 2>/dev/null || break
-	if port_open "$P_IO" && port_open "$P_DISC"; then up=1; break; fi
-	sleep 0.1
-done
-if ((up)); then ok "nvmfd started on 127.0.0.1:$P_IO and :$P_DISC"
+if start_nvmfd "$P_IO $P_DISC" -v -c "$work/stat.ini"; then ok "nvmfd started on 127.0.0.1:$P_IO and :$P_DISC"
 else notok "nvmfd started"; show "$dlog"; echo "1..$n"; exit 1; fi
 
 # Commands per 1 MiB transfer: nvmfdd splits at MDTS (4 KiB pages; 0: 1 MiB).
@@ -226,21 +201,8 @@ if ((rc == 2)); then ok "usage error (--watch 0): exit 2"
 else notok "usage error (--watch 0): exit $rc, want 2"; show "$work/u.err"; fi
 
 # --- the daemon ----------------------------------------------------------------
-kill -TERM "$dpid" 2>/dev/null
-for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$dpid" 2>/dev/null; then
-	notok "SIGTERM: nvmfd exits within 5 s"
-	stop_quietly
-else
-	wait "$dpid"; rc=$?; dpid=''
-	if ((rc == 0)); then ok "SIGTERM: nvmfd exits 0"; else notok "SIGTERM: nvmfd exit $rc"; fi
-fi
-if grep -Eq 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$dlog"; then
-	notok "no sanitizer report in the daemon log"
-	grep -E -A12 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$dlog" | head -n 40 | diag
-else
-	ok "no sanitizer report in the daemon log"
-fi
+if stop_nvmfd; then ok "SIGTERM: nvmfd exits 0"; else notok "SIGTERM: nvmfd exits 0 within 5 s"; fi
+no_sanitizer_report "no sanitizer report in the daemon log"
 
 echo "1..$n"
 ((failed == 0))

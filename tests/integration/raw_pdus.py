@@ -15,13 +15,11 @@ without a sanitizer report). Exit 0 / 1, or 77 (skip) without nvmfd.
 """
 import os, socket, struct, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, free_ports  # noqa: E402
-from nvmftcp import CC_ENABLE, H2C_TERM, Daemon, Queue, admin_up, expect_term, io_up, rw_cdw  # noqa: E402
+from taplib import check, free_ports, nvmfd_arg  # noqa: E402
+from nvmftcp import (CC_ENABLE, H2C_TERM, Daemon, Queue, admin_up, expect_term, io_up,  # noqa: E402
+                     ns, nvmfd_ini, rw_cdw, subsystem)
 
-NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
-if not os.access(NVMFD, os.X_OK):
-    print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
-    sys.exit(77)
+NVMFD = nvmfd_arg()
 
 PORT, DPORT = free_ports(2)
 SUBNQN = b"nqn.2026-11.io.nvmfd:raw-pdus"
@@ -333,20 +331,9 @@ def main_tests():
 
 
 work = tempfile.mkdtemp(prefix="nvmfd-raw-pdus.")
-daemon = Daemon(NVMFD, work, """[nvmfd]
-listen = 127.0.0.1:%d
-discovery_listen = 127.0.0.1:%d
-workers = 3
-state_dir = %s
-log_level = debug
-
-[subsystem %s]
-allow_host = any
-
-[namespace %s 1]
-path = ram:128M
-block_size = 512
-""" % (PORT, DPORT, work, SUBNQN.decode(), SUBNQN.decode()), PORT)
+daemon = Daemon(NVMFD, work, nvmfd_ini(
+    PORT, DPORT, work, subsystem(SUBNQN, ns(1, "ram:128M", block_size=512)),
+    workers=3, log_level="debug"), PORT)
 
 try:
     main_tests()

@@ -173,6 +173,15 @@ class Mover(threading.Thread):
               "; ".join(self.errors) or "no progress for 5 s")
 
 
+def connect_refused(subnqn, hostnqn):
+    """Whether the daemon refuses hostnqn's Connect to subnqn on P_IO."""
+    try:
+        admin_up(P_IO, subnqn, hostnqn).close()
+        return False
+    except Closed:
+        return True
+
+
 def smart(a, nsid=0xFFFFFFFF):
     st, d = a.get_log(0x02, 512, nsid=nsid)
     if st != 0:
@@ -323,24 +332,14 @@ def keep_going():
           r is not None and r[1] == AEN_DISC and gen2 > gen1
           and SUB_C not in [x[1] for x in recs], (r, recs))
     daer = d.aer()
-    try:
-        admin_up(P_IO, SUB_C, H1).close()
-        refused = False
-    except Closed:
-        refused = True
-    check("remove subsystem C: Connect to it is refused", refused)
+    check("remove subsystem C: Connect to it is refused", connect_refused(SUB_C, H1))
     mover.check_alive("add and remove subsystem C")
 
     # ---- 6. a host no longer allowed ----
     f, new = hup(ini(a_hosts=(H1,)))
     check("allow_host without host 2: host 2's connections close",
           q2.closed_within(5) and a2.closed_within(5))
-    try:
-        admin_up(P_IO, SUB_A, H2).close()
-        refused = False
-    except Closed:
-        refused = True
-    check("allow_host without host 2: host 2's Connect is refused", refused)
+    check("allow_host without host 2: host 2's Connect is refused", connect_refused(SUB_A, H2))
     r = d.poll(daer, 5)
     gen3, _ = d.disc_log()   # read with RAE clear: the next event is reported
     check("allow_host changed: discovery AER, genctr %d -> %d" % (gen2, gen3),

@@ -15,16 +15,13 @@
 #
 # Prints TAP (the plan last); exit 0 / 1, or 77 (skip).
 set -uo pipefail
-# shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# shellcheck source=../lib/daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 
 nvmfd=${1:-}
 nvmfdd=${2:-}
 stat=${3:-}
-[[ -n $nvmfd && -n $nvmfdd && -n $stat ]] || { echo "usage: $0 NVMFD NVMFDD NVMF-STAT" >&2; exit 2; }
-[[ -x $nvmfd ]] || skip "nvmfd is not built ($nvmfd)"
-[[ -x $nvmfdd ]] || skip "nvmfdd is not built ($nvmfdd)"
-[[ -x $stat ]] || skip "nvmf-stat is not built ($stat)"
+need_built nvmfd "$nvmfd" nvmfdd "$nvmfdd" nvmf-stat "$stat"
 command -v valgrind >/dev/null || skip "valgrind is not installed (scripts/install-deps.sh)"
 if grep -q __asan_init "$nvmfdd" 2>/dev/null; then
 	skip "a sanitizer build: valgrind runs on the plain build's tools"
@@ -32,17 +29,9 @@ fi
 
 SUB=nqn.2026-11.io.nvmfd:valgrind
 HOST=nqn.2026-11.io.nvmfd:valgrind-host
-work=$(mktemp -d "${TMPDIR:-/tmp}/nvmfd-valgrind.XXXXXX")
-dpid='' dlog=$work/nvmfd.log
+work_dir nvmfd-valgrind keep-failed
+dlog=$work/nvmfd.log
 n=0 failed=0
-
-cleanup() {
-	stop_quietly
-	if [[ ${INTEGRATION_KEEP:-0} == 1 || $failed != 0 ]]; then echo "# work directory kept: $work"
-	else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
 read -r P_IO P_DISC < <(free_ports 2)
 cat >"$work/vg.ini" <<EOF
@@ -58,15 +47,7 @@ allow_host = any
 [namespace $SUB 1]
 path = ram:16M
 EOF
-"$nvmfd" -c "$work/vg.ini" >"$dlog" 2>&1 </dev/null &
-dpid=$!
-up=0
-for _ in $(seq 100); do
-	kill -0 "$dpid" 2>/dev/null || break
-	if port_open "$P_IO" && port_open "$P_DISC"; then up=1; break; fi
-	sleep 0.1
-done
-if ((up)); then ok "nvmfd started on 127.0.0.1:$P_IO"
+if start_nvmfd "$P_IO $P_DISC" -c "$work/vg.ini"; then ok "nvmfd started on 127.0.0.1:$P_IO"
 else notok "nvmfd started"; show "$dlog"; echo "1..$n"; exit 1; fi
 
 A=127.0.0.1:$P_IO

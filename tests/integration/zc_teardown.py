@@ -19,13 +19,10 @@ Prints TAP; exit 0 / 1, or 77 (skip) without nvmfd.
 """
 import os, re, shutil, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import check, done, free_ports, results  # noqa: E402
-from nvmftcp import Daemon, admin_up, io_up  # noqa: E402
+from taplib import check, done, free_ports, nvmfd_arg, results  # noqa: E402
+from nvmftcp import Daemon, admin_up, io_up, ns, nvmfd_ini, subsystem  # noqa: E402
 
-NVMFD = sys.argv[1] if len(sys.argv) > 1 else ""
-if not os.access(NVMFD, os.X_OK):
-    print("1..0 # SKIP nvmfd is not built (%s)" % NVMFD)
-    sys.exit(77)
+NVMFD = nvmfd_arg()
 
 SUBNQN = b"nqn.2026-11.io.nvmfd:zc-teardown"
 HOSTNQN = b"nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-666666666666"
@@ -65,11 +62,9 @@ def wait_for(cond, secs):
 def main():
     port, dport = free_ports(2)
     work = tempfile.mkdtemp(prefix="nvmfd-zc-teardown.")
-    d = Daemon(NVMFD, work, "[nvmfd]\nlisten = 127.0.0.1:%d\ndiscovery_listen = 127.0.0.1:%d\n"
-               "workers = 2\nstate_dir = %s\nlog_level = debug\n\n[subsystem %s]\n"
-               "allow_host = any\n\n[namespace %s 1]\npath = ram:64M\nblock_size = 512\n"
-               % (port, dport, work, SUBNQN.decode(), SUBNQN.decode()), port,
-               env={"NVMFD_ZC_THRESHOLD": "1"})
+    d = Daemon(NVMFD, work, nvmfd_ini(port, dport, work,
+                                      subsystem(SUBNQN, ns(1, "ram:64M", block_size=512)),
+                                      log_level="debug"), port, env={"NVMFD_ZC_THRESHOLD": "1"})
     try:
         pattern = os.urandom(8192)
         # 1. the controller goes away under a stuck reader

@@ -493,6 +493,36 @@ def expect_term(q, fes, fei=None):
 # ---------------------------------------------------------------------------
 # The daemon
 
+def ns(nsid, path, **keys):
+    """A namespace for nvmfd_ini(): its NSID, path and further keys."""
+    return nsid, dict(path=path, **keys)
+
+
+def subsystem(nqn, *namespaces, allow_host="any"):
+    """A subsystem for nvmfd_ini(): its NQN (str or bytes), its ns() entries."""
+    return _b(nqn).decode(), allow_host, namespaces
+
+
+def _ini_value(v):
+    return ("yes" if v else "no") if isinstance(v, bool) else str(v)
+
+
+def nvmfd_ini(port, dport, state_dir, *subsystems, **keys):
+    """nvmfd.ini text: listen on 127.0.0.1:port, discovery on :dport, workers = 2,
+    state_dir, then keys (workers=3, log_level="debug", max_connections=64...);
+    then each subsystem() with its namespaces. True / False are written yes / no."""
+    top = dict(listen="127.0.0.1:%d" % port, discovery_listen="127.0.0.1:%d" % dport,
+               workers=2, state_dir=state_dir)
+    top.update(keys)
+    sections = [("nvmfd", top)]
+    for nqn, allow_host, namespaces in subsystems:
+        sections.append(("subsystem " + nqn, dict(allow_host=allow_host)))
+        sections += [("namespace %s %d" % (nqn, nsid), k) for nsid, k in namespaces]
+    return "\n".join("[%s]\n" % name + "".join("%s = %s\n" % (k, _ini_value(v))
+                                                for k, v in body.items())
+                     for name, body in sections)
+
+
 class Daemon:
     """nvmfd on conf_text (written to work/NAME.ini), its output in work/NAME.log;
     started when it accepts connections on port."""

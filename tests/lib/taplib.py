@@ -25,6 +25,16 @@ def skipcase(name, why):
     sys.stdout.flush()
 
 
+def nvmfd_arg():
+    """The nvmfd path from the command line; the whole test is skipped (exit 77)
+    when it is not an executable."""
+    nvmfd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if not os.access(nvmfd, os.X_OK):
+        print("1..0 # SKIP nvmfd is not built (%s)" % nvmfd)
+        sys.exit(77)
+    return nvmfd
+
+
 def free_ports(n):
     """n distinct free loopback ports (bound together, then released)."""
     socks = [socket.socket() for _ in range(n)]
