@@ -40,7 +40,7 @@
 #   GUEST_TIMEOUT    seconds for the whole guest run (300)
 set -uo pipefail
 # shellcheck source=../lib/tap.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -94,63 +94,17 @@ trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
 skipped_ok() { n=$((n + 1)); skipped=$((skipped + 1)); echo "ok $n - $*"; }
-daemon_tail() {
-	[[ -n $dlog && -s $dlog ]] || return 0
-	echo "#   --- daemon log (last 15 lines of ${dlog##*/})"
-	tail -n 15 "$dlog" | diag
-}
-
-
 start_daemon() {
 	dn=$((dn + 1))
 	dlog=$work/nvmfd.$dn.log
 	# The guest reaches us from 127.0.0.1 (qemu's forwarding), which nvmfd
 	# treats as a local host and answers with copying sends; force zero-copy
 	# sends for reads of 16 KiB and more so the real host exercises that path.
-	NVMFD_ZC_THRESHOLD=${NVMFD_ZC_THRESHOLD:-16k} \
-		"$nvmfd" -v -c "$work/nvmfd.ini" >"$dlog" 2>&1 </dev/null &
-	dpid=$!
-	local deadline=$((SECONDS + 10))
-	while ((SECONDS < deadline)); do
-		if ! kill -0 "$dpid" 2>/dev/null; then
-			wait "$dpid" 2>/dev/null
-			echo "#   nvmfd exited at start (status $?)"
-			dpid=''
-			return 1
-		fi
-		port_open "$P_IO" && port_open "$P_DISC" && return 0
-		sleep 0.1
-	done
-	echo "#   nvmfd did not accept on 127.0.0.1:$P_IO and :$P_DISC within 10 s"
-	return 1
+	NVMFD_ZC_THRESHOLD=${NVMFD_ZC_THRESHOLD:-16k} start_nvmfd "$P_IO $P_DISC" -v -c "$work/nvmfd.ini"
 }
-stop_daemon() {  # SIGTERM; 0 if it exits 0 within 15 s (its hard limit); sets stop_ms
-	local t=$(($(date +%s%N) / 1000000)) st
-	kill -TERM "$dpid" 2>/dev/null
-	for _ in $(seq 150); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$dpid" 2>/dev/null; then
-		echo "#   nvmfd still running 15 s after SIGTERM; killing it"
-		kill -QUIT "$dpid" 2>/dev/null  # a core, if the machine keeps them
-		kill -KILL "$dpid" 2>/dev/null
-		wait "$dpid" 2>/dev/null
-		dpid=''
-		return 1
-	fi
-	wait "$dpid"
-	st=$?
-	dpid=''
-	stop_ms=$(($(date +%s%N) / 1000000 - t))
-	((st == 0)) || echo "#   nvmfd exited with status $st after SIGTERM"
-	return "$st"
-}
-sanitizer_check() {
-	if grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$dlog"; then
-		notok "no sanitizer report in ${dlog##*/}"
-		grep -E -A12 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$dlog" | head -n 40 | diag
-	else
-		ok "no sanitizer report in ${dlog##*/}"
-	fi
-}
+# SIGTERM; 0 if it exits 0 within 15 s (its hard limit), with I/O in flight
+stop_daemon() { stop_nvmfd 15; }
+sanitizer_check() { no_sanitizer_report "no sanitizer report in ${dlog##*/}"; }
 
 # --- nvmfd -------------------------------------------------------------------
 read -r P_IO P_DISC P_HOLD < <(free_ports 3)

@@ -187,18 +187,10 @@ rw() {
 	fi
 }
 crc32c() {  # crc32c FILE LENGTH: CRC-32C of the first LENGTH bytes, as the kernel prints it (%#x)
-	python3 -c '
+	PYTHONPATH=$here/../lib python3 -c '
 import sys
-t = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-    t.append(c)
-c = 0xFFFFFFFF
-for b in open(sys.argv[1], "rb").read(int(sys.argv[2])):
-    c = t[(c ^ b) & 0xFF] ^ (c >> 8)
-print(hex(c ^ 0xFFFFFFFF))' "$1" "$2"
+from nvmftcp import crc32c
+print(hex(crc32c(open(sys.argv[1], "rb").read(int(sys.argv[2]))) ^ 0xFFFFFFFF))' "$1" "$2"
 }
 # split_ddgst LABEL OFFSET LENGTH PDU-SIZE [NVMFDD OPTIONS...]: a write split
 # into H2CData PDUs with data digests, which nvmet 6.1 refuses (see below).

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The nvmfd harness of the bash integration tests (daemon.sh, blockdev.sh,
-# nvmf_stat.sh, nvmf_perf.sh, valgrind_tools.sh): the argument checks, the
+# nvmf_stat.sh, nvmf_perf.sh, valgrind_tools.sh) and interop/kernel-host.sh: the argument checks, the
 # work directory and its cleanup, starting and stopping the daemon. Sourcing
 # it sources tap.sh too. The script sets $nvmfd (and $nvmfdd for nv) and
 # $dlog before start_nvmfd; the daemon's pid is $dpid ('' when none runs).
@@ -66,14 +66,14 @@ start_nvmfd() {
 	return 1
 }
 
-# stop_nvmfd: SIGTERM; 0 if it exits within 5 s with status 0 (killed after
-# that). Sets stop_ms.
+# stop_nvmfd [SECONDS]: SIGTERM; 0 if it exits within SECONDS (5) with status
+# 0 (killed after that). Sets stop_ms.
 stop_nvmfd() {
-	local t=$(($(date +%s%N) / 1000000)) st
+	local t=$(($(date +%s%N) / 1000000)) st secs=${1:-5}
 	kill -TERM "$dpid" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq $((secs * 10))); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$dpid" 2>/dev/null; then
-		echo "#   nvmfd still running 5 s after SIGTERM; killing it"
+		echo "#   nvmfd still running $secs s after SIGTERM; killing it"
 		kill -KILL "$dpid" 2>/dev/null
 		wait "$dpid" 2>/dev/null
 		dpid=''
