@@ -31,13 +31,13 @@ static struct cmd *cmd_alloc(struct conn *c)
 	} else {
 		if (c->nslots_used >= c->nslots)
 			return NULL; /* cannot happen: nr_outstanding is checked first */
-		cmd = malloc(sizeof(*cmd));
+		cmd = calloc(1, sizeof(*cmd)); /* nothing read uninitialised, ever */
 		if (cmd == NULL)
 			return NULL;
 		slot = (uint16_t)c->nslots_used;
 		c->slots[c->nslots_used++] = cmd;
 	}
-	memset(cmd, 0, sizeof(*cmd));
+	memset(cmd, 0, CMD_CLEAR_END);
 	cmd->conn = c;
 	cmd->slot = slot;
 	cmd->st = CMD_NEED_BUF; /* set properly by the caller */
