@@ -78,6 +78,7 @@ struct cmd {
 	bool io;		/* an I/O command (io_check planned it) */
 	bool outstanding;	/* counted in conn->nr_outstanding */
 	bool r2t_built;		/* its R2T went into a send batch: H2CData may come */
+	bool icd_staged;	/* data points at its in-capsule data in conn->rxbuf */
 	uint8_t ep;		/* epoch parity it began in (worker_cmd_begin) */
 	uint32_t data_len;	/* from the SGL */
 	uint32_t icd_len;	/* in-capsule data received */
