@@ -31,13 +31,13 @@ static struct cmd *cmd_alloc(struct conn *c)
 	} else {
 		if (c->nslots_used >= c->nslots)
 			return NULL; /* cannot happen: nr_outstanding is checked first */
-		cmd = malloc(sizeof(*cmd));
+		cmd = calloc(1, sizeof(*cmd)); /* nothing read uninitialised, ever */
 		if (cmd == NULL)
 			return NULL;
 		slot = (uint16_t)c->nslots_used;
 		c->slots[c->nslots_used++] = cmd;
 	}
-	memset(cmd, 0, sizeof(*cmd));
+	memset(cmd, 0, CMD_CLEAR_END);
 	cmd->conn = c;
 	cmd->slot = slot;
 	cmd->st = CMD_NEED_BUF; /* set properly by the caller */
@@ -217,6 +217,21 @@ static void r2t_queue(struct cmd *cmd)
 	conn_tx_cmd(c, cmd);
 }
 
+/* A RAM write completes inside cmd_exec(): it may read its staged data. */
+static bool icd_stays_staged(const struct cmd *cmd)
+{
+	return cmd->io && cmd->plan.op == BE_OP_WRITE && cmd->plan.ns->be.kind == BE_RAM;
+}
+
+/* Staged in-capsule data into the command's own buffer (before the staging buffer is reused). */
+static void icd_unstage(struct cmd *cmd, bool copy)
+{
+	if (copy)
+		memcpy(cmd->buf->p, cmd->data, cmd->icd_len);
+	cmd->data = cmd->buf->p;
+	cmd->icd_staged = false;
+}
+
 /* Which queue may run it, in which state (sequence, opcode), then its data. */
 static void cmd_start(struct cmd *cmd)
 {
@@ -274,6 +289,8 @@ static void cmd_start(struct cmd *cmd)
 		cmd_complete_status(cmd, st);
 		return;
 	}
+	if (cmd->icd_staged && !icd_stays_staged(cmd))
+		icd_unstage(cmd, true);
 	if (cmd->dir == NVME_OPC_XFER_H2C && cmd->data_len > cmd->icd_len) {
 		if (cmd_get_buf(cmd, cmd->data_len, r2t_queue))
 			r2t_queue(cmd);
@@ -333,7 +350,23 @@ int cmd_rx_capsule_header(struct conn *c)
 	 * so RX never waits for another command's buffer (no deadlock).
 	 */
 	if (try_buf(cmd, len, true) > 0) {
-		tcp_rx_set_data(&c->rx, cmd->data);
+		uint32_t whole = len + (c->rx.hdr.ch.flags & NVME_TCP_F_DDGST ?
+					NVME_TCP_DIGEST_LEN : 0);
+
+		if (c->rx.pad_len == 0 && c->rx_staged_len >= whole) {
+			/*
+			 * The whole PDU is staged: it completes in this pass of
+			 * rx_process(), before the staging buffer is reused, so the
+			 * codec only checks it and the command starts on the staged
+			 * bytes (cmd_start copies them unless a RAM write takes
+			 * them straight into the store: one copy, not two).
+			 */
+			cmd->data = (uint8_t *)c->rx_staged;
+			cmd->icd_staged = true;
+			tcp_rx_set_data(&c->rx, NULL);
+		} else {
+			tcp_rx_set_data(&c->rx, cmd->data);
+		}
 		return 0;
 	}
 	cmd->buf_want = len; /* malloc failed: try again when memory comes back */
@@ -365,6 +398,16 @@ int cmd_rx_capsule(struct conn *c)
 	}
 	cmd->st = CMD_EXEC;
 	cmd_start(cmd);
+	/*
+	 * Done with the staged bytes (a RAM write has stored them, any other
+	 * command was copied or did not start): nothing may point at them once
+	 * the staging buffer is reused. A released command has no buffer.
+	 */
+	if (cmd->icd_staged) {
+		if (cmd->buf != NULL)
+			icd_unstage(cmd, false);
+		cmd->icd_staged = false;
+	}
 	return c->closing ? -ECONNRESET : 0;
 }
 

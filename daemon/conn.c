@@ -291,8 +291,11 @@ static int rx_step(struct conn *c, const uint8_t *p, uint32_t len, uint32_t *use
 	if (n < 0)
 		return codec_error(c, (int)n);
 	*used = (uint32_t)n;
-	if (ev == TCP_RX_HEADER)
+	if (ev == TCP_RX_HEADER) {
+		c->rx_staged = p + n;
+		c->rx_staged_len = len - (uint32_t)n;
 		return on_header(c);
+	}
 	if (ev == TCP_RX_PDU) {
 		int ret;
 

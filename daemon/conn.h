@@ -120,6 +120,9 @@ struct conn {
 	uint32_t recv_want;
 	unsigned int rx_pause;	   /* RXP_* */
 	struct cmd *rx_cmd;	   /* the command whose in-capsule data is arriving */
+	/* on a TCP_RX_HEADER: the staged bytes that follow the header (cmd.c) */
+	const uint8_t *rx_staged;
+	uint32_t rx_staged_len;
 	uint8_t term_data[NVME_TCP_TERM_DATA_MAX]; /* a received H2CTermReq's data */
 	int64_t log_quota_ms;	   /* rate limit for peer-triggered warnings */
 	uint64_t rx_pdus;	   /* PDUs received whole */
