@@ -295,7 +295,10 @@ static int run(struct cfg_config *cfg, unsigned int nworkers, const struct daemo
 	if (ret)
 		log_warn("saving the health counters: %s", strerror(-ret));
 	ret = 0;
+	goto done;
 out:
+	(void)health_save(h, &t, true); /* a start that failed is no unsafe shutdown */
+done:
 	health_close(h);
 	close_listeners(&t);
 	cfg = atomic_load(&t.cfg);

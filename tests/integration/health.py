@@ -16,7 +16,7 @@ corrupt file set aside as health.unreadable, a state_dir that cannot be
 used (logged, the daemon serves anyway), -s overriding state_dir.
 Prints TAP; exit 0 / 1, 77 (skip) without nvmfd.
 """
-import os, signal, struct, sys, tempfile, time
+import os, signal, socket, struct, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from taplib import check, done, free_ports, results  # noqa: E402
 from nvmftcp import Closed, Daemon, admin_up, io_up  # noqa: E402
@@ -97,6 +97,7 @@ def same_io(x, y):
 
 
 def main():
+    global conf_text
     # ---- run 1: a fresh state_dir, known I/O ----
     check("run 1: nvmfd starts with -s %s (state_dir in the file cannot be made)" % state,
           start(state, "first"))
@@ -160,10 +161,24 @@ def main():
     check("run 4: exactly one more unsafe shutdown (2), power cycles 4",
           tot["unsafe"] == 2 and tot["power_cycles"] == 4, tot)
     check("run 4: SIGTERM: exit 0", stop() == 0)
-    check("run 5 (after a graceful stop): starts", start(state, "after-graceful"))
+    # a start that fails (its port taken) is a power cycle, not an unsafe shutdown
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    taken.bind(("127.0.0.1", PORT))
+    taken.listen(1)
+    conf = os.path.join(work, "taken.ini")
+    with open(conf, "w") as f:
+        f.write(conf_text)
+    r = subprocess.run([NVMFD, "-c", conf, "-s", state], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    taken.close()
+    check("a start with its port taken fails (exit 1), saying so",
+          r.returncode == 1 and b"cannot listen" in r.stdout, r.stdout.decode()[-300:])
+    check("run 5 (after a graceful stop and a failed start): starts",
+          start(state, "after-graceful"))
     tot, _, _ = sample()
-    check("run 5: no new unsafe shutdown (2), power cycles 5",
-          tot["unsafe"] == 2 and tot["power_cycles"] == 5, tot)
+    check("run 5: no new unsafe shutdown (2), power cycles 6 (the failed start counts one)",
+          tot["unsafe"] == 2 and tot["power_cycles"] == 6, tot)
     stop()
 
     # ---- power-on hours from the file ----
@@ -207,7 +222,6 @@ def main():
     check("run 8: SIGTERM: exit 0", stop() == 0)
 
     # ---- a subsystem removed by a reload while older commands still run, then a stop ----
-    global conf_text
     sub_c = SUB + "-c"
     base = conf_text
     conf_text += "[subsystem %s]\nallow_host = any\n[namespace %s 1]\npath = ram:8M\n" % (
