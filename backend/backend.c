@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/fs.h>
 
 int be_open(struct be_ns *ns, const struct be_params *p, char *err, size_t errlen)
 {
@@ -53,9 +55,32 @@ void be_close(struct be_ns *ns)
 
 static bool in_range(const struct be_ns *ns, const struct be_io *io)
 {
+	uint64_t size = __atomic_load_n(&ns->size, __ATOMIC_RELAXED); /* a reload may resize */
+
 	if (io->op == BE_OP_FLUSH)
 		return true;
-	return io->offset <= ns->size && io->len <= ns->size - io->offset;
+	return io->offset <= size && io->len <= size - io->offset;
+}
+
+int be_size_now(const struct be_ns *ns, uint64_t *size)
+{
+	struct stat st;
+	uint64_t bytes;
+
+	if (ns->fd < 0) { /* RAM: fixed */
+		*size = ns->size;
+		return 0;
+	}
+	if (fstat(ns->fd, &st) != 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(ns->fd, BLKGETSIZE64, &bytes) != 0)
+			return -errno;
+	} else {
+		bytes = (uint64_t)st.st_size;
+	}
+	*size = bytes - bytes % ns->block_size;
+	return 0;
 }
 
 int be_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)

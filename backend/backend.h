@@ -77,6 +77,17 @@ struct be_ops {
 	int (*submit)(struct be_ns *ns, struct io_uring *ring, struct be_io *io);
 };
 
+/*
+ * The store's size now, a multiple of its block size (a file or a device
+ * may have grown or shrunk since it was opened). 0 or -errno.
+ */
+int be_size_now(const struct be_ns *ns, uint64_t *size);
+/* A reload applies it; workers may be checking ranges meanwhile. */
+static inline void be_set_size(struct be_ns *ns, uint64_t size)
+{
+	__atomic_store_n(&ns->size, size, __ATOMIC_RELAXED);
+}
+
 /* Open a backing store by path kind. Returns 0 or -errno (and a message in err). */
 int be_open(struct be_ns *ns, const struct be_params *p, char *err, size_t errlen);
 void be_close(struct be_ns *ns);

@@ -129,14 +129,14 @@ static nvme_status_t id_ns(const struct ctrl *c, uint32_t nsid, void *buf)
 	if (ns == NULL)
 		return nsid <= highest_nsid(c->subsys) ? 0 : SC_INVALID_NS;
 	memset(&id, 0, sizeof(id));
-	id.nsze = id.ncap = id.nuse = htole64(ns->nsze);
+	id.nsze = id.ncap = id.nuse = htole64(ns_blocks(ns));
 	id.nlbaf = 0; /* one LBA format, in use, without metadata */
 	id.flbas = 0;
 	id.lbaf[0].lbads = (uint8_t)ns->lba_shift;
 	/* shared: every controller of the subsystem reaches it (Linux multipath wants it) */
 	id.nmic = 1;
 	id.dlfeat = NVME_NS_DLFEAT_READ_ZEROES;
-	put_le64(id.nvmcap, ns->nsze << ns->lba_shift);
+	put_le64(id.nvmcap, ns_blocks(ns) << ns->lba_shift);
 	if (ns->read_only)
 		id.nsattr = NVME_NS_NSATTR_WP;
 	memcpy(id.nguid, ns->nguid, sizeof(id.nguid));

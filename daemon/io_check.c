@@ -19,7 +19,9 @@ static uint64_t sqe_slba(const struct nvme_sqe *sqe)
 /* slba + nlb within the namespace, without overflow (NVM 3.3: LBA Out of Range). */
 static bool lba_range_ok(const struct ns *ns, uint64_t slba, uint64_t nlb)
 {
-	return slba <= ns->nsze && nlb <= ns->nsze - slba;
+	uint64_t nsze = ns_blocks(ns);
+
+	return slba <= nsze && nlb <= nsze - slba;
 }
 
 /* Read, Write, Write Zeroes: SLBA, NLB (0's based), FUA (NVM 3.2.4, 3.2.6, 3.2.8). */

@@ -51,6 +51,8 @@ struct sub_plan {
 	struct host_list *hosts;  /* to publish; NULL: unchanged */
 	struct ptrs dropped;	  /* struct ns: removed or replaced (kept in nst's nold) */
 	struct ptrs folded;	  /* struct ns: the old table's nold, counted in nst->retired */
+	struct ptrs resized;	  /* struct ns kept whose store grew or shrank */
+	uint64_t *new_size;	  /* [resized.n]: bytes */
 	uint32_t *changed;	  /* NSIDs added, removed or replaced */
 	size_t nchanged;
 };
@@ -65,7 +67,7 @@ struct plan {
 	struct ptrs new_ls;	  /* struct listener opened for this reload */
 	bool files_added;
 	bool disc_changed;	  /* the discovery log's content changes */
-	unsigned int added, removed, replaced; /* namespaces, for the log */
+	unsigned int added, removed, replaced, resized; /* namespaces, for the log */
 };
 
 /* What a reload replaced, freed once no worker or command can hold it. */
@@ -204,6 +206,31 @@ static int open_ns(struct target *t, struct plan *pl, struct health *h, const ch
 	return 0;
 }
 
+/*
+ * A namespace kept as it is: has its file or device grown or shrunk since
+ * it was opened (an LV extended, a file truncated longer)? Hosts then get
+ * the event and read the new size, as with nvmet's revalidate_size.
+ */
+static int plan_resize(struct plan *pl, struct sub_plan *sp, struct ns *o)
+{
+	uint64_t size;
+	uint64_t *ns_size;
+
+	if (be_size_now(&o->be, &size) != 0 || size == o->be.size)
+		return 0;
+	ns_size = realloc(sp->new_size, (sp->resized.n + 1) * sizeof(*ns_size));
+	if (ns_size == NULL)
+		return -ENOMEM;
+	sp->new_size = ns_size;
+	ns_size[sp->resized.n] = size;
+	if (ptrs_push(&sp->resized, o) != 0 || note_changed(sp, o->nsid) != 0)
+		return -ENOMEM;
+	log_info("namespace %u of %s: %s is now %llu bytes (was %llu)", o->nsid, sp->s->nqn,
+		 o->be.path, (unsigned long long)size, (unsigned long long)o->be.size);
+	pl->resized++;
+	return 0;
+}
+
 /* A subsystem both configurations have: its new namespace table and host list. */
 static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct sub_plan *sp,
 		     const struct cfg_subsystem *cs)
@@ -245,6 +272,9 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 
 		if (o != NULL && ns_cfg_same(&o->cfg, cn)) {
 			nt->ns[nt->n++] = o;
+			ret = plan_resize(pl, sp, o);
+			if (ret)
+				return ret;
 			continue;
 		}
 		ret = open_ns(t, pl, h, s->nqn, cn, &nt->ns[nt->n]);
@@ -276,7 +306,8 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 				return -ENOMEM;
 		}
 	}
-	if (sp->nchanged == 0 && sp->folded.n == 0) {
+	if (sp->nchanged == sp->resized.n && sp->folded.n == 0 && old->nold == 0 &&
+	    nt->n == old->n) {
 		free(nt); /* the same namespaces */
 		sp->nst = NULL;
 	}
@@ -399,6 +430,8 @@ static void plan_free(struct plan *pl)
 	for (size_t i = 0; i < pl->nsub; i++) {
 		ptrs_free(&pl->sub[i].dropped);
 		ptrs_free(&pl->sub[i].folded);
+		ptrs_free(&pl->sub[i].resized);
+		free(pl->sub[i].new_size);
 		free(pl->sub[i].changed);
 	}
 	free(pl->sub);
@@ -436,7 +469,7 @@ static bool plan_empty(const struct plan *pl)
 		return false;
 	for (size_t i = 0; i < pl->nsub; i++)
 		if (pl->sub[i].is_new || pl->sub[i].removed || pl->sub[i].nst != NULL ||
-		    pl->sub[i].hosts != NULL)
+		    pl->sub[i].hosts != NULL || pl->sub[i].resized.n != 0)
 			return false;
 	return true;
 }
@@ -463,6 +496,16 @@ static int publish(struct target *t, struct plan *pl, struct leftovers *lo)
 			continue;
 		if (sp->hosts != NULL)
 			ret |= ptrs_push(&lo->tables, atomic_exchange(&s->hosts, sp->hosts));
+		for (size_t j = 0; j < sp->resized.n; j++) {
+			struct ns *ns = sp->resized.p[j];
+			uint64_t size = sp->new_size[j];
+
+			/* growing: the store first; shrinking: what io_check sees first */
+			if (size > ns->be.size)
+				be_set_size(&ns->be, size);
+			__atomic_store_n(&ns->nsze, size >> ns->lba_shift, __ATOMIC_RELAXED);
+			be_set_size(&ns->be, size);
+		}
 		if (sp->removed) {
 			atomic_store(&s->removed, true);
 			ret |= ptrs_push(&lo->gone, s);
@@ -652,10 +695,10 @@ static void log_summary(const struct plan *pl, const struct cfg_config *old)
 		del_s += pl->sub[i].removed;
 		hosts += pl->sub[i].hosts != NULL && !pl->sub[i].removed;
 	}
-	log_info("reload: %s: subsystems +%zu -%zu, namespaces +%u -%u (%u replaced), host lists "
-		 "changed %zu, listeners %zu -> %zu",
-		 pl->cfg->source, add_s, del_s, pl->added, pl->removed, pl->replaced, hosts,
-		 old->nlisteners, pl->cfg->nlisteners);
+	log_info("reload: %s: subsystems +%zu -%zu, namespaces +%u -%u (%u replaced, %u resized), "
+		 "host lists changed %zu, listeners %zu -> %zu",
+		 pl->cfg->source, add_s, del_s, pl->added, pl->removed, pl->replaced, pl->resized,
+		 hosts, old->nlisteners, pl->cfg->nlisteners);
 }
 
 int reload_config(struct target *t, struct health *h, const char *path, bool verbose)

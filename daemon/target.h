@@ -66,7 +66,7 @@ struct ns {
 	uint32_t nsid;
 	struct cfg_namespace cfg; /* as configured: a reload keeps ns if this is unchanged */
 	struct be_ns be;
-	uint64_t nsze;	      /* in blocks */
+	uint64_t nsze;	      /* in blocks; a reload may change it: read it with ns_blocks() */
 	uint32_t lba_shift;   /* 9 or 12 */
 	bool read_only;
 	uint8_t nguid[16];    /* stable across restarts: derived from NQN and NSID */
@@ -77,6 +77,11 @@ struct ns {
 	struct smart_counts base; /* from the state file: the counters of earlier runs */
 	bool released;	      /* removed by a reload: its store is closed, counters kept */
 };
+
+static inline uint64_t ns_blocks(const struct ns *ns)
+{
+	return __atomic_load_n(&ns->nsze, __ATOMIC_RELAXED);
+}
 
 /*
  * A subsystem's namespaces: n served, sorted by NSID, then nold removed by

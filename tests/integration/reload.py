@@ -410,6 +410,19 @@ def keep_going():
     st = q3.write(0, blk, nsid=4)
     st2, got = q3.read(0, 8, nsid=4)
     check("namespace 4 on another file: I/O works", st == 0 and st2 == 0 and got == blk)
+    # the file grows (as an LV would be extended); the same configuration again
+    os.truncate(fb, 12 << 20)
+    f, new = hup(ini(a_hosts=hosts1, a_ns=((1, "ram:32M"), (4, fb))))
+    aer1 = aer_then_log(a1, aer1, "namespace 4's file grew to 12 MiB", [4])
+    st, idns = a3.identify(0x00, nsid=4)
+    nsze = struct.unpack_from("<Q", idns, 0)[0] if st == 0 else None
+    check("namespace 4 grown: Identify Namespace says 12 MiB", nsze == 12 * 2048, nsze)
+    st = q3.write(10 * 2048, blk, nsid=4)
+    st2, got = q3.read(10 * 2048, 8, nsid=4)
+    check("namespace 4 grown: I/O past the old end works", st == 0 and st2 == 0 and got == blk,
+          (st, st2))
+    check("namespace 4 grown: the log says so", "resized" in daemon.text() and
+          "is now %d bytes" % (12 << 20) in daemon.text())
     f, new = hup(ini(a_hosts=hosts1))
     aer1 = aer_then_log(a1, aer1, "remove namespace 4", [4])
     check("namespace 4 removed: its file is closed", not open_in_daemon(fb))
