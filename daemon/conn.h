@@ -117,6 +117,7 @@ struct conn {
 	uint8_t *rxbuf;
 	uint32_t rxbuf_size;	   /* CONN_RXBUF_SIZE .. CONN_RXBUF_MAX */
 	bool rx_full;		   /* the last staging receive filled rxbuf */
+	uint32_t rx_whole;	   /* its bytes up to the end of its last whole PDU */
 	uint32_t rx_off, rx_len;
 	bool recv_armed;
 	bool recv_direct;	   /* the armed recv places payload bytes */
