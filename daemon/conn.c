@@ -137,6 +137,7 @@ void conn_accept(struct worker *w, struct listener *l, int fd)
 		close(fd);
 		return;
 	}
+	c->rxbuf_size = CONN_RXBUF_SIZE;
 	c->peer_ss = ss;
 	c->lim_pending = true;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
@@ -174,6 +175,34 @@ void conn_connected(struct conn *c)
 
 static void rx_pause_drain(struct conn *c);
 
+/*
+ * The last staging receive filled the buffer with whole PDUs, so more were
+ * waiting: double it, up to CONN_RXBUF_MAX. A host with a deep queue of
+ * 4 KiB in-capsule writes has ~130 KiB in flight at QD 32, which 16 KiB
+ * took in four receives (each its own io_uring_enter) and one more for the
+ * capsule split at the end; 128 KiB takes it in about one. A buffer filled
+ * by the start of a large H2CData payload does not count: the rest of that
+ * payload goes straight to the command's buffer, and a larger staging
+ * buffer would only copy more of it. Idle and admin queues keep 16 KiB.
+ * Only called with nothing staged (no command points into the buffer,
+ * cmd.c), so the old contents need no copy.
+ */
+static void rx_grow(struct conn *c)
+{
+	uint32_t size = c->rxbuf_size * 2;
+	uint8_t *p;
+
+	c->rx_full = false;
+	if (size > CONN_RXBUF_MAX || c->rx_whole < c->rxbuf_size / 2)
+		return;
+	p = malloc(size);
+	if (p == NULL)
+		return; /* keep the smaller one */
+	free(c->rxbuf);
+	c->rxbuf = p;
+	c->rxbuf_size = size;
+}
+
 static void rx_arm(struct conn *c)
 {
 	struct io_uring_sqe *sqe;
@@ -196,7 +225,9 @@ static void rx_arm(struct conn *c)
 		/* payload straight into the command's buffer: no copy */
 		io_uring_prep_recv(sqe, c->fd, where, want, MSG_WAITALL);
 	} else {
-		io_uring_prep_recv(sqe, c->fd, c->rxbuf, CONN_RXBUF_SIZE, 0);
+		if (c->rx_full)
+			rx_grow(c);
+		io_uring_prep_recv(sqe, c->fd, c->rxbuf, c->rxbuf_size, 0);
 	}
 	io_uring_sqe_set_data64(sqe, op_data(c, OP_RECV));
 	c->recv_armed = true;
@@ -314,9 +345,12 @@ static void rx_process(struct conn *c)
 {
 	while (!c->rx_pause && !c->closing && c->rx_off < c->rx_len) {
 		uint32_t used;
+		uint64_t pdus = c->rx_pdus;
 		int ret = rx_step(c, c->rxbuf + c->rx_off, c->rx_len - c->rx_off, &used);
 
 		c->rx_off += used;
+		if (c->rx_pdus != pdus)
+			c->rx_whole = c->rx_off;
 		if (ret < 0)
 			break;
 	}
@@ -367,6 +401,8 @@ void conn_recv_done(struct conn *c, int res)
 	} else {
 		c->rx_off = 0;
 		c->rx_len = (uint32_t)res;
+		c->rx_full = c->rx_len == c->rxbuf_size;
+		c->rx_whole = 0;
 	}
 	if (!c->rx_pause)
 		rx_process(c);

@@ -48,7 +48,8 @@
 #include "pdu.h"
 #include "worker.h"
 
-#define CONN_RXBUF_SIZE	 (16u << 10)  /* staging: headers and small payloads */
+#define CONN_RXBUF_SIZE	 (16u << 10)  /* staging: headers and small payloads, at first */
+#define CONN_RXBUF_MAX	 (128u << 10) /* grown to when a receive fills it (conn.c) */
 #define CONN_TX_BATCH	 32	      /* PDUs per sendmsg */
 #define CONN_TX_INFLIGHT 4	      /* batches sent and not yet released (ZC notifications) */
 #define CONN_C2H_CHUNK	 (128u << 10) /* C2HData DATAL at most */
@@ -114,6 +115,9 @@ struct conn {
 
 	/* RX */
 	uint8_t *rxbuf;
+	uint32_t rxbuf_size;	   /* CONN_RXBUF_SIZE .. CONN_RXBUF_MAX */
+	bool rx_full;		   /* the last staging receive filled rxbuf */
+	uint32_t rx_whole;	   /* its bytes up to the end of its last whole PDU */
 	uint32_t rx_off, rx_len;
 	bool recv_armed;
 	bool recv_direct;	   /* the armed recv places payload bytes */
