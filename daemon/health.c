@@ -246,15 +246,10 @@ static void write_all(FILE *f, struct health *h, struct target *t, bool clean)
 	for (size_t i = 0; i < st->n; i++) {
 		const struct subsys *s = st->s[i];
 		const struct ns_table *nt = atomic_load(&s->nst);
-		struct smart_counts gone = nt->retired;
+		struct smart_counts gone;
 
 		/* namespaces a reload removed count for the subsystem only */
-		for (size_t j = nt->n; j < nt->n + nt->nold; j++) {
-			struct smart_counts one;
-
-			ns_smart(t, nt->ns[j], &one);
-			smart_counts_add(&gone, &one);
-		}
+		ns_table_smart(t, nt, nt->n, &gone);
 		fprintf(f, "subsystem %s %" PRIu64, s->nqn, atomic_load(&s->err_entries));
 		put_counts(f, &gone);
 		for (size_t j = 0; j < nt->n; j++) {

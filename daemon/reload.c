@@ -36,14 +36,6 @@ struct leftovers {
 /* Oldest first; a command the host stalls keeps one here, not the next reloads out. */
 static struct leftovers *g_left, **g_left_tail = &g_left;
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- Publishing ---- */
 
 static const struct sub_plan *plan_of(const struct plan *pl, const struct subsys *s)
@@ -167,13 +159,10 @@ static void finish(struct target *t, struct health *h, struct leftovers *lo)
 	for (size_t i = 0; i < lo->gone.n; i++) {
 		struct subsys *s = lo->gone.p[i];
 		struct ns_table *nt = lo->gone_nst.p[i];
-		struct smart_counts total = nt->retired;
+		struct smart_counts total;
 
+		ns_table_smart(t, nt, 0, &total);
 		for (size_t j = 0; j < nt->n + nt->nold; j++) {
-			struct smart_counts one;
-
-			ns_smart(t, nt->ns[j], &one);
-			smart_counts_add(&total, &one);
 			slots |= nt->ns[j]->file_slot >= 0;
 			target_ns_release(t, nt->ns[j]);
 		}
@@ -217,7 +206,7 @@ static void finish(struct target *t, struct health *h, struct leftovers *lo)
 static void leftovers_add(struct leftovers *lo, uint64_t epoch)
 {
 	lo->epoch = epoch;
-	lo->since_ms = now_ms();
+	lo->since_ms = worker_clock_ms();
 	*g_left_tail = lo;
 	g_left_tail = &lo->next;
 }
@@ -242,11 +231,11 @@ void reload_poll(struct target *t, struct health *h)
 	leftovers_free(t, h, false);
 	if (had && g_left == NULL)
 		log_info("reload: the last commands begun before it have ended");
-	if (g_left != NULL && now_ms() - g_left->since_ms >= RELOAD_DRAIN_MS) {
+	if (g_left != NULL && worker_clock_ms() - g_left->since_ms >= RELOAD_DRAIN_MS) {
 		log_warn("reload: commands begun before a reload still run after %d s: what it "
 			 "replaced stays allocated until they end",
 			 RELOAD_DRAIN_MS / 1000);
-		g_left->since_ms = now_ms();
+		g_left->since_ms = worker_clock_ms();
 	}
 }
 

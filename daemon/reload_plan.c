@@ -59,29 +59,6 @@ static bool hosts_same(const struct host_list *a, const struct host_list *b)
 	return true;
 }
 
-static struct subsys *find_subsys(const struct subsys_table *st, const char *nqn)
-{
-	for (size_t i = 0; i < st->n; i++)
-		if (strcmp(st->s[i]->nqn, nqn) == 0)
-			return st->s[i];
-	return NULL;
-}
-
-static struct ns *find_active(const struct ns_table *nt, uint32_t nsid)
-{
-	for (size_t i = 0; i < nt->n; i++)
-		if (nt->ns[i]->nsid == nsid)
-			return nt->ns[i];
-	return NULL;
-}
-
-static int cmp_ns(const void *a, const void *b)
-{
-	const struct ns *x = *(struct ns *const *)a, *y = *(struct ns *const *)b;
-
-	return x->nsid < y->nsid ? -1 : x->nsid > y->nsid;
-}
-
 /* What only a restart changes: warn, and keep serving with the old value. */
 void warn_static(const struct cfg_config *o, const struct cfg_config *n)
 {
@@ -190,19 +167,15 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 	if (nt == NULL)
 		return -ENOMEM;
 	sp->nst = nt;
-	nt->retired = old->retired;
 	/* namespaces an earlier reload removed: their counters join the subsystem's */
+	ns_table_smart(t, old, old->n, &nt->retired);
 	for (size_t i = old->n; i < old->n + old->nold; i++) {
-		struct smart_counts one;
-
-		ns_smart(t, old->ns[i], &one);
-		smart_counts_add(&nt->retired, &one);
 		if (ptrs_push(&sp->folded, old->ns[i]) != 0)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < cs->nns; i++) {
 		const struct cfg_namespace *cn = &cs->ns[i];
-		struct ns *o = find_active(old, cn->nsid);
+		struct ns *o = ns_table_find(old, cn->nsid);
 
 		if (o != NULL && ns_cfg_same(&o->cfg, cn)) {
 			nt->ns[nt->n++] = o;
@@ -222,7 +195,7 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 		else
 			pl->added++;
 	}
-	qsort(nt->ns, nt->n, sizeof(nt->ns[0]), cmp_ns);
+	ns_table_sort(nt);
 	for (size_t i = 0; i < old->n; i++) {
 		struct ns *o = old->ns[i];
 		bool kept = false;
@@ -234,7 +207,7 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 		nt->ns[nt->n + nt->nold++] = o;
 		if (ptrs_push(&sp->dropped, o) != 0)
 			return -ENOMEM;
-		if (find_active(nt, o->nsid) == NULL) {
+		if (ns_table_find(nt, o->nsid) == NULL) {
 			pl->removed++;
 			if (note_changed(sp, o->nsid) != 0)
 				return -ENOMEM;
@@ -251,17 +224,14 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 static int plan_new(struct target *t, struct plan *pl, struct health *h, struct sub_plan *sp,
 		    const struct cfg_subsystem *cs)
 {
-	struct ns_table *nt = ns_table_alloc(cs->nns);
+	struct ns_table *nt;
 	int ret;
 
 	sp->is_new = true;
-	sp->s = target_subsys_new(cs);
-	if (sp->s == NULL || nt == NULL) {
-		free(nt);
+	sp->s = target_subsys_new(cs, cs->nns);
+	if (sp->s == NULL)
 		return -ENOMEM;
-	}
-	free(atomic_load(&sp->s->nst));
-	atomic_store(&sp->s->nst, nt);
+	nt = atomic_load(&sp->s->nst);
 	for (size_t i = 0; i < cs->nns; i++) {
 		ret = open_ns(t, pl, h, sp->s->nqn, &cs->ns[i], &nt->ns[nt->n]);
 		if (ret)
@@ -269,7 +239,7 @@ static int plan_new(struct target *t, struct plan *pl, struct health *h, struct 
 		nt->n++;
 		pl->added++;
 	}
-	qsort(nt->ns, nt->n, sizeof(nt->ns[0]), cmp_ns);
+	ns_table_sort(nt);
 	health_apply_subsys(h, sp->s);
 	pl->disc_changed = true;
 	return 0;
@@ -332,7 +302,7 @@ int plan_build(struct target *t, struct health *h, struct plan *pl)
 		const struct cfg_subsystem *cs = &pl->cfg->subsys[i];
 		struct sub_plan *sp = &pl->sub[pl->nsub++];
 
-		sp->s = find_subsys(cur, cs->nqn);
+		sp->s = subsys_table_find(cur, cs->nqn);
 		ret = sp->s != NULL ? plan_kept(t, pl, h, sp, cs) : plan_new(t, pl, h, sp, cs);
 		if (ret)
 			return ret;

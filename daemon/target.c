@@ -148,6 +148,36 @@ static int cmp_ns(const void *a, const void *b)
 	return x->nsid < y->nsid ? -1 : x->nsid > y->nsid;
 }
 
+void ns_table_sort(struct ns_table *nt)
+{
+	qsort(nt->ns, nt->n, sizeof(nt->ns[0]), cmp_ns);
+}
+
+struct ns *ns_table_find(const struct ns_table *nt, uint32_t nsid)
+{
+	size_t lo = 0, hi = nt->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (nt->ns[mid]->nsid == nsid)
+			return nt->ns[mid];
+		if (nt->ns[mid]->nsid < nsid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct subsys *subsys_table_find(const struct subsys_table *st, const char *nqn)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->s[i]->nqn, nqn) == 0)
+			return st->s[i];
+	return NULL;
+}
+
 struct ns_table *ns_table_alloc(size_t n)
 {
 	static _Atomic uint64_t gen;
@@ -181,10 +211,10 @@ struct host_list *target_hosts_from(const struct cfg_subsystem *c)
 	return h;
 }
 
-struct subsys *target_subsys_new(const struct cfg_subsystem *c)
+struct subsys *target_subsys_new(const struct cfg_subsystem *c, size_t nns)
 {
 	struct subsys *s = calloc(1, sizeof(*s));
-	struct ns_table *nt = ns_table_alloc(0);
+	struct ns_table *nt = ns_table_alloc(nns);
 	struct host_list *h = target_hosts_from(c);
 
 	if (s == NULL || nt == NULL || h == NULL) {
@@ -221,24 +251,20 @@ void subsys_put(struct subsys *s)
 static int subsys_build(struct target *t, const struct cfg_config *cfg,
 			const struct cfg_subsystem *c, struct subsys **out)
 {
-	struct subsys *s = target_subsys_new(c);
+	struct subsys *s = target_subsys_new(c, c->nns);
 	struct ns_table *nt;
 	int ret = 0;
 
 	*out = s;
 	if (s == NULL)
 		return -ENOMEM;
-	nt = ns_table_alloc(c->nns);
-	if (nt == NULL)
-		return -ENOMEM;
-	free(atomic_load(&s->nst));
-	atomic_store(&s->nst, nt);
+	nt = atomic_load(&s->nst);
 	for (size_t i = 0; i < c->nns && ret == 0; i++) {
 		ret = target_ns_open(t, cfg, s->nqn, &c->ns[i], &nt->ns[nt->n]);
 		if (ret == 0)
 			nt->n++;
 	}
-	qsort(nt->ns, nt->n, sizeof(nt->ns[0]), cmp_ns);
+	ns_table_sort(nt);
 	return ret;
 }
 
@@ -356,33 +382,14 @@ void target_fini(struct target *t)
 
 struct subsys *target_find_subsys(struct target *t, const char *nqn)
 {
-	struct subsys_table *st;
-
 	if (strcmp(nqn, NVMF_DISC_NQN) == 0)
 		return &t->disc;
-	st = target_subsystems(t);
-	for (size_t i = 0; i < st->n; i++)
-		if (strcmp(st->s[i]->nqn, nqn) == 0)
-			return st->s[i];
-	return NULL;
+	return subsys_table_find(target_subsystems(t), nqn);
 }
 
 struct ns *subsys_find_ns(const struct subsys *s, uint32_t nsid)
 {
-	const struct ns_table *nt = subsys_ns(s);
-	size_t lo = 0, hi = nt->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (nt->ns[mid]->nsid == nsid)
-			return nt->ns[mid];
-		if (nt->ns[mid]->nsid < nsid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return ns_table_find(subsys_ns(s), nsid);
 }
 
 bool subsys_host_allowed(const struct subsys *s, const char *hostnqn)
@@ -398,7 +405,7 @@ bool subsys_host_allowed(const struct subsys *s, const char *hostnqn)
 	return false;
 }
 
-void smart_counts_add(struct smart_counts *sc, const struct smart_counts *b)
+static void smart_counts_add(struct smart_counts *sc, const struct smart_counts *b)
 {
 	sc->read_cmds += b->read_cmds;
 	sc->write_cmds += b->write_cmds;
@@ -424,16 +431,19 @@ void ns_smart(const struct target *t, const struct ns *ns, struct smart_counts *
 	}
 }
 
-void subsys_smart(const struct target *t, const struct subsys *s, struct smart_counts *sc)
+void ns_table_smart(const struct target *t, const struct ns_table *nt, size_t from,
+		    struct smart_counts *sc)
 {
-	const struct ns_table *nt = subsys_ns(s);
-
-	memset(sc, 0, sizeof(*sc));
-	smart_counts_add(sc, &nt->retired);
-	for (size_t i = 0; i < nt->n + nt->nold; i++) {
+	*sc = nt->retired;
+	for (size_t i = from; i < nt->n + nt->nold; i++) {
 		struct smart_counts one;
 
 		ns_smart(t, nt->ns[i], &one);
 		smart_counts_add(sc, &one);
 	}
+}
+
+void subsys_smart(const struct target *t, const struct subsys *s, struct smart_counts *sc)
+{
+	ns_table_smart(t, subsys_ns(s), 0, sc);
 }

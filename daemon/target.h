@@ -207,6 +207,10 @@ void subsys_put(struct subsys *s);
 
 /* Tables, sized for n entries (n zeroed slots; the caller fills and sets ->n). */
 struct ns_table *ns_table_alloc(size_t n);
+/* Sort the n served namespaces by NSID; find one of them (binary search). */
+void ns_table_sort(struct ns_table *nt);
+struct ns *ns_table_find(const struct ns_table *nt, uint32_t nsid);
+struct subsys *subsys_table_find(const struct subsys_table *st, const char *nqn);
 struct host_list *host_list_alloc(size_t n);
 struct subsys_table *subsys_table_alloc(size_t n);
 
@@ -218,12 +222,14 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 void target_ns_close(struct target *t, struct ns *ns);
 /* Close ns's store and free its file slot (a reload removed it; counters stay). */
 void target_ns_release(struct target *t, struct ns *ns);
-/* A new subsystem with no namespaces and the configured hosts (refs 1). */
-struct subsys *target_subsys_new(const struct cfg_subsystem *c);
+/* A new subsystem with the configured hosts and room for nns namespaces, none yet (refs 1). */
+struct subsys *target_subsys_new(const struct cfg_subsystem *c, size_t nns);
 struct host_list *target_hosts_from(const struct cfg_subsystem *c);
 /* A free file slot for ns (its fd into t->files), or -1 when none is left. */
 int target_file_slot_take(struct target *t, struct ns *ns);
 /* The subsystem's counters now: retired + every namespace's base + live counts. */
-void smart_counts_add(struct smart_counts *sc, const struct smart_counts *b);
 void subsys_smart(const struct target *t, const struct subsys *s, struct smart_counts *sc);
+/* nt's retired counters plus those of its namespaces from index from (n: the removed ones). */
+void ns_table_smart(const struct target *t, const struct ns_table *nt, size_t from,
+		    struct smart_counts *sc);
 void ns_smart(const struct target *t, const struct ns *ns, struct smart_counts *sc);

@@ -685,18 +685,20 @@ static void workers_free(void)
 	g_nworkers = 0;
 }
 
-/* Tell every started worker to stop (MSG_RING; the flag as a fallback), join. */
-static void stop_and_join(void)
+/*
+ * One MSG_RING with data to every running worker, from a ring of main's
+ * own, so that none waits for its tick: OP_MSG with NULL stops a worker,
+ * OP_NONE only wakes it. Without a ring the workers see their flags at
+ * their next tick.
+ */
+static void msg_workers(uint64_t data)
 {
 	struct io_uring r;
 	unsigned int sent = 0;
-	bool have_ring;
 
-	atomic_store(&g_target->stopping, true);
-	for (unsigned int i = 0; i < g_nworkers; i++)
-		atomic_store(&g_stop_req[i], true);
-	have_ring = io_uring_queue_init(64, &r, 0) == 0;
-	for (unsigned int i = 0; have_ring && i < g_nworkers; i++) {
+	if (io_uring_queue_init(64, &r, 0) != 0)
+		return;
+	for (unsigned int i = 0; i < g_nworkers; i++) {
 		struct worker *w = &g_workers[i];
 		struct io_uring_sqe *sqe;
 
@@ -708,16 +710,23 @@ static void stop_and_join(void)
 			sqe = io_uring_get_sqe(&r);
 		}
 		if (sqe == NULL)
-			break; /* the tick will see the flag */
-		io_uring_prep_msg_ring(sqe, w->ring.ring_fd, 0, op_data(NULL, OP_MSG), 0);
+			break;
+		io_uring_prep_msg_ring(sqe, w->ring.ring_fd, 0, data, 0);
 		io_uring_sqe_set_data64(sqe, i);
 		sent++;
 	}
-	if (have_ring) {
-		if (sent)
-			io_uring_submit_and_wait(&r, sent);
-		io_uring_queue_exit(&r);
-	}
+	if (sent)
+		io_uring_submit_and_wait(&r, sent);
+	io_uring_queue_exit(&r);
+}
+
+/* Tell every started worker to stop (MSG_RING; the flag as a fallback), join. */
+static void stop_and_join(void)
+{
+	atomic_store(&g_target->stopping, true);
+	for (unsigned int i = 0; i < g_nworkers; i++)
+		atomic_store(&g_stop_req[i], true);
+	msg_workers(op_data(NULL, OP_MSG));
 	for (unsigned int i = 0; i < g_nworkers; i++)
 		if (g_workers[i].thread_started)
 			pthread_join(g_workers[i].thread, NULL);
@@ -813,32 +822,6 @@ void workers_stop(void)
 	workers_free();
 }
 
-/* Wake every worker with an empty MSG_RING, so that none waits for its tick. */
-static void wake_workers(void)
-{
-	struct io_uring r;
-	unsigned int sent = 0;
-
-	if (io_uring_queue_init(64, &r, 0) != 0)
-		return; /* they see the epoch at their next tick */
-	for (unsigned int i = 0; i < g_nworkers; i++) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&r);
-
-		if (sqe == NULL) {
-			io_uring_submit(&r);
-			sqe = io_uring_get_sqe(&r);
-		}
-		if (sqe == NULL)
-			break;
-		io_uring_prep_msg_ring(sqe, g_workers[i].ring.ring_fd, 0, op_data(NULL, OP_NONE), 0);
-		io_uring_sqe_set_data64(sqe, i);
-		sent++;
-	}
-	if (sent)
-		io_uring_submit_and_wait(&r, sent);
-	io_uring_queue_exit(&r);
-}
-
 static uint64_t g_drained; /* epochs below it have no command left (main only) */
 
 static int64_t slot_cmds(unsigned int slot)
@@ -888,7 +871,7 @@ int workers_sync(struct target *t, int timeout_ms)
 	}
 	atomic_store_explicit(&t->epoch, e, memory_order_release);
 
-	wake_workers();
+	msg_workers(op_data(NULL, OP_NONE));
 	for (unsigned int i = 0; i < g_nworkers; i++) {
 		while (atomic_load_explicit(&g_workers[i].epoch_ack, memory_order_acquire) != e) {
 			struct timespec ts = { .tv_nsec = 1000000 };
