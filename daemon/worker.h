@@ -79,7 +79,6 @@ void workers_stop(void);
 #define WORKER_TICK_MS	      100	/* keep-alive, deadlines, closing */
 #define WORKER_STOP_GRACE_MS  5000	/* in-flight commands at a graceful stop */
 #define WORKER_STOP_HARD_MS   15000	/* then leave even if I/O still hangs */
-#define WORKER_MAX_CONNS      4096	/* per worker; more are closed at accept */
 #define WORKER_BUF_CAP	      (256u << 20) /* data buffers held per worker */
 
 enum op_tag {
