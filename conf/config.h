@@ -15,6 +15,7 @@
  *   queue_depth = 128              ; I/O queue entries (MQES + 1), 16..4096
  *   max_io_queues = 64
  *   kato_default = 120             ; seconds, applied when a host asks for 0
+ *   busy_poll = 50us               ; spin this long for the next event; 0: never
  *   max_connections = 4096         ; TCP connections held at once (every listener)
  *   max_connections_per_host = 1024 ; per address before Connect, per host NQN after
  *   max_controllers_per_subsystem = 256
@@ -100,6 +101,7 @@ struct cfg_config {
 	uint32_t queue_depth;
 	uint32_t max_io_queues;
 	uint32_t kato_default;
+	uint32_t busy_poll_us;	/* a worker's spin before it sleeps (worker_loop) */
 	/* resource limits (nvmfd.ini(5) LIMITS) */
 	uint32_t max_connections;
 	uint32_t max_connections_per_host;
@@ -132,6 +134,8 @@ int cfg_parse_bool(const char *s, bool *out);
 int cfg_parse_uuid(const char *s, uint8_t out[16]);
 /* "30", "30s", "500ms" -> milliseconds. */
 int cfg_parse_duration_ms(const char *s, uint64_t *out);
+/* The same, and "50us", -> microseconds. */
+int cfg_parse_duration_us(const char *s, uint64_t *out);
 bool cfg_nqn_valid(const char *nqn);
 
 const struct cfg_subsystem *cfg_find_subsystem(const struct cfg_config *cfg, const char *nqn);

@@ -24,6 +24,7 @@ void cfg_set_defaults(struct cfg_config *cfg)
 	cfg->queue_depth = 128;
 	cfg->max_io_queues = 64;
 	cfg->kato_default = 120;
+	cfg->busy_poll_us = 50;
 	cfg->max_connections = 4096;
 	cfg->max_connections_per_host = 1024;
 	cfg->max_controllers_per_subsystem = 256;
@@ -111,7 +112,7 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-int cfg_parse_duration_ms(const char *s, uint64_t *out)
+int cfg_parse_duration_us(const char *s, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -122,12 +123,27 @@ int cfg_parse_duration_ms(const char *s, uint64_t *out)
 	v = strtoull(s, &end, 10);
 	if (errno != 0 || v > UINT32_MAX)
 		return -ERANGE;
-	if (strcmp(end, "ms") == 0)
+	if (strcmp(end, "us") == 0)
 		*out = v;
-	else if (*end == '\0' || strcmp(end, "s") == 0)
+	else if (strcmp(end, "ms") == 0)
 		*out = v * 1000;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		*out = v * 1000000;
 	else
 		return -EINVAL;
+	return 0;
+}
+
+int cfg_parse_duration_ms(const char *s, uint64_t *out)
+{
+	uint64_t us;
+	int ret = cfg_parse_duration_us(s, &us);
+
+	if (ret)
+		return ret;
+	if (us % 1000 != 0)
+		return -EINVAL; /* "500us" where milliseconds are the unit */
+	*out = us / 1000;
 	return 0;
 }
 
@@ -401,6 +417,15 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 	} else if (strcmp(key, "discovery") == 0) {
 		if (cfg_parse_bool(value, &cfg->discovery))
 			cfg_error(ps, ps->lineno, "discovery = '%s': expected yes or no", value);
+	} else if (strcmp(key, "busy_poll") == 0) {
+		uint64_t us;
+
+		if (cfg_parse_duration_us(value, &us) || us > 1000)
+			cfg_error(ps, ps->lineno, "busy_poll = '%s': expected a duration from 0 to "
+						  "1000us (Nus microseconds, Nms, 0 to never spin)",
+				  value);
+		else
+			cfg->busy_poll_us = (uint32_t)us;
 	} else if (strcmp(key, "workers") == 0) {
 		if (strcmp(value, "auto") == 0)
 			cfg->workers = 0;

@@ -76,6 +76,7 @@ void warn_static(const struct cfg_config *o, const struct cfg_config *n)
 	STATIC_KEY(queue_depth, "queue_depth");
 	STATIC_KEY(max_io_queues, "max_io_queues");
 	STATIC_KEY(kato_default, "kato_default");
+	STATIC_KEY(busy_poll_us, "busy_poll");
 	STATIC_KEY(max_connections, "max_connections");
 	STATIC_KEY(max_connections_per_host, "max_connections_per_host");
 	STATIC_KEY(max_controllers_per_subsystem, "max_controllers_per_subsystem");

@@ -292,6 +292,7 @@ static void params_from(struct target_params *p, const struct cfg_config *cfg)
 	p->max_io_queues = cfg->max_io_queues;
 	p->kato_default_ms = cfg->kato_default * 1000;
 	p->cap_to = 30; /* 15 s: enable and shutdown are immediate here */
+	p->busy_poll_us = cfg->busy_poll_us;
 	p->conns.max_conns = cfg->max_connections;
 	p->conns.max_per_host = cfg->max_connections_per_host;
 	p->max_ctrls_per_subsys = cfg->max_controllers_per_subsystem;

@@ -132,6 +132,7 @@ struct target_params {
 	uint32_t max_io_queues;
 	uint32_t kato_default_ms;
 	uint8_t cap_to;	      /* CAP.TO in 500 ms units */
+	uint32_t busy_poll_us;
 	/* resource limits (nvmfd.ini(5) LIMITS) */
 	struct limits_cfg conns; /* at accept: limits.h */
 	uint32_t max_ctrls_per_subsys;

@@ -36,20 +36,22 @@ static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static _Atomic bool *g_stop_req;       /* per worker: main asked it to stop */
 static bool g_go;		       /* every worker is ready: serve (under g_lock) */
 
-int64_t worker_clock_ms(void)
+static int64_t clock_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t worker_clock_ms(void)
+{
+	return clock_ns() / 1000000;
 }
 
 static void worker_clock(struct worker *w)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	w->now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	w->now_ns = clock_ns();
 	w->now_ms = w->now_ns / 1000000;
 }
 
@@ -485,12 +487,68 @@ static void reap(struct worker *w)
 	}
 }
 
+/* What a spinning thread does between two looks: let the core's other
+ * hyperthread, or the hypervisor, have the cycles. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/*
+ * Adaptive busy-poll (busy_poll). Sleeping in io_uring_enter and being
+ * woken costs the waker an IPI and this thread a trip through the
+ * scheduler: tens of microseconds in a VM, more than the gap between two
+ * commands of a busy queue. So, the sends once submitted, the worker spins
+ * on the ring until a completion is posted or deferred task work is queued
+ * (the kernel then sets IORING_SQ_TASKRUN and wakes nobody), for at most
+ * spin_ns.
+ *
+ * A spin that finds nothing halves the budget, so a worker whose hosts are
+ * idle or slow stops spinning after a few misses; a sleep that an event
+ * ended within busy_poll gives the whole budget back (worker_loop). About
+ * every microsecond the spin yields, so that a host, or another worker,
+ * sharing the CPU runs first.
+ */
+static bool spin_for_events(struct worker *w)
+{
+	int64_t end;
+	int ret;
+
+	ret = io_uring_submit(&w->ring);
+	if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -EINTR)
+		return false;
+	end = clock_ns() + w->spin_ns;
+	w->spins++;
+	for (unsigned int i = 1;; i++) {
+		if (io_uring_cq_ready(&w->ring) != 0 ||
+		    (IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN)) {
+			w->spin_hits++;
+			w->spin_ns = w->spin_max_ns;
+			return true;
+		}
+		if (i % 32 == 0) {
+			if (clock_ns() >= end)
+				break;
+			sched_yield();
+		}
+		cpu_relax();
+	}
+	w->spin_ns /= 2;
+	if (w->spin_ns < 1000)
+		w->spin_ns = 0;
+	return false;
+}
+
 static void worker_loop(struct worker *w)
 {
 	while (!w->done) {
 		struct __kernel_timespec ts;
 		struct io_uring_cqe *cqe;
-		int64_t wait_ms;
+		int64_t wait_ms, slept_ns;
 		unsigned int head, n = 0;
 		int ret;
 
@@ -502,11 +560,17 @@ static void worker_loop(struct worker *w)
 			wait_ms = 0;
 		ts.tv_sec = wait_ms / 1000;
 		ts.tv_nsec = (wait_ms % 1000) * 1000000;
+		if (w->spin_ns != 0 && !w->stopping && spin_for_events(w))
+			ts.tv_sec = ts.tv_nsec = 0;
+		slept_ns = clock_ns();
 		ret = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 		if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 			log_err("worker %u: io_uring_submit_and_wait_timeout: %s", w->id,
 				strerror(-ret));
 		worker_clock(w);
+		if (w->spin_ns == 0 && w->spin_max_ns != 0 && w->now_ns - slept_ns < w->spin_max_ns &&
+		    io_uring_cq_ready(&w->ring) != 0)
+			w->spin_ns = w->spin_max_ns; /* a spin would have caught it */
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
 			handle_cqe(w, cqe);
 			n++;
@@ -531,8 +595,8 @@ static int ring_setup(struct worker *w)
 		unsigned int flags;
 		const char *name;
 	} modes[] = {
-		{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
-			  IORING_SETUP_CQSIZE,
+		{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+			  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
 		  "SINGLE_ISSUER|DEFER_TASKRUN" },
 		{ IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL |
 			  IORING_SETUP_CQSIZE,
@@ -593,6 +657,8 @@ static int worker_init(struct worker *w)
 			 strerror(-ret));
 	conn_zc_setup(w);
 	worker_clock(w);
+	w->spin_max_ns = (int64_t)w->t->p.busy_poll_us * 1000;
+	w->spin_ns = w->spin_max_ns;
 	w->next_tick_ms = w->now_ms + WORKER_TICK_MS;
 	w->epoch = atomic_load(&w->t->epoch);
 	atomic_store(&w->epoch_ack, w->epoch);
@@ -643,6 +709,10 @@ static void *worker_main(void *arg)
 	if (ret == 0 && go) {
 		worker_loop(w);
 		conn_zc_report(w);
+		if (w->spins != 0)
+			log_info("worker %u: busy-poll: %llu spins, %.1f%% found an event", w->id,
+				 (unsigned long long)w->spins, 100.0 * (double)w->spin_hits /
+				 (double)w->spins);
 	}
 	/* registered ring fds belong to this thread */
 	if (w->ring_ok)

@@ -154,6 +154,10 @@ struct worker {
 	int64_t now_ns;		 /* the same instant in ns (controller busy time) */
 	int64_t next_tick_ms;
 	uint64_t log_quota_ms;	 /* rate limit for accept errors */
+	/* adaptive busy-poll (worker_loop): spin up to spin_ns before sleeping */
+	int64_t spin_max_ns;	 /* busy_poll; 0: never spin */
+	int64_t spin_ns;	 /* the current budget, halved by every spin that missed */
+	uint64_t spins, spin_hits;
 
 	struct conn *conns;	 /* every connection of this worker (doubly linked) */
 	unsigned int nconns;

@@ -10,7 +10,8 @@
 # commands over several queues (R2T, split H2CData), each with and without
 # digests, and reads ended by C2HData SUCCESS (--disable-sqflow); checks exit status and JSON, that nvmfdd reads back the pattern
 # nvmf-perf wrote, that verifying against another seed fails, idle queues,
-# --target-pid, and the usage / connection errors.
+# --target-pid (idle workers do not spin), the usage / connection errors,
+# and the busy-poll summary at exit.
 #
 # Prints TAP (the plan last); exits 0 if every check passed, 1 otherwise, 77
 # (skip) when something is not built. INTEGRATION_KEEP=1 keeps the work
@@ -163,9 +164,13 @@ else
 	notok "--verify over never-written blocks fails (exit $rc)"; show "$work/nopat.err"
 fi
 
-run_ok "idle: 8 queues connected, no I/O; --target-pid" "idle" \
+# The daemon busy-polls (busy_poll, default 50us) only while events come
+# within the budget: right after the loads above, idle queues must let its
+# workers sleep (a worker stuck spinning would show about 1 core per worker).
+run_ok "idle: 8 queues connected, no I/O; --target-pid; the workers sleep" "idle" \
 	'j["total"]["ios"] == 0' 'j["target_cpu"] is not None' 'j["target_cpu"]["cores"] >= 0' \
-	-- -w idle -P 8 -t 1 --target-pid "$dpid"
+	'j["target_cpu"]["cores"] < 0.25' \
+	-- -w idle -P 8 -t 2 --target-pid "$dpid"
 
 # Errors.
 rc=0
@@ -185,5 +190,8 @@ if ((rc == 1)) && grep -q 'connection refused' "$work/refused.err"; then ok "not
 else notok "nothing listening: exit $rc"; show "$work/refused.err"; fi
 
 if kill -0 "$dpid" 2>/dev/null; then ok "nvmfd still running"; else notok "nvmfd still running"; show "$dlog"; fi
+if stop_nvmfd 10 && grep -Eq 'worker [0-9]+: busy-poll: [1-9][0-9]* spins, [0-9.]+% found an event' "$dlog"
+then ok "SIGTERM: exit 0; each worker logs its busy-poll spins"
+else notok "SIGTERM: exit 0; each worker logs its busy-poll spins"; daemon_tail; fi
 echo "1..$n"
 ((failed == 0))

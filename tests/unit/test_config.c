@@ -303,6 +303,41 @@ static void test_parsers(void **state)
 	assert_int_not_equal(cfg_parse_duration_ms("3m", &v), 0);
 	assert_int_not_equal(cfg_parse_duration_ms("-1", &v), 0);
 	assert_int_not_equal(cfg_parse_duration_ms("", &v), 0);
+	assert_int_not_equal(cfg_parse_duration_ms("500us", &v), 0); /* below the unit */
+	assert_int_equal(cfg_parse_duration_ms("2000us", &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(cfg_parse_duration_us("50us", &v), 0);
+	assert_int_equal(v, 50);
+	assert_int_equal(cfg_parse_duration_us("1ms", &v), 0);
+	assert_int_equal(v, 1000);
+	assert_int_equal(cfg_parse_duration_us("2", &v), 0);
+	assert_int_equal(v, 2000000);
+	assert_int_not_equal(cfg_parse_duration_us("5 us", &v), 0);
+}
+
+/* busy_poll: the default, units, 0, and the range. */
+static void test_busy_poll(void **state)
+{
+	struct cfg_config *cfg;
+
+	(void)state;
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\n");
+	assert_int_equal(cfg->busy_poll_us, 50);
+	cfg_free(cfg);
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = 0\n");
+	assert_int_equal(cfg->busy_poll_us, 0);
+	cfg_free(cfg);
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = 1ms\n");
+	assert_int_equal(cfg->busy_poll_us, 1000);
+	cfg_free(cfg);
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = 20us\n");
+	assert_int_equal(cfg->busy_poll_us, 20);
+	cfg_free(cfg);
+	/* a bare number is seconds, as for every duration: far beyond the range */
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = 50\n",
+		   "t.ini:3: busy_poll = '50': expected a duration from 0 to 1000us");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = 2ms\n", "t.ini:3: busy_poll = '2ms'");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = fast\n", "t.ini:3: busy_poll = 'fast'");
 }
 
 int main(void)
@@ -316,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_multiple_errors),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_busy_poll),
 		cmocka_unit_test(test_limits),
 	};
 
