@@ -49,9 +49,10 @@ def main():
     groups = {}
     for r in recs:
         if r["kind"] == "perf":
-            groups.setdefault((r["row"], r["workers"], r["digests"]), []).append(r["r"])
+            key = (r["row"], r["workers"], r.get("client", "sleep"), r["digests"])
+            groups.setdefault(key, []).append(r["r"])
     rows = []
-    for (row, workers, dg), runs in groups.items():
+    for (row, workers, client, dg), runs in groups.items():
         iops = [x["total"]["iops"] for x in runs]
         bps = [x["total"]["bytes_per_s"] for x in runs]
         tcores = [x["target_cpu"]["cores"] if x.get("target_cpu") else None for x in runs]
@@ -59,7 +60,7 @@ def main():
         lat = {k: med([x["total"]["lat_us"][k] for x in runs])
                for k in ("avg", "p50", "p99", "p99_9", "max")}
         m = {
-            "row": row, "workers": workers, "digests": dg, "runs": len(runs),
+            "row": row, "workers": workers, "client": client, "digests": dg, "runs": len(runs),
             "iops": med(iops), "iops_min": min(iops), "iops_max": max(iops),
             "spread_pct": 100 * (max(iops) - min(iops)) / med(iops) if med(iops) else None,
             "bytes_per_s": med(bps), "lat_us": lat,
@@ -79,14 +80,14 @@ def main():
             m["p99_over_pingpong_p99"] = lat["p99"] / pp["p99_us"]
             m["p50_over_pingpong_p50"] = lat["p50"] / pp["p50_us"]
         rows.append(m)
-    # digest cost: hd vs none of the same row and workers
-    by = {(m["row"], m["workers"], m["digests"]): m for m in rows}
+    # digest cost: hd vs none of the same row, workers and client
+    by = {(m["row"], m["workers"], m["client"], m["digests"]): m for m in rows}
     for m in rows:
-        base = by.get((m["row"], m["workers"], "none"))
+        base = by.get((m["row"], m["workers"], m["client"], "none"))
         if m["digests"] == "hd" and base and base["iops"]:
             m["digest_cost_pct"] = 100 * (1 - m["iops"] / base["iops"])
-    rows.sort(key=lambda m: (m["workers"], ORDER.index(m["row"]) if m["row"] in ORDER else 99,
-                             m["digests"]))
+    rows.sort(key=lambda m: (m["workers"], m["client"] != "sleep",
+                             ORDER.index(m["row"]) if m["row"] in ORDER else 99, m["digests"]))
     res = {"machine": a.machine, "date": a.date, "runs": a.runs, "secs": a.secs,
            "warmup": a.warmup, "perf_args": a.perf_args, "iperf3_gbit_s": iperf, "iperf3_reference_cc": a.cc,
            "pingpong": pp, "idle": [{"workers": r["workers"], "queues": r["r"]["queues"],
@@ -114,26 +115,29 @@ def main():
         md.append(f"Idle: {r['r']['queues']} connected idle queues cost the target "
                   f"{f(tc * 100 if tc is not None else None, '{:.2f}')}% of a core "
                   f"({r['workers']} worker(s)).")
-    md += ["", "| row | workers | digests | IOPS | spread | MB/s | BW / iperf3 | avg us | p50 | p99 "
+    md += ["", "| row | workers | client | digests | IOPS | spread | MB/s | BW / iperf3 | avg us | p50 | p99 "
            "| p99.9 | max | target cores | IOPS per target CPU-s | client cores | digest cost "
            "| vs SPDK IOPS* | vs SPDK per core* |",
-           "|" + "---|" * 18]
+           "|" + "---|" * 19]
     for m in rows:
         l = m["lat_us"]
         md.append("| " + " | ".join([
-            m["row"], str(m["workers"]), m["digests"], f(m["iops"]),
+            m["row"], str(m["workers"]), m["client"], m["digests"], f(m["iops"]),
             f(m["spread_pct"], "{:.1f}%"), f(m["bytes_per_s"] / 1e6), f(m["bw_over_iperf"], "{:.2f}"),
             f(l["avg"], "{:.1f}"), f(l["p50"], "{:.1f}"), f(l["p99"], "{:.1f}"),
             f(l["p99_9"], "{:.1f}"), f(l["max"], "{:.0f}"), f(m["target_cores"], "{:.2f}"),
             f(m["iops_per_target_cpu_s"]), f(m["client_cores"], "{:.2f}"),
             f(m.get("digest_cost_pct"), "{:.1f}%"), f(m.get("vs_spdk_iops"), "{:.2f}"),
             f(m.get("vs_spdk_per_core"), "{:.2f}")]) + " |")
-    md += ["", "\\* SPDK reference figures (issue 6) scaled by (our iperf3 / SPDK run's 36.5 Gbit/s); "
+    md += ["", "client: nvmf-perf sleeping on its ring (as most hosts do) or busy-polling it "
+           "(`--poll`, as spdk_nvme_perf did for SPDK's reference figures).",
+           "\\* SPDK reference figures (issue 6) scaled by (our iperf3 / SPDK run's 36.5 Gbit/s); "
            "per core = IOPS per target CPU-second against SPDK's IOPS / busy fraction."]
-    qd1 = [m for m in rows if m["row"] == "rr4k-qd1" and m["workers"] == 1 and m["digests"] == "none"]
-    if qd1 and "p99_over_pingpong_p99" in qd1[0]:
-        md.append(f"QD1 4K read p99 / bare round-trip p99: {qd1[0]['p99_over_pingpong_p99']:.2f} "
-                  f"(p50 ratio {qd1[0]['p50_over_pingpong_p50']:.2f}).")
+    for m in rows:
+        if (m["row"] == "rr4k-qd1" and m["workers"] == 1 and m["digests"] == "none"
+                and "p99_over_pingpong_p99" in m):
+            md.append(f"QD1 4K read p99 / bare round-trip p99, {m['client']} client: "
+                      f"{m['p99_over_pingpong_p99']:.2f} (p50 ratio {m['p50_over_pingpong_p50']:.2f}).")
     errs = sum(m["errors"] for m in rows)
     md.append(f"Failed commands over all runs: {errs}.")
     open(a.out + ".md", "w").write("\n".join(md) + "\n")

@@ -13,15 +13,19 @@
 # 3. nvmfd on a 1 GiB RAM namespace (4 KiB blocks) and a 1 GiB file on
 #    tmpfs (/dev/shm), for each matrix row: workers = 1 (target pinned to
 #    CPU 0) and workers = all; nvmf-perf pinned to CPU 1; without and with
-#    header + data digests; RUNS runs of SECS seconds after WARMUP.
+#    header + data digests; RUNS runs of SECS seconds after WARMUP. With one
+#    worker every row runs twice: nvmf-perf sleeping on its ring as most
+#    hosts do, and busy-polling it (--poll) as spdk_nvme_perf does, which is
+#    how SPDK's reference figures were taken.
 # 4. Idle: 64 connected idle queues, the target's CPU use.
 # Output: OUTDIR/bench-DATE.md (Markdown table) and OUTDIR/bench-DATE.json,
 # also copied to OUTDIR/latest.{md,json}.
 #
 # Environment: RUNS (3), SECS (5), WARMUP (1), IDLE_SECS (10),
 # ROWS ("all", or a space-separated subset of the row names below),
-# WORKERS ("1 all"), DIGESTS ("none hd"), CPU_TARGET (0), CPU_CLIENT (1),
-# PERF_ARGS (more nvmf-perf options for every run, e.g. --poll).
+# WORKERS ("1 all"), DIGESTS ("none hd"), CLIENTS ("sleep poll": the
+# polling client runs with one worker only), CPU_TARGET (0), CPU_CLIENT (1),
+# PERF_ARGS (more nvmf-perf options for every run).
 # iperf3 comes from Debian: apt-get install -y iperf3 (the bench asks apt
 # itself when it is missing and it runs as root).
 set -euo pipefail
@@ -31,6 +35,7 @@ src=$(cd "$here/../.." && pwd)
 out=${1:-$src/build-bench/results}
 RUNS=${RUNS:-3} SECS=${SECS:-5} WARMUP=${WARMUP:-1} IDLE_SECS=${IDLE_SECS:-10}
 ROWS=${ROWS:-all} WORKERS=${WORKERS:-1 all} DIGESTS=${DIGESTS:-none hd}
+CLIENTS=${CLIENTS:-sleep poll}
 CT=${CPU_TARGET:-0} CC_=${CPU_CLIENT:-1}
 read -r -a perf_args <<<"${PERF_ARGS:-}"
 ncpu=$(nproc)
@@ -163,16 +168,22 @@ for wk in $WORKERS; do
 		[[ $ROWS == all || " $ROWS " == *" $name "* ]] || continue
 		# the file namespace: 1 worker, no digests only
 		[[ $name == file-* && $wk != 1 ]] && continue
-		for dg in $DIGESTS; do
-			[[ $name == file-* && $dg != none ]] && continue
-			dga=()
-			[[ $dg == hd ]] && dga=(-g -G)
-			for r in $(seq "$RUNS"); do
-				say "$name workers=$nw digests=$dg run $r/$RUNS"
-				j=$("$perf" --json -n "$ns" -w "$wl" -o "$bs" -q "$qd" -P "$nw" -c "$CC_" \
-					-t "$SECS" -a "$WARMUP" "${dga[@]}" "${perf_args[@]}" --target-pid "$dpid" \
-					"127.0.0.1:$P_IO" "$SUB" | tr -d '\n') || say "  run failed"
-				[[ -n $j ]] && echo "{\"kind\": \"perf\", \"row\": \"$name\", \"workers\": $nw, \"digests\": \"$dg\", \"r\": $j}" >>"$raw"
+		for cl in $CLIENTS; do
+			[[ $cl == poll && $nw != 1 ]] && continue
+			cla=()
+			[[ $cl == poll ]] && cla=(--poll)
+			for dg in $DIGESTS; do
+				[[ $name == file-* && $dg != none ]] && continue
+				dga=()
+				[[ $dg == hd ]] && dga=(-g -G)
+				for r in $(seq "$RUNS"); do
+					say "$name workers=$nw client=$cl digests=$dg run $r/$RUNS"
+					j=$("$perf" --json -n "$ns" -w "$wl" -o "$bs" -q "$qd" -P "$nw" -c "$CC_" \
+						-t "$SECS" -a "$WARMUP" "${cla[@]}" "${dga[@]}" "${perf_args[@]}" \
+						--target-pid "$dpid" "127.0.0.1:$P_IO" "$SUB" | tr -d '\n') ||
+						say "  run failed"
+					[[ -n $j ]] && echo "{\"kind\": \"perf\", \"row\": \"$name\", \"workers\": $nw, \"client\": \"$cl\", \"digests\": \"$dg\", \"r\": $j}" >>"$raw"
+				done
 			done
 		done
 	done
