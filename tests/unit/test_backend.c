@@ -130,6 +130,47 @@ static void test_ram(void **state)
 	be_close(&ns);
 }
 
+/* Writes into a RAM store take non-temporal stores from 512 bytes on, from
+ * any source alignment: lengths of 1 to 9 blocks from odd addresses, read
+ * back with their neighbours untouched. */
+static void test_ram_copy_in(void **state)
+{
+	struct be_params p = { .path = "ram:1M", .ram_size = NS_SIZE, .block_size = 512 };
+	struct io_uring ring;
+	uint8_t *w = malloc(8192), *r = malloc(8192);
+	struct be_ns ns;
+	struct be_io io;
+	char err[256];
+
+	(void)state;
+	assert_non_null(w);
+	assert_non_null(r);
+	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), 0);
+	assert_int_equal(io_uring_queue_init(16, &ring, 0), 0);
+	for (uint32_t nb = 1; nb <= 9; nb++) {
+		uint64_t off = 512u * (3 * nb);
+		uint32_t len = 512 * nb;
+		uint8_t *src = w + nb % 16; /* odd and even misalignments */
+
+		for (uint32_t i = 0; i < len; i++)
+			src[i] = (uint8_t)(i * 13 + nb);
+		io = mkio(BE_OP_WRITE, src, off, len);
+		assert_int_equal(run_io(&ns, &ring, &io), (int)len);
+		io = mkio(BE_OP_READ, r, off - 512, len + 1024);
+		assert_int_equal(run_io(&ns, &ring, &io), (int)len + 1024);
+		assert_memory_equal(r + 512, src, len);
+		for (uint32_t i = 0; i < 512; i++) {
+			if (nb == 1) /* the block before the first write was never written */
+				assert_int_equal(r[i], 0);
+			assert_int_equal(r[512 + len + i], 0);
+		}
+	}
+	io_uring_queue_exit(&ring);
+	be_close(&ns);
+	free(w);
+	free(r);
+}
+
 static void file_case(bool direct)
 {
 	char path[] = "/var/tmp/nvmfd-be-XXXXXX";
@@ -191,6 +232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ram),
+		cmocka_unit_test(test_ram_copy_in),
 		cmocka_unit_test(test_file_buffered),
 		cmocka_unit_test(test_file_direct),
 		cmocka_unit_test(test_read_only_and_errors),
