@@ -64,21 +64,16 @@ static bool in_range(const struct be_ns *ns, const struct be_io *io)
 
 int be_size_now(const struct be_ns *ns, uint64_t *size)
 {
-	struct stat st;
 	uint64_t bytes;
+	int ret;
 
-	if (ns->fd < 0) { /* RAM: fixed */
+	if (ns->kind == BE_RAM) { /* fixed */
 		*size = ns->size;
 		return 0;
 	}
-	if (fstat(ns->fd, &st) != 0)
-		return -errno;
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(ns->fd, BLKGETSIZE64, &bytes) != 0)
-			return -errno;
-	} else {
-		bytes = (uint64_t)st.st_size;
-	}
+	ret = be_fd_bytes(ns->fd, &bytes);
+	if (ret)
+		return ret;
 	*size = bytes - bytes % ns->block_size;
 	return 0;
 }

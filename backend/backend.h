@@ -82,6 +82,8 @@ struct be_ops {
  * may have grown or shrunk since it was opened). 0 or -errno.
  */
 int be_size_now(const struct be_ns *ns, uint64_t *size);
+/* A regular file's size or a block device's, in bytes (file.c). 0 or -errno. */
+int be_fd_bytes(int fd, uint64_t *bytes);
 /* A reload applies it; workers may be checking ranges meanwhile. */
 static inline void be_set_size(struct be_ns *ns, uint64_t size)
 {

@@ -25,6 +25,19 @@ static int open_fd(const char *path, bool read_only, bool direct)
 	return open(path, flags | (direct ? O_DIRECT : 0));
 }
 
+int be_fd_bytes(int fd, uint64_t *bytes)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode)) {
+		*bytes = (uint64_t)st.st_size;
+		return 0;
+	}
+	return ioctl(fd, BLKGETSIZE64, bytes) != 0 ? -errno : 0;
+}
+
 static int file_open(struct be_ns *ns, const struct be_params *p)
 {
 	struct stat st;
@@ -44,23 +57,21 @@ static int file_open(struct be_ns *ns, const struct be_params *p)
 	if (fstat(fd, &st) != 0)
 		goto fail;
 	ns->block_size = p->block_size ? p->block_size : 512;
+	if (be_fd_bytes(fd, &ns->size) != 0)
+		goto fail;
 	if (S_ISBLK(st.st_mode)) {
-		uint64_t bytes;
 		int lbs, ro = 0;
 
 		ns->kind = BE_BLOCK;
-		if (ioctl(fd, BLKGETSIZE64, &bytes) != 0 || ioctl(fd, BLKSSZGET, &lbs) != 0)
+		if (ioctl(fd, BLKSSZGET, &lbs) != 0)
 			goto fail;
 		ns->block_size = (uint32_t)lbs; /* the device decides */
-		ns->size = bytes;
 		if (!ns->read_only && ioctl(fd, BLKROGET, &ro) == 0 && ro) {
 			/* a device set read-only (blockdev --setro, losetup -r) is
 			 * served write-protected instead of failing every write */
 			ns->read_only = true;
 			ns->forced_read_only = true;
 		}
-	} else {
-		ns->size = (uint64_t)st.st_size;
 	}
 	ns->size -= ns->size % ns->block_size;
 	ns->fd = fd;

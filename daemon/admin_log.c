@@ -65,7 +65,6 @@ static nvme_status_t log_smart(struct ctrl *c, uint32_t nsid, struct log_win *w,
 	struct smart_counts sc;
 	struct smart_life life;
 	struct nvme_smart_log log;
-	int64_t up_ms = ctrl_uptime_ms();
 
 	if (nsid == 0 || nsid == NSID_ALL) {
 		subsys_smart(t, s, &sc);
@@ -77,7 +76,7 @@ static nvme_status_t log_smart(struct ctrl *c, uint32_t nsid, struct log_win *w,
 		ns_smart(t, ns, &sc);
 	}
 	life.power_cycles = t->power_cycles;
-	life.power_on_hours = (t->poh_base_s + (up_ms > 0 ? (uint64_t)up_ms / 1000 : 0)) / 3600;
+	life.power_on_hours = target_power_on_s(t) / 3600;
 	life.unsafe_shutdowns = t->unsafe_shutdowns;
 	life.err_entries = atomic_load_explicit(&s->err_entries, memory_order_relaxed);
 	smart_fill(&log, &sc, &life);

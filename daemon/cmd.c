@@ -403,11 +403,8 @@ int cmd_rx_capsule(struct conn *c)
 	 * command was copied or did not start): nothing may point at them once
 	 * the staging buffer is reused. A released command has no buffer.
 	 */
-	if (cmd->icd_staged) {
-		if (cmd->buf != NULL)
-			icd_unstage(cmd, false);
-		cmd->icd_staged = false;
-	}
+	if (cmd->icd_staged && cmd->buf != NULL)
+		icd_unstage(cmd, false);
 	return c->closing ? -ECONNRESET : 0;
 }
 

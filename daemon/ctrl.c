@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "nqn.h"
 
@@ -23,25 +24,24 @@
 
 /* ---- time ---- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t start_ms;
 
 /* The daemon's start, for the SMART log's power-on hours. */
 __attribute__((constructor)) static void note_start(void)
 {
-	start_ms = mono_ms();
+	start_ms = clock_mono_ms();
 }
 
 int64_t ctrl_uptime_ms(void)
 {
-	return mono_ms() - start_ms;
+	return clock_mono_ms() - start_ms;
+}
+
+uint64_t target_power_on_s(const struct target *t)
+{
+	int64_t up_ms = ctrl_uptime_ms();
+
+	return t->poh_base_s + (up_ms > 0 ? (uint64_t)up_ms / 1000 : 0);
 }
 
 uint32_t ctrl_kato_round(uint32_t kato_ms)

@@ -190,10 +190,7 @@ int health_open(struct target *t, const char *state_dir, struct health **out)
 			char old[4300];
 
 			snprintf(old, sizeof(old), "%s.unreadable", path);
-			(void)rename(path, old);
-			h->n = 0;
-			t->power_cycles = t->unsafe_shutdowns = t->poh_base_s = 0;
-			clean = true;
+			(void)rename(path, old); /* load() read nothing: the counters are still 0 */
 		}
 	}
 	t->power_cycles++;
@@ -232,7 +229,6 @@ static bool live_has(const struct subsys_table *st, const char *nqn, uint32_t ns
 static void write_all(FILE *f, struct health *h, struct target *t, bool clean)
 {
 	const struct subsys_table *st = atomic_load(&t->st);
-	int64_t up_ms = ctrl_uptime_ms();
 
 	fprintf(f, "%s\n# written by nvmfd: power cycles, power-on time and unsafe shutdowns of "
 		   "the target,\n# then per subsystem: error log entries, and per subsystem "
@@ -241,7 +237,7 @@ static void write_all(FILE *f, struct health *h, struct target *t, bool clean)
 		HEALTH_MAGIC);
 	fprintf(f, "clean %d\npower_cycles %" PRIu64 "\npower_on_seconds %" PRIu64
 		   "\nunsafe_shutdowns %" PRIu64 "\n",
-		clean ? 1 : 0, t->power_cycles, t->poh_base_s + (uint64_t)(up_ms / 1000),
+		clean ? 1 : 0, t->power_cycles, target_power_on_s(t),
 		t->unsafe_shutdowns);
 	for (size_t i = 0; i < st->n; i++) {
 		const struct subsys *s = st->s[i];

@@ -131,7 +131,6 @@ int limits_conn_open(struct limits *l, const struct limits_cfg *cfg,
 		if (a != NULL)
 			a->pending++;
 	} else {
-		l->refused++;
 		l->quiet++;
 		if (now_ms >= l->log_next_ms) {
 			quiet = l->quiet;

@@ -36,7 +36,6 @@ struct limits {
 	struct limits_addr *hash[LIMITS_ADDR_HASH]; /* per address: not yet connected */
 	int64_t log_next_ms;	/* refusals are logged again from then */
 	uint64_t quiet;		/* refusals not logged yet */
-	uint64_t refused;	/* since the start */
 };
 
 /* The limits in force (target_params). */

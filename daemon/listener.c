@@ -14,6 +14,11 @@
 
 #include "log.h"
 
+void listener_name(const struct cfg_listener *cl, char *buf, size_t len)
+{
+	snprintf(buf, len, strchr(cl->host, ':') ? "[%s]:%u" : "%s:%u", cl->host, cl->port);
+}
+
 int listener_open(const struct cfg_listener *cl, struct listener **out)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -31,8 +36,7 @@ int listener_open(const struct cfg_listener *cl, struct listener **out)
 	l->port = cl->port;
 	snprintf(l->host, sizeof(l->host), "%s", cl->host);
 	snprintf(port, sizeof(port), "%u", cl->port);
-	snprintf(l->name, sizeof(l->name), strchr(cl->host, ':') ? "[%s]:%u" : "%s:%u", cl->host,
-		 cl->port);
+	listener_name(cl, l->name, sizeof(l->name));
 	ret = getaddrinfo(cl->host, port, &hints, &ai);
 	if (ret) {
 		log_err("listen %s: %s", l->name, gai_strerror(ret));

@@ -31,6 +31,8 @@ struct listener_set {
 	struct listener *l[];
 };
 
+/* "127.0.0.1:4420", "[::1]:4420": how logs name a listener. */
+void listener_name(const struct cfg_listener *cl, char *buf, size_t len);
 /* Bind and listen (refs 1). 0 or -errno (the caller logs it, but a name that does not resolve). */
 int listener_open(const struct cfg_listener *cl, struct listener **out);
 void listener_get(struct listener *l);

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "health.h"
 #include "listener.h"
@@ -97,14 +98,12 @@ static void notify_ready(struct target *t, const char *extra)
 
 static void notify_reloading(void)
 {
-	struct timespec ts;
 	char msg[128];
 
 	/* systemd 253 and later want the time of the reload's start with it */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nSTATUS=reloading the configuration\n"
 				   "MONOTONIC_USEC=%llu",
-		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+		 (unsigned long long)(clock_mono_ns() / 1000));
 	notify_send(msg);
 }
 
@@ -121,7 +120,7 @@ struct daemon_opts {
 static void serve(struct target *t, struct health *h, const struct daemon_opts *o)
 {
 	const struct timespec second = { .tv_sec = 1 };
-	time_t last_save = time(NULL);
+	int64_t last_save = clock_mono_ms();
 	sigset_t set;
 	int sig;
 
@@ -144,12 +143,12 @@ static void serve(struct target *t, struct health *h, const struct daemon_opts *
 			notify_ready(t, ret ? " (the last reload failed: see the log)" : "");
 		}
 		reload_poll(t, h);
-		if (time(NULL) - last_save >= HEALTH_SAVE_S) {
+		if (clock_mono_ms() - last_save >= HEALTH_SAVE_S * 1000) {
 			int ret = health_save(h, t, false);
 
 			if (ret)
 				log_warn("saving the health counters: %s", strerror(-ret));
-			last_save = time(NULL);
+			last_save = clock_mono_ms();
 		}
 	}
 }
@@ -218,6 +217,9 @@ static int open_listeners(struct target *t, const struct cfg_config *cfg)
 	for (; ls->n < cfg->nlisteners; ls->n++) {
 		const struct cfg_listener *cl = &cfg->listeners[ls->n];
 		int ret = listener_open(cl, &ls->l[ls->n]);
+		char name[80];
+
+		listener_name(cl, name, sizeof(name));
 
 		/*
 		 * Right after a crash the kernel may still hold the old process's
@@ -228,7 +230,7 @@ static int open_listeners(struct target *t, const struct cfg_config *cfg)
 			struct timespec ts = { .tv_nsec = 100000000 };
 
 			if (i == 0)
-				log_info("%s:%u is in use: trying again for %d s", cl->host, cl->port,
+				log_info("%s is in use: trying again for %d s", name,
 					 LISTEN_RETRIES / 10);
 			nanosleep(&ts, NULL);
 			ret = listener_open(cl, &ls->l[ls->n]);
@@ -237,7 +239,7 @@ static int open_listeners(struct target *t, const struct cfg_config *cfg)
 		if (ret) {
 			char what[128];
 
-			snprintf(what, sizeof(what), "cannot listen on %s:%u", cl->host, cl->port);
+			snprintf(what, sizeof(what), "cannot listen on %s", name);
 			log_err("%s: %s", what, strerror(-ret));
 			notify_failed(what, ret);
 			return ret;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ctrl.h"
 #include "log.h"
 #include "reload_internal.h"
@@ -62,11 +63,14 @@ static int publish(struct target *t, struct plan *pl, struct leftovers *lo)
 			struct ns *ns = sp->resized.p[j];
 			uint64_t size = sp->new_size[j];
 
+			bool grow = size > ns->be.size;
+
 			/* growing: the store first; shrinking: what io_check sees first */
-			if (size > ns->be.size)
+			if (grow)
 				be_set_size(&ns->be, size);
 			__atomic_store_n(&ns->nsze, size >> ns->lba_shift, __ATOMIC_RELAXED);
-			be_set_size(&ns->be, size);
+			if (!grow)
+				be_set_size(&ns->be, size);
 		}
 		if (sp->removed) {
 			atomic_store(&s->removed, true);
@@ -206,7 +210,7 @@ static void finish(struct target *t, struct health *h, struct leftovers *lo)
 static void leftovers_add(struct leftovers *lo, uint64_t epoch)
 {
 	lo->epoch = epoch;
-	lo->since_ms = worker_clock_ms();
+	lo->since_ms = clock_mono_ms();
 	*g_left_tail = lo;
 	g_left_tail = &lo->next;
 }
@@ -231,11 +235,11 @@ void reload_poll(struct target *t, struct health *h)
 	leftovers_free(t, h, false);
 	if (had && g_left == NULL)
 		log_info("reload: the last commands begun before it have ended");
-	if (g_left != NULL && worker_clock_ms() - g_left->since_ms >= RELOAD_DRAIN_MS) {
+	if (g_left != NULL && clock_mono_ms() - g_left->since_ms >= RELOAD_DRAIN_MS) {
 		log_warn("reload: commands begun before a reload still run after %d s: what it "
 			 "replaced stays allocated until they end",
 			 RELOAD_DRAIN_MS / 1000);
-		g_left->since_ms = worker_clock_ms();
+		g_left->since_ms = clock_mono_ms();
 	}
 }
 

@@ -41,20 +41,12 @@ static bool ns_cfg_same(const struct cfg_namespace *a, const struct cfg_namespac
 	       a->has_uuid == b->has_uuid && (!a->has_uuid || memcmp(a->uuid, b->uuid, 16) == 0);
 }
 
-static bool host_in(const struct host_list *h, const char *nqn)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (strcmp(h->nqn[i], nqn) == 0)
-			return true;
-	return false;
-}
-
 static bool hosts_same(const struct host_list *a, const struct host_list *b)
 {
 	if (a->any != b->any || a->n != b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
-		if (!host_in(b, a->nqn[i]))
+		if (!host_list_has(b, a->nqn[i]))
 			return false;
 	return true;
 }
@@ -198,17 +190,14 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 	}
 	ns_table_sort(nt);
 	for (size_t i = 0; i < old->n; i++) {
-		struct ns *o = old->ns[i];
-		bool kept = false;
+		struct ns *o = old->ns[i], *n = ns_table_find(nt, o->nsid);
 
-		for (size_t j = 0; j < nt->n && !kept; j++)
-			kept = nt->ns[j] == o;
-		if (kept)
-			continue;
+		if (n == o)
+			continue; /* kept */
 		nt->ns[nt->n + nt->nold++] = o;
 		if (ptrs_push(&sp->dropped, o) != 0)
 			return -ENOMEM;
-		if (ns_table_find(nt, o->nsid) == NULL) {
+		if (n == NULL) {
 			pl->removed++;
 			if (note_changed(sp, o->nsid) != 0)
 				return -ENOMEM;
@@ -266,8 +255,11 @@ static int plan_listeners(struct target *t, struct plan *pl)
 		} else {
 			ret = listener_open(cl, &l);
 			if (ret) {
-				log_err("%s:%d: cannot listen on %s:%u: %s", pl->cfg->source,
-					cl->line, cl->host, cl->port, strerror(-ret));
+				char name[80];
+
+				listener_name(cl, name, sizeof(name));
+				log_err("%s:%d: cannot listen on %s: %s", pl->cfg->source, cl->line,
+					name, strerror(-ret));
 				return ret;
 			}
 			if (ptrs_push(&pl->new_ls, l) != 0) {
@@ -289,12 +281,9 @@ static int plan_listeners(struct target *t, struct plan *pl)
 int plan_build(struct target *t, struct health *h, struct plan *pl)
 {
 	const struct subsys_table *cur = atomic_load(&t->st);
-	size_t nsub = pl->cfg->nsubsys;
+	size_t nsub = pl->cfg->nsubsys + cur->n; /* at most: kept or new, and removed */
 	int ret;
 
-	for (size_t i = 0; i < cur->n; i++)
-		if (cfg_find_subsystem(pl->cfg, cur->s[i]->nqn) == NULL)
-			nsub++;
 	pl->sub = calloc(nsub ? nsub : 1, sizeof(*pl->sub));
 	pl->st = subsys_table_alloc(pl->cfg->nsubsys);
 	if (pl->sub == NULL || pl->st == NULL)

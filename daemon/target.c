@@ -234,14 +234,13 @@ struct subsys *target_subsys_new(const struct cfg_subsystem *c, size_t nns)
 
 void subsys_get(struct subsys *s)
 {
-	if (!s->discovery)
-		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
 }
 
 /* The last reference: the namespaces were closed by whoever retired them. */
 void subsys_put(struct subsys *s)
 {
-	if (s->discovery || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	free(atomic_load(&s->nst));
 	free(atomic_load(&s->hosts));
@@ -331,6 +330,7 @@ int target_init(struct target *t, struct cfg_config *cfg, unsigned int nworkers)
 	atomic_store(&t->genctr, 1);
 	snprintf(t->disc.nqn, sizeof(t->disc.nqn), "%s", NVMF_DISC_NQN);
 	t->disc.discovery = true;
+	atomic_init(&t->disc.refs, 1); /* the target's own: the built-in one is never freed */
 	atomic_init(&t->disc.nst, ns_table_alloc(0));
 	atomic_init(&t->disc.hosts, host_list_alloc(0));
 	snprintf(t->disc.serial, sizeof(t->disc.serial), "nvmfd-discovery");
@@ -398,10 +398,13 @@ bool subsys_host_allowed(const struct subsys *s, const char *hostnqn)
 	const struct host_list *h =
 		atomic_load_explicit((_Atomic(struct host_list *) *)&s->hosts, memory_order_acquire);
 
-	if (h->any)
-		return true;
+	return h->any || host_list_has(h, hostnqn);
+}
+
+bool host_list_has(const struct host_list *h, const char *nqn)
+{
 	for (size_t i = 0; i < h->n; i++)
-		if (strcmp(h->nqn[i], hostnqn) == 0)
+		if (strcmp(h->nqn[i], nqn) == 0)
 			return true;
 	return false;
 }

@@ -198,10 +198,14 @@ static inline struct cfg_config *target_cfg(const struct target *t)
 
 /* Milliseconds since the daemon started (power-on time; ctrl.c). */
 int64_t ctrl_uptime_ms(void);
+/* Power-on seconds: those of earlier runs (health file) and this one's. */
+uint64_t target_power_on_s(const struct target *t);
 
 struct subsys *target_find_subsys(struct target *t, const char *nqn);
 struct ns *subsys_find_ns(const struct subsys *s, uint32_t nsid);
 bool subsys_host_allowed(const struct subsys *s, const char *hostnqn);
+/* Whether the list names this host NQN (its "any" aside). */
+bool host_list_has(const struct host_list *h, const char *nqn);
 
 void subsys_get(struct subsys *s);
 void subsys_put(struct subsys *s);

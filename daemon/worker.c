@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "conn.h"
 #include "listener.h"
@@ -36,22 +37,9 @@ static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static _Atomic bool *g_stop_req;       /* per worker: main asked it to stop */
 static bool g_go;		       /* every worker is ready: serve (under g_lock) */
 
-static int64_t clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t worker_clock_ms(void)
-{
-	return clock_ns() / 1000000;
-}
-
 static void worker_clock(struct worker *w)
 {
-	w->now_ns = clock_ns();
+	w->now_ns = clock_mono_ns();
 	w->now_ms = w->now_ns / 1000000;
 }
 
@@ -521,7 +509,7 @@ static bool spin_for_events(struct worker *w)
 	ret = io_uring_submit(&w->ring);
 	if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -EINTR)
 		return false;
-	end = clock_ns() + w->spin_ns;
+	end = clock_mono_ns() + w->spin_ns;
 	w->spins++;
 	for (unsigned int i = 1;; i++) {
 		if (io_uring_cq_ready(&w->ring) != 0 ||
@@ -531,7 +519,7 @@ static bool spin_for_events(struct worker *w)
 			return true;
 		}
 		if (i % 32 == 0) {
-			if (clock_ns() >= end)
+			if (clock_mono_ns() >= end)
 				break;
 			sched_yield();
 		}
@@ -562,13 +550,14 @@ static void worker_loop(struct worker *w)
 		ts.tv_nsec = (wait_ms % 1000) * 1000000;
 		if (w->spin_ns != 0 && !w->stopping && spin_for_events(w))
 			ts.tv_sec = ts.tv_nsec = 0;
-		slept_ns = clock_ns();
+		/* with no spin budget left, time the sleep: a short one restores it */
+		slept_ns = w->spin_ns == 0 && w->spin_max_ns != 0 ? clock_mono_ns() : 0;
 		ret = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 		if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 			log_err("worker %u: io_uring_submit_and_wait_timeout: %s", w->id,
 				strerror(-ret));
 		worker_clock(w);
-		if (w->spin_ns == 0 && w->spin_max_ns != 0 && w->now_ns - slept_ns < w->spin_max_ns &&
+		if (slept_ns != 0 && w->now_ns - slept_ns < w->spin_max_ns &&
 		    io_uring_cq_ready(&w->ring) != 0)
 			w->spin_ns = w->spin_max_ns; /* a spin would have caught it */
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
@@ -794,8 +783,12 @@ static void msg_workers(uint64_t data)
 static void stop_and_join(void)
 {
 	atomic_store(&g_target->stopping, true);
+	/* under g_lock, with a broadcast: a worker may still wait for g_go */
+	pthread_mutex_lock(&g_lock);
 	for (unsigned int i = 0; i < g_nworkers; i++)
 		atomic_store(&g_stop_req[i], true);
+	pthread_cond_broadcast(&g_cond);
+	pthread_mutex_unlock(&g_lock);
 	msg_workers(op_data(NULL, OP_MSG));
 	for (unsigned int i = 0; i < g_nworkers; i++)
 		if (g_workers[i].thread_started)
@@ -866,11 +859,6 @@ int workers_start(struct target *t)
 	}
 	pthread_mutex_unlock(&g_lock);
 	if (ret) {
-		pthread_mutex_lock(&g_lock);
-		for (unsigned int i = 0; i < g_nworkers; i++)
-			atomic_store(&g_stop_req[i], true);
-		pthread_cond_broadcast(&g_cond);
-		pthread_mutex_unlock(&g_lock);
 		stop_and_join();
 		workers_free();
 		atomic_store(&t->stopping, false);
@@ -927,30 +915,32 @@ bool workers_can_sync(const struct target *t, unsigned int n)
 	return e < WORKER_EPOCH_SLOTS || workers_drained_below(t) > e - WORKER_EPOCH_SLOTS;
 }
 
+/* Sleep 1 ms, unless the deadline has passed (false). */
+static bool sleep_1ms_until(int64_t deadline)
+{
+	struct timespec ts = { .tv_nsec = 1000000 };
+
+	if (clock_mono_ms() >= deadline)
+		return false;
+	nanosleep(&ts, NULL);
+	return true;
+}
+
 int workers_sync(struct target *t, int timeout_ms)
 {
 	uint64_t e = atomic_load(&t->epoch) + 1;
-	int64_t deadline = worker_clock_ms() + timeout_ms;
+	int64_t deadline = clock_mono_ms() + timeout_ms;
 
-	while (!workers_can_sync(t, 1)) {
-		struct timespec ts = { .tv_nsec = 1000000 };
-
-		if (worker_clock_ms() >= deadline)
+	while (!workers_can_sync(t, 1))
+		if (!sleep_1ms_until(deadline))
 			return -EBUSY;
-		nanosleep(&ts, NULL);
-	}
 	atomic_store_explicit(&t->epoch, e, memory_order_release);
 
 	msg_workers(op_data(NULL, OP_NONE));
-	for (unsigned int i = 0; i < g_nworkers; i++) {
-		while (atomic_load_explicit(&g_workers[i].epoch_ack, memory_order_acquire) != e) {
-			struct timespec ts = { .tv_nsec = 1000000 };
-
-			if (worker_clock_ms() >= deadline)
+	for (unsigned int i = 0; i < g_nworkers; i++)
+		while (atomic_load_explicit(&g_workers[i].epoch_ack, memory_order_acquire) != e)
+			if (!sleep_1ms_until(deadline))
 				return -ETIMEDOUT;
-			nanosleep(&ts, NULL);
-		}
-	}
 	return 0;
 }
 

@@ -177,8 +177,6 @@ struct worker {
 	bool ready;
 };
 
-/* Monotonic milliseconds (the clock ctrl_connect / ctrl_touch are given). */
-int64_t worker_clock_ms(void);
 
 /* A free SQE; submits what is queued to make room when the SQ ring is full. */
 struct io_uring_sqe *worker_sqe(struct worker *w);

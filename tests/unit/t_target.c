@@ -89,6 +89,7 @@ void t_fixture_init(struct t_fixture *f)
 	atomic_init(&t->st, st);
 	snprintf(t->disc.nqn, sizeof(t->disc.nqn), "%s", NVMF_DISC_NQN);
 	t->disc.discovery = true;
+	atomic_init(&t->disc.refs, 1); /* as target_init: never freed */
 	dh = host_list_alloc(0);
 	if (dh == NULL)
 		abort();
