@@ -211,8 +211,17 @@ void cmd_io_exec(struct cmd *cmd)
 
 	switch (plan->op) {
 	case BE_OP_READ:
-		if (plan->ns->be.kind == BE_RAM) {
-			/* straight from the store to the socket: no copy at all */
+		if (plan->ns->be.kind == BE_RAM && !cmd->conn->p.ddgst) {
+			/*
+			 * Straight from the store to the socket: no copy at all.
+			 * Not with data digests: the digest is computed when the
+			 * PDU is built, the kernel takes the bytes later (after a
+			 * short send, or a zero-copy one), and a write landing in
+			 * between would send bytes the digest does not cover, a
+			 * transport error that resets the host's association. The
+			 * copy into a buffer of our own is the pass the CRC reads
+			 * hot (tests/integration/ddgst_overwrite.py).
+			 */
 			cmd->data = be_ram_map(&plan->ns->be, plan->offset);
 		} else if (!cmd_get_buf(cmd, plan->len, cmd_io_exec)) {
 			return;

@@ -385,6 +385,22 @@ step "nvme connect -g -G $sub_any"
 if connect "$sub_any" -g -G; then
 	ok "nvme connect -g -G (header and data digests): $ctrl"
 	fio_verify "fio verify with digests, 8 MiB" "$dev" 8 --offset=16M
+	# Reads and writes of the same 256 KiB at once: each read's data digest
+	# must cover the bytes sent, whichever of the overlapping writes they
+	# show (a mismatch makes this host reset the association).
+	lines=$(dmesg | wc -l)
+	rc=0
+	timeout 60 fio --name=overlap --filename="$dev" --ioengine=libaio --direct=1 --rw=randrw \
+		--bsrange=4k-64k --iodepth=16 --numjobs=2 --offset=40M --size=256k --time_based \
+		--runtime=4 --group_reporting --eta=never >/tmp/fio-overlap.out 2>&1 || rc=$?
+	bad=$(dmesg | tail -n +$((lines + 1)) | grep -iE 'digest|recovery|reset|reconnect' | head -n3)
+	if ((rc == 0)) && [[ -z $bad ]] && ! grep -q 'err= *[1-9]' /tmp/fio-overlap.out; then
+		ok "fio randrw on one 256 KiB range with digests, 2 jobs: no digest error, no reset ($(grep -Eo 'read: IOPS=[^,]+' /tmp/fio-overlap.out | head -n1))"
+	else
+		notok "fio randrw on one 256 KiB range with digests (fio exit $rc)"
+		printf '%s\n' "$bad" | note
+		fio_failure /tmp/fio-overlap.out
+	fi
 	disconnect "$ctrl" || notok "nvme disconnect $ctrl (digests)"
 else
 	notok "nvme connect -g -G -n $sub_any"

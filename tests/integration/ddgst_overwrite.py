@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""
+Integration test: a read's data digest covers the bytes that were sent,
+even when a write to the same blocks lands while the read's data waits in
+a full socket (NVMe/TCP 3.6.2.5: DDGST is the CRC of the PDU's data).
+
+A RAM namespace is the case to watch: without digests its reads are sent
+straight from the store, so a write that lands before the kernel has
+taken the bytes changes what goes out. The data may then be either the
+old or the new blocks (the commands overlap), but a digest computed over
+other bytes than the ones sent is a transport error to the host: the
+Linux host resets the whole association on it.
+
+The host asks for a 64 KiB receive buffer and stops reading, queues many
+128 KiB reads of the same blocks with header and data digests, then
+overwrites the first blocks in place (two rounds, copying and zero-copy
+sends). It then reads everything and checks every digest and that each
+read returned the old or the new data.
+
+    ddgst_overwrite.py BUILD/daemon/nvmfd
+
+Prints TAP; exit 0 / 1, or 77 (skip) without nvmfd.
+"""
+import os, struct, sys, tempfile, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taplib import check, free_ports, nvmfd_arg  # noqa: E402
+from nvmftcp import (C2H_DATA, F_SUCCESS, RSP, Daemon, admin_up, dg, io_up, ns,  # noqa: E402
+                     nvmfd_ini, parse_rsp, subsystem)
+
+NVMFD = nvmfd_arg()
+
+SUBNQN = b"nqn.2026-11.io.nvmfd:ddgst-overwrite"
+HOSTNQN = b"nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-777777777777"
+BS = 512
+READ_BLOCKS = 256          # 128 KiB per read
+READS = 96                 # 12 MiB queued: more than both socket buffers hold
+NEW_BLOCKS = 16            # 8 KiB overwritten, in the capsule
+
+
+def rx_checked(q):
+    """The next PDU as (type, flags, header, data, digests ok)."""
+    q._fill(8)
+    t, fl, hlen, pdo, plen = struct.unpack_from("<BBBBI", q.buf, 0)
+    p = q.recvn(plen)
+    hdr = p[:hlen]
+    ok = not q.hd or p[hlen:hlen + 4] == dg(hdr)
+    data = b""
+    if t == C2H_DATA:
+        datal = struct.unpack_from("<I", hdr, 16)[0]
+        data = p[pdo:pdo + datal]
+        ok = ok and p[pdo + datal:pdo + datal + 4] == dg(data)
+    return t, fl, hdr, data, ok
+
+
+def one_round(port, a, qid, old, new, label):
+    q = io_up(port, a, qid, hd=True, dd=True, rcvbuf=65536)
+    assert q.write(0, old) == 0
+    reads = [q.start_read(0, READ_BLOCKS) for _ in range(READS)]
+    time.sleep(0.5)   # the target fills its socket and stalls on the rest
+    wcid = q.start_write(0, new[:NEW_BLOCKS * BS])
+    time.sleep(0.3)   # ... and executes the write meanwhile
+    got, status, bad_digests = {}, {}, 0
+    while len(status) < READS + 1:
+        t, fl, hdr, data, ok = rx_checked(q)
+        bad_digests += not ok
+        if t == C2H_DATA:
+            cid, datao = struct.unpack_from("<HxxI", hdr, 8)
+            buf = got.setdefault(cid, bytearray(READ_BLOCKS * BS))
+            buf[datao:datao + len(data)] = data
+            if fl & F_SUCCESS:
+                status[cid] = 0
+        elif t == RSP:
+            cid, st, _ = parse_rsp(hdr)
+            status[cid] = st
+    new_all = new[:NEW_BLOCKS * BS] + old[NEW_BLOCKS * BS:]
+    check("%s: %d PDUs of %d overlapping 128 KiB reads carry digests of the bytes sent"
+          % (label, len(got), READS), bad_digests == 0, "%d bad digests" % bad_digests)
+    check("%s: the write and every read succeed" % label,
+          all(status.get(c) == 0 for c in reads + [wcid]))
+    olds = sum(bytes(got.get(c, b"")) == old for c in reads)
+    news = sum(bytes(got.get(c, b"")) == new_all for c in reads)
+    check("%s: each read returned the old or the new blocks whole (%d old, %d new)"
+          % (label, olds, news), olds + news == READS)
+    st, data = q.read(0, READ_BLOCKS)
+    check("%s: a read after the write returns the new blocks" % label,
+          st == 0 and data == new_all)
+    q.close()
+
+
+def main():
+    port, dport = free_ports(2)
+    work = tempfile.mkdtemp(prefix="nvmfd-ddgst-overwrite.")
+    zc = sys.argv[2:3] == ["zc"]
+    env = {"NVMFD_ZC_THRESHOLD": "1"} if zc else None
+    d = Daemon(NVMFD, work, nvmfd_ini(port, dport, work,
+                                      subsystem(SUBNQN, ns(1, "ram:16M", block_size=BS))),
+               port, env=env)
+    try:
+        a = admin_up(port, SUBNQN, HOSTNQN)
+        old = os.urandom(READ_BLOCKS * BS)
+        for r in range(2):
+            one_round(port, a, r + 1, old, os.urandom(READ_BLOCKS * BS),
+                      "%s, round %d" % ("zero-copy sends" if zc else "copying sends", r + 1))
+            old = os.urandom(READ_BLOCKS * BS)
+        a.close()
+    except Exception as e:  # a hung or closed connection where none was expected
+        check("no unexpected exception", False, repr(e))
+    d.finish()
+
+
+main()
