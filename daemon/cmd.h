@@ -83,6 +83,7 @@ struct cmd {
 	uint32_t data_len;	/* from the SGL */
 	uint32_t icd_len;	/* in-capsule data received */
 	uint8_t *data;		/* where the data is: buf->p, or the RAM store */
+	const uint8_t *c2h_src; /* a RAM read copied into data as its C2HData is built */
 	struct buf *buf;
 	uint32_t buf_want;	/* NEED_BUF: bytes */
 	bool buf_force;		/* NEED_BUF: in-capsule data, ignores the caps (RX waits) */

@@ -86,8 +86,9 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 	case BE_OP_WRITE:
 		if (cmd->be_idx > 0)
 			return false;
-		bio->buf = cmd->data;
-		if (cmd->buf != NULL && cmd->data == cmd->buf->p)
+		/* a read copied as it is sent (c2h_src): the store has nothing to move */
+		bio->buf = cmd->c2h_src != NULL ? (uint8_t *)cmd->c2h_src : cmd->data;
+		if (cmd->c2h_src == NULL && cmd->buf != NULL && cmd->data == cmd->buf->p)
 			bio->buf_index = cmd->buf->index;
 		bio->offset = plan->offset;
 		bio->len = plan->len;
@@ -211,20 +212,26 @@ void cmd_io_exec(struct cmd *cmd)
 
 	switch (plan->op) {
 	case BE_OP_READ:
-		if (plan->ns->be.kind == BE_RAM && !cmd->conn->p.ddgst) {
+		if (plan->ns->be.kind != BE_RAM) {
+			if (!cmd_get_buf(cmd, plan->len, cmd_io_exec))
+				return;
+		} else if (!cmd->conn->p.ddgst) {
+			/* straight from the store to the socket: no copy at all */
+			cmd->data = be_ram_map(&plan->ns->be, plan->offset);
+		} else {
 			/*
-			 * Straight from the store to the socket: no copy at all.
 			 * Not with data digests: the digest is computed when the
 			 * PDU is built, the kernel takes the bytes later (after a
 			 * short send, or a zero-copy one), and a write landing in
 			 * between would send bytes the digest does not cover, a
-			 * transport error that resets the host's association. The
-			 * copy into a buffer of our own is the pass the CRC reads
-			 * hot (tests/integration/ddgst_overwrite.py).
+			 * transport error that resets the host's association
+			 * (tests/integration/ddgst_overwrite.py). Each C2HData
+			 * PDU copies its data into a buffer of ours as it is
+			 * built, the CRC folded into that copy.
 			 */
-			cmd->data = be_ram_map(&plan->ns->be, plan->offset);
-		} else if (!cmd_get_buf(cmd, plan->len, cmd_io_exec)) {
-			return;
+			if (!cmd_get_buf(cmd, plan->len, cmd_io_exec))
+				return;
+			cmd->c2h_src = be_ram_map(&plan->ns->be, plan->offset);
 		}
 		break;
 	case BE_OP_DEALLOCATE:

@@ -19,6 +19,12 @@
 
 uint32_t tcp_crc32c(uint32_t crc, const void *buf, size_t len);
 uint32_t tcp_crc32c_iov(uint32_t crc, const struct iovec *iov, int iovcnt);
+/*
+ * memcpy(dst, src, len) and tcp_crc32c(crc, dst, len) in one pass: a piece
+ * at a time, each piece's CRC read while it is still in the L1 cache. The
+ * CRC is of what was written to dst, whatever src holds by then.
+ */
+uint32_t tcp_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
 
 static inline uint32_t tcp_crc32c_final(uint32_t crc)
 {

@@ -191,6 +191,14 @@ void tcp_build_h2c_data(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, u
 /* flags: NVME_TCP_F_DATA_LAST and / or NVME_TCP_F_DATA_SUCCESS. */
 void tcp_build_c2h_data(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, uint16_t cccid,
 			uint32_t datao, const void *data, uint32_t datal, uint8_t flags);
+/*
+ * The same, with the data copied from src into dst (datal bytes) as the
+ * PDU is built, the digest computed in that pass. For data that may change
+ * before the kernel takes it: the PDU carries dst, which stays as built.
+ */
+void tcp_build_c2h_data_copy(struct tcp_tx_pdu *t, const struct tcp_conn_params *p,
+			     uint16_t cccid, uint32_t datao, void *dst, const void *src,
+			     uint32_t datal, uint8_t flags);
 void tcp_build_r2t(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, uint16_t cccid,
 		   uint16_t ttag, uint32_t r2to, uint32_t r2tl);
 /*

@@ -60,8 +60,8 @@ static uint32_t data_offset(const struct tcp_conn_params *p, uint32_t hdr_len)
  * Flags, PDO, PLEN and both digests of a PDU whose PSH is filled in; data
  * (len bytes, may be 0) follows at PDO. Builders set their own flags first.
  */
-static void finish(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, const void *data,
-		   uint32_t len)
+static void finish_crc(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, const void *data,
+		       uint32_t len, const uint32_t *data_crc)
 {
 	struct nvme_tcp_ch *ch = &t->hdr.ch;
 	uint32_t hdr_len = ch->hlen + (p->hdgst ? NVME_TCP_DIGEST_LEN : 0);
@@ -86,9 +86,16 @@ static void finish(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, const 
 		add_iov(t, zero_pad, pdo - hdr_len);
 	add_iov(t, data, len);
 	if (p->ddgst) {
-		tcp_digest_put(t->ddgst, tcp_digest(data, len));
+		tcp_digest_put(t->ddgst, data_crc != NULL ? tcp_crc32c_final(*data_crc)
+							  : tcp_digest(data, len));
 		add_iov(t, t->ddgst, NVME_TCP_DIGEST_LEN);
 	}
+}
+
+static void finish(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, const void *data,
+		   uint32_t len)
+{
+	finish_crc(t, p, data, len, NULL);
 }
 
 void tcp_build_icreq(struct tcp_tx_pdu *t, uint8_t hpda, uint8_t dgst, uint32_t maxr2t)
@@ -140,15 +147,35 @@ void tcp_build_h2c_data(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, u
 	finish(t, p, data, datal);
 }
 
-void tcp_build_c2h_data(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, uint16_t cccid,
-			uint32_t datao, const void *data, uint32_t datal, uint8_t flags)
+static void c2h_hdr(struct tcp_tx_pdu *t, uint16_t cccid, uint32_t datao, uint32_t datal,
+		    uint8_t flags)
 {
 	hdr_init(t, NVME_TCP_C2H_DATA, sizeof(struct nvme_tcp_c2h_data));
 	t->hdr.ch.flags = flags & (NVME_TCP_F_DATA_LAST | NVME_TCP_F_DATA_SUCCESS);
 	t->hdr.c2h.cccid = cccid;
 	t->hdr.c2h.datao = htole32(datao);
 	t->hdr.c2h.datal = htole32(datal);
+}
+
+void tcp_build_c2h_data(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, uint16_t cccid,
+			uint32_t datao, const void *data, uint32_t datal, uint8_t flags)
+{
+	c2h_hdr(t, cccid, datao, datal, flags);
 	finish(t, p, data, datal);
+}
+
+void tcp_build_c2h_data_copy(struct tcp_tx_pdu *t, const struct tcp_conn_params *p,
+			     uint16_t cccid, uint32_t datao, void *dst, const void *src,
+			     uint32_t datal, uint8_t flags)
+{
+	uint32_t crc = TCP_CRC32C_SEED;
+
+	c2h_hdr(t, cccid, datao, datal, flags);
+	if (p->ddgst)
+		crc = tcp_crc32c_copy(crc, dst, src, datal);
+	else
+		memcpy(dst, src, datal);
+	finish_crc(t, p, dst, datal, &crc);
 }
 
 void tcp_build_r2t(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, uint16_t cccid,

@@ -100,6 +100,32 @@ static void test_iov(void **state)
 	assert_int_equal(tcp_crc32c_final(tcp_crc32c_iov(TCP_CRC32C_SEED, iov, 0)), 0);
 }
 
+/* The copying CRC: the copy is exact and its CRC is the copy's, at every piece boundary. */
+static void test_copy(void **state)
+{
+	static const size_t lens[] = {0, 1, 63, 4095, 4096, 4097, 8192, 65536, 69000};
+	static uint8_t dst[70000];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (size_t align = 0; align < 3; align++) {
+			size_t len = lens[i] - (lens[i] > align ? align : 0);
+			uint32_t crc;
+
+			memset(dst, 0xa5, sizeof(dst));
+			crc = tcp_crc32c_copy(TCP_CRC32C_SEED, dst + align, buf + 1, len);
+			assert_memory_equal(dst + align, buf + 1, len);
+			assert_int_equal(dst[align + len], 0xa5);
+			if (align > 0)
+				assert_int_equal(dst[align - 1], 0xa5);
+			assert_int_equal(tcp_crc32c_final(crc), t_crc32c_ref(buf + 1, len));
+		}
+	}
+	/* chained: the register goes on from the seed given */
+	assert_int_equal(tcp_crc32c_copy(tcp_crc32c(TCP_CRC32C_SEED, buf, 100), dst, buf + 100, 5000),
+			 tcp_crc32c(TCP_CRC32C_SEED, buf, 5100));
+}
+
 /* Data followed by its little-endian digest leaves a constant register. */
 static void test_residue(void **state)
 {
@@ -123,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_chained),
 		cmocka_unit_test(test_iov),
 		cmocka_unit_test(test_residue),
+		cmocka_unit_test(test_copy),
 	};
 
 	t_fill(buf, sizeof(buf), 42);

@@ -235,6 +235,39 @@ static void test_builder_padding(void **state)
 	assert_int_equal(t.hdr.ch.pdo, 28);
 }
 
+/*
+ * tcp_build_c2h_data_copy: the same bytes on the wire as tcp_build_c2h_data
+ * over the copy, with and without digests; the PDU refers to the copy, so
+ * changing the source afterwards changes nothing that is sent.
+ */
+static void test_c2h_copy(void **state)
+{
+	static uint8_t src[3 * 4096 + 5], dst[sizeof(src)], w1[sizeof(src) + 64],
+		w2[sizeof(src) + 64];
+
+	(void)state;
+	for (int dd = 0; dd <= 1; dd++) {
+		struct tcp_conn_params p = t_params(true, dd == 0, dd == 1, 0);
+		struct tcp_tx_pdu a, b;
+		size_t n1, n2;
+
+		t_fill(src, sizeof(src), 9 + (uint32_t)dd);
+		memset(dst, 0, sizeof(dst));
+		tcp_build_c2h_data_copy(&a, &p, 0x1234, 4096, dst, src, sizeof(src),
+					NVME_TCP_F_DATA_LAST | NVME_TCP_F_DATA_SUCCESS);
+		assert_memory_equal(dst, src, sizeof(src));
+		tcp_build_c2h_data(&b, &p, 0x1234, 4096, src, sizeof(src),
+				   NVME_TCP_F_DATA_LAST | NVME_TCP_F_DATA_SUCCESS);
+		n1 = t_flatten(&a, w1, sizeof(w1));
+		n2 = t_flatten(&b, w2, sizeof(w2));
+		assert_int_equal(n1, n2);
+		assert_memory_equal(w1, w2, n1);
+		memset(src, 0xee, sizeof(src));
+		assert_int_equal(t_flatten(&a, w2, sizeof(w2)), n1);
+		assert_memory_equal(w1, w2, n1);
+	}
+}
+
 /* Several PDUs back to back in one buffer, in random chunks. */
 static void test_back_to_back(void **state)
 {
@@ -584,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_builder_fields),
 		cmocka_unit_test(test_builder_padding),
 		cmocka_unit_test(test_back_to_back),
+		cmocka_unit_test(test_c2h_copy),
 		cmocka_unit_test(test_ddgst_error_not_fatal),
 		cmocka_unit_test(test_direct_placement),
 		cmocka_unit_test(test_direct_placement_bad_digest),
