@@ -42,17 +42,22 @@ def main():
         ap.add_argument("--" + k, default="")
     a = ap.parse_args()
     recs = [json.loads(line) for line in open(a.raw) if line.strip()]
-    iperf = {r["cc"]: r["gbit_s"] for r in recs if r["kind"] == "iperf3"}
+    samples = {}
+    for r in recs:
+        if r["kind"] == "iperf3" and r["gbit_s"] is not None:
+            samples.setdefault(r["cc"], []).append(r["gbit_s"])
+    iperf = {cc: med(v) for cc, v in samples.items()}
     ip_ref = iperf.get(a.cc) or next((v for v in iperf.values() if v), None)
     pp = next((r["r"] for r in recs if r["kind"] == "pingpong"), None)
     idle = [r for r in recs if r["kind"] == "idle"]
     groups = {}
     for r in recs:
         if r["kind"] == "perf":
-            key = (r["row"], r["workers"], r.get("client", "sleep"), r["digests"])
+            key = (r["row"], r["workers"], r.get("busy_poll", "50us"), r.get("client", "sleep"),
+                   r["digests"])
             groups.setdefault(key, []).append(r["r"])
     rows = []
-    for (row, workers, client, dg), runs in groups.items():
+    for (row, workers, bp, client, dg), runs in groups.items():
         iops = [x["total"]["iops"] for x in runs]
         bps = [x["total"]["bytes_per_s"] for x in runs]
         tcores = [x["target_cpu"]["cores"] if x.get("target_cpu") else None for x in runs]
@@ -60,7 +65,8 @@ def main():
         lat = {k: med([x["total"]["lat_us"][k] for x in runs])
                for k in ("avg", "p50", "p99", "p99_9", "max")}
         m = {
-            "row": row, "workers": workers, "client": client, "digests": dg, "runs": len(runs),
+            "row": row, "workers": workers, "busy_poll": bp, "client": client, "digests": dg,
+            "runs": len(runs),
             "iops": med(iops), "iops_min": min(iops), "iops_max": max(iops),
             "spread_pct": 100 * (max(iops) - min(iops)) / med(iops) if med(iops) else None,
             "bytes_per_s": med(bps), "lat_us": lat,
@@ -80,16 +86,21 @@ def main():
             m["p99_over_pingpong_p99"] = lat["p99"] / pp["p99_us"]
             m["p50_over_pingpong_p50"] = lat["p50"] / pp["p50_us"]
         rows.append(m)
-    # digest cost: hd vs none of the same row, workers and client
-    by = {(m["row"], m["workers"], m["client"], m["digests"]): m for m in rows}
+    # digest cost: hd vs none of the same row, workers, target and client: in IOPS, and in
+    # target CPU per I/O (the steadier figure where the target does not spin: busy_poll 0)
+    by = {(m["row"], m["workers"], m["busy_poll"], m["client"], m["digests"]): m for m in rows}
     for m in rows:
-        base = by.get((m["row"], m["workers"], m["client"], "none"))
+        base = by.get((m["row"], m["workers"], m["busy_poll"], m["client"], "none"))
         if m["digests"] == "hd" and base and base["iops"]:
             m["digest_cost_pct"] = 100 * (1 - m["iops"] / base["iops"])
-    rows.sort(key=lambda m: (m["workers"], m["client"] != "sleep",
+            if m["iops_per_target_cpu_s"] and base["iops_per_target_cpu_s"]:
+                m["digest_cpu_cost_pct"] = 100 * (base["iops_per_target_cpu_s"]
+                                                  / m["iops_per_target_cpu_s"] - 1)
+    rows.sort(key=lambda m: (m["workers"], m["busy_poll"] == "0", m["client"] != "sleep",
                              ORDER.index(m["row"]) if m["row"] in ORDER else 99, m["digests"]))
     res = {"machine": a.machine, "date": a.date, "runs": a.runs, "secs": a.secs,
-           "warmup": a.warmup, "perf_args": a.perf_args, "iperf3_gbit_s": iperf, "iperf3_reference_cc": a.cc,
+           "warmup": a.warmup, "perf_args": a.perf_args, "iperf3_gbit_s": iperf,
+           "iperf3_samples_gbit_s": samples, "iperf3_reference_cc": a.cc,
            "pingpong": pp, "idle": [{"workers": r["workers"], "queues": r["r"]["queues"],
                                      "target_cores": (r["r"]["target_cpu"] or {}).get("cores")}
                                     for r in idle],
@@ -105,7 +116,10 @@ def main():
           "(max - min) / median of IOPS."
           + (f" Extra nvmf-perf options: `{a.perf_args}`." if a.perf_args else ""), ""]
     md.append("Loopback ceiling, iperf3 single stream (server and client pinned as the target "
-              "and nvmf-perf): " + ", ".join(f"{k} {f(v, '{:.1f}')} Gbit/s" for k, v in iperf.items())
+              "and nvmf-perf): " + ", ".join(
+                  f"{k} {f(v, '{:.1f}')} Gbit/s" + (" (median of " + ", ".join(
+                      f"{x:.1f}" for x in samples[k]) + ")" if len(samples[k]) > 1 else "")
+                  for k, v in iperf.items())
               + f" (ratios below use {a.cc}).")
     if pp:
         md.append(f"Bare TCP round trip (72 B request, 4120 B answer): avg {pp['avg_us']:.1f} us, "
@@ -115,27 +129,31 @@ def main():
         md.append(f"Idle: {r['r']['queues']} connected idle queues cost the target "
                   f"{f(tc * 100 if tc is not None else None, '{:.2f}')}% of a core "
                   f"({r['workers']} worker(s)).")
-    md += ["", "| row | workers | client | digests | IOPS | spread | MB/s | BW / iperf3 | avg us | p50 | p99 "
-           "| p99.9 | max | target cores | IOPS per target CPU-s | client cores | digest cost "
-           "| vs SPDK IOPS* | vs SPDK per core* |",
-           "|" + "---|" * 19]
+    md += ["", "| row | workers | busy_poll | client | digests | IOPS | spread | MB/s | BW / iperf3 "
+           "| avg us | p50 | p99 | p99.9 | max | target cores | IOPS per target CPU-s | client cores "
+           "| digest cost | digest CPU / I/O | vs SPDK IOPS* | vs SPDK per core* |",
+           "|" + "---|" * 21]
     for m in rows:
         l = m["lat_us"]
         md.append("| " + " | ".join([
-            m["row"], str(m["workers"]), m["client"], m["digests"], f(m["iops"]),
+            m["row"], str(m["workers"]), m["busy_poll"], m["client"], m["digests"], f(m["iops"]),
             f(m["spread_pct"], "{:.1f}%"), f(m["bytes_per_s"] / 1e6), f(m["bw_over_iperf"], "{:.2f}"),
             f(l["avg"], "{:.1f}"), f(l["p50"], "{:.1f}"), f(l["p99"], "{:.1f}"),
             f(l["p99_9"], "{:.1f}"), f(l["max"], "{:.0f}"), f(m["target_cores"], "{:.2f}"),
             f(m["iops_per_target_cpu_s"]), f(m["client_cores"], "{:.2f}"),
-            f(m.get("digest_cost_pct"), "{:.1f}%"), f(m.get("vs_spdk_iops"), "{:.2f}"),
+            f(m.get("digest_cost_pct"), "{:.1f}%"), f(m.get("digest_cpu_cost_pct"), "{:+.1f}%"),
+            f(m.get("vs_spdk_iops"), "{:.2f}"),
             f(m.get("vs_spdk_per_core"), "{:.2f}")]) + " |")
     md += ["", "client: nvmf-perf sleeping on its ring (as most hosts do) or busy-polling it "
-           "(`--poll`, as spdk_nvme_perf did for SPDK's reference figures).",
+           "(`--poll`, as spdk_nvme_perf did for SPDK's reference figures). busy_poll: the "
+           "target's (50us, the default; 0: it sleeps as soon as it has nothing to do, so its "
+           "CPU is the work the load needs, as SPDK's busy time is). digest cost: IOPS lost "
+           "with header + data digests; digest CPU / I/O: the target's CPU per I/O added.",
            "\\* SPDK reference figures (issue 6) scaled by (our iperf3 / SPDK run's 36.5 Gbit/s); "
            "per core = IOPS per target CPU-second against SPDK's IOPS / busy fraction."]
     for m in rows:
         if (m["row"] == "rr4k-qd1" and m["workers"] == 1 and m["digests"] == "none"
-                and "p99_over_pingpong_p99" in m):
+                and m["busy_poll"] != "0" and "p99_over_pingpong_p99" in m):
             md.append(f"QD1 4K read p99 / bare round-trip p99, {m['client']} client: "
                       f"{m['p99_over_pingpong_p99']:.2f} (p50 ratio {m['p50_over_pingpong_p50']:.2f}).")
     errs = sum(m["errors"] for m in rows)

@@ -8,7 +8,8 @@
 #
 # 1. Builds with -Dbuildtype=release -Db_ndebug=true in build-bench/.
 # 2. iperf3 single stream 127.0.0.1 (server CPU 0, client CPU 1), with the
-#    system's default congestion control and with cubic; the pingpong round
+#    system's default congestion control (RUNS times at the start and RUNS
+#    times at the end) and with cubic; the pingpong round
 #    trip (72-byte request, 4120-byte answer) on the same CPUs.
 # 3. nvmfd on a 1 GiB RAM namespace (4 KiB blocks) and a 1 GiB file on
 #    tmpfs (/dev/shm), for each matrix row: workers = 1 (target pinned to
@@ -17,6 +18,10 @@
 #    worker every row runs twice: nvmf-perf sleeping on its ring as most
 #    hosts do, and busy-polling it (--poll) as spdk_nvme_perf does, which is
 #    how SPDK's reference figures were taken.
+#    One more one-worker pass, polling client, with the target's busy-poll
+#    off (busy_poll = 0): the CPU the target needs for the load, without
+#    the spin that waits for the next command. SPDK's per-core reference is
+#    its busy time the same way (useful polls only).
 # 4. Idle: 64 connected idle queues, the target's CPU use.
 # Output: OUTDIR/bench-DATE.md (Markdown table) and OUTDIR/bench-DATE.json,
 # also copied to OUTDIR/latest.{md,json}.
@@ -24,7 +29,8 @@
 # Environment: RUNS (3), SECS (5), WARMUP (1), IDLE_SECS (10),
 # ROWS ("all", or a space-separated subset of the row names below),
 # WORKERS ("1 all"), DIGESTS ("none hd"), CLIENTS ("sleep poll": the
-# polling client runs with one worker only), CPU_TARGET (0), CPU_CLIENT (1),
+# polling client runs with one worker only), BUSY_POLL_OFF (1: the pass
+# with the target's busy-poll off; 0 skips it), CPU_TARGET (0), CPU_CLIENT (1),
 # PERF_ARGS (more nvmf-perf options for every run).
 # iperf3 comes from Debian: apt-get install -y iperf3 (the bench asks apt
 # itself when it is missing and it runs as root).
@@ -35,7 +41,7 @@ src=$(cd "$here/../.." && pwd)
 out=${1:-$src/build-bench/results}
 RUNS=${RUNS:-3} SECS=${SECS:-5} WARMUP=${WARMUP:-1} IDLE_SECS=${IDLE_SECS:-10}
 ROWS=${ROWS:-all} WORKERS=${WORKERS:-1 all} DIGESTS=${DIGESTS:-none hd}
-CLIENTS=${CLIENTS:-sleep poll}
+CLIENTS=${CLIENTS:-sleep poll} BUSY_POLL_OFF=${BUSY_POLL_OFF:-1}
 CT=${CPU_TARGET:-0} CC_=${CPU_CLIENT:-1}
 read -r -a perf_args <<<"${PERF_ARGS:-}"
 ncpu=$(nproc)
@@ -110,15 +116,24 @@ pingpong() {
 }
 defcc=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo unknown)
 say "iperf3 single stream ($defcc, then cubic), pingpong"
-ip_def=$(iperf) ip_cubic=$(iperf cubic)
+# The default's figure scales SPDK's reference: RUNS samples now and RUNS at
+# the end (the median of all is used; one sample moves by 20% here).
+iperf_samples() {  # iperf_samples WHEN
+	local g
+	for _ in $(seq "$RUNS"); do
+		g=$(iperf)
+		echo "{\"kind\": \"iperf3\", \"cc\": \"$defcc\", \"when\": \"$1\", \"gbit_s\": $g}" >>"$raw"
+	done
+}
+iperf_samples start
+ip_cubic=$(iperf cubic)
 pp=$(pingpong)
-echo "{\"kind\": \"iperf3\", \"cc\": \"$defcc\", \"gbit_s\": $ip_def}" >>"$raw"
 echo "{\"kind\": \"iperf3\", \"cc\": \"cubic\", \"gbit_s\": $ip_cubic}" >>"$raw"
 echo "{\"kind\": \"pingpong\", \"r\": $pp}" >>"$raw"
 
 # --- the target ------------------------------------------------------------------
-start_target() {  # start_target WORKERS
-	local w=$1 pin=()
+start_target() {  # start_target WORKERS BUSY_POLL
+	local w=$1 bp=$2 pin=()
 	P_IO=$(port)
 	truncate -s 1G "$work/ns2.img"
 	cat >"$work/nvmfd.ini" <<EOF
@@ -129,6 +144,7 @@ workers = $w
 state_dir = $work
 queue_depth = 256
 max_io_queues = 128
+busy_poll = $bp
 
 [subsystem $SUB]
 allow_host = any
@@ -153,11 +169,18 @@ EOF
 }
 stop_target() { kill "$dpid"; wait "$dpid" 2>/dev/null || true; dpid=''; }
 
+# passes: workers:busy_poll (the default 50us, and 0 with one worker)
+passes=()
 for wk in $WORKERS; do
+	passes+=("$wk:50us")
+	[[ $wk == 1 && $BUSY_POLL_OFF == 1 && " $CLIENTS " == *" poll "* ]] && passes+=("1:0")
+done
+for pass in "${passes[@]}"; do
+	wk=${pass%%:*} bp=${pass#*:}
 	nw=$wk
 	[[ $wk == all ]] && nw=$ncpu
-	start_target "$nw"
-	say "target: $nw worker(s), pid $dpid"
+	start_target "$nw" "$bp"
+	say "target: $nw worker(s), busy_poll $bp, pid $dpid"
 	# Fill both namespaces once so that reads see written data (and verify could).
 	for ns in 1 2; do
 		"$perf" -n "$ns" -w write -o 128k -q 16 -t 0.001 --fill -c "$CC_" \
@@ -167,9 +190,10 @@ for wk in $WORKERS; do
 		read -r name ns wl bs qd <<<"$row"
 		[[ $ROWS == all || " $ROWS " == *" $name "* ]] || continue
 		# the file namespace: 1 worker, no digests only
-		[[ $name == file-* && $wk != 1 ]] && continue
+		[[ $name == file-* && ($wk != 1 || $bp == 0) ]] && continue
 		for cl in $CLIENTS; do
 			[[ $cl == poll && $nw != 1 ]] && continue
+			[[ $bp == 0 && $cl != poll ]] && continue
 			cla=()
 			[[ $cl == poll ]] && cla=(--poll)
 			for dg in $DIGESTS; do
@@ -177,17 +201,17 @@ for wk in $WORKERS; do
 				dga=()
 				[[ $dg == hd ]] && dga=(-g -G)
 				for r in $(seq "$RUNS"); do
-					say "$name workers=$nw client=$cl digests=$dg run $r/$RUNS"
+					say "$name workers=$nw busy_poll=$bp client=$cl digests=$dg run $r/$RUNS"
 					j=$("$perf" --json -n "$ns" -w "$wl" -o "$bs" -q "$qd" -P "$nw" -c "$CC_" \
 						-t "$SECS" -a "$WARMUP" "${cla[@]}" "${dga[@]}" "${perf_args[@]}" \
 						--target-pid "$dpid" "127.0.0.1:$P_IO" "$SUB" | tr -d '\n') ||
 						say "  run failed"
-					[[ -n $j ]] && echo "{\"kind\": \"perf\", \"row\": \"$name\", \"workers\": $nw, \"client\": \"$cl\", \"digests\": \"$dg\", \"r\": $j}" >>"$raw"
+					[[ -n $j ]] && echo "{\"kind\": \"perf\", \"row\": \"$name\", \"workers\": $nw, \"busy_poll\": \"$bp\", \"client\": \"$cl\", \"digests\": \"$dg\", \"r\": $j}" >>"$raw"
 				done
 			done
 		done
 	done
-	if [[ $wk == 1 ]]; then
+	if [[ $wk == 1 && $bp != 0 ]]; then
 		say "idle: 64 queues for $IDLE_SECS s"
 		j=$("$perf" --json -w idle -P 64 -c "$CC_" -t "$IDLE_SECS" --target-pid "$dpid" \
 			"127.0.0.1:$P_IO" "$SUB" | tr -d '\n') || true
@@ -195,6 +219,8 @@ for wk in $WORKERS; do
 	fi
 	stop_target
 done
+
+iperf_samples end
 
 # --- report ------------------------------------------------------------------------
 stamp=$(date -u +%Y%m%d-%H%M%S)
