@@ -17,8 +17,11 @@
  * queue plus CONN_TX_INFLIGHT send batches and never runs out.
  *
  * Data: a buffer from the worker's pool (bufpool.h), except RAM namespace
- * reads, which are sent straight from the store (be_ram_map(): no copy at
- * all; a concurrent overlapping write may show through, as on any device).
+ * reads without data digests, which are sent straight from the store
+ * (be_ram_map(): no copy at all; a concurrent overlapping write may show
+ * through, as on any device). With data digests each C2HData PDU copies its
+ * part of the store into a pool buffer as it is built (c2h_src), so that
+ * the digest covers the bytes sent.
  * RAM writes go through a pool buffer like every other write, so a write
  * that fails (data digest error, teardown) never touches the store.
  *

@@ -86,7 +86,10 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 	case BE_OP_WRITE:
 		if (cmd->be_idx > 0)
 			return false;
-		/* a read copied as it is sent (c2h_src): the store has nothing to move */
+		/*
+		 * A read copied as it is sent (c2h_src): the store has nothing
+		 * to move, and ram_submit() copies nothing into the store itself.
+		 */
 		bio->buf = cmd->c2h_src != NULL ? (uint8_t *)cmd->c2h_src : cmd->data;
 		if (cmd->c2h_src == NULL && cmd->buf != NULL && cmd->data == cmd->buf->p)
 			bio->buf_index = cmd->buf->index;

@@ -2,7 +2,9 @@
 /*
  * The transmit half of the NVMe/TCP PDU codec: fill a PDU header and lay
  * out the iovecs of CH + PSH, HDGST, PDO padding, DATA and DDGST (NVMe/TCP
- * Transport Specification 1.0, 3.6.1). Data is referenced, never copied.
+ * Transport Specification 1.0, 3.6.1). Data is referenced, not copied,
+ * except by tcp_build_c2h_data_copy(), which copies it as it computes the
+ * digest.
  */
 #include "pdu.h"
 
@@ -59,6 +61,8 @@ static uint32_t data_offset(const struct tcp_conn_params *p, uint32_t hdr_len)
 /*
  * Flags, PDO, PLEN and both digests of a PDU whose PSH is filled in; data
  * (len bytes, may be 0) follows at PDO. Builders set their own flags first.
+ * data_crc: the CRC register over data when the caller already has it (the
+ * data digest is then not computed again), or NULL.
  */
 static void finish_crc(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, const void *data,
 		       uint32_t len, const uint32_t *data_crc)
@@ -168,13 +172,15 @@ void tcp_build_c2h_data_copy(struct tcp_tx_pdu *t, const struct tcp_conn_params 
 			     uint16_t cccid, uint32_t datao, void *dst, const void *src,
 			     uint32_t datal, uint8_t flags)
 {
-	uint32_t crc = TCP_CRC32C_SEED;
+	uint32_t crc;
 
 	c2h_hdr(t, cccid, datao, datal, flags);
-	if (p->ddgst)
-		crc = tcp_crc32c_copy(crc, dst, src, datal);
-	else
+	if (!p->ddgst) {
 		memcpy(dst, src, datal);
+		finish(t, p, dst, datal);
+		return;
+	}
+	crc = tcp_crc32c_copy(TCP_CRC32C_SEED, dst, src, datal);
 	finish_crc(t, p, dst, datal, &crc);
 }
 

@@ -393,7 +393,7 @@ if connect "$sub_any" -g -G; then
 	timeout 60 fio --name=overlap --filename="$dev" --ioengine=libaio --direct=1 --rw=randrw \
 		--bsrange=4k-64k --iodepth=16 --numjobs=2 --offset=40M --size=256k --time_based \
 		--runtime=4 --group_reporting --eta=never >/tmp/fio-overlap.out 2>&1 || rc=$?
-	bad=$(dmesg | tail -n +$((lines + 1)) | grep -iE 'digest|recovery|reset|reconnect' | head -n3)
+	bad=$(dmesg | tail -n +$((lines + 1)) | grep -i nvme | grep -iE 'digest|recovery|reset|reconnect' | head -n3)
 	if ((rc == 0)) && [[ -z $bad ]] && ! grep -q 'err= *[1-9]' /tmp/fio-overlap.out; then
 		ok "fio randrw on one 256 KiB range with digests, 2 jobs: no digest error, no reset ($(grep -Eo 'read: IOPS=[^,]+' /tmp/fio-overlap.out | head -n1))"
 	else
