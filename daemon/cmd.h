@@ -20,7 +20,7 @@
  * reads without data digests, which are sent straight from the store
  * (be_ram_map(): no copy at all; a concurrent overlapping write may show
  * through, as on any device). With data digests each C2HData PDU copies its
- * part of the store into a pool buffer as it is built (c2h_src), so that
+ * part of the store into a pool buffer as it is built (c2h_copy), so that
  * the digest covers the bytes sent.
  * RAM writes go through a pool buffer like every other write, so a write
  * that fails (data digest error, teardown) never touches the store.
@@ -82,11 +82,11 @@ struct cmd {
 	bool outstanding;	/* counted in conn->nr_outstanding */
 	bool r2t_built;		/* its R2T went into a send batch: H2CData may come */
 	bool icd_staged;	/* data points at its in-capsule data in conn->rxbuf */
+	bool c2h_copy;		/* a RAM read: copy data into buf->p as its C2HData is built */
 	uint8_t ep;		/* epoch parity it began in (worker_cmd_begin) */
 	uint32_t data_len;	/* from the SGL */
 	uint32_t icd_len;	/* in-capsule data received */
 	uint8_t *data;		/* where the data is: buf->p, or the RAM store */
-	const uint8_t *c2h_src; /* a RAM read copied into data as its C2HData is built */
 	struct buf *buf;
 	uint32_t buf_want;	/* NEED_BUF: bytes */
 	bool buf_force;		/* NEED_BUF: in-capsule data, ignores the caps (RX waits) */

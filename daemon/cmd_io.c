@@ -86,12 +86,8 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 	case BE_OP_WRITE:
 		if (cmd->be_idx > 0)
 			return false;
-		/*
-		 * A read copied as it is sent (c2h_src): the store has nothing
-		 * to move, and ram_submit() copies nothing into the store itself.
-		 */
-		bio->buf = cmd->c2h_src != NULL ? (uint8_t *)cmd->c2h_src : cmd->data;
-		if (cmd->c2h_src == NULL && cmd->buf != NULL && cmd->data == cmd->buf->p)
+		bio->buf = cmd->data;
+		if (cmd->buf != NULL && cmd->data == cmd->buf->p)
 			bio->buf_index = cmd->buf->index;
 		bio->offset = plan->offset;
 		bio->len = plan->len;
@@ -218,24 +214,25 @@ void cmd_io_exec(struct cmd *cmd)
 		if (plan->ns->be.kind != BE_RAM) {
 			if (!cmd_get_buf(cmd, plan->len, cmd_io_exec))
 				return;
-		} else if (!cmd->conn->p.ddgst) {
-			/* straight from the store to the socket: no copy at all */
-			cmd->data = be_ram_map(&plan->ns->be, plan->offset);
-		} else {
-			/*
-			 * Not with data digests: the digest is computed when the
-			 * PDU is built, the kernel takes the bytes later (after a
-			 * short send, or a zero-copy one), and a write landing in
-			 * between would send bytes the digest does not cover, a
-			 * transport error that resets the host's association
-			 * (tests/integration/ddgst_overwrite.py). Each C2HData
-			 * PDU copies its data into a buffer of ours as it is
-			 * built, the CRC folded into that copy.
-			 */
+			break;
+		}
+		/*
+		 * Straight from the store to the socket: no copy at all. Not
+		 * with data digests: the digest is computed when the PDU is
+		 * built, the kernel takes the bytes later (after a short send,
+		 * or a zero-copy one), and a write landing in between would
+		 * send bytes the digest does not cover, a transport error that
+		 * resets the host's association
+		 * (tests/integration/ddgst_overwrite.py). Then each C2HData PDU
+		 * copies its data into a buffer of ours as it is built, the CRC
+		 * folded into that copy.
+		 */
+		if (cmd->conn->p.ddgst) {
 			if (!cmd_get_buf(cmd, plan->len, cmd_io_exec))
 				return;
-			cmd->c2h_src = be_ram_map(&plan->ns->be, plan->offset);
+			cmd->c2h_copy = true;
 		}
+		cmd->data = be_ram_map(&plan->ns->be, plan->offset);
 		break;
 	case BE_OP_DEALLOCATE:
 		/* nr_ranges is 0 without Attribute Deallocate: hints only, done */

@@ -88,10 +88,10 @@ static void build_cmd_pdu(struct conn *c, struct tx_batch *b, struct tx_slot *s)
 			if (c2h_success(c, cmd))
 				flags |= NVME_TCP_F_DATA_SUCCESS;
 		}
-		if (cmd->c2h_src != NULL)
+		if (cmd->c2h_copy)
 			tcp_build_c2h_data_copy(&s->pdu, &c->p, cmd->sqe.cid, cmd->c2h_off,
-						cmd->data + cmd->c2h_off,
-						cmd->c2h_src + cmd->c2h_off, n, flags);
+						cmd->buf->p + cmd->c2h_off,
+						cmd->data + cmd->c2h_off, n, flags);
 		else
 			tcp_build_c2h_data(&s->pdu, &c->p, cmd->sqe.cid, cmd->c2h_off,
 					   cmd->data + cmd->c2h_off, n, flags);

@@ -62,7 +62,6 @@ static int publish(struct target *t, struct plan *pl, struct leftovers *lo)
 		for (size_t j = 0; j < sp->resized.n; j++) {
 			struct ns *ns = sp->resized.p[j];
 			uint64_t size = sp->new_size[j];
-
 			bool grow = size > ns->be.size;
 
 			/* growing: the store first; shrinking: what io_check sees first */

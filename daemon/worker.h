@@ -177,7 +177,6 @@ struct worker {
 	bool ready;
 };
 
-
 /* A free SQE; submits what is queued to make room when the SQ ring is full. */
 struct io_uring_sqe *worker_sqe(struct worker *w);
 

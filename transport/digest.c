@@ -41,7 +41,7 @@ uint32_t tcp_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
 		size_t n = len < COPY_PIECE ? len : COPY_PIECE;
 
 		memcpy(d, s, n);
-		crc = crc32_iscsi(d, (int)n, crc);
+		crc = tcp_crc32c(crc, d, n);
 		d += n;
 		s += n;
 		len -= n;

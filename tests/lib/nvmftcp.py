@@ -158,6 +158,7 @@ class Queue:
         self.done = {}      # cid -> (status, dw0) of completions not yet waited for
         self.data = {}      # cid -> C2HData received
         self.pending = {}   # cid -> a write's data, for its R2Ts
+        self.bad_digests = 0  # PDUs from the target whose header or data digest was wrong
 
     # ---- bytes ----
     def send(self, b):
@@ -248,16 +249,21 @@ class Queue:
 
     def rx(self):
         """The next PDU: (type, flags, header, data); data of C2HData and TermReq.
-        Nothing is consumed until the whole PDU is here, so a timeout loses nothing."""
+        Nothing is consumed until the whole PDU is here, so a timeout loses nothing.
+        A digest the PDU carries that does not match counts in bad_digests."""
         self._fill(8)
         t, fl, hlen, pdo, plen = struct.unpack_from("<BBBBI", self.buf, 0)
         self._fill(plen)
         p = self.recvn(plen)
         hdr = p[:hlen]
+        if fl & F_HDGST and p[hlen:hlen + 4] != dg(hdr):
+            self.bad_digests += 1
         data = b""
         if t == C2H_DATA:
             datal = struct.unpack_from("<I", hdr, 16)[0]
             data = p[pdo:pdo + datal]
+            if fl & F_DDGST and p[pdo + datal:pdo + datal + 4] != dg(data):
+                self.bad_digests += 1
         elif t == C2H_TERM:
             data = p[hlen:]
         return t, fl, hdr, data
