@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "ctrl.h"
-#include "endian.h"
+#include "byteorder.h"
 
 #ifndef NVMFD_VERSION
 #define NVMFD_VERSION "0.0.0"

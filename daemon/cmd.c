@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "conn.h"
-#include "endian.h"
+#include "byteorder.h"
 #include "status.h"
 
 /* ---- Allocation ---- */

@@ -10,7 +10,7 @@
 
 #include "cmd.h"
 #include "conn.h"
-#include "endian.h"
+#include "byteorder.h"
 
 static bool is_discovery_nqn(const struct target *t, const char *nqn)
 {

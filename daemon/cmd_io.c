@@ -16,7 +16,7 @@
 
 #include "cmd.h"
 #include "conn.h"
-#include "endian.h"
+#include "byteorder.h"
 #include "status.h"
 
 #define NSID_ALL  0xffffffffu

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "endian.h"
+#include "byteorder.h"
 
 static _Atomic uint32_t next_conn_id;
 

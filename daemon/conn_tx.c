@@ -21,7 +21,7 @@
 
 #include "cmd.h"
 #include "conn.h"
-#include "endian.h"
+#include "byteorder.h"
 
 void conn_tx_cmd(struct conn *c, struct cmd *cmd)
 {

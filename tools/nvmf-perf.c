@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "endian.h"
+#include "byteorder.h"
 #include "nqn.h"
 #include "nvmfdd.h"
 #include "perf.h"

@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "common.h"
-#include "endian.h"
+#include "byteorder.h"
 #include "nqn.h"
 #include "nvmf.h"
 #include "nvmfdd.h"

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "endian.h"
+#include "byteorder.h"
 #include "nqn.h"
 #include "nvmfdd.h"
 

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "endian.h"
+#include "byteorder.h"
 #include "pdu.h"
 #include "perf.h"
 #include "status.h"

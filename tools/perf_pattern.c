@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "endian.h"
+#include "byteorder.h"
 #include "perf.h"
 
 #define PATTERN_MAGIC (0x4e564d46ull << 32) /* "NVMF" above the seed */

@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "endian.h"
+#include "byteorder.h"
 
 uint32_t tcp_crc32c(uint32_t crc, const void *buf, size_t len)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "endian.h"
+#include "byteorder.h"
 
 /* ---- NQN ---- */
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "endian.h"
+#include "byteorder.h"
 #include "nqn.h"
 #include "nvmf_internal.h"
 #include "status.h"

@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "endian.h"
+#include "byteorder.h"
 #include "nvmf_internal.h"
 #include "pdu.h"
 #include "status.h"

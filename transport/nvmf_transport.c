@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "endian.h"
+#include "byteorder.h"
 #include "nqn.h"
 #include "nvmf_internal.h"
 #include "nvme_tcp.h"

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "digest.h"
-#include "endian.h"
+#include "byteorder.h"
 
 #define CH_LEN	  ((uint32_t)sizeof(struct nvme_tcp_ch))
 #define IC_LEN	  128u

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "digest.h"
-#include "endian.h"
+#include "byteorder.h"
 
 /* PDO padding comes from here: at most (31 + 1) * 4 - 24 bytes are needed. */
 static const uint8_t zero_pad[128];

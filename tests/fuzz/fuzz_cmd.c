@@ -24,7 +24,7 @@
 
 #include "fuzz_cmd.h"
 #include "fuzz_target.h"
-#include "endian.h"
+#include "byteorder.h"
 #include "log.h"
 #include "nvme_tcp.h"
 #include "t_target.h"

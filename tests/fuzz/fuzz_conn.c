@@ -37,7 +37,7 @@
 #include <linux/sockios.h>
 
 #include "config.h"
-#include "endian.h"
+#include "byteorder.h"
 #include "fuzz_conn.h"
 #include "fuzz_target.h"
 #include "log.h"

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "endian.h"
+#include "byteorder.h"
 #include "fuzz_cmd.h"
 #include "gen_corpus_util.h"
 #include "t_sqe.h"

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "endian.h"
+#include "byteorder.h"
 #include "fuzz_conn.h"
 #include "gen_corpus_util.h"
 #include "nvmf_spec.h"
