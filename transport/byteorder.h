@@ -6,45 +6,9 @@
  */
 #pragma once
 
-/*
- * Not <endian.h>: with -I transport (as meson passes it) that name finds this
- * very file, also from <sys/types.h>, so glibc's header and its le32toh & co.
- * would silently never be seen (undefined references at link time). Provide
- * the same conversions from <byteswap.h> and the compiler's byte order.
- */
-#include <byteswap.h>
+#include <endian.h>
 #include <stdint.h>
 #include <string.h>
-
-#ifndef le32toh
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define htole16(x) ((uint16_t)(x))
-#define le16toh(x) ((uint16_t)(x))
-#define htole32(x) ((uint32_t)(x))
-#define le32toh(x) ((uint32_t)(x))
-#define htole64(x) ((uint64_t)(x))
-#define le64toh(x) ((uint64_t)(x))
-#define htobe16(x) bswap_16(x)
-#define be16toh(x) bswap_16(x)
-#define htobe32(x) bswap_32(x)
-#define be32toh(x) bswap_32(x)
-#define htobe64(x) bswap_64(x)
-#define be64toh(x) bswap_64(x)
-#else
-#define htole16(x) bswap_16(x)
-#define le16toh(x) bswap_16(x)
-#define htole32(x) bswap_32(x)
-#define le32toh(x) bswap_32(x)
-#define htole64(x) bswap_64(x)
-#define le64toh(x) bswap_64(x)
-#define htobe16(x) ((uint16_t)(x))
-#define be16toh(x) ((uint16_t)(x))
-#define htobe32(x) ((uint32_t)(x))
-#define be32toh(x) ((uint32_t)(x))
-#define htobe64(x) ((uint64_t)(x))
-#define be64toh(x) ((uint64_t)(x))
-#endif
-#endif
 
 static inline uint16_t get_le16(const void *p)
 {

@@ -7,41 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "byteorder.h"
 #include "pdu.h"
-
-/*
- * Little-endian loads / stores for the tests. Not transport/endian.h: with
- * that directory on -idirafter, "endian.h" from here finds the system one.
- */
-static inline uint16_t t_get_le16(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint16_t)(b[0] | b[1] << 8);
-}
-
-static inline uint32_t t_get_le32(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static inline void t_put_le16(void *p, uint16_t v)
-{
-	uint8_t *b = p;
-
-	b[0] = (uint8_t)v;
-	b[1] = (uint8_t)(v >> 8);
-}
-
-static inline void t_put_le32(void *p, uint32_t v)
-{
-	uint8_t *b = p;
-
-	for (int i = 0; i < 4; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-}
 
 #define T_MAX_PDUS 32
 

@@ -193,11 +193,11 @@ static void test_builder_fields(void **state)
 	assert_int_equal(w[1], NVME_TCP_F_HDGST | NVME_TCP_F_DDGST | NVME_TCP_F_DATA_LAST);
 	assert_int_equal(w[2], 24);
 	assert_int_equal(w[3], 28);
-	assert_int_equal(t_get_le32(w + 4), 28 + 100 + 4);
-	assert_int_equal(t_get_le32(w + 12), 0x01020304);
-	assert_int_equal(t_get_le32(w + 16), 100);
-	assert_int_equal(t_get_le32(w + 24), tcp_digest(w, 24));
-	assert_int_equal(t_get_le32(w + 128), tcp_digest(payload, 100));
+	assert_int_equal(get_le32(w + 4), 28 + 100 + 4);
+	assert_int_equal(get_le32(w + 12), 0x01020304);
+	assert_int_equal(get_le32(w + 16), 100);
+	assert_int_equal(get_le32(w + 24), tcp_digest(w, 24));
+	assert_int_equal(get_le32(w + 128), tcp_digest(payload, 100));
 	assert_int_equal(t.iovcnt, 3);
 	assert_ptr_equal(t.iov[1].iov_base, payload); /* referenced, not copied */
 
@@ -499,8 +499,8 @@ static void test_term_req_build(void **state)
 	assert_int_equal(w[1], 0);
 	assert_int_equal(w[2], 24);
 	assert_int_equal(w[3], 0);
-	assert_int_equal(t_get_le32(w + 4), 152);
-	assert_int_equal(t_get_le16(w + 8), NVME_TCP_FES_HDR_DIGEST_ERR);
+	assert_int_equal(get_le32(w + 4), 152);
+	assert_int_equal(get_le16(w + 8), NVME_TCP_FES_HDR_DIGEST_ERR);
 	static const uint8_t fei[4] = {0xd4, 0xc3, 0xb2, 0xa1}; /* LE at the odd offset 10 */
 	assert_memory_equal(w + 10, fei, 4);
 	for (int i = 14; i < 24; i++)
@@ -549,7 +549,7 @@ static void test_term_req_from_error(void **state)
 	assert_int_equal(run.err, 0);
 	assert_int_equal(run.npdu, 1);
 	assert_int_equal(run.pdu[0].hdr.ch.pdu_type, NVME_TCP_C2H_TERM);
-	assert_int_equal(t_get_le16(&run.pdu[0].hdr.term.fes), NVME_TCP_FES_INVALID_PDU_HDR);
+	assert_int_equal(get_le16(&run.pdu[0].hdr.term.fes), NVME_TCP_FES_INVALID_PDU_HDR);
 	assert_int_equal(run.pdu[0].data_len, 8);
 	assert_int_equal(run.pdu[0].data[0], NVME_TCP_RSP);
 	t_run_free(&run);

@@ -248,12 +248,12 @@ static void apply(uint8_t *w, const struct err_case *c)
 		if (pt->size == 1)
 			w[pt->off] = (uint8_t)pt->val;
 		else if (pt->size == 2)
-			t_put_le16(w + pt->off, (uint16_t)pt->val);
+			put_le16(w + pt->off, (uint16_t)pt->val);
 		else
-			t_put_le32(w + pt->off, pt->val);
+			put_le32(w + pt->off, pt->val);
 	}
 	if (c->fix_hdgst)
-		t_put_le32(w + w[2], tcp_digest(w, w[2]));
+		put_le32(w + w[2], tcp_digest(w, w[2]));
 }
 
 static struct tcp_conn_params params(const struct err_case *c, bool rx)
@@ -293,7 +293,7 @@ static void run_case(const struct err_case *c, t_chunker chunk)
 	assert_int_equal(run.npdu, 0);
 	if (c->ret != -EBADMSG)
 		return;
-	uint32_t want_fei = c->fei == FEI_WIRE_HDGST ? t_get_le32(w + w[2]) : c->fei;
+	uint32_t want_fei = c->fei == FEI_WIRE_HDGST ? get_le32(w + w[2]) : c->fei;
 
 	if (rx.fes != c->fes || rx.fei != want_fei)
 		fail_msg("%s: FES %u FEI %u, want FES %u FEI %u", c->name, rx.fes, rx.fei, c->fes,

@@ -335,7 +335,7 @@ static void test_known_capsule_read(void **state)
 	memcpy(want, read_cmd, 72);
 	want[1] = 0x01;
 	want[4] = 0x4c;
-	t_put_le32(want + 72, t_crc32c_ref(want, 72));
+	put_le32(want + 72, t_crc32c_ref(want, 72));
 	tcp_build_cmd(&t, &p, &sqe, NULL, 0);
 	assert_int_equal(t_flatten(&t, got, sizeof(got)), 76);
 	assert_memory_equal(got, want, 76);
