@@ -95,7 +95,7 @@ static nvme_status_t set_features(struct ctrl *c, struct ctrl_req *r)
 	if (!feature_supported(c, fid))
 		return SC_INVALID_FIELD;
 	if (cdw10 & NVME_FEAT_SV)
-		return SC(COMMAND_SPECIFIC, FEATURE_NOT_SAVEABLE) | DNR;
+		return NVME_SC_DNR(COMMAND_SPECIFIC, FEATURE_NOT_SAVEABLE);
 	switch (fid) {
 	case NVME_FEAT_NUM_QUEUES:
 		return set_num_queues(c, cdw11, &r->dw0);
@@ -176,7 +176,7 @@ static nvme_status_t keep_alive(struct ctrl *c, struct ctrl_req *r)
 		return SC_SGL_LENGTH;
 	/* the timer itself is ctrl_touch's; with KATO 0 there is none (as nvmet) */
 	if (c->kato_ms == 0)
-		return SC(GENERIC, KA_TIMEOUT_INVALID) | DNR;
+		return NVME_SC_DNR(GENERIC, KA_TIMEOUT_INVALID);
 	return 0;
 }
 
@@ -204,7 +204,7 @@ static enum ctrl_exec async_event(struct ctrl *c, struct ctrl_req *r)
 		return CTRL_EXEC_DONE;
 	}
 	if (c->naer >= TARGET_AERL) {
-		r->status = SC(COMMAND_SPECIFIC, ASYNC_LIMIT) | DNR;
+		r->status = NVME_SC_DNR(COMMAND_SPECIFIC, ASYNC_LIMIT);
 		return CTRL_EXEC_DONE;
 	}
 	c->aer_cid[c->naer++] = r->sqe->cid;
@@ -307,7 +307,7 @@ static nvme_status_t fabrics_exec(struct ctrl *c, struct ctrl_req *r)
 		return SC_CMD_SEQ;
 	case NVMF_FCTYPE_DISCONNECT:
 		/* oF 3.4: Disconnect deletes an I/O queue; not the admin queue */
-		return SC(COMMAND_SPECIFIC, DISCONNECT_INVALID_QTYPE) | DNR;
+		return NVME_SC_DNR(COMMAND_SPECIFIC, DISCONNECT_INVALID_QTYPE);
 	}
 	return SC_INVALID_OPC;
 }

@@ -123,7 +123,7 @@ static nvme_status_t id_ns(const struct ctrl *c, uint32_t nsid, void *buf)
 	const struct ns *ns;
 	struct nvme_id_ns id;
 
-	if (nsid == 0 || nsid == NSID_ALL)
+	if (nsid == 0 || nsid == NVME_NSID_ALL)
 		return SC_INVALID_NS;
 	ns = subsys_find_ns(c->subsys, nsid);
 	if (ns == NULL)
@@ -179,7 +179,7 @@ static bool nonzero(const uint8_t *p, size_t n)
 /* CNS 03h (Base Figure 276): an active NSID's identifiers; others are invalid. */
 static nvme_status_t id_desc_list(const struct ctrl *c, uint32_t nsid, void *buf)
 {
-	const struct ns *ns = nsid == NSID_ALL ? NULL : subsys_find_ns(c->subsys, nsid);
+	const struct ns *ns = nsid == NVME_NSID_ALL ? NULL : subsys_find_ns(c->subsys, nsid);
 	const uint8_t csi = NVME_CSI_NVM;
 	uint8_t *p = buf;
 

@@ -15,15 +15,11 @@
 #define NVMFD_VERSION "0.0.0"
 #endif
 
-#define SC(sct, sc)	 NVME_STATUS(NVME_SCT_##sct, NVME_SC_##sc)
-#define DNR		 NVME_STATUS_DNR
-#define SC_INVALID_FIELD (SC(GENERIC, INVALID_FIELD) | DNR)
-#define SC_INVALID_NS	 (SC(GENERIC, INVALID_NS) | DNR)
-#define SC_SGL_LENGTH	 (SC(GENERIC, SGL_INVALID_DATA) | DNR) /* Data SGL Length Invalid */
-#define SC_INVALID_OPC	 (SC(GENERIC, INVALID_OPCODE) | DNR)
-#define SC_CMD_SEQ	 (SC(GENERIC, CMD_SEQ_ERROR) | DNR)
-
-#define NSID_ALL 0xffffffffu
+#define SC_INVALID_FIELD NVME_SC_DNR(GENERIC, INVALID_FIELD)
+#define SC_INVALID_NS	 NVME_SC_DNR(GENERIC, INVALID_NS)
+#define SC_SGL_LENGTH	 NVME_SC_DNR(GENERIC, SGL_INVALID_DATA) /* Data SGL Length Invalid */
+#define SC_INVALID_OPC	 NVME_SC_DNR(GENERIC, INVALID_OPCODE)
+#define SC_CMD_SEQ	 NVME_SC_DNR(GENERIC, CMD_SEQ_ERROR)
 
 /* Constants the Identify and SMART data report (documented where used). */
 #define CTRL_KAS	    10	/* Keep Alive granularity: 10 x 100 ms = 1 s */

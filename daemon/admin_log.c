@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#define SC_INVALID_LOG (SC(COMMAND_SPECIFIC, INVALID_LOG_PAGE) | DNR)
+#define SC_INVALID_LOG (NVME_SC_DNR(COMMAND_SPECIFIC, INVALID_LOG_PAGE))
 
 void log_win_put(struct log_win *w, uint64_t pos, const void *src, size_t n)
 {
@@ -66,7 +66,7 @@ static nvme_status_t log_smart(struct ctrl *c, uint32_t nsid, struct log_win *w,
 	struct smart_life life;
 	struct nvme_smart_log log;
 
-	if (nsid == 0 || nsid == NSID_ALL) {
+	if (nsid == 0 || nsid == NVME_NSID_ALL) {
 		subsys_smart(t, s, &sc);
 	} else {
 		const struct ns *ns = subsys_find_ns(s, nsid);
@@ -126,7 +126,7 @@ static uint64_t log_changed_ns(const struct ctrl *c, struct log_win *w)
 	uint8_t v[4];
 
 	if (c->nchanged_ns > NVME_CHANGED_NS_MAX) {
-		put_le32(v, NSID_ALL);
+		put_le32(v, NVME_NSID_ALL);
 		log_win_put(w, 0, v, sizeof(v));
 	} else {
 		for (unsigned int i = 0; i < c->nchanged_ns; i++) {

@@ -166,33 +166,29 @@ static nvme_status_t check_sgl(struct cmd *cmd)
 
 	if (NVMEV(NVME_SQE_PSDT, cmd->sqe.flags) != NVME_PSDT_SGL_MPTR_CONTIG ||
 	    NVMEV(NVME_SQE_FUSE, cmd->sqe.flags) != 0)
-		return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD) | NVME_STATUS_DNR;
+		return NVME_SC_DNR(GENERIC, INVALID_FIELD);
 	if (cmd->fabrics) /* FCTYPE bits 1:0 give a Fabrics command's direction */
 		opc = ((const struct nvmf_fabrics_cmd *)(const void *)&cmd->sqe)->fctype;
 	cmd->dir = opc & NVME_OPC_XFER_MASK;
 	if (cmd->dir == NVME_OPC_XFER_BIDIR)
-		return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD) | NVME_STATUS_DNR;
+		return NVME_SC_DNR(GENERIC, INVALID_FIELD);
 	if (sgl->type == NVME_SGL_ICD) {
 		/* 8 KiB for Fabrics and admin commands on any queue, IOCCSZ for I/O */
 		icd_max = cmd->fabrics || c->qid == 0 ? NVME_TCP_ADMIN_ICD : c->w->t->p.io_icd;
 		if (len != 0 && cmd->dir != NVME_OPC_XFER_H2C)
-			return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD) |
-			       NVME_STATUS_DNR;
+			return NVME_SC_DNR(GENERIC, INVALID_FIELD);
 		if (le64toh(sgl->addr) != 0)
-			return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_OFFSET) |
-			       NVME_STATUS_DNR;
+			return NVME_SC_DNR(GENERIC, SGL_INVALID_OFFSET);
 		if (len != cmd->icd_len || len > icd_max)
-			return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_DATA) |
-			       NVME_STATUS_DNR;
+			return NVME_SC_DNR(GENERIC, SGL_INVALID_DATA);
 	} else if (sgl->type == NVME_SGL_TRANSPORT_DB) {
 		if (cmd->icd_len != 0) /* data in the capsule the SGL does not describe */
-			return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_DATA) |
-			       NVME_STATUS_DNR;
+			return NVME_SC_DNR(GENERIC, SGL_INVALID_DATA);
 	} else {
-		return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_TYPE) | NVME_STATUS_DNR;
+		return NVME_SC_DNR(GENERIC, SGL_INVALID_TYPE);
 	}
 	if (len > c->w->t->p.mdts_bytes && len > NVME_TCP_ADMIN_ICD)
-		return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD) | NVME_STATUS_DNR;
+		return NVME_SC_DNR(GENERIC, INVALID_FIELD);
 	cmd->data_len = cmd->dir == NVME_OPC_XFER_NONE ? 0 : len;
 	return 0;
 }
@@ -261,26 +257,24 @@ static void cmd_start(struct cmd *cmd)
 	}
 	st = check_sgl(cmd);
 	if (st == 0 && cmd->xfer_err) /* 3.6.1.2: data digest error in the capsule */
-		st = NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_TRANSIENT_TR_ERR);
+		st = NVME_SC(GENERIC, TRANSIENT_TR_ERR);
 	if (st == 0) {
 		if (cmd->fabrics) {
 			uint8_t fctype = fctype_of(cmd);
 			bool connect = fctype == NVMF_FCTYPE_CONNECT;
 
 			if (connect == c->connected) { /* Connect twice, or anything before it */
-				st = NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_CMD_SEQ_ERROR) |
-				     NVME_STATUS_DNR;
+				st = NVME_SC_DNR(GENERIC, CMD_SEQ_ERROR);
 			} else if (fctype == NVMF_FCTYPE_DISCONNECT && c->qid != 0) {
 				/* oF 3.4: this I/O queue goes away once the answer is out */
 				cmd_complete_status(cmd, 0);
 				conn_close(c, CLOSE_AFTER_TX, "Disconnect");
 				return;
 			} else if (!connect && c->qid != 0) {
-				st = NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE) |
-				     NVME_STATUS_DNR;
+				st = NVME_SC_DNR(GENERIC, INVALID_OPCODE);
 			}
 		} else if (!c->connected) {
-			st = NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_CMD_SEQ_ERROR) | NVME_STATUS_DNR;
+			st = NVME_SC_DNR(GENERIC, CMD_SEQ_ERROR);
 		} else if (c->qid != 0) {
 			st = cmd_io_check(cmd);
 		}
@@ -464,7 +458,7 @@ int cmd_rx_h2c(struct conn *c)
 	cmd->st = CMD_EXEC;
 	cmd->ep = worker_cmd_begin(c->w);
 	if (cmd->xfer_err) {
-		cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_TRANSIENT_TR_ERR));
+		cmd_complete_status(cmd, NVME_SC(GENERIC, TRANSIENT_TR_ERR));
 	} else if (cmd->io && ctrl_io_queue_closing(c->ctrl)) {
 		/* the queue closes at the next tick: no answer, the host requeues it */
 		conn_dbg(c, "cid %u: not started, the controller is going away",

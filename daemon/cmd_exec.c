@@ -34,8 +34,7 @@ static nvme_status_t listener_check(const struct conn *c, const struct nvmf_conn
 	if (c->l->discovery_only ? disc : (!disc || cfg == NULL || cfg->discovery))
 		return 0;
 	*dw0 = NVMF_CONNECT_IPO_DATA(offsetof(struct nvmf_connect_data, subnqn));
-	return NVME_STATUS(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_CONNECT_INVALID_PARAM) |
-	       NVME_STATUS_DNR;
+	return NVME_SC_DNR(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM);
 }
 
 static void fill_conn_info(const struct conn *c, struct conn_info *ci)
@@ -67,8 +66,7 @@ static void exec_connect(struct cmd *cmd)
 
 	memcpy(&cc, &cmd->sqe, sizeof(cc));
 	if (cmd->data_len != sizeof(cd) || cmd->data == NULL) {
-		cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_DATA) |
-					 NVME_STATUS_DNR);
+		cmd_complete_status(cmd, NVME_SC_DNR(GENERIC, SGL_INVALID_DATA));
 		return;
 	}
 	memcpy(&cd, cmd->data, sizeof(cd));
@@ -87,7 +85,7 @@ static void exec_connect(struct cmd *cmd)
 		conn_err(c, "out of memory for %u commands", le16toh(cc.sqsize) + 1u);
 		ctrl_queue_gone(ctrl, qid);
 		ctrl_put(ctrl);
-		cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL));
+		cmd_complete_status(cmd, NVME_SC(GENERIC, INTERNAL));
 		return;
 	}
 	c->ctrl = ctrl;

@@ -19,7 +19,6 @@
 #include "byteorder.h"
 #include "status.h"
 
-#define NSID_ALL  0xffffffffu
 #define DSM_CHUNK (1u << 30) /* be_io.len is 32 bits; a range may be 16 TiB */
 
 nvme_status_t cmd_io_check(struct cmd *cmd)
@@ -46,7 +45,7 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 	bio->done = be_done;
 	switch (plan->op) {
 	case BE_OP_FLUSH:
-		if (le32toh(cmd->sqe.nsid) == NSID_ALL) {
+		if (le32toh(cmd->sqe.nsid) == NVME_NSID_ALL) {
 			const struct ns_table *nt = cmd->be_nst;
 
 			if (cmd->be_idx >= nt->n)
@@ -238,9 +237,7 @@ void cmd_io_exec(struct cmd *cmd)
 		/* nr_ranges is 0 without Attribute Deallocate: hints only, done */
 		if ((uint64_t)plan->nr_ranges * sizeof(struct nvme_dsm_range) > cmd->data_len ||
 		    (plan->nr_ranges != 0 && cmd->data == NULL)) {
-			cmd_complete_status(cmd, NVME_STATUS(NVME_SCT_GENERIC,
-							     NVME_SC_SGL_INVALID_DATA) |
-							 NVME_STATUS_DNR);
+			cmd_complete_status(cmd, NVME_SC_DNR(GENERIC, SGL_INVALID_DATA));
 			return;
 		}
 		break;

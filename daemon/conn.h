@@ -183,13 +183,13 @@ struct conn {
 #define conn_log(lvl, c, fmt, ...)                                                          \
 	log_msg(lvl, "w%u c%u q%d %s: " fmt, (c)->w->id, (c)->id,                         \
 		(c)->qid == CONN_QID_NONE ? -1 : (int)(c)->qid, (c)->peer, ##__VA_ARGS__)
-#define conn_err(c, ...)  conn_log(LOG_ERR, c, __VA_ARGS__)
-#define conn_warn(c, ...) conn_log(LOG_WARN, c, __VA_ARGS__)
-#define conn_info(c, ...) conn_log(LOG_INFO, c, __VA_ARGS__)
+#define conn_err(c, ...)  conn_log(LOGL_ERR, c, __VA_ARGS__)
+#define conn_warn(c, ...) conn_log(LOGL_WARN, c, __VA_ARGS__)
+#define conn_info(c, ...) conn_log(LOGL_INFO, c, __VA_ARGS__)
 #define conn_dbg(c, ...)                               \
 	do {                                           \
-		if (log_level >= LOG_DEBUG)            \
-			conn_log(LOG_DEBUG, c, __VA_ARGS__); \
+		if (log_level >= LOGL_DEBUG)            \
+			conn_log(LOGL_DEBUG, c, __VA_ARGS__); \
 	} while (0)
 
 /* A new connection from accept(2) on listener l; takes fd (closes it on failure). */

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "nqn.h"
 
-#define SC_CONNECT_PARAM (SC(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM) | DNR)
+#define SC_CONNECT_PARAM (NVME_SC_DNR(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM))
 #define IPO_SQE(f)	 NVMF_CONNECT_IPO_SQE(offsetof(struct nvmf_connect_cmd, f))
 #define IPO_DATA(f)	 NVMF_CONNECT_IPO_DATA(offsetof(struct nvmf_connect_data, f))
 
@@ -126,7 +126,7 @@ static nvme_status_t check_names(const struct connect_args *a, struct subsys **o
 	if (!a->hostnqn_ok || !nvmf_nqn_valid(a->hostnqn))
 		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(hostnqn), "HOSTNQN is not a valid NQN");
 	if (!subsys_host_allowed(s, a->hostnqn))
-		return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_INVALID_HOST) | DNR,
+		return refuse(a, NVME_SC_DNR(COMMAND_SPECIFIC, CONNECT_INVALID_HOST),
 			      IPO_DATA(hostnqn), "host not allowed");
 	*out = s;
 	return 0;
@@ -260,7 +260,7 @@ static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
 			      TARGET_ADMIN_QDEPTH - 1);
 	c = ctrl_alloc(a, s, now_ms);
 	if (c == NULL)
-		return refuse(a, SC(GENERIC, INTERNAL), 0, "out of memory");
+		return refuse(a, NVME_SC(GENERIC, INTERNAL), 0, "out of memory");
 	ret = table_insert(a->t, c);
 	if (ret != 0) {
 		pthread_mutex_destroy(&c->err_lock);
@@ -273,14 +273,14 @@ static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
 		 * may never connect, which is not so.
 		 */
 		if (ret == -EDQUOT)
-			return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
+			return refuse(a, NVME_SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
 				      "max_controllers_per_subsystem %u reached",
 				      a->t->p.max_ctrls_per_subsys);
 		if (ret == -EUSERS)
-			return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
+			return refuse(a, NVME_SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
 				      "max_connections_per_host %u reached for this host NQN",
 				      a->t->p.conns.max_per_host);
-		return refuse(a, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
+		return refuse(a, NVME_SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
 			      "%u controllers already", TARGET_MAX_CTRLS);
 	}
 	log_info("controller %u of %s for %s from %s%s, keep-alive %u ms", c->cntlid, s->nqn,
@@ -345,7 +345,7 @@ static void io_join(const struct connect_args *a, struct ctrl *c, struct io_refu
 		IO_REFUSE(r, SC_CMD_SEQ, 0, "controller %u is not enabled", c->cntlid);
 	else if (atomic_load(&c->io_reset))
 		/* no DNR: the I/O queues of before the reset are still closing */
-		IO_REFUSE(r, SC(GENERIC, CMD_SEQ_ERROR), 0, "controller %u is resetting",
+		IO_REFUSE(r, NVME_SC(GENERIC, CMD_SEQ_ERROR), 0, "controller %u is resetting",
 			  c->cntlid);
 	else if (a->qid > limit)
 		IO_REFUSE(r, SC_CONNECT_PARAM, IPO_SQE(qid), "%u I/O queues granted", limit);
@@ -356,7 +356,7 @@ static void io_join(const struct connect_args *a, struct ctrl *c, struct io_refu
 			  a->sqsize, t->p.io_qdepth - 1);
 	else if (host_queues(t, a->hostnqn) >= t->p.conns.max_per_host)
 		/* as admin_connect: a resource limit, Controller Busy without DNR */
-		IO_REFUSE(r, SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
+		IO_REFUSE(r, NVME_SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
 			  "max_connections_per_host %u reached for this host NQN",
 			  t->p.conns.max_per_host);
 	else
@@ -407,7 +407,7 @@ nvme_status_t ctrl_connect(struct target *t, const struct nvmf_connect_cmd *cmd,
 	a.subnqn_ok = nqn_field(a.subnqn, data->subnqn);
 	a.hostnqn_ok = nqn_field(a.hostnqn, data->hostnqn);
 	if (le16toh(cmd->recfmt) != 0)
-		return refuse(&a, SC(COMMAND_SPECIFIC, CONNECT_FORMAT) | DNR, 0,
+		return refuse(&a, NVME_SC_DNR(COMMAND_SPECIFIC, CONNECT_FORMAT), 0,
 			      "record format %u (0 supported)", le16toh(cmd->recfmt));
 	if (a.qid > CTRL_MAX_IO_QUEUES)
 		return refuse(&a, SC_CONNECT_PARAM, IPO_SQE(qid), "queue id %u", a.qid);

@@ -8,8 +8,8 @@
 
 #include <errno.h>
 
-#define SC_LBA_RANGE (SC(GENERIC, LBA_RANGE) | DNR)
-#define SC_WP	     (SC(GENERIC, NS_WRITE_PROTECTED) | DNR)
+#define SC_LBA_RANGE (NVME_SC_DNR(GENERIC, LBA_RANGE))
+#define SC_WP	     (NVME_SC_DNR(GENERIC, NS_WRITE_PROTECTED))
 
 static uint64_t sqe_slba(const struct nvme_sqe *sqe)
 {
@@ -107,11 +107,11 @@ nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_
 		return SC_CMD_SEQ;
 	if (!op_for(sqe->opc, &plan->op))
 		return SC_INVALID_OPC;
-	if (sqe->opc == NVME_CMD_FLUSH && nsid == NSID_ALL) {
+	if (sqe->opc == NVME_CMD_FLUSH && nsid == NVME_NSID_ALL) {
 		/* every namespace (VWC bits 2:1 = 11b); plan->ns NULL says so */
 		return sgl_len != 0 ? SC_SGL_LENGTH : 0;
 	}
-	ns = nsid == 0 || nsid == NSID_ALL ? NULL : subsys_find_ns(c->subsys, nsid);
+	ns = nsid == 0 || nsid == NVME_NSID_ALL ? NULL : subsys_find_ns(c->subsys, nsid);
 	if (ns == NULL)
 		return SC_INVALID_NS;
 	plan->ns = ns;
@@ -153,10 +153,10 @@ nvme_status_t io_errno_status(int err, enum be_op op)
 	case 0:
 		return 0;
 	case -EIO:
-		return op == BE_OP_READ ? SC(MEDIA, READ_ERROR) : SC(MEDIA, WRITE_FAULT);
+		return op == BE_OP_READ ? NVME_SC(MEDIA, READ_ERROR) : NVME_SC(MEDIA, WRITE_FAULT);
 	case -ENOSPC:
 	case -EDQUOT:
-		return SC(GENERIC, CAP_EXCEEDED) | DNR;
+		return NVME_SC_DNR(GENERIC, CAP_EXCEEDED);
 	case -EROFS:
 	case -EPERM:
 	case -EACCES:
@@ -166,7 +166,7 @@ nvme_status_t io_errno_status(int err, enum be_op op)
 	case -EOPNOTSUPP:
 		return SC_INVALID_OPC;
 	default:
-		return SC(GENERIC, INTERNAL);
+		return NVME_SC(GENERIC, INTERNAL);
 	}
 }
 

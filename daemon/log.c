@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-enum log_level log_level = LOG_INFO;
+enum log_level log_level = LOGL_INFO;
 
 /* "<3>" prefixes are the syslog priorities journald reads from stderr. */
 static const char *const prefix[] = { "<3>error: ", "<4>warning: ", "<6>", "<7>debug: " };

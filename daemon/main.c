@@ -315,7 +315,7 @@ static int check_config(struct cfg_config *cfg)
 	static struct target t;
 	int ret;
 
-	log_level = LOG_WARN; /* what is wrong or ignored (health counters are not touched) */
+	log_level = LOGL_WARN; /* what is wrong or ignored (health counters are not touched) */
 	ret = target_init(&t, cfg, 1);
 	if (ret == 0) {
 		printf("%s: configuration OK (%zu subsystem(s), %zu listener(s))\n", cfg->source,
@@ -392,7 +392,7 @@ int main(int argc, char **argv)
 	}
 	if (check)
 		return check_config(cfg);
-	log_level = verbose ? LOG_DEBUG : (enum log_level)cfg->log_level;
+	log_level = verbose ? LOGL_DEBUG : (enum log_level)cfg->log_level;
 	block_signals();
 	raise_nofile(cfg);
 	o.path = path;

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "props.h"
 
-#define STATUS(sct, sc) NVME_STATUS(NVME_SCT_##sct, NVME_SC_##sc)
-#define INVALID_FIELD	(STATUS(GENERIC, INVALID_FIELD) | NVME_STATUS_DNR)
+#define INVALID_FIELD NVME_SC_DNR(GENERIC, INVALID_FIELD)
 
 void props_init(struct ctrl_props *p, uint16_t mqes, uint8_t to, bool discovery)
 {

@@ -33,7 +33,6 @@
 #define ADMIN_QSIZE  32
 #define SHUTDOWN_MS  5000
 #define DATA_UNIT    512000ULL /* bytes per SMART data unit (1000 x 512) */
-#define ALL_NSID     0xffffffffu
 
 struct smart {
 	unsigned int critical_warning, temperature, avail_spare, spare_thresh, percent_used;
@@ -42,7 +41,7 @@ struct smart {
 };
 
 struct row {
-	uint32_t nsid;	/* ALL_NSID: the controller */
+	uint32_t nsid;	/* NVME_NSID_ALL: the controller */
 	uint64_t bytes; /* namespace size (controller: the sum) */
 	struct smart s, prev;
 	bool ok;
@@ -232,8 +231,8 @@ static int connect_refused(const struct tool_addr *a, struct nvmf_association *n
 	const char *name = nvme_status_name(rsp->status, NVME_STATUS_CTX_FABRICS);
 	const char *field = nvmf_connect_field(rsp);
 	const char *host = nvmf_association_hostnqn(na);
-	bool inval = code == NVME_STATUS(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_CONNECT_INVALID_PARAM);
-	bool badhost = code == NVME_STATUS(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_CONNECT_INVALID_HOST);
+	bool inval = code == NVME_SC(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM);
+	bool badhost = code == NVME_SC(COMMAND_SPECIFIC, CONNECT_INVALID_HOST);
 
 	if (inval && strcmp(field, "subnqn") == 0)
 		warnx_("%s: subsystem %s not found or not allowed for host %s (%s: subnqn)",
@@ -423,7 +422,7 @@ static int subsys_open(struct subsys *ss)
 		ret = 1;
 		goto out;
 	}
-	ss->rows[0].nsid = ALL_NSID;
+	ss->rows[0].nsid = NVME_NSID_ALL;
 	ss->nrows = 1;
 	for (unsigned int i = 0; i < n; i++) {
 		struct row *r = &ss->rows[ss->nrows];
@@ -508,7 +507,7 @@ static uint64_t du_bytes(uint64_t du)
 
 static void nsid_str(uint32_t nsid, char *buf, size_t len)
 {
-	if (nsid == ALL_NSID)
+	if (nsid == NVME_NSID_ALL)
 		snprintf(buf, len, "all");
 	else
 		snprintf(buf, len, "%" PRIu32, nsid);

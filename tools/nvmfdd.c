@@ -277,8 +277,8 @@ static int connect_refused(struct dd *dd, const struct nvmf_connect_rsp *rsp)
 	const char *name = nvme_status_name(rsp->status, NVME_STATUS_CTX_FABRICS);
 	const char *field = nvmf_connect_field(rsp);
 	const char *host = nvmf_association_hostnqn(dd->na);
-	bool inval = code == NVME_STATUS(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_CONNECT_INVALID_PARAM);
-	bool badhost = code == NVME_STATUS(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_CONNECT_INVALID_HOST);
+	bool inval = code == NVME_SC(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM);
+	bool badhost = code == NVME_SC(COMMAND_SPECIFIC, CONNECT_INVALID_HOST);
 
 	if (inval && strcmp(field, "subnqn") == 0)
 		warnx_("%s: subsystem %s not found or not allowed for host %s (%s: subnqn)",

@@ -94,12 +94,22 @@ WIRE_OFF(nvme_cqe, status, 14);
  */
 typedef uint16_t nvme_status_t;
 
+/* The broadcast namespace ID: every namespace (NVMe Base 2.0 3.2.1.2). */
+#define NVME_NSID_ALL 0xffffffffu
+
 #define NVME_STATUS(sct, sc) ((nvme_status_t)((((sct) & 0x7) << 8) | ((sc) & 0xff)))
 #define NVME_STATUS_SC(s)    ((uint8_t)((s) & 0xff))
 #define NVME_STATUS_SCT(s)   ((uint8_t)(((s) >> 8) & 0x7))
 #define NVME_STATUS_MORE     0x2000
 #define NVME_STATUS_DNR	     0x4000
 #define NVME_STATUS_CODE(s)  ((nvme_status_t)((s) & 0x7ff)) /* SCT and SC only */
+
+/*
+ * A status by its specification names, NVME_SC(GENERIC, INVALID_FIELD);
+ * NVME_SC_DNR() is the one spelling of the same with Do Not Retry.
+ */
+#define NVME_SC(sct, sc)     NVME_STATUS(NVME_SCT_##sct, NVME_SC_##sc)
+#define NVME_SC_DNR(sct, sc) ((nvme_status_t)(NVME_SC(sct, sc) | NVME_STATUS_DNR))
 
 enum {
 	NVME_SCT_GENERIC = 0,

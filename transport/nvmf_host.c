@@ -112,7 +112,7 @@ static void connect_refused(struct nvmf_association *na, const struct nvmf_qpair
 {
 	rsp->status = st;
 	if (NVME_STATUS_CODE(st) ==
-	    NVME_STATUS(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_CONNECT_INVALID_PARAM)) {
+	    NVME_SC(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM)) {
 		/* Figure 22: IATTR bit 16, IPO bits 15:0. */
 		rsp->iattr_data = (dw0 >> 16) & 1;
 		rsp->ipo = (uint16_t)dw0;
@@ -414,7 +414,7 @@ static int disc_pass(struct nvmf_qpair *qp, struct nvmf_disc_log_hdr **logp,
 		free(log);
 		/* NVMe-oF Figure 21: Discover Restart, the log changed underneath. */
 		if (ret == 0 && NVME_STATUS_CODE(*status) ==
-				    NVME_STATUS(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_DISCOVERY_RESTART)) {
+				    NVME_SC(COMMAND_SPECIFIC, DISCOVERY_RESTART)) {
 			*status = 0;
 			return 1;
 		}

@@ -309,7 +309,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&s, 0, sizeof(s));
 	t_fixture_init(&s.f);
-	log_level = LOG_ERR; /* refusals are logged at WARN: not 10^6 times */
+	log_level = LOGL_ERR; /* refusals are logged at WARN: not 10^6 times */
 	s.p = data;
 	s.left = size;
 	s.now = 1000;

@@ -161,7 +161,7 @@ static void daemon_start(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	CHECK(cfg_load_string("fuzz_conn.ini", conf_text, &cfg, err, sizeof(err)) == 0);
-	log_level = LOG_ERR;
+	log_level = LOGL_ERR;
 	CHECK(target_init(&t, cfg, 1) == 0);
 	memset(&addr, 0, sizeof(addr));
 	addr.sun_family = AF_UNIX;

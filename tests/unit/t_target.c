@@ -45,7 +45,7 @@ void t_fixture_init(struct t_fixture *f)
 	struct host_list *ah, *bh, *dh;
 
 	memset(f, 0, sizeof(*f));
-	log_level = LOG_WARN; /* refusals are worth seeing; each controller's life is not */
+	log_level = LOGL_WARN; /* refusals are worth seeing; each controller's life is not */
 	listener(f, 0, "0.0.0.0", 4420, false);
 	listener(f, 1, "192.0.2.1", 4421, false);
 	listener(f, 2, "::", 4420, false);
