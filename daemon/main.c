@@ -21,7 +21,7 @@
 #include "log.h"
 #include "notify.h"
 #include "reload.h"
-#include "target.h"
+#include "registry.h"
 #include "worker.h"
 
 #define NVMFD_VERSION "0.1.0"

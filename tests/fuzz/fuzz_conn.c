@@ -42,7 +42,7 @@
 #include "fuzz_target.h"
 #include "log.h"
 #include "pdu.h"
-#include "target.h"
+#include "registry.h"
 #include "worker.h"
 
 #define CLOSE_DEADLINE_MS 3000

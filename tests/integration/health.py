@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-Integration test: the health counters like a drive's (daemon/health.c),
+Integration test: the health counters like a drive's (daemon/core/health.c),
 read with a raw NVMe/TCP host (tests/lib/nvmftcp.py) from the SMART /
 Health log (02h) and the error log (01h).
 

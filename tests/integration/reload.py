@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-Integration test: live reload on SIGHUP (daemon/reload.c).
+Integration test: live reload on SIGHUP (daemon/engine/reload.c).
 
     reload.py BUILD/daemon/nvmfd
 

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "admin_internal.h"
+#include "ctrl_internal.h"
 #include "t_daemon.h"
 
 #define INVALID_FIELD (T_ST(GENERIC, INVALID_FIELD) | NVME_STATUS_DNR)

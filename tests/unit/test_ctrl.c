@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * daemon/ctrl.c: Connect (every refusal with its status, IATTR and IPO),
+ * daemon/core/ctrl.c: Connect (every refusal with its status, IATTR and IPO),
  * CNTLID allocation, I/O queue joins, resets, teardown and references,
  * keep-alive expiry, the error log ring, asynchronous events (and those a
  * reload posts: ctrl_post_*, ctrl_deliver_posted).

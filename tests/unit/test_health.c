@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * daemon/health.c on the hand-built target (t_daemon.c), in a temporary
+ * daemon/core/health.c on the hand-built target (t_daemon.c), in a temporary
  * state_dir: a save / load round trip (namespace, subsystem and target
  * counters), power cycles and unsafe shutdowns, records of what the
  * configuration no longer serves kept as they are, a retired subsystem,

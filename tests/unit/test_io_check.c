@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * daemon/io_check.c: I/O command checks (opcode, FUSE / PSDT, NSID, LBA
+ * daemon/core/io_cmd.c: I/O command checks (opcode, FUSE / PSDT, NSID, LBA
  * range and its overflow, SGL length, MDTS, read-only namespaces, DSM),
  * DSM ranges, backend errors as NVMe status, and the per-worker counters.
  */

@@ -5,7 +5,7 @@
  * error leaves the target as it was. Then, without stopping a worker:
  *
  *  - subsystems, namespaces, allowed hosts and listeners are swapped in
- *    (target.h: new immutable tables published, old ones freed once no
+ *    (registry.h: new immutable tables published, old ones freed once no
  *    worker or command can hold them);
  *  - the controllers of a changed subsystem get a Namespace Attribute
  *    Changed event and the Changed Namespace List log; discovery
@@ -24,7 +24,7 @@
 #include <stdbool.h>
 
 #include "health.h"
-#include "target.h"
+#include "registry.h"
 
 /*
  * Reload from path (NULL: the embedded default). verbose: -v was given

@@ -27,7 +27,7 @@
 
 #include "backend.h"
 #include "config.h"
-#include "limits.h"
+#include "conn_limits.h"
 #include "listener.h"
 #include "nvme_spec.h"
 #include "nvmf_spec.h"
@@ -134,7 +134,7 @@ struct target_params {
 	uint8_t cap_to;	      /* CAP.TO in 500 ms units */
 	uint32_t busy_poll_us;
 	/* resource limits (nvmfd.ini(5) LIMITS) */
-	struct limits_cfg conns; /* at accept: limits.h */
+	struct limits_cfg conns; /* at accept: conn_limits.h */
 	uint32_t max_ctrls_per_subsys;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
@@ -169,7 +169,7 @@ struct target {
 	struct ctrl *ctrls[TARGET_MAX_CTRLS];
 	uint16_t next_cntlid;
 	_Atomic bool stopping;
-	struct limits limits;	  /* connections held, per address (limits.h) */
+	struct limits limits;	  /* connections held, per address (conn_limits.h) */
 };
 
 /*

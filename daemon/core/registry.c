@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Building the target from a configuration, and looking things up in it. */
-#include "target.h"
+#include "registry.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Shared by the controller logic (ctrl.c, admin.c, admin_identify.c,
+ * Shared by the controller logic (ctrl.c, admin_cmd.c, admin_identify.c,
  * admin_log.c, discovery.c); not for the connection code, which uses ctrl.h.
  */
 #pragma once

@@ -5,7 +5,7 @@
  * Alive, Asynchronous Event Request, Abort, Property Get / Set. Identify is
  * in admin_identify.c, Get Log Page in admin_log.c.
  */
-#include "admin_internal.h"
+#include "ctrl_internal.h"
 
 #include <string.h>
 

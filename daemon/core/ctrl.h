@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Controllers: what the connection code (conn.c, the worker loop) asks of
- * the controller logic (ctrl.c, admin.c, discovery.c, io_check.c). The
+ * the controller logic (ctrl.c, admin_cmd.c, discovery.c, io_cmd.c). The
  * controller logic does no I/O: it validates Connect, executes admin and
  * Fabrics commands into a buffer, checks I/O commands, and keeps the
  * state that log pages report.
@@ -25,7 +25,7 @@
 #include "nvme_spec.h"
 #include "nvmf_spec.h"
 #include "props.h"
-#include "target.h"
+#include "registry.h"
 
 #define CTRL_ERROR_LOG_ENTRIES 64
 #define CTRL_EV_MAX	       256 /* namespace changes posted between two deliveries */
@@ -196,7 +196,7 @@ void ctrl_deliver_posted(struct ctrl *c);
 void ctrl_log_error(struct ctrl *c, uint16_t sqid, uint16_t cid, nvme_status_t status,
 		    uint32_t nsid, uint64_t lba, uint16_t parm_loc);
 
-/* ---- I/O commands (io_check.c): pure checks, any worker ---- */
+/* ---- I/O commands (io_cmd.c): pure checks, any worker ---- */
 
 /* What an I/O command asks of the backend once it passed the checks. */
 struct io_plan {

@@ -2,7 +2,7 @@
 /*
  * Commands, receive side and life cycle: CapsuleCmd decoding, the SGL
  * checks, in-capsule data, R2T / H2CData, data buffers, completion (see
- * cmd.h). Execution is in cmd_exec.c (Connect, admin) and cmd_io.c (I/O).
+ * cmd.h). Execution is in cmd_admin.c (Connect, admin) and cmd_io.c (I/O).
  *
  * Section numbers: NVMe/TCP Transport Specification 1.0 ("3.x"), NVMe over
  * Fabrics 1.1 ("7.4.x"), NVMe Base 2.0.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Connection limits at accept (see limits.h). */
-#include "limits.h"
+/* Connection limits at accept (see conn_limits.h). */
+#include "conn_limits.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "bufpool.h"
-#include "target.h"
+#include "registry.h"
 
 /*
  * Start t->nworkers pinned threads (worker i on the i-th CPU of our
@@ -42,7 +42,7 @@
 int workers_start(struct target *t);
 
 /*
- * Main's side of a reload (target.h): move t->epoch and wait until every
+ * Main's side of a reload (registry.h): move t->epoch and wait until every
  * worker has reached the top of its loop since, where it applies what main
  * published (registered files, listeners, posted controller events,
  * connections to close) and from where it holds no table it loaded before.

@@ -5,7 +5,7 @@
  * I/O queues to it; reference counts; keep-alive (NVMe Base 2.0 3.9, "Base"
  * below); the error log; asynchronous events (Base 5.2).
  */
-#include "admin_internal.h"
+#include "ctrl_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -11,7 +11,7 @@
 #include "clock.h"
 #include "ctrl.h"
 #include "log.h"
-#include "reload_internal.h"
+#include "reload_plan.h"
 #include "worker.h"
 
 #define RELOAD_SYNC_MS	10000 /* workers pass their loop's top every 100 ms */

@@ -23,7 +23,7 @@
  * TRADDR and TRSVCID are NUL-padded, as nvmet and ctld write them (libnvme
  * also strips the space padding SPDK uses).
  */
-#include "admin_internal.h"
+#include "ctrl_internal.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 
-#include "target.h"
+#include "registry.h"
 
 #define HEALTH_SAVE_S 60
 

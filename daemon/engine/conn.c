@@ -116,7 +116,7 @@ void conn_accept(struct worker *w, struct listener *l, int fd)
 	memset(&ss, 0, sizeof(ss));
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		conn_addr_str(&ss, peer, sizeof(peer), NULL, 0, NULL);
-	/* over a limit: closed before anything is allocated (limits.h says why) */
+	/* over a limit: closed before anything is allocated (conn_limits.h says why) */
 	if (limits_conn_open(&w->t->limits, &tp->conns, &ss, peer, l->name, w->now_ms) != 0) {
 		close(fd);
 		return;

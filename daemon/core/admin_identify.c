@@ -6,7 +6,7 @@
  * NVM command set's controller data (06h). What the Linux host checks is in
  * PEERS.md section 2; the values follow PEERS.md section 6.
  */
-#include "admin_internal.h"
+#include "ctrl_internal.h"
 
 #include <string.h>
 

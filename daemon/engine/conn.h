@@ -107,7 +107,7 @@ struct conn {
 	struct listener *l;	/* holds a reference */
 	int64_t accepted_ms;
 	struct sockaddr_storage peer_ss;
-	bool lim_pending;	   /* counted for its address (limits.h): not connected yet */
+	bool lim_pending;	   /* counted for its address (conn_limits.h): not connected yet */
 
 	/* codec */
 	struct tcp_conn_params p;
@@ -209,7 +209,7 @@ void conn_tx_flush(struct conn *c);
 /* Queue a command's answer (its txp says what goes first). */
 void conn_tx_cmd(struct conn *c, struct cmd *cmd);
 
-/* Connect succeeded: the connection no longer counts for its address (limits.h). */
+/* Connect succeeded: the connection no longer counts for its address (conn_limits.h). */
 void conn_connected(struct conn *c);
 
 /* Re-evaluate RX after a pause bit was cleared or bytes were staged. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Live reload, the plan: the new configuration against what is served (reload_internal.h). */
-#include "reload_internal.h"
+/* Live reload, the plan: the new configuration against what is served (reload_plan.h). */
+#include "reload_plan.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -153,7 +153,7 @@ int cmd_buf_retry(struct cmd *cmd);
 /* The AER callback set on a controller whose admin queue is this connection. */
 void cmd_aer_complete(void *arg, uint16_t cid, uint32_t dw0);
 
-/* ---- Execution (cmd_exec.c: Connect, admin; cmd_io.c: I/O) ---- */
+/* ---- Execution (cmd_admin.c: Connect, admin; cmd_io.c: I/O) ---- */
 
 /* The command's input data is in: run it. */
 void cmd_exec(struct cmd *cmd);

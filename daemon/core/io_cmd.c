@@ -4,7 +4,7 @@
  * "Base"): pure functions of the command, the controller and the
  * namespace, called on any worker; and the per-worker counters.
  */
-#include "admin_internal.h"
+#include "ctrl_internal.h"
 
 #include <errno.h>
 

@@ -6,7 +6,7 @@
  * Slot (03h), Changed Namespace List (04h), Commands Supported and Effects
  * (05h); Discovery (70h) on discovery controllers, built in discovery.c.
  */
-#include "admin_internal.h"
+#include "ctrl_internal.h"
 
 #include <string.h>
 

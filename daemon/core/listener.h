@@ -25,7 +25,7 @@ struct listener {
 	char name[80];	/* "127.0.0.1:4420", "[::1]:4420" */
 };
 
-/* The listeners being served. Immutable once published (target.h). */
+/* The listeners being served. Immutable once published (registry.h). */
 struct listener_set {
 	size_t n;
 	struct listener *l[];

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "health.h"
-#include "target.h"
+#include "registry.h"
 
 /* A growing array of pointers. */
 struct ptrs {
