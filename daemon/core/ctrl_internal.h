@@ -67,6 +67,9 @@ nvme_status_t admin_identify(struct ctrl *c, struct ctrl_req *r);
 /* admin_log.c */
 nvme_status_t admin_get_log_page(struct ctrl *c, struct ctrl_req *r);
 
+/* fabrics_cmd.c: a Fabrics command (opcode 7Fh) on a connected admin queue. */
+nvme_status_t ctrl_fabrics_exec(struct ctrl *c, struct ctrl_req *r);
+
 /* What the SMART / Health log (02h) reports beyond the I/O counters. */
 struct smart_life {
 	uint64_t power_cycles;
