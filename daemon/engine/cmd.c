@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "byteorder.h"
+#include "epoch.h"
 #include "status.h"
 
 /* ---- Allocation ---- */

@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "conn.h"
 #include "byteorder.h"
+#include "epoch.h"
 
 static bool is_discovery_nqn(const struct target *t, const char *nqn)
 {

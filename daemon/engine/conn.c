@@ -22,6 +22,7 @@
 
 #include "cmd.h"
 #include "byteorder.h"
+#include "epoch.h"
 
 static _Atomic uint32_t next_conn_id;
 

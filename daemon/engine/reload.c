@@ -12,7 +12,7 @@
 #include "ctrl.h"
 #include "log.h"
 #include "reload_plan.h"
-#include "worker.h"
+#include "epoch.h"
 
 #define RELOAD_SYNC_MS	10000 /* workers pass their loop's top every 100 ms */
 #define RELOAD_WAIT_MS	2000  /* for the old commands; then reload_poll() finishes */

@@ -42,29 +42,6 @@
 int workers_start(struct target *t);
 
 /*
- * Main's side of a reload (registry.h): move t->epoch and wait until every
- * worker has reached the top of its loop since, where it applies what main
- * published (registered files, listeners, posted controller events,
- * connections to close) and from where it holds no table it loaded before.
- * Returns 0, or -ETIMEDOUT after timeout_ms (a worker is stuck).
- */
-int workers_sync(struct target *t, int timeout_ms);
-/*
- * n more workers_sync() can start without waiting: no command is left from
- * WORKER_EPOCH_SLOTS epochs before the last of them (their counters share
- * a slot). A reload checks before it changes anything.
- */
-bool workers_can_sync(const struct target *t, unsigned int n);
-/*
- * Every command begun in an epoch below the returned one has ended: what
- * was replaced before that epoch's workers_sync() is no longer in use.
- * workers_sync() refuses (-EBUSY) to start an epoch while one
- * WORKER_EPOCH_SLOTS older still has commands (a host stalling one for
- * that long): their counters share a slot.
- */
-uint64_t workers_drained_below(const struct target *t);
-
-/*
  * Graceful stop (SIGTERM): every worker stops accepting, stops reading new
  * commands, lets in-flight commands complete (at most WORKER_STOP_GRACE_MS),
  * sends what is queued, closes its connections with a FIN and exits; then
@@ -109,20 +86,10 @@ static inline void *op_ptr(uint64_t ud)
 
 struct conn;
 struct cmd;
+struct wlistener;
 struct worker;
 
 #define WORKER_EPOCH_SLOTS 16
-
-/* A listener as one worker sees it (holds a reference on l). */
-struct wlistener {
-	struct wlistener *next;
-	struct worker *w;
-	struct listener *l;
-	bool armed;	       /* a multishot accept is outstanding */
-	bool cancelled;
-	bool gone;	       /* removed by a reload: freed once its accept is over */
-	int64_t retry_ms;      /* re-arm after an error (EMFILE...) at this time */
-} __attribute__((aligned(8)));
 
 struct worker {
 	unsigned int id;
@@ -177,6 +144,28 @@ struct worker {
 	bool ready;
 };
 
+/* ---- workers.c: the set of workers ---- */
+
+/* Every worker (main's side: reloads, stop); *n is how many. */
+struct worker *workers_all(unsigned int *n);
+/*
+ * One MSG_RING with data to every running worker, from a ring of main's
+ * own: OP_MSG with NULL stops a worker, OP_NONE only wakes it.
+ */
+void workers_msg(uint64_t data);
+
+/* MSG_RING hand-offs of connections not yet adopted by their worker. */
+bool workers_handoffs_pending(void);
+/* Main asked w to stop (the flag behind the MSG_RING, if that got lost). */
+bool workers_stop_requested(const struct worker *w);
+
+/* ---- worker.c: one worker's loop ---- */
+
+/* Serve until the worker's stop is complete (its thread, after start-up). */
+void worker_run(struct worker *w);
+/* Read the clock into w->now_ns / now_ms. */
+void worker_clock(struct worker *w);
+
 /* A free SQE; submits what is queued to make room when the SQ ring is full. */
 struct io_uring_sqe *worker_sqe(struct worker *w);
 
@@ -195,46 +184,6 @@ void worker_buf_returned(struct worker *w);
 
 /* This connection has PDUs to send: flushed once per loop iteration. */
 void worker_tx_schedule(struct worker *w, struct conn *c);
-
-/*
- * A command begins / ends (cmd.c): counted by the epoch it began in, for
- * workers_drained_below(). A command may end on another worker than it
- * began on (never in practice: queues move before their first command),
- * the sums stay right. A command that waits on the host without holding a
- * table (an AER held until an event, a write waiting for its H2CData)
- * stops counting: worker_cmd_unhold() sets its slot to WORKER_EP_NONE;
- * it begins again, in the epoch of then, when the host lets it go on.
- * Otherwise no reload could finish while a host keeps an AER outstanding,
- * as hosts do, or leaves an R2T unanswered.
- */
-#define WORKER_EP_NONE 0xff
-
-static inline uint8_t worker_cmd_begin(struct worker *w)
-{
-	uint8_t p = (uint8_t)(w->epoch % WORKER_EPOCH_SLOTS);
-
-	atomic_store_explicit(&w->live[p],
-			      atomic_load_explicit(&w->live[p], memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	return p;
-}
-
-static inline void worker_cmd_end(struct worker *w, uint8_t p)
-{
-	if (p == WORKER_EP_NONE)
-		return;
-	/* release: what the command did with a table happens before main frees it */
-	atomic_store_explicit(&w->live[p],
-			      atomic_load_explicit(&w->live[p], memory_order_relaxed) - 1,
-			      memory_order_release);
-}
-
-/* The command holds no table while it waits on the host: *p no longer counts. */
-static inline void worker_cmd_unhold(struct worker *w, uint8_t *p)
-{
-	worker_cmd_end(w, *p);
-	*p = WORKER_EP_NONE;
-}
 
 /* Link / unlink a connection in the worker's list. */
 void worker_conn_add(struct worker *w, struct conn *c);
