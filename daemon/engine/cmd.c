@@ -19,6 +19,38 @@
 #include "epoch.h"
 #include "status.h"
 
+/* ---- State ---- */
+
+#ifndef NDEBUG
+#define B(s) (1u << (s))
+
+/* The transitions cmd.h's diagram allows, from each state. */
+static const uint16_t cmd_next[] = {
+	[CMD_FREE] = B(CMD_NEW),
+	[CMD_NEW] = B(CMD_RX_ICD) | B(CMD_EXEC),
+	/* RX_ICD -> NEED_BUF: no memory for the data (it waits for some) */
+	[CMD_RX_ICD] = B(CMD_NEED_BUF) | B(CMD_EXEC),
+	/* -> TX: dropped by a closing connection, freed with it */
+	[CMD_NEED_BUF] = B(CMD_RX_ICD) | B(CMD_AWAIT_H2C) | B(CMD_EXEC) | B(CMD_TX),
+	[CMD_AWAIT_H2C] = B(CMD_EXEC),
+	/* -> FREE: not started (a draining queue), never answered */
+	[CMD_EXEC] = B(CMD_EXEC) | B(CMD_NEED_BUF) | B(CMD_AWAIT_H2C) | B(CMD_BACKEND) |
+		     B(CMD_HELD) | B(CMD_TX) | B(CMD_FREE),
+	[CMD_BACKEND] = B(CMD_BACKEND) | B(CMD_TX),
+	[CMD_HELD] = B(CMD_TX),
+	[CMD_TX] = B(CMD_SENT),
+	[CMD_SENT] = B(CMD_FREE),
+};
+
+#undef B
+
+bool cmd_state_legal(enum cmd_state from, enum cmd_state to)
+{
+	return (size_t)from < sizeof(cmd_next) / sizeof(cmd_next[0]) &&
+	       (cmd_next[from] & (1u << to)) != 0;
+}
+#endif
+
 /* ---- Allocation ---- */
 
 static struct cmd *cmd_alloc(struct conn *c)
@@ -41,7 +73,7 @@ static struct cmd *cmd_alloc(struct conn *c)
 	memset(cmd, 0, CMD_CLEAR_END);
 	cmd->conn = c;
 	cmd->slot = slot;
-	cmd->st = CMD_NEED_BUF; /* set properly by the caller */
+	cmd_set_state(cmd, CMD_NEW);
 	cmd->ep = worker_cmd_begin(c->w);
 	cmd->outstanding = true;
 	c->nr_outstanding++;
@@ -52,7 +84,7 @@ void cmd_last_pdu_queued(struct cmd *cmd)
 {
 	struct conn *c = cmd->conn;
 
-	cmd->st = CMD_SENT;
+	cmd_set_state(cmd, CMD_SENT);
 	if (cmd->outstanding) {
 		cmd->outstanding = false;
 		c->nr_outstanding--;
@@ -74,7 +106,7 @@ void cmd_release(struct cmd *cmd)
 		cmd->buf = NULL;
 	}
 	cmd->data = NULL;
-	cmd->st = CMD_FREE;
+	cmd_set_state(cmd, CMD_FREE);
 	worker_cmd_end(c->w, cmd->ep);
 	cmd->next = c->free_cmds;
 	c->free_cmds = cmd;
@@ -108,7 +140,7 @@ bool cmd_get_buf(struct cmd *cmd, uint32_t len, void (*then)(struct cmd *cmd))
 		return true;
 	cmd->buf_want = len;
 	cmd->on_buf = then;
-	cmd->st = CMD_NEED_BUF;
+	cmd_set_state(cmd, CMD_NEED_BUF);
 	worker_buf_wait(cmd->conn->w, cmd);
 	return false;
 }
@@ -140,7 +172,7 @@ void cmd_complete(struct cmd *cmd)
 	}
 	cmd->c2h_off = 0;
 	cmd->txp = cmd->c2h_len ? TXP_C2H : TXP_RESP;
-	cmd->st = CMD_TX;
+	cmd_set_state(cmd, CMD_TX);
 	conn_tx_cmd(c, cmd);
 }
 
@@ -206,7 +238,7 @@ static void r2t_queue(struct cmd *cmd)
 
 	cmd->h2c_got = 0;
 	cmd->r2t_built = false;
-	cmd->st = CMD_AWAIT_H2C;
+	cmd_set_state(cmd, CMD_AWAIT_H2C);
 	/* the host may take its time: a reload need not wait (cmd_rx_h2c checks again) */
 	worker_cmd_unhold(c->w, &cmd->ep);
 	cmd->txp = TXP_R2T;
@@ -307,7 +339,7 @@ static void icd_buf_ready(struct cmd *cmd)
 {
 	struct conn *c = cmd->conn;
 
-	cmd->st = CMD_RX_ICD;
+	cmd_set_state(cmd, CMD_RX_ICD);
 	tcp_rx_set_data(&c->rx, cmd->data);
 	conn_rx_resume(c, RXP_BUF);
 }
@@ -337,7 +369,7 @@ int cmd_rx_capsule_header(struct conn *c)
 
 	if (ret)
 		return ret;
-	cmd->st = CMD_RX_ICD;
+	cmd_set_state(cmd, CMD_RX_ICD);
 	c->rx_cmd = cmd;
 	/*
 	 * In-capsule data must be taken off the stream before anything else:
@@ -367,7 +399,7 @@ int cmd_rx_capsule_header(struct conn *c)
 	cmd->buf_want = len; /* malloc failed: try again when memory comes back */
 	cmd->buf_force = true;
 	cmd->on_buf = icd_buf_ready;
-	cmd->st = CMD_NEED_BUF;
+	cmd_set_state(cmd, CMD_NEED_BUF);
 	c->rx_pause |= RXP_BUF;
 	worker_buf_wait(c->w, cmd);
 	return -EAGAIN;
@@ -391,7 +423,7 @@ int cmd_rx_capsule(struct conn *c)
 		if (ret)
 			return ret;
 	}
-	cmd->st = CMD_EXEC;
+	cmd_set_state(cmd, CMD_EXEC);
 	cmd_start(cmd);
 	/*
 	 * Done with the staged bytes (a RAM write has stored them, any other
@@ -456,7 +488,7 @@ int cmd_rx_h2c(struct conn *c)
 	if (cmd->h2c_got < cmd->data_len)
 		return 0;
 	c->nr_await_h2c--; /* a draining queue stops reading after this PDU (conn.c) */
-	cmd->st = CMD_EXEC;
+	cmd_set_state(cmd, CMD_EXEC);
 	cmd->ep = worker_cmd_begin(c->w);
 	if (cmd->xfer_err) {
 		cmd_complete_status(cmd, NVME_SC(GENERIC, TRANSIENT_TR_ERR));

@@ -29,6 +29,7 @@
  */
 #pragma once
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,7 @@ struct conn;
 
 enum cmd_state {
 	CMD_FREE = 0,
+	CMD_NEW,	/* allocated for a CapsuleCmd just received */
 	CMD_RX_ICD,	/* its in-capsule data is being received */
 	CMD_NEED_BUF,	/* waiting for a data buffer (worker's wait queue) */
 	CMD_AWAIT_H2C,	/* R2T queued or sent; H2CData expected */
@@ -111,6 +113,22 @@ struct cmd {
 };
 
 #define CMD_CLEAR_END offsetof(struct cmd, sqe)
+
+/*
+ * Every change of cmd->st goes through here. Debug builds check it against
+ * the transitions the diagram above allows (cmd.c: cmd_state_legal()), so
+ * a new path that skips a step fails the tests instead of leaking a
+ * buffer or answering twice. Release builds only store it.
+ */
+#ifndef NDEBUG
+bool cmd_state_legal(enum cmd_state from, enum cmd_state to);
+#endif
+
+static inline void cmd_set_state(struct cmd *cmd, enum cmd_state st)
+{
+	assert(cmd_state_legal((enum cmd_state)cmd->st, st));
+	cmd->st = (uint8_t)st;
+}
 
 /* ---- Receive side (called by conn.c's RX driver) ---- */
 

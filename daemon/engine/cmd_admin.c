@@ -134,14 +134,14 @@ static void exec_admin(struct cmd *cmd)
 	r.sqe = &cmd->sqe;
 	r.buf = cmd->data;
 	r.buf_len = cmd->data_len;
-	cmd->st = CMD_EXEC;
+	cmd_set_state(cmd, CMD_EXEC);
 	e = ctrl_admin_exec(c->ctrl, &r);
 	if (e == CTRL_EXEC_HELD) {
 		if (cmd->aer_fired) {
 			cmd_complete_status(cmd, 0);
 			return;
 		}
-		cmd->st = CMD_HELD;
+		cmd_set_state(cmd, CMD_HELD);
 		c->nr_held++;
 		worker_cmd_unhold(c->w, &cmd->ep); /* a reload need not wait for an event */
 		return;
@@ -158,7 +158,7 @@ void cmd_exec(struct cmd *cmd)
 	struct conn *c = cmd->conn;
 	const struct nvmf_fabrics_cmd *f = (const void *)&cmd->sqe;
 
-	cmd->st = CMD_EXEC;
+	cmd_set_state(cmd, CMD_EXEC);
 	if (cmd->fabrics && f->fctype == NVMF_FCTYPE_CONNECT)
 		exec_connect(cmd);
 	else if (c->qid == 0)

@@ -156,7 +156,7 @@ static void be_run(struct cmd *cmd)
 		cmd->be_ns = ns;
 		if (w->fixed_files)
 			cmd->bio.file_index = ns->file_slot;
-		cmd->st = CMD_BACKEND;
+		cmd_set_state(cmd, CMD_BACKEND);
 		cmd->be_done = false;
 		cmd->be_inline = true;
 		c->nr_be++;

@@ -470,7 +470,7 @@ static void drop_work(struct conn *c)
 
 		if (cmd->st == CMD_NEED_BUF) {
 			worker_buf_unwait(c->w, cmd);
-			cmd->st = CMD_TX; /* dropped; freed with the connection */
+			cmd_set_state(cmd, CMD_TX); /* dropped; freed with the connection */
 		}
 	}
 	if (c->ctrl == NULL)
