@@ -153,6 +153,18 @@ int dhchap_augmented_challenge(uint8_t hashid, const uint8_t *secret, size_t sec
 	return ret;
 }
 
+int dhchap_response_challenge(uint8_t hashid, const uint8_t *secret, size_t secret_len,
+			      const uint8_t *chal, uint8_t *out)
+{
+	if (dhchap_hash_len(hashid) == 0)
+		return -EINVAL;
+	if (secret_len == 0) {
+		memcpy(out, chal, dhchap_hash_len(hashid));
+		return 0;
+	}
+	return dhchap_augmented_challenge(hashid, secret, secret_len, chal, out);
+}
+
 bool dhchap_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;

@@ -64,6 +64,13 @@ int dhchap_ctrl_response(const struct dhchap_resp_args *a, uint8_t *out);
 int dhchap_augmented_challenge(uint8_t hashid, const uint8_t *secret, size_t secret_len,
 			       const uint8_t *chal, uint8_t *out);
 
+/*
+ * The challenge a response is computed over: C itself with the NULL group
+ * (secret_len 0), else the augmented challenge.
+ */
+int dhchap_response_challenge(uint8_t hashid, const uint8_t *secret, size_t secret_len,
+			      const uint8_t *chal, uint8_t *out);
+
 /* Constant-time equality of two responses (CRYPTO_memcmp). */
 bool dhchap_equal(const void *a, const void *b, size_t n);
 
