@@ -54,10 +54,12 @@ static int b64_decode(const char *s, size_t n, uint8_t *out, size_t cap)
 	size_t pad = 0;
 	int dec;
 
-	if (n == 0 || n % 4 || n > sizeof(tmp) || n / 4 * 3 > cap)
+	if (n == 0 || n % 4 || n > sizeof(tmp))
 		return -EINVAL;
 	if (s[n - 1] == '=')
 		pad = s[n - 2] == '=' ? 2 : 1;
+	if (n / 4 * 3 - pad > cap)
+		return -EINVAL;
 	for (size_t i = 0; i < n - pad; i++)
 		if (!b64_char(s[i]))
 			return -EINVAL;
@@ -101,7 +103,7 @@ int dhchap_key_parse(const char *s, struct dhchap_key *k, const char **why)
 	len = b64_decode(b64, n, raw, sizeof(raw));
 	if (len < 0)
 		return fail(k, why, "the key is not base64", -EINVAL);
-	if (!valid_key_len((size_t)len - 4) || len < 4) {
+	if (len < 4 || !valid_key_len((size_t)len - 4)) {
 		OPENSSL_cleanse(raw, sizeof(raw));
 		return fail(k, why, "the key is not 32, 48 or 64 bytes", -EINVAL);
 	}
