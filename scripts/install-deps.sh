@@ -21,7 +21,7 @@ esac
 
 pkgs=(
 	build-essential meson ninja-build pkg-config git
-	liburing-dev libisal-dev libinih-dev libcmocka-dev
+	liburing-dev libisal-dev libinih-dev libcmocka-dev libssl-dev
 	clang libclang-rt-14-dev llvm   # libFuzzer, sanitizer runtimes, llvm-symbolizer
 	valgrind python3                # tests/integration/valgrind_tools.sh
 	python3-fusepy                  # tests/integration/faults.py: a device that returns EIO
