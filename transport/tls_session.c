@@ -79,6 +79,8 @@ struct tls_session {
 
 static int byteq_put(struct byteq *q, const void *buf, size_t len)
 {
+	if (len == 0)
+		return 0;
 	if (q->cap - q->tail < len) {
 		size_t used = q->tail - q->head;
 
@@ -399,9 +401,13 @@ static int psk_find_cb(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESS
 	*sess = NULL;
 	ret = tls_psk_resolve((const char *)id, idlen, s->lookup, s->lookup_arg, &r, &why);
 	if (ret) {
-		/* keep the first reason; OpenSSL goes on to the next identity */
+		/*
+		 * Keep the first reason; OpenSSL goes on to the next identity.
+		 * An identity this target cannot parse or does not serve is as
+		 * unknown as one of an unknown host.
+		 */
 		if (!s->cb_err) {
-			s->cb_err = ret;
+			s->cb_err = ret == -EKEYREJECTED || ret == -ENOMEM ? ret : -ENOKEY;
 			s->cb_why = why;
 		}
 		return 1;
@@ -603,7 +609,7 @@ void tls_session_feed_eof(struct tls_session *s)
 
 size_t tls_session_pending_out(struct tls_session *s, const uint8_t **ptr)
 {
-	*ptr = s->out.p + s->out.head;
+	*ptr = s->out.p ? s->out.p + s->out.head : NULL;
 	return byteq_len(&s->out);
 }
 

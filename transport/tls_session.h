@@ -18,7 +18,8 @@
  *   -EAGAIN        more input is needed (not a failure)
  *   -EPROTO        not TLS (e.g. a plain NVMe/TCP ICReq), no PSK offered,
  *                  no shared cipher, or another protocol violation
- *   -ENOKEY        the server knows no key for the offered identity
+ *   -ENOKEY        the server knows no key for the offered identity (an
+ *                  unknown host, or an identity it cannot parse or serve)
  *   -EKEYREJECTED  the PSKs differ (binder check / decrypt_error alert), or
  *                  the identity does not match the configured key
  *   -EBADMSG       a corrupted record (bad_record_mac) or malformed record
