@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include "tls_session.h"
 
@@ -606,6 +607,104 @@ static void test_before_handshake(void **state)
 	pair_free(&p);
 }
 
+/*
+ * A client that is not ours: plain OpenSSL offering both suites, AES-128
+ * first, as a host with its own preferences might. With psk_len 0 it
+ * offers no PSK at all (a certificate handshake).
+ */
+static const uint8_t *raw_psk;
+static size_t raw_psk_len;
+static const char *raw_identity;
+
+static int raw_use_psk(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
+		       SSL_SESSION **sess)
+{
+	static const unsigned char aes256[2] = {0x13, 0x02};
+
+	*sess = SSL_SESSION_new();
+	assert_non_null(*sess);
+	assert_int_equal(SSL_SESSION_set1_master_key(*sess, raw_psk, raw_psk_len), 1);
+	assert_int_equal(SSL_SESSION_set_cipher(*sess, SSL_CIPHER_find(ssl, aes256)), 1);
+	assert_int_equal(SSL_SESSION_set_protocol_version(*sess, TLS1_3_VERSION), 1);
+	*id = (const unsigned char *)raw_identity;
+	*idlen = strlen(raw_identity);
+	return 1;
+}
+
+/* Run a raw OpenSSL client against our server; the server's result. */
+static int raw_client_vs_server(struct tls_session *srv, bool with_psk)
+{
+	SSL_CTX *x = SSL_CTX_new(TLS_client_method());
+	BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
+	SSL *c;
+	int sr = -EAGAIN;
+
+	assert_non_null(x);
+	assert_int_equal(SSL_CTX_set_min_proto_version(x, TLS1_3_VERSION), 1);
+	assert_int_equal(SSL_CTX_set_ciphersuites(x, "TLS_AES_128_GCM_SHA256:"
+						     "TLS_AES_256_GCM_SHA384"), 1);
+	c = SSL_new(x);
+	SSL_set_bio(c, in, out);
+	if (with_psk)
+		SSL_set_psk_use_session_callback(c, raw_use_psk);
+	SSL_set_connect_state(c);
+	for (int i = 0; i < 10 && sr == -EAGAIN; i++) {
+		uint8_t buf[4096];
+		const uint8_t *b;
+		int n;
+		size_t m;
+
+		SSL_do_handshake(c);
+		while ((n = BIO_read(out, buf, sizeof(buf))) > 0)
+			assert_int_equal(tls_session_feed(srv, buf, (size_t)n), 0);
+		sr = tls_session_handshake(srv);
+		m = tls_session_pending_out(srv, &b);
+		if (m)
+			assert_int_equal(BIO_write(in, b, (int)m), (int)m);
+		tls_session_consume_out(srv, m);
+	}
+	if (sr == 0)
+		assert_int_equal(SSL_do_handshake(c), 1);
+	SSL_free(c);
+	SSL_CTX_free(x);
+	return sr;
+}
+
+/*
+ * OpenSSL picks the suite before it looks at the PSK: a SHA-384 identity
+ * from a host that prefers AES-128 still gets AES-256, because the server
+ * narrows the suites to the identity's hash. A ClientHello without a PSK
+ * is refused early.
+ */
+static void test_foreign_client(void **state)
+{
+	struct store st = {.key = key_of(2, 48, 5)};
+	char id[TLS_PSK_IDENTITY_MAX + 1];
+	uint8_t psk[TLS_PSK_MAX_LEN];
+	struct tls_session *s;
+	int err;
+
+	(void)state;
+	assert_int_equal(tls_psk_host_derive(&st.key, HOST, SUBSYS, 1, TLS_PSK_KDF_RFC8446, id,
+					     sizeof(id), psk),
+			 0);
+	raw_identity = id;
+	raw_psk = psk;
+	raw_psk_len = 48;
+	s = tls_session_new_server(ctx, store_lookup, &st, &err);
+	assert_non_null(s);
+	assert_int_equal(raw_client_vs_server(s, true), 0);
+	assert_int_equal(tls_session_cipher(s), TLS_CIPHER_AES_256_GCM_SHA384);
+	assert_string_equal(tls_session_identity(s), id);
+	tls_session_free(s);
+
+	s = tls_session_new_server(ctx, store_lookup, &st, &err);
+	assert_non_null(s);
+	assert_int_equal(raw_client_vs_server(s, false), -EPROTO);
+	assert_non_null(strstr(tls_session_error(s), "no PSK"));
+	tls_session_free(s);
+}
+
 static int setup(void **state)
 {
 	int err = 0;
@@ -636,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_large_gather_write),
 		cmocka_unit_test(test_key_export),
 		cmocka_unit_test(test_before_handshake),
+		cmocka_unit_test(test_foreign_client),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
