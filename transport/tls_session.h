@@ -73,7 +73,7 @@ struct tls_session *tls_session_new_client(struct tls_ctx *c, const char *identi
 /* Wipes every secret. */
 void tls_session_free(struct tls_session *s);
 
-/* Ciphertext received from the peer (copied). 0 or -ENOMEM. */
+/* Ciphertext received from the peer (copied). 0, -ENOMEM, or -EPIPE after feed_eof. */
 int tls_session_feed(struct tls_session *s, const void *buf, size_t len);
 
 /* The peer closed its side: no more input will come. */
