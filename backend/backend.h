@@ -23,31 +23,31 @@ enum be_kind { BE_FILE, BE_BLOCK, BE_RAM };
 enum be_op {
 	BE_OP_READ,
 	BE_OP_WRITE,
-	BE_OP_FLUSH,	   /* durable: fdatasync */
+	BE_OP_FLUSH, /* durable: fdatasync */
 	BE_OP_WRITE_ZEROES,
 	BE_OP_DEALLOCATE, /* reads back as zeroes afterwards */
 };
 
 struct be_params {
-	const char *path;     /* "/dev/...", a regular file, or "ram:SIZE" */
-	uint64_t ram_size;    /* for RAM */
-	uint32_t block_size;  /* 512 or 4096 for files and RAM; 0 = 512 */
+	const char *path;    /* "/dev/...", a regular file, or "ram:SIZE" */
+	uint64_t ram_size;   /* for RAM */
+	uint32_t block_size; /* 512 or 4096 for files and RAM; 0 = 512 */
 	bool read_only;
-	bool direct;	      /* O_DIRECT for files and block devices */
+	bool direct; /* O_DIRECT for files and block devices */
 };
 
 struct be_ns {
 	const struct be_ops *ops;
 	enum be_kind kind;
 	char path[256];
-	int fd;		      /* -1 for RAM */
-	uint8_t *ram;	      /* RAM store */
-	uint64_t size;	      /* bytes, a multiple of block_size */
+	int fd;	       /* -1 for RAM */
+	uint8_t *ram;  /* RAM store */
+	uint64_t size; /* bytes, a multiple of block_size */
 	uint32_t block_size;
 	bool read_only;
 	bool forced_read_only; /* the device is read-only though the config did not say so */
-	bool direct;	      /* O_DIRECT in force (may be refused by the file system) */
-	bool can_punch;	      /* deallocate by hole punching works */
+	bool direct;	       /* O_DIRECT in force (may be refused by the file system) */
+	bool can_punch;	       /* deallocate by hole punching works */
 };
 
 struct be_io;
@@ -56,12 +56,12 @@ typedef void (*be_done_fn)(struct be_io *io, int res);
 struct be_io {
 	enum be_op op;
 	void *buf;
-	int buf_index;	      /* registered buffer index, or -1 */
-	int file_index;	      /* this worker's fixed-file slot for the fd, or -1 */
+	int buf_index;	/* registered buffer index, or -1 */
+	int file_index; /* this worker's fixed-file slot for the fd, or -1 */
 	uint64_t offset;
 	uint32_t len;
-	bool fua;	      /* WRITE: durable before done (RWF_DSYNC) */
-	uint64_t user_data;   /* put on every SQE this io queues */
+	bool fua;	    /* WRITE: durable before done (RWF_DSYNC) */
+	uint64_t user_data; /* put on every SQE this io queues */
 	be_done_fn done;
 	/* internal */
 	struct be_ns *ns;

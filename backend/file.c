@@ -77,13 +77,12 @@ static int file_open(struct be_ns *ns, const struct be_params *p)
 	ns->fd = fd;
 	ns->can_punch = true;
 	return 0;
-fail:
-	{
-		int ret = -errno;
+fail: {
+	int ret = -errno;
 
-		close(fd);
-		return ret;
-	}
+	close(fd);
+	return ret;
+}
 }
 
 static void file_close(struct be_ns *ns)

@@ -63,8 +63,8 @@ static int ram_open(struct be_ns *ns, const struct be_params *p)
 	ns->read_only = p->read_only;
 	if (ns->size == 0)
 		return -EINVAL;
-	m = mmap(NULL, ns->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	m = mmap(NULL, ns->size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
 		return -errno;
 #ifdef MADV_HUGEPAGE

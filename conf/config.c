@@ -117,7 +117,7 @@ static int handle_key(void *arg, const char *section, const char *name, const ch
 static int load(const char *name, const char *text, size_t len, struct cfg_config **out,
 		char *errbuf, size_t errlen)
 {
-	struct cfg_parser ps = { 0 };
+	struct cfg_parser ps = {0};
 	int ret;
 
 	if (errlen > 0)
@@ -134,7 +134,8 @@ static int load(const char *name, const char *text, size_t len, struct cfg_confi
 
 	ret = ini_parse_stream(read_line, &ps, handle_key, &ps);
 	if (ret > 0)
-		cfg_error(&ps, ret, "syntax error (expected [section], key = value, or a ; comment)");
+		cfg_error(&ps, ret,
+			  "syntax error (expected [section], key = value, or a ; comment)");
 	else if (ret < 0)
 		cfg_error(&ps, 0, "cannot parse (out of memory)");
 	if (ps.nerrors == 0)
@@ -210,15 +211,14 @@ int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_
 
 int cfg_load_default(struct cfg_config **out, char *errbuf, size_t errlen)
 {
-	static const char text[] =
-		"[nvmfd]\n"
-		"listen = 127.0.0.1:4420\n"
-		"discovery_listen = 127.0.0.1:8009\n"
-		"state_dir = /var/lib/nvmfd\n"
-		"[subsystem " CFG_DEFAULT_NQN "]\n"
-		"allow_host = any\n"
-		"[namespace " CFG_DEFAULT_NQN " 1]\n"
-		"path = ram:1G\n";
+	static const char text[] = "[nvmfd]\n"
+				   "listen = 127.0.0.1:4420\n"
+				   "discovery_listen = 127.0.0.1:8009\n"
+				   "state_dir = /var/lib/nvmfd\n"
+				   "[subsystem " CFG_DEFAULT_NQN "]\n"
+				   "allow_host = any\n"
+				   "[namespace " CFG_DEFAULT_NQN " 1]\n"
+				   "path = ram:1G\n";
 
 	return load("<embedded default>", text, sizeof(text) - 1, out, errbuf, errlen);
 }

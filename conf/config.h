@@ -47,16 +47,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_NQN_MAX	  223
-#define CFG_PATH_MAX	  4096
-#define CFG_DEFAULT_PORT  4420
-#define CFG_DISC_PORT	  8009
-#define CFG_LINE_MAX	  198
+#define CFG_NQN_MAX	 223
+#define CFG_PATH_MAX	 4096
+#define CFG_DEFAULT_PORT 4420
+#define CFG_DISC_PORT	 8009
+#define CFG_LINE_MAX	 198
 
 enum cfg_log_level { CFG_LOG_ERR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 
 struct cfg_listener {
-	char host[64];	/* numeric address or name, without brackets */
+	char host[64]; /* numeric address or name, without brackets */
 	uint16_t port;
 	bool discovery_only;
 	int line;
@@ -101,7 +101,7 @@ struct cfg_config {
 	uint32_t queue_depth;
 	uint32_t max_io_queues;
 	uint32_t kato_default;
-	uint32_t busy_poll_us;	/* a worker's spin before it sleeps (worker_loop) */
+	uint32_t busy_poll_us; /* a worker's spin before it sleeps (worker_loop) */
 	/* resource limits (nvmfd.ini(5) LIMITS) */
 	uint32_t max_connections;
 	uint32_t max_connections_per_host;

@@ -26,10 +26,10 @@ struct cfg_parser {
 	bool oom;
 	/* the section being read */
 	enum cfg_section_kind kind;
-	size_t cur;	/* index into cfg->subsys or pending */
+	size_t cur; /* index into cfg->subsys or pending */
 	bool saw_global;
 	bool discovery_listen_set;
-	int conn_buf_line;	/* where max_buffers_per_connection was set (0: default) */
+	int conn_buf_line; /* where max_buffers_per_connection was set (0: default) */
 	size_t npending;
 	struct cfg_pending_ns *pending;
 };

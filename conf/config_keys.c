@@ -37,8 +37,8 @@ void cfg_set_defaults(struct cfg_config *cfg)
 
 int cfg_parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
 
 	for (size_t i = 0; i < 4; i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
@@ -243,8 +243,10 @@ static void start_subsystem(struct cfg_parser *ps, const char *nqn, int line)
 
 	ps->kind = SEC_BAD;
 	if (!cfg_nqn_valid(nqn)) {
-		cfg_error(ps, line, "'%s' is not a valid NQN: it %s (nqn.yyyy-mm.reverse.domain:name, "
-				    "at most %d bytes)", nqn, cfg_nqn_why(nqn), CFG_NQN_MAX);
+		cfg_error(ps, line,
+			  "'%s' is not a valid NQN: it %s (nqn.yyyy-mm.reverse.domain:name, "
+			  "at most %d bytes)",
+			  nqn, cfg_nqn_why(nqn), CFG_NQN_MAX);
 		return;
 	}
 	if (strcmp(nqn, DISC_NQN) == 0) {
@@ -282,13 +284,14 @@ static void start_namespace(struct cfg_parser *ps, const char *args, int line)
 	errno = 0;
 	nsid = strtoul(nsid_s, &end, 10);
 	if (*end != '\0' || errno != 0 || nsid == 0 || nsid >= 0xffffffffUL) {
-		cfg_error(ps, line, "namespace ID '%s' must be a number from 1 to 4294967294", nsid_s);
+		cfg_error(ps, line, "namespace ID '%s' must be a number from 1 to 4294967294",
+			  nsid_s);
 		return;
 	}
 	for (size_t i = 0; i < ps->npending; i++) {
 		if (strcmp(ps->pending[i].subnqn, nqn) == 0 && ps->pending[i].ns.nsid == nsid) {
-			cfg_error(ps, line, "namespace %lu of %s is already defined at line %d", nsid,
-				  nqn, ps->pending[i].ns.line);
+			cfg_error(ps, line, "namespace %lu of %s is already defined at line %d",
+				  nsid, nqn, ps->pending[i].ns.line);
 			return;
 		}
 	}
@@ -322,8 +325,10 @@ void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 	} else if (strncmp(name, "namespace", 9) == 0 && isspace((unsigned char)name[9])) {
 		start_namespace(ps, name + 10, line);
 	} else {
-		cfg_error(ps, line, "unknown section [%s] (expected [nvmfd], [subsystem NQN] or "
-				    "[namespace NQN NSID])", name);
+		cfg_error(ps, line,
+			  "unknown section [%s] (expected [nvmfd], [subsystem NQN] or "
+			  "[namespace NQN NSID])",
+			  name);
 		ps->kind = SEC_BAD;
 	}
 }
@@ -333,7 +338,7 @@ void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
 {
 	struct cfg_config *cfg = ps->cfg;
-	struct cfg_listener l = { 0 }, *arr;
+	struct cfg_listener l = {0}, *arr;
 
 	if (parse_listen(value, disc ? CFG_DISC_PORT : CFG_DEFAULT_PORT, &l)) {
 		cfg_error(ps, ps->lineno, "'%s' is not ADDRESS[:PORT] (IPv6 as [ADDRESS]:PORT)",
@@ -343,7 +348,8 @@ static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
 	l.discovery_only = disc;
 	l.line = ps->lineno;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
-		if (strcmp(cfg->listeners[i].host, l.host) == 0 && cfg->listeners[i].port == l.port) {
+		if (strcmp(cfg->listeners[i].host, l.host) == 0 &&
+		    cfg->listeners[i].port == l.port) {
 			cfg_error(ps, ps->lineno, "%s is already a listener (line %d)", value,
 				  cfg->listeners[i].line);
 			return;
@@ -360,20 +366,23 @@ static void u32_key(struct cfg_parser *ps, const char *key, const char *value, u
 		    uint32_t max, uint32_t *out)
 {
 	if (parse_u32(value, min, max, out))
-		cfg_error(ps, ps->lineno, "%s = '%s': expected a number from %u to %u "
-					  "(k, M, G suffixes allowed)", key, value, min, max);
+		cfg_error(ps, ps->lineno,
+			  "%s = '%s': expected a number from %u to %u "
+			  "(k, M, G suffixes allowed)",
+			  key, value, min, max);
 }
 
 /* A duration from min_ms to max_ms (both whole seconds in the message). */
-static void duration_key(struct cfg_parser *ps, const char *key, const char *value,
-			 uint32_t min_ms, uint32_t max_ms, uint32_t *out)
+static void duration_key(struct cfg_parser *ps, const char *key, const char *value, uint32_t min_ms,
+			 uint32_t max_ms, uint32_t *out)
 {
 	uint64_t ms;
 
 	if (cfg_parse_duration_ms(value, &ms) || ms < min_ms || ms > max_ms)
-		cfg_error(ps, ps->lineno, "%s = '%s': expected a duration from %ums to %us "
-					  "(N or Ns seconds, Nms milliseconds)", key, value, min_ms,
-			  max_ms / 1000);
+		cfg_error(ps, ps->lineno,
+			  "%s = '%s': expected a duration from %ums to %us "
+			  "(N or Ns seconds, Nms milliseconds)",
+			  key, value, min_ms, max_ms / 1000);
 	else
 		*out = (uint32_t)ms;
 }
@@ -405,7 +414,7 @@ static bool limit_key(struct cfg_parser *ps, const char *key, const char *value)
 
 static void global_key(struct cfg_parser *ps, const char *key, const char *value)
 {
-	static const char *const levels[] = { "error", "warn", "info", "debug" };
+	static const char *const levels[] = {"error", "warn", "info", "debug"};
 	struct cfg_config *cfg = ps->cfg;
 
 	if (strcmp(key, "listen") == 0) {
@@ -421,8 +430,9 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		uint64_t us;
 
 		if (cfg_parse_duration_us(value, &us) || us > 1000)
-			cfg_error(ps, ps->lineno, "busy_poll = '%s': expected a duration from 0 to "
-						  "1000us (Nus microseconds, Nms, 0 to never spin)",
+			cfg_error(ps, ps->lineno,
+				  "busy_poll = '%s': expected a duration from 0 to "
+				  "1000us (Nus microseconds, Nms, 0 to never spin)",
 				  value);
 		else
 			cfg->busy_poll_us = (uint32_t)us;
@@ -442,8 +452,10 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		for (i = 0; i < 4 && strcmp(value, levels[i]) != 0; i++)
 			;
 		if (i == 4)
-			cfg_error(ps, ps->lineno, "log_level = '%s': expected error, warn, info or "
-						  "debug", value);
+			cfg_error(ps, ps->lineno,
+				  "log_level = '%s': expected error, warn, info or "
+				  "debug",
+				  value);
 		else
 			cfg->log_level = (enum cfg_log_level)i;
 	} else if (strcmp(key, "max_h2c_data") == 0) {
@@ -493,8 +505,10 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 			return;
 		}
 		if (!cfg_nqn_valid(value)) {
-			cfg_error(ps, ps->lineno, "allow_host = '%s': not a valid host NQN (or "
-						  "'any'): it %s", value, cfg_nqn_why(value));
+			cfg_error(ps, ps->lineno,
+				  "allow_host = '%s': not a valid host NQN (or "
+				  "'any'): it %s",
+				  value, cfg_nqn_why(value));
 			return;
 		}
 		hosts = grow(ps, s->hosts, s->nhosts, sizeof(*hosts));
@@ -504,12 +518,14 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 		snprintf(hosts[s->nhosts++], CFG_NQN_MAX + 1, "%s", value);
 	} else if (strcmp(key, "serial") == 0) {
 		if (!ascii_field(value, 20))
-			cfg_error(ps, ps->lineno, "serial must be 1 to 20 printable ASCII characters");
+			cfg_error(ps, ps->lineno,
+				  "serial must be 1 to 20 printable ASCII characters");
 		else
 			snprintf(s->serial, sizeof(s->serial), "%s", value);
 	} else if (strcmp(key, "model") == 0) {
 		if (!ascii_field(value, 40))
-			cfg_error(ps, ps->lineno, "model must be 1 to 40 printable ASCII characters");
+			cfg_error(ps, ps->lineno,
+				  "model must be 1 to 40 printable ASCII characters");
 		else
 			snprintf(s->model, sizeof(s->model), "%s", value);
 	} else {
@@ -524,8 +540,10 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 	if (strcmp(key, "path") == 0) {
 		if (strncmp(value, "ram:", 4) == 0) {
 			if (cfg_parse_size(value + 4, &ns->ram_size) || ns->ram_size < 4096) {
-				cfg_error(ps, ps->lineno, "path = '%s': expected ram:SIZE, e.g. "
-							  "ram:1G", value);
+				cfg_error(ps, ps->lineno,
+					  "path = '%s': expected ram:SIZE, e.g. "
+					  "ram:1G",
+					  value);
 				return;
 			}
 			ns->is_ram = true;
@@ -657,11 +675,15 @@ void cfg_validate(struct cfg_parser *ps)
 		struct cfg_subsystem *s = &cfg->subsys[i];
 
 		if (!s->allow_any_host && s->nhosts == 0)
-			cfg_error(ps, s->line, "subsystem %s allows no host: add 'allow_host = "
-					       "HOSTNQN' or 'allow_host = any'", s->nqn);
+			cfg_error(ps, s->line,
+				  "subsystem %s allows no host: add 'allow_host = "
+				  "HOSTNQN' or 'allow_host = any'",
+				  s->nqn);
 		if (s->allow_any_host && s->nhosts > 0)
-			cfg_error(ps, s->line, "subsystem %s: 'allow_host = any' and a host list "
-					       "exclude each other", s->nqn);
+			cfg_error(ps, s->line,
+				  "subsystem %s: 'allow_host = any' and a host list "
+				  "exclude each other",
+				  s->nqn);
 		if (s->serial[0] == '\0')
 			default_serial(s);
 		if (s->model[0] == '\0')

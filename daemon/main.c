@@ -24,7 +24,7 @@
 #include "registry.h"
 #include "worker.h"
 
-#define NVMFD_VERSION "0.1.0"
+#define NVMFD_VERSION  "0.1.0"
 #define LISTEN_RETRIES 50 /* 100 ms apart: a port still held by a crashed run */
 
 static void usage(FILE *f)
@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		   "      --check         validate the configuration and exit (0 valid, 1 not)\n"
 		   "  -s, --state-dir DIR keep the health counters in DIR (overrides state_dir)\n"
 		   "  -v, --verbose       debug messages (log_level = debug)\n"
-		   "  -w, --workers N     worker threads (default: the configuration, or one per CPU)\n"
+		   "  -w, --workers N     worker threads (default: the configuration, or one per "
+		   "CPU)\n"
 		   "  -V, --version\n"
 		   "SIGHUP reloads the configuration file; SIGTERM and SIGINT stop.\n");
 }
@@ -101,8 +102,9 @@ static void notify_reloading(void)
 	char msg[128];
 
 	/* systemd 253 and later want the time of the reload's start with it */
-	snprintf(msg, sizeof(msg), "RELOADING=1\nSTATUS=reloading the configuration\n"
-				   "MONOTONIC_USEC=%llu",
+	snprintf(msg, sizeof(msg),
+		 "RELOADING=1\nSTATUS=reloading the configuration\n"
+		 "MONOTONIC_USEC=%llu",
 		 (unsigned long long)(clock_mono_ns() / 1000));
 	notify_send(msg);
 }
@@ -119,7 +121,7 @@ struct daemon_opts {
  */
 static void serve(struct target *t, struct health *h, const struct daemon_opts *o)
 {
-	const struct timespec second = { .tv_sec = 1 };
+	const struct timespec second = {.tv_sec = 1};
 	int64_t last_save = clock_mono_ms();
 	sigset_t set;
 	int sig;
@@ -137,7 +139,8 @@ static void serve(struct target *t, struct health *h, const struct daemon_opts *
 		if (sig == SIGHUP) {
 			int ret;
 
-			log_info("SIGHUP: reloading %s", o->path ? o->path : "the embedded default");
+			log_info("SIGHUP: reloading %s",
+				 o->path ? o->path : "the embedded default");
 			notify_reloading();
 			ret = reload_config(t, h, o->path, o->verbose);
 			notify_ready(t, ret ? " (the last reload failed: see the log)" : "");
@@ -227,7 +230,7 @@ static int open_listeners(struct target *t, const struct cfg_config *cfg)
 		 * a restart by systemd must not fail for that.
 		 */
 		for (int i = 0; ret == -EADDRINUSE && i < LISTEN_RETRIES; i++) {
-			struct timespec ts = { .tv_nsec = 100000000 };
+			struct timespec ts = {.tv_nsec = 100000000};
 
 			if (i == 0)
 				log_info("%s is in use: trying again for %d s", name,
@@ -329,14 +332,14 @@ static int check_config(struct cfg_config *cfg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'C'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"workers", required_argument, NULL, 'w'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *path = NULL, *state_dir = NULL;
 	struct cfg_config *cfg = NULL;

@@ -81,8 +81,8 @@ static int bad(uint8_t *expl, uint8_t why)
 	return -EBADMSG;
 }
 
-int auth_msg_peek(const void *buf, size_t len, uint8_t *auth_type, uint8_t *auth_id,
-		  uint16_t *t_id, uint8_t *expl)
+int auth_msg_peek(const void *buf, size_t len, uint8_t *auth_type, uint8_t *auth_id, uint16_t *t_id,
+		  uint8_t *expl)
 {
 	struct nvmf_auth_common_hdr h;
 
@@ -100,8 +100,8 @@ int auth_msg_peek(const void *buf, size_t len, uint8_t *auth_type, uint8_t *auth
  * Copy the fixed header of a message of the expected type and id; any other
  * message is an incorrect protocol message, a short one an incorrect payload.
  */
-static int get_hdr(const void *buf, size_t len, void *hdr, size_t hlen, uint8_t type,
-		   uint8_t id, uint8_t *expl)
+static int get_hdr(const void *buf, size_t len, void *hdr, size_t hlen, uint8_t type, uint8_t id,
+		   uint8_t *expl)
 {
 	const uint8_t *b = buf;
 
@@ -149,8 +149,7 @@ int auth_negotiate_decode(const void *buf, size_t len, struct auth_negotiate *m,
 	const uint8_t *p = buf;
 	int ret;
 
-	ret = get_hdr(buf, len, &h, sizeof(h), NVMF_AUTH_TYPE_COMMON, NVMF_AUTH_ID_NEGOTIATE,
-		      expl);
+	ret = get_hdr(buf, len, &h, sizeof(h), NVMF_AUTH_TYPE_COMMON, NVMF_AUTH_ID_NEGOTIATE, expl);
 	if (ret)
 		return ret;
 	if (h.napd == 0 || len - sizeof(h) < (size_t)h.napd * sizeof(d))
@@ -200,16 +199,14 @@ ssize_t dhchap_challenge_encode(const struct dhchap_challenge *m, void *buf, siz
 	return n;
 }
 
-int dhchap_challenge_decode(const void *buf, size_t len, struct dhchap_challenge *m,
-			    uint8_t *expl)
+int dhchap_challenge_decode(const void *buf, size_t len, struct dhchap_challenge *m, uint8_t *expl)
 {
 	struct nvmf_dhchap_challenge h;
 	const uint8_t *p = buf;
 	size_t dhvlen;
 	int ret;
 
-	ret = get_hdr(buf, len, &h, sizeof(h), NVMF_AUTH_TYPE_DHCHAP, NVMF_AUTH_ID_CHALLENGE,
-		      expl);
+	ret = get_hdr(buf, len, &h, sizeof(h), NVMF_AUTH_TYPE_DHCHAP, NVMF_AUTH_ID_CHALLENGE, expl);
 	if (ret)
 		return ret;
 	dhvlen = le16toh(h.dhvlen);
@@ -319,14 +316,12 @@ ssize_t dhchap_success1_encode(const struct dhchap_success1 *m, void *buf, size_
 	return n;
 }
 
-int dhchap_success1_decode(const void *buf, size_t len, struct dhchap_success1 *m,
-			   uint8_t *expl)
+int dhchap_success1_decode(const void *buf, size_t len, struct dhchap_success1 *m, uint8_t *expl)
 {
 	struct nvmf_dhchap_success1 h;
 	int ret;
 
-	ret = get_hdr(buf, len, &h, sizeof(h), NVMF_AUTH_TYPE_DHCHAP, NVMF_AUTH_ID_SUCCESS1,
-		      expl);
+	ret = get_hdr(buf, len, &h, sizeof(h), NVMF_AUTH_TYPE_DHCHAP, NVMF_AUTH_ID_SUCCESS1, expl);
 	if (ret)
 		return ret;
 	if (!valid_hl(h.hl) || h.rvalid > 1)
@@ -356,14 +351,12 @@ ssize_t dhchap_success2_encode(const struct dhchap_success2 *m, void *buf, size_
 	return sizeof(h);
 }
 
-int dhchap_success2_decode(const void *buf, size_t len, struct dhchap_success2 *m,
-			   uint8_t *expl)
+int dhchap_success2_decode(const void *buf, size_t len, struct dhchap_success2 *m, uint8_t *expl)
 {
 	struct nvmf_dhchap_success2 h;
 	int ret;
 
-	ret = get_hdr(buf, len, &h, sizeof(h), NVMF_AUTH_TYPE_DHCHAP, NVMF_AUTH_ID_SUCCESS2,
-		      expl);
+	ret = get_hdr(buf, len, &h, sizeof(h), NVMF_AUTH_TYPE_DHCHAP, NVMF_AUTH_ID_SUCCESS2, expl);
 	if (ret)
 		return ret;
 	m->t_id = le16toh(h.t_id);

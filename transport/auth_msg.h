@@ -21,8 +21,8 @@
 #include "auth_spec.h"
 
 /* The largest message: a Reply with SHA-512 and an ffdhe8192 value. */
-#define AUTH_MSG_MAX (sizeof(struct nvmf_dhchap_reply) + 2 * NVMF_DHCHAP_HASH_MAX + \
-		      NVMF_DHCHAP_DHV_MAX)
+#define AUTH_MSG_MAX \
+	(sizeof(struct nvmf_dhchap_reply) + 2 * NVMF_DHCHAP_HASH_MAX + NVMF_DHCHAP_DHV_MAX)
 
 /* AUTH_Negotiate, reduced to its DH-HMAC-CHAP descriptor. */
 struct auth_negotiate {
@@ -90,8 +90,8 @@ const char *auth_expl_name(uint8_t expl);
  * The common header of any message: 0, or -EBADMSG (expl INCORRECT_PAYLOAD)
  * if there are fewer than 6 bytes. To dispatch on type and id.
  */
-int auth_msg_peek(const void *buf, size_t len, uint8_t *auth_type, uint8_t *auth_id,
-		  uint16_t *t_id, uint8_t *expl);
+int auth_msg_peek(const void *buf, size_t len, uint8_t *auth_type, uint8_t *auth_id, uint16_t *t_id,
+		  uint8_t *expl);
 
 ssize_t auth_negotiate_encode(const struct auth_negotiate *m, void *buf, size_t cap);
 /*
@@ -109,8 +109,7 @@ ssize_t dhchap_challenge_encode(const struct dhchap_challenge *m, void *buf, siz
  * DH value with the NULL group, DHVLEN not the group's size, fields past
  * the end).
  */
-int dhchap_challenge_decode(const void *buf, size_t len, struct dhchap_challenge *m,
-			    uint8_t *expl);
+int dhchap_challenge_decode(const void *buf, size_t len, struct dhchap_challenge *m, uint8_t *expl);
 
 ssize_t dhchap_reply_encode(const struct dhchap_reply *m, void *buf, size_t cap);
 /*
@@ -122,12 +121,10 @@ int dhchap_reply_decode(const void *buf, size_t len, struct dhchap_reply *m, uin
 
 ssize_t dhchap_success1_encode(const struct dhchap_success1 *m, void *buf, size_t cap);
 /* The R2 field is always sent (zeroes unless RVALID); it must be there only if RVALID. */
-int dhchap_success1_decode(const void *buf, size_t len, struct dhchap_success1 *m,
-			   uint8_t *expl);
+int dhchap_success1_decode(const void *buf, size_t len, struct dhchap_success1 *m, uint8_t *expl);
 
 ssize_t dhchap_success2_encode(const struct dhchap_success2 *m, void *buf, size_t cap);
-int dhchap_success2_decode(const void *buf, size_t len, struct dhchap_success2 *m,
-			   uint8_t *expl);
+int dhchap_success2_decode(const void *buf, size_t len, struct dhchap_success2 *m, uint8_t *expl);
 
 ssize_t auth_failure_encode(const struct auth_failure *m, void *buf, size_t cap);
 /* Either AUTH_Failure1 or AUTH_Failure2; m->auth_id says which. */

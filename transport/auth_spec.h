@@ -16,9 +16,9 @@
 #include "nvmf_spec.h"
 
 /* AUTH Send / AUTH Receive (Fabrics commands 05h / 06h). */
-#define NVMF_AUTH_SECP		0xe9 /* NVMe security protocol (SECP) */
-#define NVMF_AUTH_SPSP0_DHCHAP	0x01
-#define NVMF_AUTH_SPSP1_DHCHAP	0x01
+#define NVMF_AUTH_SECP	       0xe9 /* NVMe security protocol (SECP) */
+#define NVMF_AUTH_SPSP0_DHCHAP 0x01
+#define NVMF_AUTH_SPSP1_DHCHAP 0x01
 
 struct nvmf_auth_send_cmd {
 	uint8_t opc; /* NVME_ADM_FABRICS */
@@ -69,13 +69,13 @@ enum nvmf_auth_type {
 
 /* AUTH_Id (byte 1). */
 enum nvmf_auth_id {
-	NVMF_AUTH_ID_NEGOTIATE = 0x00,	/* common */
-	NVMF_AUTH_ID_CHALLENGE = 0x01,	/* DH-HMAC-CHAP_Challenge */
-	NVMF_AUTH_ID_REPLY = 0x02,	/* DH-HMAC-CHAP_Reply */
-	NVMF_AUTH_ID_SUCCESS1 = 0x03,	/* DH-HMAC-CHAP_Success1 */
-	NVMF_AUTH_ID_SUCCESS2 = 0x04,	/* DH-HMAC-CHAP_Success2 */
-	NVMF_AUTH_ID_FAILURE2 = 0xf0,	/* common: AUTH_Failure2, host to controller */
-	NVMF_AUTH_ID_FAILURE1 = 0xf1,	/* common: AUTH_Failure1, controller to host */
+	NVMF_AUTH_ID_NEGOTIATE = 0x00, /* common */
+	NVMF_AUTH_ID_CHALLENGE = 0x01, /* DH-HMAC-CHAP_Challenge */
+	NVMF_AUTH_ID_REPLY = 0x02,     /* DH-HMAC-CHAP_Reply */
+	NVMF_AUTH_ID_SUCCESS1 = 0x03,  /* DH-HMAC-CHAP_Success1 */
+	NVMF_AUTH_ID_SUCCESS2 = 0x04,  /* DH-HMAC-CHAP_Success2 */
+	NVMF_AUTH_ID_FAILURE2 = 0xf0,  /* common: AUTH_Failure2, host to controller */
+	NVMF_AUTH_ID_FAILURE1 = 0xf1,  /* common: AUTH_Failure1, controller to host */
 };
 
 /* Secure channel concatenation (SC_C) in AUTH_Negotiate. */
@@ -106,10 +106,10 @@ enum nvmf_dhchap_dhgroup {
 	NVMF_DHCHAP_DHGROUP_FFDHE8192 = 0x05,
 };
 
-#define NVMF_DHCHAP_MAX_HASH_IDS 30	/* HashIDList: bytes 04-33 of the descriptor */
-#define NVMF_DHCHAP_MAX_DH_IDS	 30	/* DHGIDList: bytes 34-63 */
-#define NVMF_DHCHAP_HASH_MAX	 64	/* SHA-512 */
-#define NVMF_DHCHAP_DHV_MAX	 1024	/* ffdhe8192: 8192 bits */
+#define NVMF_DHCHAP_MAX_HASH_IDS 30   /* HashIDList: bytes 04-33 of the descriptor */
+#define NVMF_DHCHAP_MAX_DH_IDS	 30   /* DHGIDList: bytes 34-63 */
+#define NVMF_DHCHAP_HASH_MAX	 64   /* SHA-512 */
+#define NVMF_DHCHAP_DHV_MAX	 1024 /* ffdhe8192: 8192 bits */
 
 /* AUTH_Failure Reason Code (REASON CODE). */
 #define NVMF_AUTH_FAILURE_REASON_FAILED 0x01 /* authentication failure */

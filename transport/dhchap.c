@@ -124,8 +124,7 @@ static int response(const struct dhchap_resp_args *a, const char *label, const c
 		return -EINVAL;
 	put_le32(seq, a->seqnum);
 	put_le16(tid, a->t_id);
-	return dhchap_hmac(a->hashid, a->tkey, a->tkey_len, iov, sizeof(iov) / sizeof(iov[0]),
-			   out);
+	return dhchap_hmac(a->hashid, a->tkey, a->tkey_len, iov, sizeof(iov) / sizeof(iov[0]), out);
 }
 
 int dhchap_host_response(const struct dhchap_resp_args *a, uint8_t *out)
@@ -262,8 +261,8 @@ static EVP_PKEY *peer_key(const struct dhchap_dh *dh, const BIGNUM *y)
 	EVP_PKEY *peer = NULL;
 
 	if (bld == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-					     group_name(dh->dhgid), 0) ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group_name(dh->dhgid),
+					     0) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y))
 		goto out;
 	params = OSSL_PARAM_BLD_to_param(bld);
@@ -278,8 +277,7 @@ out:
 	return peer;
 }
 
-int dhchap_dh_derive(const struct dhchap_dh *dh, const uint8_t *peer, size_t len,
-		     uint8_t *secret)
+int dhchap_dh_derive(const struct dhchap_dh *dh, const uint8_t *peer, size_t len, uint8_t *secret)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pk = NULL;

@@ -91,8 +91,7 @@ int dhchap_dh_public(const struct dhchap_dh *dh, uint8_t *out, size_t len);
  * must satisfy 1 < y < p - 1 and pass OpenSSL's public key check (y^q = 1
  * mod p for these safe-prime groups); else -EBADMSG.
  */
-int dhchap_dh_derive(const struct dhchap_dh *dh, const uint8_t *peer, size_t len,
-		     uint8_t *secret);
+int dhchap_dh_derive(const struct dhchap_dh *dh, const uint8_t *peer, size_t len, uint8_t *secret);
 
 /* Free a key pair, wiping the private value. NULL is fine. */
 void dhchap_dh_free(struct dhchap_dh *dh);

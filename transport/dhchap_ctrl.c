@@ -14,14 +14,15 @@
 #include <openssl/crypto.h>
 
 static const uint8_t default_hashes[] = {
-	NVMF_DHCHAP_HASH_SHA256, NVMF_DHCHAP_HASH_SHA384, NVMF_DHCHAP_HASH_SHA512,
+	NVMF_DHCHAP_HASH_SHA256,
+	NVMF_DHCHAP_HASH_SHA384,
+	NVMF_DHCHAP_HASH_SHA512,
 };
 
 /* A DH group first: it keeps the responses from an offline dictionary attack. */
 static const uint8_t default_dhgroups[] = {
-	NVMF_DHCHAP_DHGROUP_FFDHE2048, NVMF_DHCHAP_DHGROUP_FFDHE3072,
-	NVMF_DHCHAP_DHGROUP_FFDHE4096, NVMF_DHCHAP_DHGROUP_FFDHE6144,
-	NVMF_DHCHAP_DHGROUP_FFDHE8192, NVMF_DHCHAP_DHGROUP_NULL,
+	NVMF_DHCHAP_DHGROUP_FFDHE2048, NVMF_DHCHAP_DHGROUP_FFDHE3072, NVMF_DHCHAP_DHGROUP_FFDHE4096,
+	NVMF_DHCHAP_DHGROUP_FFDHE6144, NVMF_DHCHAP_DHGROUP_FFDHE8192, NVMF_DHCHAP_DHGROUP_NULL,
 };
 
 const char *dhchap_ctrl_state_name(enum dhchap_ctrl_state st)
@@ -40,8 +41,7 @@ const char *dhchap_ctrl_state_name(enum dhchap_ctrl_state st)
 
 static bool key_valid(const struct dhchap_key *k)
 {
-	return (k->len == 32 || k->len == 48 || k->len == 64) &&
-	       k->hash <= NVMF_DHCHAP_HASH_SHA512;
+	return (k->len == 32 || k->len == 48 || k->len == 64) && k->hash <= NVMF_DHCHAP_HASH_SHA512;
 }
 
 int dhchap_ctrl_init(struct dhchap_ctrl *c, const struct dhchap_ctrl_cfg *cfg)
@@ -208,8 +208,10 @@ static int on_reply(struct dhchap_ctrl *c, const void *buf, size_t len, uint8_t 
 	else if (m.hl != c->hl || m.dhvlen != secret_len)
 		ret = fail(c, -EBADMSG, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD, expl);
 	else if (secret_len && (ret = dhchap_dh_derive(c->dh, m.dhv, m.dhvlen, secret)) != 0)
-		ret = fail(c, ret, ret == -EBADMSG ? NVMF_AUTH_EXPL_INCORRECT_PAYLOAD
-						   : NVMF_AUTH_EXPL_FAILED, expl);
+		ret = fail(c, ret,
+			   ret == -EBADMSG ? NVMF_AUTH_EXPL_INCORRECT_PAYLOAD
+					   : NVMF_AUTH_EXPL_FAILED,
+			   expl);
 	else
 		ret = check_reply(c, &m, secret, secret_len, expl);
 	OPENSSL_cleanse(secret, sizeof(secret));
@@ -260,8 +262,7 @@ int dhchap_ctrl_recv(struct dhchap_ctrl *c, const void *buf, size_t len, uint8_t
 	if (type == NVMF_AUTH_TYPE_COMMON && id == NVMF_AUTH_ID_NEGOTIATE)
 		return on_negotiate(c, buf, len, expl);
 	if (type == NVMF_AUTH_TYPE_COMMON && id == NVMF_AUTH_ID_FAILURE2 &&
-	    (c->state == DHCHAP_CTRL_REPLY || c->state == DHCHAP_CTRL_SUCCESS2) &&
-	    t_id == c->t_id)
+	    (c->state == DHCHAP_CTRL_REPLY || c->state == DHCHAP_CTRL_SUCCESS2) && t_id == c->t_id)
 		return on_failure2(c, buf, len, expl);
 	if (type == NVMF_AUTH_TYPE_DHCHAP && id == NVMF_AUTH_ID_REPLY &&
 	    c->state == DHCHAP_CTRL_REPLY)

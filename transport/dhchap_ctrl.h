@@ -31,7 +31,7 @@
 #define DHCHAP_MAX_DHGROUPS 6
 
 struct dhchap_ctrl_cfg {
-	const char *hostnqn;	/* the host NQN from Connect */
+	const char *hostnqn; /* the host NQN from Connect */
 	const char *subsysnqn;
 	const struct dhchap_key *host_key; /* the key the host must prove it holds */
 	const struct dhchap_key *ctrl_key; /* NULL: a bidirectional request fails */

@@ -13,13 +13,14 @@
 #include <openssl/crypto.h>
 
 static const uint8_t default_hashes[] = {
-	NVMF_DHCHAP_HASH_SHA256, NVMF_DHCHAP_HASH_SHA384, NVMF_DHCHAP_HASH_SHA512,
+	NVMF_DHCHAP_HASH_SHA256,
+	NVMF_DHCHAP_HASH_SHA384,
+	NVMF_DHCHAP_HASH_SHA512,
 };
 
 static const uint8_t default_dhgroups[] = {
-	NVMF_DHCHAP_DHGROUP_NULL,      NVMF_DHCHAP_DHGROUP_FFDHE2048,
-	NVMF_DHCHAP_DHGROUP_FFDHE3072, NVMF_DHCHAP_DHGROUP_FFDHE4096,
-	NVMF_DHCHAP_DHGROUP_FFDHE6144, NVMF_DHCHAP_DHGROUP_FFDHE8192,
+	NVMF_DHCHAP_DHGROUP_NULL,      NVMF_DHCHAP_DHGROUP_FFDHE2048, NVMF_DHCHAP_DHGROUP_FFDHE3072,
+	NVMF_DHCHAP_DHGROUP_FFDHE4096, NVMF_DHCHAP_DHGROUP_FFDHE6144, NVMF_DHCHAP_DHGROUP_FFDHE8192,
 };
 
 const char *dhchap_host_state_name(enum dhchap_host_state st)
@@ -38,8 +39,7 @@ const char *dhchap_host_state_name(enum dhchap_host_state st)
 
 static bool key_valid(const struct dhchap_key *k)
 {
-	return (k->len == 32 || k->len == 48 || k->len == 64) &&
-	       k->hash <= NVMF_DHCHAP_HASH_SHA512;
+	return (k->len == 32 || k->len == 48 || k->len == 64) && k->hash <= NVMF_DHCHAP_HASH_SHA512;
 }
 
 int dhchap_host_init(struct dhchap_host *h, const struct dhchap_host_cfg *cfg)
@@ -135,8 +135,8 @@ static int exchange(struct dhchap_host *h, const struct dhchap_challenge *m, uin
 }
 
 /* R1, and C2, S2 and the expected R2 when the controller is to be authenticated. */
-static int respond(struct dhchap_host *h, const struct dhchap_challenge *m,
-		   const uint8_t *secret, size_t secret_len)
+static int respond(struct dhchap_host *h, const struct dhchap_challenge *m, const uint8_t *secret,
+		   size_t secret_len)
 {
 	int ret;
 
@@ -175,8 +175,10 @@ static int on_challenge(struct dhchap_host *h, const void *buf, size_t len, uint
 	OPENSSL_cleanse(secret, sizeof(secret));
 	OPENSSL_cleanse(&m, sizeof(m));
 	if (ret)
-		return fail(h, ret, ret == -EBADMSG ? NVMF_AUTH_EXPL_INCORRECT_PAYLOAD
-						    : NVMF_AUTH_EXPL_FAILED, expl);
+		return fail(h, ret,
+			    ret == -EBADMSG ? NVMF_AUTH_EXPL_INCORRECT_PAYLOAD
+					    : NVMF_AUTH_EXPL_FAILED,
+			    expl);
 	h->state = DHCHAP_HOST_REPLY;
 	return 0;
 }

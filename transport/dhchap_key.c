@@ -24,8 +24,8 @@
 #include "byteorder.h"
 #include "dhchap.h"
 
-#define PREFIX	   "DHHC-1:"
-#define PREFIX_LEN 7
+#define PREFIX		 "DHHC-1:"
+#define PREFIX_LEN	 7
 #define TRANSFORM_SUFFIX "NVMe-over-Fabrics"
 
 uint32_t dhchap_crc32(const void *buf, size_t len)

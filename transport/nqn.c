@@ -152,9 +152,9 @@ int nvmf_uuid_parse(const char *s, uint8_t uuid[16])
 void nvmf_uuid_format(const uint8_t u[16], char out[NVMF_UUID_STR_LEN + 1])
 {
 	snprintf(out, NVMF_UUID_STR_LEN + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-		 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		 u[14], u[15]);
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+		 u[15]);
 }
 
 /* ---- SHA-256 (FIPS 180-4), only for HMAC over the machine ID ---- */
@@ -216,8 +216,8 @@ static void sha256_block(struct sha256 *c, const uint8_t *p)
 
 static void sha256_init(struct sha256 *c)
 {
-	static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
 	memcpy(c->h, h0, sizeof(h0));
 	c->buflen = 0;
@@ -265,7 +265,7 @@ static void sha256_final(struct sha256 *c, uint8_t out[32])
 static void hmac_sha256(const uint8_t *key, size_t klen, const void *msg, size_t mlen,
 			uint8_t out[32])
 {
-	uint8_t k[64] = { 0 }, inner[32];
+	uint8_t k[64] = {0}, inner[32];
 	struct sha256 c;
 
 	memcpy(k, key, klen);
@@ -290,8 +290,8 @@ static void hmac_sha256(const uint8_t *key, size_t klen, const void *msg, size_t
  * `systemd-id128 machine-id --app-specific=e8c63e788ff44239acb57a70520367f8 -u`
  * prints the same UUID.
  */
-static const uint8_t nvmfd_app_id[16] = { 0xe8, 0xc6, 0x3e, 0x78, 0x8f, 0xf4, 0x42, 0x39,
-					  0xac, 0xb5, 0x7a, 0x70, 0x52, 0x03, 0x67, 0xf8 };
+static const uint8_t nvmfd_app_id[16] = {0xe8, 0xc6, 0x3e, 0x78, 0x8f, 0xf4, 0x42, 0x39,
+					 0xac, 0xb5, 0x7a, 0x70, 0x52, 0x03, 0x67, 0xf8};
 
 /* The first line of a small file, whitespace trimmed; false if none. */
 static bool read_line(const char *path, char *buf, size_t size)
@@ -374,6 +374,6 @@ int nvmf_host_identity_from(const char *hostnqn_path, const char *hostid_path,
 
 int nvmf_host_identity(char hostnqn[NVMF_NQN_FIELD], uint8_t hostid[16])
 {
-	return nvmf_host_identity_from("/etc/nvme/hostnqn", "/etc/nvme/hostid",
-				       "/etc/machine-id", hostnqn, hostid);
+	return nvmf_host_identity_from("/etc/nvme/hostnqn", "/etc/nvme/hostid", "/etc/machine-id",
+				       hostnqn, hostid);
 }

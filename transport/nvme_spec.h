@@ -36,9 +36,10 @@ enum {
 };
 #define NVME_SGL_DESC(type, subtype) ((uint8_t)(((type) << 4) | (subtype)))
 /* In-capsule data: Data Block, address is an offset into the capsule. */
-#define NVME_SGL_ICD	      NVME_SGL_DESC(NVME_SGL_TYPE_DATA_BLOCK, NVME_SGL_SUBTYPE_OFFSET)
+#define NVME_SGL_ICD NVME_SGL_DESC(NVME_SGL_TYPE_DATA_BLOCK, NVME_SGL_SUBTYPE_OFFSET)
 /* Data moved by R2T/H2CData or C2HData: Transport Data Block, TCP subtype. */
-#define NVME_SGL_TRANSPORT_DB NVME_SGL_DESC(NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK, NVME_SGL_SUBTYPE_TRANSPORT)
+#define NVME_SGL_TRANSPORT_DB \
+	NVME_SGL_DESC(NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK, NVME_SGL_SUBTYPE_TRANSPORT)
 
 struct nvme_sqe {
 	uint8_t opc;
@@ -79,7 +80,7 @@ struct nvme_cqe {
 	__le32 dw1;
 	__le16 sqhd;
 	__le16 sqid;
-	uint16_t cid; /* opaque, as in the SQE */
+	uint16_t cid;  /* opaque, as in the SQE */
 	__le16 status; /* phase tag (bit 0) | status field << 1 */
 };
 WIRE_SIZE(nvme_cqe, 16);
@@ -244,11 +245,11 @@ enum nvme_io_opcode {
 };
 
 /* Opcode bits 1:0 give the data direction (Figure 87). */
-#define NVME_OPC_XFER_MASK   0x3
-#define NVME_OPC_XFER_NONE   0x0
-#define NVME_OPC_XFER_H2C    0x1 /* host to controller (write) */
-#define NVME_OPC_XFER_C2H    0x2 /* controller to host (read) */
-#define NVME_OPC_XFER_BIDIR  0x3
+#define NVME_OPC_XFER_MASK  0x3
+#define NVME_OPC_XFER_NONE  0x0
+#define NVME_OPC_XFER_H2C   0x1 /* host to controller (write) */
+#define NVME_OPC_XFER_C2H   0x2 /* controller to host (read) */
+#define NVME_OPC_XFER_BIDIR 0x3
 
 /* Read / Write / Write Zeroes: SLBA in CDW10-11, NLB (0's based) in CDW12 15:0. */
 #define NVME_RW_NLB_SHIFT 0
@@ -802,12 +803,12 @@ enum {
 #define NVME_CC_SHN_NORMAL   1
 #define NVME_CC_SHN_ABRUPT   2
 
-#define NVME_CSTS_RDY_SHIFT   0
-#define NVME_CSTS_RDY_MASK    0x1
-#define NVME_CSTS_CFS_SHIFT   1
-#define NVME_CSTS_CFS_MASK    0x1
-#define NVME_CSTS_SHST_SHIFT  2
-#define NVME_CSTS_SHST_MASK   0x3
+#define NVME_CSTS_RDY_SHIFT	0
+#define NVME_CSTS_RDY_MASK	0x1
+#define NVME_CSTS_CFS_SHIFT	1
+#define NVME_CSTS_CFS_MASK	0x1
+#define NVME_CSTS_SHST_SHIFT	2
+#define NVME_CSTS_SHST_MASK	0x3
 #define NVME_CSTS_SHST_NORMAL	0
 #define NVME_CSTS_SHST_OCCUR	1
 #define NVME_CSTS_SHST_COMPLETE 2

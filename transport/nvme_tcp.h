@@ -45,12 +45,12 @@ enum nvme_tcp_fes {
 	NVME_TCP_FES_UNSUPPORTED_PARAM = 0x06,
 };
 
-#define NVME_TCP_DIGEST_LEN	 4
-#define NVME_TCP_PFV_1_0	 0
-#define NVME_TCP_MIN_MAXH2CDATA	 4096
-#define NVME_TCP_HPDA_MAX	 31
-#define NVME_TCP_TERM_DATA_MAX	 128 /* bytes of offending header carried in a TermReq */
-#define NVME_TCP_ADMIN_ICD	 8192 /* in-capsule data a host may always send on admin / fabrics */
+#define NVME_TCP_DIGEST_LEN	4
+#define NVME_TCP_PFV_1_0	0
+#define NVME_TCP_MIN_MAXH2CDATA 4096
+#define NVME_TCP_HPDA_MAX	31
+#define NVME_TCP_TERM_DATA_MAX	128  /* bytes of offending header carried in a TermReq */
+#define NVME_TCP_ADMIN_ICD	8192 /* in-capsule data a host may always send on admin / fabrics */
 
 struct nvme_tcp_ch {
 	uint8_t pdu_type;

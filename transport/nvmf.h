@@ -59,9 +59,8 @@ struct nvmf_association_params {
  * -ENOMEM). Each queue pair holds a reference: the association may be freed
  * once its queue pairs exist, it lives until the last one is freed.
  */
-struct nvmf_association *nvmf_association_alloc(uint8_t trtype,
-						const struct nvmf_association_params *params,
-						int *err);
+struct nvmf_association *
+nvmf_association_alloc(uint8_t trtype, const struct nvmf_association_params *params, int *err);
 void nvmf_association_free(struct nvmf_association *na);
 
 /* The most recent error message of the association or its queue pairs. */
@@ -85,9 +84,9 @@ struct nvmf_qpair_params {
 	const char *traddr;  /* IPv4, IPv6 (no brackets) or host name */
 	const char *trsvcid; /* port */
 	const char *subnqn;
-	uint16_t qid;	     /* 0: admin queue */
-	uint16_t qsize;	     /* entries (SQSIZE + 1): 2..4095 */
-	uint16_t cntlid;     /* NVMF_CNTLID_DYNAMIC for the admin queue, else the admin's */
+	uint16_t qid;	 /* 0: admin queue */
+	uint16_t qsize;	 /* entries (SQSIZE + 1): 2..4095 */
+	uint16_t cntlid; /* NVMF_CNTLID_DYNAMIC for the admin queue, else the admin's */
 };
 
 /* What the controller answered to Connect (NVMe-oF 1.1 Figure 22). */
@@ -121,9 +120,9 @@ void nvmf_qpair_free(struct nvmf_qpair *qp);
  * there with the sans-I/O codec (pdu.h). What that engine needs to know:
  */
 struct nvmf_tcp_queue_info {
-	int fd;		     /* the connected socket; now the caller's to close */
+	int fd; /* the connected socket; now the caller's to close */
 	uint16_t qid;
-	uint16_t qsize;	     /* entries (SQSIZE + 1); at most qsize - 1 outstanding */
+	uint16_t qsize; /* entries (SQSIZE + 1); at most qsize - 1 outstanding */
 	uint16_t cntlid;
 	bool hdgst;	     /* header digests negotiated */
 	bool ddgst;	     /* data digests negotiated */
@@ -183,8 +182,8 @@ int nvmf_capsule_wait(struct nvmf_capsule *nc);
  * building block of the commands below. buf / len / send as in
  * nvmf_capsule_set_data() (buf NULL: no data).
  */
-int nvmf_host_execute(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf,
-		      uint32_t len, bool send, uint32_t *dw0, nvme_status_t *status);
+int nvmf_host_execute(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf, uint32_t len,
+		      bool send, uint32_t *dw0, nvme_status_t *status);
 /* The same, giving the whole CQE (Connect and Property Get need DW1 too). */
 int nvmf_host_execute_cqe(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf,
 			  uint32_t len, bool send, struct nvme_cqe *cqe);
@@ -210,16 +209,14 @@ int nvmf_host_shutdown(struct nvmf_qpair *qp, uint32_t timeout_ms, nvme_status_t
 /* Identify (CNS 00h, 01h, 02h, 03h): 4096 bytes into the buffer. */
 int nvmf_host_identify(struct nvmf_qpair *qp, uint8_t cns, uint32_t nsid, void *buf,
 		       nvme_status_t *status);
-int nvmf_host_identify_ctrl(struct nvmf_qpair *qp, struct nvme_id_ctrl *out,
-			    nvme_status_t *status);
+int nvmf_host_identify_ctrl(struct nvmf_qpair *qp, struct nvme_id_ctrl *out, nvme_status_t *status);
 int nvmf_host_identify_ns(struct nvmf_qpair *qp, uint32_t nsid, struct nvme_id_ns *out,
 			  nvme_status_t *status);
 /* Active NSIDs greater than nsid (1024 little-endian dwords, 0-terminated). */
 int nvmf_host_active_ns_list(struct nvmf_qpair *qp, uint32_t nsid, uint32_t list[1024],
 			     nvme_status_t *status);
 /* Namespace Identification Descriptor list (4096 bytes). */
-int nvmf_host_ns_id_descs(struct nvmf_qpair *qp, uint32_t nsid, void *buf,
-			  nvme_status_t *status);
+int nvmf_host_ns_id_descs(struct nvmf_qpair *qp, uint32_t nsid, void *buf, nvme_status_t *status);
 
 /* Get Log Page: len bytes (a dword multiple) at offset (LPO, dword aligned). */
 struct nvmf_log_req {
@@ -259,7 +256,7 @@ int nvmf_host_keep_alive(struct nvmf_qpair *qp, nvme_status_t *status);
  * most nvmf_max_xfer(). Writes use in-capsule data up to the I/O queue's
  * limit (IOCCSZ x 16 - 64), else R2T / H2CData.
  */
-int nvmf_host_read(struct nvmf_qpair *qp, uint32_t nsid, uint64_t slba, uint32_t nlb,
-		   void *buf, uint32_t len, nvme_status_t *status);
+int nvmf_host_read(struct nvmf_qpair *qp, uint32_t nsid, uint64_t slba, uint32_t nlb, void *buf,
+		   uint32_t len, nvme_status_t *status);
 int nvmf_host_write(struct nvmf_qpair *qp, uint32_t nsid, uint64_t slba, uint32_t nlb,
 		    const void *buf, uint32_t len, nvme_status_t *status);

@@ -52,7 +52,7 @@ static long long now_ms(void)
 
 static void sleep_ms(unsigned int ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 
 	nanosleep(&ts, NULL);
 }
@@ -111,8 +111,7 @@ static void connect_refused(struct nvmf_association *na, const struct nvmf_qpair
 			    nvme_status_t st, uint32_t dw0, struct nvmf_connect_rsp *rsp)
 {
 	rsp->status = st;
-	if (NVME_STATUS_CODE(st) ==
-	    NVME_SC(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM)) {
+	if (NVME_STATUS_CODE(st) == NVME_SC(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM)) {
 		/* Figure 22: IATTR bit 16, IPO bits 15:0. */
 		rsp->iattr_data = (dw0 >> 16) & 1;
 		rsp->ipo = (uint16_t)dw0;
@@ -162,8 +161,10 @@ int nvmf_connect(struct nvmf_association *na, const struct nvmf_qpair_params *pa
 		goto out_free;
 	}
 	if (NVMF_CONNECT_RSP_AUTHREQ(dw0)) {
-		ret = na_error(na, -EOPNOTSUPP, "queue %u: the controller requires in-band "
-			       "authentication, which is not supported", params->qid);
+		ret = na_error(na, -EOPNOTSUPP,
+			       "queue %u: the controller requires in-band "
+			       "authentication, which is not supported",
+			       params->qid);
 		goto out_free;
 	}
 	rsp->cntlid = NVMF_CONNECT_RSP_CNTLID(dw0);
@@ -243,8 +244,10 @@ static int wait_csts(struct nvmf_qpair *qp, uint32_t mask, uint32_t want, long l
 		if ((csts & mask) == want)
 			return 0;
 		if (now_ms() >= deadline)
-			return nq_error(qp, -ETIMEDOUT, "controller not done %s after %lld ms "
-					"(CSTS 0x%llx)", what, ms, (unsigned long long)csts);
+			return nq_error(qp, -ETIMEDOUT,
+					"controller not done %s after %lld ms "
+					"(CSTS 0x%llx)",
+					what, ms, (unsigned long long)csts);
 		sleep_ms(50);
 	}
 }
@@ -277,8 +280,8 @@ int nvmf_host_enable(struct nvmf_qpair *qp, uint64_t *capp, nvme_status_t *statu
 	if (ret || *status)
 		return ret;
 	to = (long long)(NVMEV(NVME_CAP_TO, cap) ? NVMEV(NVME_CAP_TO, cap) : 1) * 500;
-	return wait_csts(qp, NVMEM(NVME_CSTS_RDY), NVMEF(NVME_CSTS_RDY, 1), to,
-			 "becoming ready", status);
+	return wait_csts(qp, NVMEM(NVME_CSTS_RDY), NVMEF(NVME_CSTS_RDY, 1), to, "becoming ready",
+			 status);
 }
 
 /* 3.6.1 normal shutdown: CC.SHN = 01b, then CSTS.SHST = 10b. */
@@ -310,8 +313,7 @@ int nvmf_host_identify(struct nvmf_qpair *qp, uint8_t cns, uint32_t nsid, void *
 	return nvmf_host_execute(qp, &sqe, buf, NVME_IDENTIFY_DATA_SIZE, false, NULL, status);
 }
 
-int nvmf_host_identify_ctrl(struct nvmf_qpair *qp, struct nvme_id_ctrl *out,
-			    nvme_status_t *status)
+int nvmf_host_identify_ctrl(struct nvmf_qpair *qp, struct nvme_id_ctrl *out, nvme_status_t *status)
 {
 	return nvmf_host_identify(qp, NVME_CNS_CTRL, 0, out, status);
 }
@@ -328,8 +330,7 @@ int nvmf_host_active_ns_list(struct nvmf_qpair *qp, uint32_t nsid, uint32_t list
 	return nvmf_host_identify(qp, NVME_CNS_NS_ACTIVE_LIST, nsid, list, status);
 }
 
-int nvmf_host_ns_id_descs(struct nvmf_qpair *qp, uint32_t nsid, void *buf,
-			  nvme_status_t *status)
+int nvmf_host_ns_id_descs(struct nvmf_qpair *qp, uint32_t nsid, void *buf, nvme_status_t *status)
 {
 	return nvmf_host_identify(qp, NVME_CNS_NS_DESC_LIST, nsid, buf, status);
 }
@@ -349,8 +350,8 @@ int nvmf_host_get_log_page(struct nvmf_qpair *qp, const struct nvmf_log_req *req
 	init_sqe(&sqe, NVME_ADM_GET_LOG_PAGE, req->nsid);
 	sqe.cdw10 = htole32(NVMEF(NVME_LOG_LID, req->lid) | NVMEF(NVME_LOG_LSP, req->lsp) |
 			    (req->rae ? NVME_LOG_RAE : 0) | NVMEF(NVME_LOG_NUMDL, numd & 0xffff));
-	sqe.cdw11 = htole32(numd >> 16);		   /* NUMDU */
-	sqe.cdw12 = htole32((uint32_t)req->offset);	   /* LPOL */
+	sqe.cdw11 = htole32(numd >> 16);		    /* NUMDU */
+	sqe.cdw12 = htole32((uint32_t)req->offset);	    /* LPOL */
 	sqe.cdw13 = htole32((uint32_t)(req->offset >> 32)); /* LPOU */
 	return nvmf_host_execute(qp, &sqe, buf, len, false, NULL, status);
 }
@@ -362,14 +363,14 @@ int nvmf_host_get_log_page(struct nvmf_qpair *qp, const struct nvmf_log_req *req
 static int disc_read(struct nvmf_qpair *qp, uint64_t offset, void *buf, uint32_t len,
 		     nvme_status_t *status)
 {
-	struct nvmf_log_req req = { .lid = NVME_LOG_DISC, .offset = offset };
+	struct nvmf_log_req req = {.lid = NVME_LOG_DISC, .offset = offset};
 
 	return nvmf_host_get_log_page(qp, &req, buf, len, status);
 }
 
 /* Entries from offset 1024, 4 KiB at a time. */
-static int disc_read_entries(struct nvmf_qpair *qp, struct nvmf_disc_log_hdr *log,
-			     uint64_t numrec, nvme_status_t *status)
+static int disc_read_entries(struct nvmf_qpair *qp, struct nvmf_disc_log_hdr *log, uint64_t numrec,
+			     nvme_status_t *status)
 {
 	uint8_t *p = (uint8_t *)nvmf_disc_log_entries(log);
 	uint64_t total = numrec * sizeof(struct nvmf_disc_log_entry), off = 0;
@@ -387,10 +388,9 @@ static int disc_read_entries(struct nvmf_qpair *qp, struct nvmf_disc_log_hdr *lo
 }
 
 /* One pass: header, entries, header again. 1: GENCTR moved, try again. */
-static int disc_pass(struct nvmf_qpair *qp, struct nvmf_disc_log_hdr **logp,
-		     nvme_status_t *status)
+static int disc_pass(struct nvmf_qpair *qp, struct nvmf_disc_log_hdr **logp, nvme_status_t *status)
 {
-	struct nvmf_disc_log_hdr hdr = { 0 }, again = { 0 }, *log;
+	struct nvmf_disc_log_hdr hdr = {0}, again = {0}, *log;
 	uint64_t numrec;
 	int ret;
 
@@ -413,8 +413,8 @@ static int disc_pass(struct nvmf_qpair *qp, struct nvmf_disc_log_hdr **logp,
 	if (ret || *status) {
 		free(log);
 		/* NVMe-oF Figure 21: Discover Restart, the log changed underneath. */
-		if (ret == 0 && NVME_STATUS_CODE(*status) ==
-				    NVME_SC(COMMAND_SPECIFIC, DISCOVERY_RESTART)) {
+		if (ret == 0 &&
+		    NVME_STATUS_CODE(*status) == NVME_SC(COMMAND_SPECIFIC, DISCOVERY_RESTART)) {
 			*status = 0;
 			return 1;
 		}
@@ -496,8 +496,8 @@ static int rw(struct nvmf_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t slba, 
 	return nvmf_host_execute(qp, &sqe, buf, len, opc == NVME_CMD_WRITE, NULL, status);
 }
 
-int nvmf_host_read(struct nvmf_qpair *qp, uint32_t nsid, uint64_t slba, uint32_t nlb,
-		   void *buf, uint32_t len, nvme_status_t *status)
+int nvmf_host_read(struct nvmf_qpair *qp, uint32_t nsid, uint64_t slba, uint32_t nlb, void *buf,
+		   uint32_t len, nvme_status_t *status)
 {
 	return rw(qp, NVME_CMD_READ, nsid, slba, nlb, buf, len, status);
 }

@@ -8,11 +8,11 @@
 
 #include "nvme_spec.h"
 
-#define NVMF_DISC_NQN	  "nqn.2014-08.org.nvmexpress.discovery"
-#define NVMF_NQN_MAX	  223 /* bytes, without the NUL */
-#define NVMF_NQN_FIELD	  256 /* size of NQN fields in Connect data and logs */
+#define NVMF_DISC_NQN	    "nqn.2014-08.org.nvmexpress.discovery"
+#define NVMF_NQN_MAX	    223 /* bytes, without the NUL */
+#define NVMF_NQN_FIELD	    256 /* size of NQN fields in Connect data and logs */
 #define NVMF_CNTLID_DYNAMIC 0xffff
-#define NVMF_CNTLID_MAX	  0xffef
+#define NVMF_CNTLID_MAX	    0xffef
 
 enum nvmf_fctype {
 	NVMF_FCTYPE_PROPERTY_SET = 0x00,
@@ -83,10 +83,10 @@ WIRE_OFF(nvmf_connect_data, hostnqn, 512);
  * AUTHREQ in 17:16); Invalid Parameters gives IPO (15:0, byte offset of the
  * field) and IATTR (bit 16: 0 = in the SQE, 1 = in the Connect data).
  */
-#define NVMF_CONNECT_RSP_CNTLID(dw0)   ((uint16_t)((dw0) & 0xffff))
-#define NVMF_CONNECT_RSP_AUTHREQ(dw0)  (((dw0) >> 16) & 0x3)
-#define NVMF_CONNECT_IPO_SQE(off)      ((uint32_t)(off))
-#define NVMF_CONNECT_IPO_DATA(off)     ((uint32_t)((1u << 16) | (off)))
+#define NVMF_CONNECT_RSP_CNTLID(dw0)  ((uint16_t)((dw0) & 0xffff))
+#define NVMF_CONNECT_RSP_AUTHREQ(dw0) (((dw0) >> 16) & 0x3)
+#define NVMF_CONNECT_IPO_SQE(off)     ((uint32_t)(off))
+#define NVMF_CONNECT_IPO_DATA(off)    ((uint32_t)((1u << 16) | (off)))
 
 /* Property Get (Figure 36) and Property Set (Figure 38). */
 struct nvmf_prop_get_cmd {

@@ -82,7 +82,7 @@ static int io_error(struct nvmf_tcp_qpair *tq, int err, const char *what)
 static int send_pdu(struct nvmf_tcp_qpair *tq, const struct tcp_tx_pdu *t)
 {
 	struct iovec iov[4];
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)t->iovcnt };
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)t->iovcnt};
 
 	if (tq->qp.nq_dead)
 		return tq->qp.nq_dead;
@@ -95,7 +95,8 @@ static int send_pdu(struct nvmf_tcp_qpair *tq, const struct tcp_tx_pdu *t)
 		if (n < 0)
 			return io_error(tq, -errno, "sending to the controller");
 		while (n > 0 && msg.msg_iovlen > 0) {
-			size_t k = (size_t)n < msg.msg_iov->iov_len ? (size_t)n : msg.msg_iov->iov_len;
+			size_t k = (size_t)n < msg.msg_iov->iov_len ? (size_t)n
+								    : msg.msg_iov->iov_len;
 
 			msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + k;
 			msg.msg_iov->iov_len -= k;
@@ -134,9 +135,10 @@ static int term_req(struct nvmf_tcp_qpair *tq, uint16_t fes, uint32_t fei, const
 
 	tcp_build_term_req(&t, NVME_TCP_H2C_TERM, fes, fei, tq->rx.hdr.raw, hlen);
 	(void)send_pdu(tq, &t);
-	return tcp_fail(tq, -EPROTO, "protocol error in a %s PDU from the controller: %s "
-			"(sent H2CTermReq: %s, FEI %u)", tcp_pdu_type_name(tq->rx.hdr.ch.pdu_type),
-			why, tcp_fes_name(fes), fei);
+	return tcp_fail(tq, -EPROTO,
+			"protocol error in a %s PDU from the controller: %s "
+			"(sent H2CTermReq: %s, FEI %u)",
+			tcp_pdu_type_name(tq->rx.hdr.ch.pdu_type), why, tcp_fes_name(fes), fei);
 }
 
 /* The codec rejected what it received (pdu.h: -EBADMSG or -ECONNRESET). */
@@ -288,8 +290,8 @@ static int on_rsp(struct nvmf_tcp_qpair *tq)
 	moved = nc->nc_send ? TCAP(nc)->sent : TCAP(nc)->rcvd;
 	/* Success before all data moved: the Linux host's nvme_tcp_data_in_short(). */
 	if (nvme_cqe_status(cqe) == 0 && moved != nc->nc_data_len) {
-		nq_error(&tq->qp, -EPROTO, "successful completion after %u of %u data bytes",
-			 moved, nc->nc_data_len);
+		nq_error(&tq->qp, -EPROTO, "successful completion after %u of %u data bytes", moved,
+			 nc->nc_data_len);
 		nvmf_capsule_complete(nc, cqe, -EPROTO);
 		return 0;
 	}
@@ -399,7 +401,7 @@ static int tcp_receive(struct nvmf_qpair *qp)
 
 static int set_timeouts(int s, uint32_t ms)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 	int one = 1;
 
 	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
@@ -423,8 +425,7 @@ static int dial_one(const struct addrinfo *ai, uint32_t ms, int *sp)
 	socklen_t len = sizeof(int);
 	int s, err = 0;
 
-	s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		   ai->ai_protocol);
+	s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 	if (s < 0)
 		return -errno;
 	if (connect(s, ai->ai_addr, ai->ai_addrlen) != 0) {
@@ -432,7 +433,7 @@ static int dial_one(const struct addrinfo *ai, uint32_t ms, int *sp)
 			err = -errno;
 			goto out_close;
 		}
-		pfd = (struct pollfd){ .fd = s, .events = POLLOUT };
+		pfd = (struct pollfd){.fd = s, .events = POLLOUT};
 		err = poll(&pfd, 1, (int)ms);
 		if (err <= 0) {
 			err = err == 0 ? -ETIMEDOUT : -errno;
@@ -464,8 +465,8 @@ static const char *addr_str(const struct nvmf_qpair_params *p, char *buf, size_t
 /* TCP connect to the first address that answers (IPv4, IPv6, names). */
 static int dial(struct nvmf_association *na, const struct nvmf_qpair_params *p, int *sp)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_protocol = IPPROTO_TCP };
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP};
 	struct addrinfo *list, *ai;
 	char where[300];
 	int ret;

@@ -83,9 +83,8 @@ static int apply_identity(struct nvmf_association_params *p, const char **why)
 	return nvmf_nqn_check(p->hostnqn, why);
 }
 
-struct nvmf_association *nvmf_association_alloc(uint8_t trtype,
-						const struct nvmf_association_params *params,
-						int *err)
+struct nvmf_association *
+nvmf_association_alloc(uint8_t trtype, const struct nvmf_association_params *params, int *err)
 {
 	const struct nvmf_transport_ops *ops = transport_ops(trtype);
 	struct nvmf_association *na;
@@ -395,8 +394,8 @@ int nvmf_host_execute_cqe(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, voi
 	return ret;
 }
 
-int nvmf_host_execute(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf,
-		      uint32_t len, bool send, uint32_t *dw0, nvme_status_t *status)
+int nvmf_host_execute(struct nvmf_qpair *qp, const struct nvme_sqe *sqe, void *buf, uint32_t len,
+		      bool send, uint32_t *dw0, nvme_status_t *status)
 {
 	struct nvme_cqe cqe;
 	int ret;

@@ -29,13 +29,13 @@
 
 /* Parameters of one connection as seen from one side; fixed after ICReq/ICResp. */
 struct tcp_conn_params {
-	bool controller;     /* this side is the controller (receives H2C PDUs) */
-	bool hdgst;	     /* header digests negotiated */
-	bool ddgst;	     /* data digests negotiated */
-	uint8_t rxpda;	     /* PDA this side requires of received data (0's based dwords) */
-	uint8_t txpda;	     /* PDA the peer requires of data we send */
-	uint32_t maxh2cdata; /* largest H2CData DATAL (controller: accepted; host: to send) */
-	uint32_t max_icd;    /* largest in-capsule data accepted in a CapsuleCmd (controller);
+	bool controller;      /* this side is the controller (receives H2C PDUs) */
+	bool hdgst;	      /* header digests negotiated */
+	bool ddgst;	      /* data digests negotiated */
+	uint8_t rxpda;	      /* PDA this side requires of received data (0's based dwords) */
+	uint8_t txpda;	      /* PDA the peer requires of data we send */
+	uint32_t maxh2cdata;  /* largest H2CData DATAL (controller: accepted; host: to send) */
+	uint32_t max_icd;     /* largest in-capsule data accepted in a CapsuleCmd (controller);
 			      * 0: none. Admin / fabrics commands need 8192 (NVME_TCP_ADMIN_ICD) */
 	uint32_t max_rx_data; /* largest DATA in any other received PDU (host: C2HData);
 			      * 0: no limit */
@@ -60,13 +60,13 @@ enum tcp_rx_event {
 };
 
 enum tcp_rx_state {
-	TCP_RX_CH = 0,	 /* collecting the 8-byte common header */
-	TCP_RX_PSH,	 /* collecting the rest of the header and its digest */
+	TCP_RX_CH = 0,	   /* collecting the 8-byte common header */
+	TCP_RX_PSH,	   /* collecting the rest of the header and its digest */
 	TCP_RX_AWAIT_DEST, /* header reported; waiting for tcp_rx_set_data() */
-	TCP_RX_PAD,	 /* skipping PDO padding */
-	TCP_RX_DATA,	 /* data into the destination */
-	TCP_RX_DDGST,	 /* collecting the data digest */
-	TCP_RX_ERROR,	 /* a fatal error was reported; nothing more is accepted */
+	TCP_RX_PAD,	   /* skipping PDO padding */
+	TCP_RX_DATA,	   /* data into the destination */
+	TCP_RX_DDGST,	   /* collecting the data digest */
+	TCP_RX_ERROR,	   /* a fatal error was reported; nothing more is accepted */
 };
 
 /* "CH", "PSH", ... for logs. */
@@ -74,19 +74,19 @@ const char *tcp_rx_state_name(enum tcp_rx_state st);
 
 struct tcp_rx {
 	const struct tcp_conn_params *p;
-	bool ic_done;	       /* ICReq/ICResp exchanged: digests and PDA in force */
+	bool ic_done; /* ICReq/ICResp exchanged: digests and PDA in force */
 	enum tcp_rx_state state;
 	union nvme_tcp_pdu_hdr hdr; /* the current PDU's header (aligned copy) */
-	uint32_t got;	       /* CH/PSH: header bytes in hdr.raw; PAD/DDGST: bytes of that part */
-	uint32_t hdr_len;      /* hlen (+4 with a header digest) */
-	uint32_t pad_len;      /* PDO - hdr_len when data is present */
-	uint32_t data_len;     /* bytes of data in the current PDU */
+	uint32_t got;	   /* CH/PSH: header bytes in hdr.raw; PAD/DDGST: bytes of that part */
+	uint32_t hdr_len;  /* hlen (+4 with a header digest) */
+	uint32_t pad_len;  /* PDO - hdr_len when data is present */
+	uint32_t data_len; /* bytes of data in the current PDU */
 	uint32_t data_got;
-	uint8_t *data_dst;     /* NULL: the data is discarded (digest still checked) */
-	uint32_t crc;	       /* running data CRC */
+	uint8_t *data_dst; /* NULL: the data is discarded (digest still checked) */
+	uint32_t crc;	   /* running data CRC */
 	uint8_t ddgst[NVME_TCP_DIGEST_LEN];
-	bool ddgst_err;	       /* the data digest of the last PDU did not match */
-	uint16_t fes;	       /* on -EBADMSG */
+	bool ddgst_err; /* the data digest of the last PDU did not match */
+	uint16_t fes;	/* on -EBADMSG */
 	uint32_t fei;
 };
 
@@ -196,9 +196,9 @@ void tcp_build_c2h_data(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, u
  * PDU is built, the digest computed in that pass. For data that may change
  * before the kernel takes it: the PDU carries dst, which stays as built.
  */
-void tcp_build_c2h_data_copy(struct tcp_tx_pdu *t, const struct tcp_conn_params *p,
-			     uint16_t cccid, uint32_t datao, void *dst, const void *src,
-			     uint32_t datal, uint8_t flags);
+void tcp_build_c2h_data_copy(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, uint16_t cccid,
+			     uint32_t datao, void *dst, const void *src, uint32_t datal,
+			     uint8_t flags);
 void tcp_build_r2t(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, uint16_t cccid,
 		   uint16_t ttag, uint32_t r2to, uint32_t r2tl);
 /*

@@ -24,18 +24,14 @@
 #include "digest.h"
 #include "byteorder.h"
 
-#define CH_LEN	  ((uint32_t)sizeof(struct nvme_tcp_ch))
-#define IC_LEN	  128u
-#define TERM_MAX  (24u + NVME_TCP_TERM_DATA_MAX) /* 152 */
+#define CH_LEN	    ((uint32_t)sizeof(struct nvme_tcp_ch))
+#define IC_LEN	    128u
+#define TERM_MAX    (24u + NVME_TCP_TERM_DATA_MAX) /* 152 */
 #define CH_FIELD(f) ((uint32_t)offsetof(struct nvme_tcp_ch, f))
 
 static const char *const tcp_rx_state_names[] = {
-	[TCP_RX_CH] = "CH",
-	[TCP_RX_PSH] = "PSH",
-	[TCP_RX_AWAIT_DEST] = "AWAIT_DEST",
-	[TCP_RX_PAD] = "PAD",
-	[TCP_RX_DATA] = "DATA",
-	[TCP_RX_DDGST] = "DDGST",
+	[TCP_RX_CH] = "CH",	  [TCP_RX_PSH] = "PSH",	  [TCP_RX_AWAIT_DEST] = "AWAIT_DEST",
+	[TCP_RX_PAD] = "PAD",	  [TCP_RX_DATA] = "DATA", [TCP_RX_DDGST] = "DDGST",
 	[TCP_RX_ERROR] = "ERROR",
 };
 
@@ -186,8 +182,7 @@ static int check_data_layout(struct tcp_rx *rx, const struct nvme_tcp_ch *ch, ui
 		return 0;
 	}
 	/* Data starts after the header (and digest), aligned to the PDA. */
-	if (ch->pdo < full_hlen || ch->pdo >= plen ||
-	    (rx->p->rxpda != 0 && ch->pdo % align != 0))
+	if (ch->pdo < full_hlen || ch->pdo >= plen || (rx->p->rxpda != 0 && ch->pdo % align != 0))
 		return bad_field(rx, CH_FIELD(pdo));
 	if (plen - ch->pdo <= dgst)
 		return bad_field(rx, CH_FIELD(plen));

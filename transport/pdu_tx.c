@@ -168,9 +168,9 @@ void tcp_build_c2h_data(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, u
 	finish(t, p, data, datal);
 }
 
-void tcp_build_c2h_data_copy(struct tcp_tx_pdu *t, const struct tcp_conn_params *p,
-			     uint16_t cccid, uint32_t datao, void *dst, const void *src,
-			     uint32_t datal, uint8_t flags)
+void tcp_build_c2h_data_copy(struct tcp_tx_pdu *t, const struct tcp_conn_params *p, uint16_t cccid,
+			     uint32_t datao, void *dst, const void *src, uint32_t datal,
+			     uint8_t flags)
 {
 	uint32_t crc;
 

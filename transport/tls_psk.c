@@ -17,9 +17,9 @@
 #include "byteorder.h"
 #include "tls_kdf.h"
 
-#define PREFIX "NVMeTLSkey-1:"
+#define PREFIX	   "NVMeTLSkey-1:"
 #define PREFIX_LEN (sizeof(PREFIX) - 1)
-#define CRC_LEN 4
+#define CRC_LEN	   4
 
 static const char *md_name(enum tls_psk_hash h)
 {
@@ -130,9 +130,9 @@ int tls_psk_parse(const char *s, struct tls_psk_key *k, const char **why)
 	k->hash = (enum tls_psk_hash)hh;
 	k->len = (size_t)n >= CRC_LEN ? (size_t)n - CRC_LEN : 0;
 	if (!key_valid(k)) {
-		why_ = hh == 0 ? "the key is not 32 or 48 bytes"
-		     : hh == 1 ? "a SHA-256 (01) key must be 32 bytes"
-			       : "a SHA-384 (02) key must be 48 bytes";
+		why_ = hh == 0	 ? "the key is not 32 or 48 bytes"
+		       : hh == 1 ? "a SHA-256 (01) key must be 32 bytes"
+				 : "a SHA-384 (02) key must be 48 bytes";
 		goto out;
 	}
 	if (get_le32(raw + k->len) != crc32_ieee_of(raw, k->len)) {
@@ -179,9 +179,9 @@ int tls_psk_format(const struct tls_psk_key *k, char *buf, size_t size)
  * header). The info of the libnvme forms is built here byte for byte, then
  * handed to plain HKDF-Expand.
  */
-static int expand_label_as(enum tls_psk_kdf kdf, const char *md, const uint8_t *prk,
-			   size_t prk_len, const char *label, const char *ctx_prefix,
-			   const char *context, uint8_t *out, size_t len)
+static int expand_label_as(enum tls_psk_kdf kdf, const char *md, const uint8_t *prk, size_t prk_len,
+			   const char *label, const char *ctx_prefix, const char *context,
+			   uint8_t *out, size_t len)
 {
 	uint8_t info[2 + 6 + 32 + 4 + TLS_PSK_IDENTITY_MAX];
 	size_t pl = strlen(ctx_prefix), cl = strlen(context), ll = strlen(label), n = 0;
@@ -229,9 +229,9 @@ static int expand_label_as(enum tls_psk_kdf kdf, const char *md, const uint8_t *
 }
 
 /* 1. PRK = HKDF-Extract(0, input); 2. out = HKDF-Expand-Label(PRK, ...) */
-static int extract_expand(enum tls_psk_kdf kdf, enum tls_psk_hash h, const uint8_t *in,
-			  size_t len, const char *label, const char *ctx_prefix,
-			  const char *context, uint8_t *out)
+static int extract_expand(enum tls_psk_kdf kdf, enum tls_psk_hash h, const uint8_t *in, size_t len,
+			  const char *label, const char *ctx_prefix, const char *context,
+			  uint8_t *out)
 {
 	uint8_t prk[TLS_KDF_MAX_MD];
 	const char *md = md_name(h);
@@ -241,8 +241,8 @@ static int extract_expand(enum tls_psk_kdf kdf, enum tls_psk_hash h, const uint8
 		return -EINVAL;
 	ret = tls_hkdf_extract(md, in, len, prk);
 	if (ret == 0)
-		ret = expand_label_as(kdf, md, prk, tls_psk_hash_len(h), label, ctx_prefix,
-				      context, out, len);
+		ret = expand_label_as(kdf, md, prk, tls_psk_hash_len(h), label, ctx_prefix, context,
+				      out, len);
 	OPENSSL_cleanse(prk, sizeof(prk));
 	return ret;
 }
@@ -260,8 +260,8 @@ int tls_psk_retained(const struct tls_psk_key *k, const char *hostnqn, enum tls_
 	return extract_expand(kdf, k->hash, k->key, k->len, "HostNQN", "", hostnqn, out);
 }
 
-int tls_psk_digest(enum tls_psk_hash hash, const uint8_t *retained, size_t len,
-		   const char *hostnqn, const char *subnqn, char out[TLS_PSK_DIGEST_MAX + 1])
+int tls_psk_digest(enum tls_psk_hash hash, const uint8_t *retained, size_t len, const char *hostnqn,
+		   const char *subnqn, char out[TLS_PSK_DIGEST_MAX + 1])
 {
 	const struct tls_kdf_piece pc[] = {
 		{hostnqn, strlen(hostnqn)},
@@ -282,8 +282,8 @@ int tls_psk_digest(enum tls_psk_hash hash, const uint8_t *retained, size_t len,
 	return ret;
 }
 
-int tls_psk_tls_key(enum tls_psk_hash hash, const uint8_t *retained, size_t len,
-		    unsigned version, const char *context, enum tls_psk_kdf kdf, uint8_t *out)
+int tls_psk_tls_key(enum tls_psk_hash hash, const uint8_t *retained, size_t len, unsigned version,
+		    const char *context, enum tls_psk_kdf kdf, uint8_t *out)
 {
 	char hp[4];
 
@@ -291,8 +291,8 @@ int tls_psk_tls_key(enum tls_psk_hash hash, const uint8_t *retained, size_t len,
 		return -EINVAL;
 	/* NVMe1: PskIdentityContext is "<hash> <PSK digest>" (3.6.1.3) */
 	snprintf(hp, sizeof(hp), "%02u ", (unsigned)hash);
-	return extract_expand(kdf, hash, retained, len, "nvme-tls-psk", version ? hp : "",
-			      context, out);
+	return extract_expand(kdf, hash, retained, len, "nvme-tls-psk", version ? hp : "", context,
+			      out);
 }
 
 int tls_psk_identity_format(char *buf, size_t size, unsigned version, enum tls_psk_hash hash,
@@ -326,8 +326,7 @@ static int take_word(const char **p, const char *end, char *out, size_t cap)
 	return 0;
 }
 
-int tls_psk_identity_parse(const char *s, size_t len, struct tls_psk_identity *id,
-			   const char **why)
+int tls_psk_identity_parse(const char *s, size_t len, struct tls_psk_identity *id, const char **why)
 {
 	const char *end = s + len, *p = s + 9, *why_ = NULL;
 	int ret = -EINVAL;
@@ -338,9 +337,8 @@ int tls_psk_identity_parse(const char *s, size_t len, struct tls_psk_identity *i
 		goto out;
 	}
 	/* "NVMe" <version digit> <R|G> <2-digit hash> ' ' */
-	if (memcmp(s, "NVMe", 4) != 0 || s[4] < '0' || s[4] > '9' ||
-	    (s[5] != 'R' && s[5] != 'G') || s[6] != '0' || s[7] < '0' || s[7] > '9' ||
-	    s[8] != ' ') {
+	if (memcmp(s, "NVMe", 4) != 0 || s[4] < '0' || s[4] > '9' || (s[5] != 'R' && s[5] != 'G') ||
+	    s[6] != '0' || s[7] < '0' || s[7] > '9' || s[8] != ' ') {
 		why_ = "not an NVMe PSK identity (\"NVMe<v><R|G><hh> \")";
 		goto out;
 	}
@@ -397,8 +395,7 @@ int tls_psk_host_derive(const struct tls_psk_key *k, const char *hostnqn, const 
 	if (ret == 0 && version == 1)
 		ret = tls_psk_digest(h, retained, k->len, hostnqn, subnqn, digest);
 	if (ret == 0) {
-		ret = tls_psk_identity_format(identity, size, version, h, hostnqn, subnqn,
-					      digest);
+		ret = tls_psk_identity_format(identity, size, version, h, hostnqn, subnqn, digest);
 		ret = ret < 0 ? ret : 0;
 	}
 	if (ret == 0)

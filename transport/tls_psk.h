@@ -40,7 +40,7 @@
  * cipher suite). The numbers are the wire values.
  */
 enum tls_psk_hash {
-	TLS_PSK_HASH_NONE = 0,   /* hh only: the configured PSK is the retained PSK */
+	TLS_PSK_HASH_NONE = 0,	 /* hh only: the configured PSK is the retained PSK */
 	TLS_PSK_HASH_SHA256 = 1, /* 32-byte keys, TLS_AES_128_GCM_SHA256 */
 	TLS_PSK_HASH_SHA384 = 2, /* 48-byte keys, TLS_AES_256_GCM_SHA384 */
 };
@@ -74,14 +74,14 @@ enum tls_psk_kdf {
 /* A configured PSK as the interchange format carries it. */
 struct tls_psk_key {
 	uint8_t key[TLS_PSK_MAX_LEN];
-	size_t len;            /* 32 or 48 */
+	size_t len;		/* 32 or 48 */
 	enum tls_psk_hash hash; /* hh: retained-PSK transform */
 };
 
 /* A parsed PSK identity (NVMe/TCP 1.1 section 3.6.1.3). */
 struct tls_psk_identity {
-	unsigned version;       /* 0: no digest, 1: with digest */
-	bool generated;         /* 'G' (from DH-HMAC-CHAP) rather than 'R' */
+	unsigned version;	/* 0: no digest, 1: with digest */
+	bool generated;		/* 'G' (from DH-HMAC-CHAP) rather than 'R' */
 	enum tls_psk_hash hash; /* SHA256 or SHA384 */
 	char hostnqn[224];
 	char subnqn[224];
@@ -124,8 +124,8 @@ int tls_psk_retained(const struct tls_psk_key *k, const char *hostnqn, enum tls_
  * hostnqn " " subnqn " NVMe-over-Fabrics"), NUL-terminated into out.
  * len must be the hash length. Returns 0 or a negative errno.
  */
-int tls_psk_digest(enum tls_psk_hash hash, const uint8_t *retained, size_t len,
-		   const char *hostnqn, const char *subnqn, char out[TLS_PSK_DIGEST_MAX + 1]);
+int tls_psk_digest(enum tls_psk_hash hash, const uint8_t *retained, size_t len, const char *hostnqn,
+		   const char *subnqn, char out[TLS_PSK_DIGEST_MAX + 1]);
 
 /*
  * The TLS PSK (len bytes into out) from the retained PSK of len bytes for an
@@ -133,8 +133,8 @@ int tls_psk_digest(enum tls_psk_hash hash, const uint8_t *retained, size_t len,
  * string for version 0, the digest for version 1. Returns 0, -EINVAL, or
  * -ENAMETOOLONG when an RFC 8446 context would exceed 255 bytes.
  */
-int tls_psk_tls_key(enum tls_psk_hash hash, const uint8_t *retained, size_t len,
-		    unsigned version, const char *context, enum tls_psk_kdf kdf, uint8_t *out);
+int tls_psk_tls_key(enum tls_psk_hash hash, const uint8_t *retained, size_t len, unsigned version,
+		    const char *context, enum tls_psk_kdf kdf, uint8_t *out);
 
 /*
  * Format an identity ("NVMe<v>R0<h> <hostnqn> <subnqn>[ <digest>]") into buf.

@@ -40,7 +40,7 @@ struct byteq {
  */
 struct rec_scan {
 	uint8_t hdr[REC_HDR];
-	size_t have;      /* header bytes seen of the current record */
+	size_t have;	  /* header bytes seen of the current record */
 	size_t body_left; /* body bytes still to come */
 	uint64_t app_records;
 };
@@ -275,18 +275,18 @@ static int fail_ssl(struct tls_session *s, int ssl_ret)
 	 * validate; OpenSSL before 3.2 sends illegal_parameter instead. In a
 	 * PSK-only handshake either means the peer has another key.
 	 */
-	if (!s->hs_done && (s->alert_rcvd == TLS1_AD_DECRYPT_ERROR ||
-			    s->alert_rcvd == SSL_AD_ILLEGAL_PARAMETER))
+	if (!s->hs_done &&
+	    (s->alert_rcvd == TLS1_AD_DECRYPT_ERROR || s->alert_rcvd == SSL_AD_ILLEGAL_PARAMETER))
 		return fail(s, -EKEYREJECTED, "peer sent %s: it has another PSK", alert);
 	if (!s->hs_done && s->alert_rcvd == TLS1_AD_UNKNOWN_PSK_IDENTITY)
 		return fail(s, -ENOKEY, "peer knows no PSK for our identity");
 	if (!s->hs_done && s->alert_rcvd == SSL_AD_HANDSHAKE_FAILURE)
-		return fail(s, -ECONNABORTED, "peer sent handshake_failure (no PSK for our "
-					      "identity, or no shared cipher suite)");
+		return fail(s, -ECONNABORTED,
+			    "peer sent handshake_failure (no PSK for our "
+			    "identity, or no shared cipher suite)");
 	if (alert)
 		return fail(s, -ECONNABORTED, "peer sent alert %s", alert);
-	return fail(s, -EPROTO, "TLS error: %s",
-		    code ? ERR_reason_error_string(code) : "unknown");
+	return fail(s, -EPROTO, "TLS error: %s", code ? ERR_reason_error_string(code) : "unknown");
 }
 
 /* ---- OpenSSL callbacks ---- */
@@ -360,7 +360,8 @@ static const SSL_CIPHER *cipher_for(SSL *ssl, enum tls_psk_hash h)
 /* An SSL_SESSION carrying an external PSK for this cipher (RFC 8446 4.2.11). */
 static SSL_SESSION *psk_session(SSL *ssl, const uint8_t *psk, size_t len)
 {
-	const SSL_CIPHER *c = cipher_for(ssl, len == 48 ? TLS_PSK_HASH_SHA384 : TLS_PSK_HASH_SHA256);
+	const SSL_CIPHER *c =
+		cipher_for(ssl, len == 48 ? TLS_PSK_HASH_SHA384 : TLS_PSK_HASH_SHA256);
 	SSL_SESSION *sess = SSL_SESSION_new();
 
 	if (sess == NULL || c == NULL || !SSL_SESSION_set1_master_key(sess, psk, len) ||
@@ -376,8 +377,8 @@ static int psk_use_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id, size
 		      SSL_SESSION **sess)
 {
 	struct tls_session *s = SSL_get_app_data(ssl);
-	const SSL_CIPHER *c = cipher_for(ssl, s->psk_len == 48 ? TLS_PSK_HASH_SHA384
-							       : TLS_PSK_HASH_SHA256);
+	const SSL_CIPHER *c =
+		cipher_for(ssl, s->psk_len == 48 ? TLS_PSK_HASH_SHA384 : TLS_PSK_HASH_SHA256);
 
 	*sess = NULL;
 	/* after a HelloRetryRequest md is the chosen suite's: ours or nothing */
@@ -542,8 +543,8 @@ fail:
 	return NULL;
 }
 
-struct tls_session *tls_session_new_server(struct tls_ctx *c, tls_psk_lookup_fn lookup,
-					   void *arg, int *err)
+struct tls_session *tls_session_new_server(struct tls_ctx *c, tls_psk_lookup_fn lookup, void *arg,
+					   int *err)
 {
 	struct tls_session *s = session_new(c, true, err);
 
@@ -837,8 +838,8 @@ int tls_session_export_keys(struct tls_session *s, struct tls_traffic_keys *tx,
 		return -ESTALE;
 	if ((tx && s->secret_tx_len == 0) || (rx && s->secret_rx_len == 0))
 		return -ENODATA;
-	if (rx && (byteq_len(&s->in) > 0 || rec_scan_mid_record(&s->rx_scan) ||
-		   SSL_pending(s->ssl) > 0))
+	if (rx &&
+	    (byteq_len(&s->in) > 0 || rec_scan_mid_record(&s->rx_scan) || SSL_pending(s->ssl) > 0))
 		return -EBUSY;
 	if (tx)
 		r = tls_traffic_keys_derive(s->cipher, s->secret_tx, s->secret_tx_len,

@@ -59,8 +59,8 @@ void tls_ctx_free(struct tls_ctx *c);
  * A server session: each offered identity is resolved with tls_psk_resolve()
  * and lookup (which must outlive the handshake). NULL with *err on failure.
  */
-struct tls_session *tls_session_new_server(struct tls_ctx *c, tls_psk_lookup_fn lookup,
-					   void *arg, int *err);
+struct tls_session *tls_session_new_server(struct tls_ctx *c, tls_psk_lookup_fn lookup, void *arg,
+					   int *err);
 
 /*
  * A client session offering identity with its TLS PSK (32 bytes: SHA-256 /

@@ -161,7 +161,7 @@ static nvme_status_t id_ns_list(const struct ctrl *c, uint32_t nsid, void *buf)
 
 static size_t put_desc(uint8_t *p, uint8_t nidt, const void *nid, uint8_t nidl)
 {
-	struct nvme_ns_id_desc d = { .nidt = nidt, .nidl = nidl };
+	struct nvme_ns_id_desc d = {.nidt = nidt, .nidl = nidl};
 
 	memcpy(p, &d, sizeof(d));
 	memcpy(p + sizeof(d), nid, nidl);

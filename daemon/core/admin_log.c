@@ -89,9 +89,9 @@ static nvme_status_t log_smart(struct ctrl *c, uint32_t nsid, struct log_win *w,
 
 static uint64_t log_supported(struct log_win *w)
 {
-	static const uint8_t lids[] = { NVME_LOG_SUPPORTED, NVME_LOG_ERROR, NVME_LOG_SMART,
-					NVME_LOG_FW_SLOT,   NVME_LOG_CHANGED_NS,
-					NVME_LOG_CMD_EFFECTS };
+	static const uint8_t lids[] = {NVME_LOG_SUPPORTED,  NVME_LOG_ERROR,
+				       NVME_LOG_SMART,	    NVME_LOG_FW_SLOT,
+				       NVME_LOG_CHANGED_NS, NVME_LOG_CMD_EFFECTS};
 	uint8_t lsupp[4];
 
 	put_le32(lsupp, 1); /* LSUPP */
@@ -145,9 +145,10 @@ static void effect(uint8_t *base, uint8_t opc, uint32_t flags)
 /* Base 5.16.1.6: every command we execute; LBCC for what changes user data. */
 static nvme_status_t log_cmd_effects(uint8_t csi, struct log_win *w, uint64_t *size)
 {
-	static const uint8_t admin[] = { NVME_ADM_GET_LOG_PAGE, NVME_ADM_IDENTIFY, NVME_ADM_ABORT,
-					 NVME_ADM_SET_FEATURES, NVME_ADM_GET_FEATURES,
-					 NVME_ADM_ASYNC_EVENT,	NVME_ADM_KEEP_ALIVE };
+	static const uint8_t admin[] = {NVME_ADM_GET_LOG_PAGE, NVME_ADM_IDENTIFY,
+					NVME_ADM_ABORT,	       NVME_ADM_SET_FEATURES,
+					NVME_ADM_GET_FEATURES, NVME_ADM_ASYNC_EVENT,
+					NVME_ADM_KEEP_ALIVE};
 	const uint32_t lbcc = NVME_CMD_EFFECTS_CSUPP | NVME_CMD_EFFECTS_LBCC;
 	struct nvme_cmd_effects_log log;
 	uint8_t *acs = (uint8_t *)log.acs, *iocs = (uint8_t *)log.iocs;
@@ -217,7 +218,7 @@ nvme_status_t admin_get_log_page(struct ctrl *c, struct ctrl_req *r)
 	uint64_t numd = (((uint64_t)(cdw11 & 0xffff) << 16) | (cdw10 >> 16)) + 1;
 	uint64_t off = sqe_dw(r->sqe->cdw12) | (uint64_t)sqe_dw(r->sqe->cdw13) << 32;
 	uint8_t lid = (uint8_t)NVMEV(NVME_LOG_LID, cdw10);
-	struct log_win w = { .buf = r->buf, .off = off, .len = r->buf_len };
+	struct log_win w = {.buf = r->buf, .off = off, .len = r->buf_len};
 	uint64_t size = 0;
 	nvme_status_t st;
 

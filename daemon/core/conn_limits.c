@@ -141,8 +141,9 @@ int limits_conn_open(struct limits *l, const struct limits_cfg *cfg,
 	pthread_mutex_unlock(&l->lock);
 	if (quiet > 0)
 		log_warn("refusing connections on %s (this one from %s): %s %u reached; %llu "
-			 "refused since the last message, logged again in %d s at most", name,
-			 peer_str, why, limit, (unsigned long long)quiet, LIMITS_LOG_MS / 1000);
+			 "refused since the last message, logged again in %d s at most",
+			 name, peer_str, why, limit, (unsigned long long)quiet,
+			 LIMITS_LOG_MS / 1000);
 	return ret;
 }
 

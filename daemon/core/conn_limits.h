@@ -25,17 +25,17 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define LIMITS_LOG_MS	  10000
+#define LIMITS_LOG_MS	 10000
 #define LIMITS_ADDR_HASH 256
 
 struct limits_addr;
 
 struct limits {
 	pthread_mutex_t lock;
-	uint32_t total;		/* connections held */
+	uint32_t total;				    /* connections held */
 	struct limits_addr *hash[LIMITS_ADDR_HASH]; /* per address: not yet connected */
-	int64_t log_next_ms;	/* refusals are logged again from then */
-	uint64_t quiet;		/* refusals not logged yet */
+	int64_t log_next_ms;			    /* refusals are logged again from then */
+	uint64_t quiet;				    /* refusals not logged yet */
 };
 
 /* The limits in force (target_params). */

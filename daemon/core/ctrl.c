@@ -61,7 +61,6 @@ bool ctrl_has_io_queues(const struct ctrl *c)
 	return !io_map_empty(c);
 }
 
-
 void ctrl_queue_gone(struct ctrl *c, uint16_t qid)
 {
 	struct target *t = c->t;

@@ -33,10 +33,10 @@
 
 /* Where the queue's connection is: for the discovery log and for messages. */
 struct conn_info {
-	int family;		/* AF_INET or AF_INET6 */
-	char local_addr[64];	/* numeric, of this connection's socket */
+	int family;	     /* AF_INET or AF_INET6 */
+	char local_addr[64]; /* numeric, of this connection's socket */
 	uint16_t local_port;
-	char peer[80];		/* "addr:port" of the host */
+	char peer[80]; /* "addr:port" of the host */
 };
 
 /* Delivers an AER completion on the admin queue (set by the connection code). */
@@ -49,28 +49,28 @@ struct ctrl {
 	uint16_t cntlid;
 	char hostnqn[NVMF_NQN_FIELD];
 	uint8_t hostid[16];
-	struct conn_info admin_ci;	/* of the admin queue's connection */
-	uint32_t kato_ms;		/* 0: no keep-alive timeout */
-	_Atomic int64_t last_traffic_ms; /* TBKAS: any command on any queue */
-	_Atomic bool dead;		/* fatal: every queue of it closes */
+	struct conn_info admin_ci;			   /* of the admin queue's connection */
+	uint32_t kato_ms;				   /* 0: no keep-alive timeout */
+	_Atomic int64_t last_traffic_ms;		   /* TBKAS: any command on any queue */
+	_Atomic bool dead;				   /* fatal: every queue of it closes */
 	_Atomic uint64_t io_qmap[CTRL_MAX_IO_QUEUES / 64]; /* connected I/O queues: bit qid - 1 */
-	_Atomic bool enabled;		/* CC.EN = 1 and CSTS.RDY = 1 (props, for other workers) */
-	_Atomic bool io_reset;		/* CC.EN 1 -> 0: every I/O queue closes (see below) */
+	_Atomic bool enabled;  /* CC.EN = 1 and CSTS.RDY = 1 (props, for other workers) */
+	_Atomic bool io_reset; /* CC.EN 1 -> 0: every I/O queue closes (see below) */
 
 	/* admin queue's worker only */
 	struct ctrl_props props;
-	uint16_t nr_io_queues;		/* granted by Set Features 07h (written under t->lock: */
-	bool nr_io_queues_set;		/*  I/O Connects read them there) */
-	uint32_t aen_cfg;		/* Asynchronous Event Configuration (0Bh) */
-	bool vwc;			/* Volatile Write Cache (06h); others: __atomic_load_n */
+	uint16_t nr_io_queues; /* granted by Set Features 07h (written under t->lock: */
+	bool nr_io_queues_set; /*  I/O Connects read them there) */
+	uint32_t aen_cfg;      /* Asynchronous Event Configuration (0Bh) */
+	bool vwc;	       /* Volatile Write Cache (06h); others: __atomic_load_n */
 	uint16_t aer_cid[TARGET_AERL];
 	unsigned int naer;
-	uint32_t aen_pending;		/* events waiting for an AER: bits as in aen_cfg / OAES */
-	uint32_t aen_masked;		/* reported, masked until the host reads the log page */
+	uint32_t aen_pending; /* events waiting for an AER: bits as in aen_cfg / OAES */
+	uint32_t aen_masked;  /* reported, masked until the host reads the log page */
 	ctrl_aer_fn aer_fn;
 	void *aer_arg;
 	uint32_t changed_ns[NVME_CHANGED_NS_MAX];
-	unsigned int nchanged_ns;	/* > NVME_CHANGED_NS_MAX: overflowed */
+	unsigned int nchanged_ns; /* > NVME_CHANGED_NS_MAX: overflowed */
 
 	/* any worker, under err_lock */
 	pthread_mutex_t err_lock;
@@ -139,17 +139,17 @@ static inline bool ctrl_io_queue_closing(const struct ctrl *c)
 /* An admin or Fabrics (non-Connect) command, with its data. */
 struct ctrl_req {
 	const struct nvme_sqe *sqe;
-	void *buf;	   /* H2C: the data received; C2H: room for the reply */
-	uint32_t buf_len;  /* the transfer length the SGL describes */
-	uint32_t out_len;  /* C2H: bytes of reply produced (<= buf_len) */
+	void *buf;	  /* H2C: the data received; C2H: room for the reply */
+	uint32_t buf_len; /* the transfer length the SGL describes */
+	uint32_t out_len; /* C2H: bytes of reply produced (<= buf_len) */
 	uint32_t dw0;
 	uint32_t dw1;
 	nvme_status_t status;
 };
 
 enum ctrl_exec {
-	CTRL_EXEC_DONE,	 /* complete now with r->status / dw0 / dw1 / out_len */
-	CTRL_EXEC_HELD,	 /* an AER: completed later through aer_fn */
+	CTRL_EXEC_DONE, /* complete now with r->status / dw0 / dw1 / out_len */
+	CTRL_EXEC_HELD, /* an AER: completed later through aer_fn */
 };
 
 /*
@@ -201,9 +201,9 @@ void ctrl_log_error(struct ctrl *c, uint16_t sqid, uint16_t cid, nvme_status_t s
 /* What an I/O command asks of the backend once it passed the checks. */
 struct io_plan {
 	enum be_op op;
-	struct ns *ns;	   /* NULL: Flush of every namespace (NSID FFFFFFFFh) */
-	uint64_t offset;   /* bytes */
-	uint32_t len;	   /* bytes: the data transfer for Read/Write, the range otherwise */
+	struct ns *ns;	 /* NULL: Flush of every namespace (NSID FFFFFFFFh) */
+	uint64_t offset; /* bytes */
+	uint32_t len;	 /* bytes: the data transfer for Read/Write, the range otherwise */
 	bool fua;
 	uint32_t nr_ranges; /* Dataset Management: ranges in the H2C data to deallocate
 			     * (io_dsm_range each); 0 without AD: complete, nothing to do */

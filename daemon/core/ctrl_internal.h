@@ -22,12 +22,12 @@
 #define SC_CMD_SEQ	 NVME_SC_DNR(GENERIC, CMD_SEQ_ERROR)
 
 /* Constants the Identify and SMART data report (documented where used). */
-#define CTRL_KAS	    10	/* Keep Alive granularity: 10 x 100 ms = 1 s */
-#define CTRL_WCTEMP	    343 /* K: 70 C warning composite temperature threshold */
-#define CTRL_CCTEMP	    353 /* K: 80 C critical */
-#define CTRL_TEMPERATURE    313 /* K: 40 C, what the SMART log reports (no sensor) */
-#define CTRL_DISC_ICD	    8192 /* in-capsule data the Linux host always uses on admin queues */
-#define CTRL_KATO_GRAN_MS   1000 /* KATO is rounded up to this (KAS) */
+#define CTRL_KAS	  10   /* Keep Alive granularity: 10 x 100 ms = 1 s */
+#define CTRL_WCTEMP	  343  /* K: 70 C warning composite temperature threshold */
+#define CTRL_CCTEMP	  353  /* K: 80 C critical */
+#define CTRL_TEMPERATURE  313  /* K: 40 C, what the SMART log reports (no sensor) */
+#define CTRL_DISC_ICD	  8192 /* in-capsule data the Linux host always uses on admin queues */
+#define CTRL_KATO_GRAN_MS 1000 /* KATO is rounded up to this (KAS) */
 
 /* Bits of aen_cfg / aen_pending / aen_masked (Set Features 0Bh, OAES). */
 #define AEN_NS_ATTR	NVME_CTRL_OAES_NS_ATTR

@@ -175,7 +175,7 @@ uint64_t disc_log_build(const struct ctrl *c, struct log_win *w)
 {
 	static const struct cfg_config none;
 	const struct cfg_config *cfg = target_cfg(c->t);
-	struct disc_gen g = { .c = c, .cfg = cfg ? cfg : &none, .w = w };
+	struct disc_gen g = {.c = c, .cfg = cfg ? cfg : &none, .w = w};
 	struct nvmf_disc_log_hdr h;
 
 	put_subsystems(&g);

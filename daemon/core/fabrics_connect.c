@@ -205,8 +205,7 @@ static struct ctrl *ctrl_alloc(const struct connect_args *a, struct subsys *s, i
 	return c;
 }
 
-static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
-				   struct ctrl **out)
+static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms, struct ctrl **out)
 {
 	struct subsys *s;
 	struct ctrl *c;
@@ -263,8 +262,8 @@ static struct ctrl *find_ctrl(const struct target *t, uint16_t cntlid, const str
 	for (size_t i = 0; i < TARGET_MAX_CTRLS; i++) {
 		struct ctrl *c = t->ctrls[i];
 
-		if (c != NULL && c->cntlid == cntlid && c->subsys == s &&
-		    !atomic_load(&c->dead) && strcmp(c->hostnqn, hostnqn) == 0)
+		if (c != NULL && c->cntlid == cntlid && c->subsys == s && !atomic_load(&c->dead) &&
+		    strcmp(c->hostnqn, hostnqn) == 0)
 			return c;
 	}
 	return NULL;
@@ -320,7 +319,7 @@ static void io_join(const struct connect_args *a, struct ctrl *c, struct io_refu
 static nvme_status_t io_connect(const struct connect_args *a, int64_t now_ms, struct ctrl **out)
 {
 	uint16_t cntlid = le16toh(a->data->cntlid);
-	struct io_refusal r = { 0 };
+	struct io_refusal r = {0};
 	struct subsys *s;
 	struct ctrl *c;
 	nvme_status_t st;
@@ -352,7 +351,7 @@ nvme_status_t ctrl_connect(struct target *t, const struct nvmf_connect_cmd *cmd,
 			   const struct nvmf_connect_data *data, const struct conn_info *ci,
 			   int64_t now_ms, uint32_t *dw0, struct ctrl **out)
 {
-	struct connect_args a = { .t = t, .cmd = cmd, .data = data, .ci = ci, .dw0 = dw0 };
+	struct connect_args a = {.t = t, .cmd = cmd, .data = data, .ci = ci, .dw0 = dw0};
 
 	*dw0 = 0;
 	*out = NULL;

@@ -13,15 +13,15 @@
 
 #include "log.h"
 
-#define HEALTH_FILE    "health"
-#define HEALTH_MAGIC   "nvmfd-health 1"
+#define HEALTH_FILE  "health"
+#define HEALTH_MAGIC "nvmfd-health 1"
 
 /* One stored subsystem (nsid 0) or namespace. */
 struct health_rec {
 	char nqn[NVMF_NQN_FIELD];
 	uint32_t nsid;
-	bool used;		/* given to a live subsystem or namespace */
-	uint64_t err_entries;	/* subsystems */
+	bool used;	      /* given to a live subsystem or namespace */
+	uint64_t err_entries; /* subsystems */
 	struct smart_counts sc;
 };
 
@@ -117,7 +117,8 @@ static int load(struct health *h, struct target *t, const char *path, bool *clea
 		if (lineno == 1) {
 			if (strncmp(line, HEALTH_MAGIC, strlen(HEALTH_MAGIC)) != 0) {
 				log_err("%s:1: not an nvmfd health file: health counters start "
-					"again from zero", path);
+					"again from zero",
+					path);
 				fclose(f);
 				return -EINVAL;
 			}
@@ -196,8 +197,9 @@ int health_open(struct target *t, const char *state_dir, struct health **out)
 	t->power_cycles++;
 	if (!clean) {
 		t->unsafe_shutdowns++;
-		log_warn("the last run of nvmfd did not stop cleanly: unsafe shutdowns now %" PRIu64,
-			 t->unsafe_shutdowns);
+		log_warn(
+			"the last run of nvmfd did not stop cleanly: unsafe shutdowns now %" PRIu64,
+			t->unsafe_shutdowns);
 	}
 	for (size_t i = 0; i < st->n; i++)
 		health_apply_subsys(h, st->s[i]);
@@ -230,15 +232,16 @@ static void write_all(FILE *f, struct health *h, struct target *t, bool clean)
 {
 	const struct subsys_table *st = atomic_load(&t->st);
 
-	fprintf(f, "%s\n# written by nvmfd: power cycles, power-on time and unsafe shutdowns of "
-		   "the target,\n# then per subsystem: error log entries, and per subsystem "
-		   "(namespaces gone) and namespace:\n# read_cmds write_cmds read_blocks "
-		   "write_blocks (512 bytes) busy_ns media_errors\n",
+	fprintf(f,
+		"%s\n# written by nvmfd: power cycles, power-on time and unsafe shutdowns of "
+		"the target,\n# then per subsystem: error log entries, and per subsystem "
+		"(namespaces gone) and namespace:\n# read_cmds write_cmds read_blocks "
+		"write_blocks (512 bytes) busy_ns media_errors\n",
 		HEALTH_MAGIC);
-	fprintf(f, "clean %d\npower_cycles %" PRIu64 "\npower_on_seconds %" PRIu64
-		   "\nunsafe_shutdowns %" PRIu64 "\n",
-		clean ? 1 : 0, t->power_cycles, target_power_on_s(t),
-		t->unsafe_shutdowns);
+	fprintf(f,
+		"clean %d\npower_cycles %" PRIu64 "\npower_on_seconds %" PRIu64
+		"\nunsafe_shutdowns %" PRIu64 "\n",
+		clean ? 1 : 0, t->power_cycles, target_power_on_s(t), t->unsafe_shutdowns);
 	for (size_t i = 0; i < st->n; i++) {
 		const struct subsys *s = st->s[i];
 		const struct ns_table *nt = atomic_load(&s->nst);

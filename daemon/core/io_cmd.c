@@ -56,8 +56,7 @@ static nvme_status_t check_rw(const struct ctrl *c, const struct nvme_sqe *sqe, 
 }
 
 /* Dataset Management (NVM 3.2.3): NR 0's based, 16-byte ranges in the data. */
-static nvme_status_t check_dsm(const struct nvme_sqe *sqe, uint32_t sgl_len,
-			       struct io_plan *plan)
+static nvme_status_t check_dsm(const struct nvme_sqe *sqe, uint32_t sgl_len, struct io_plan *plan)
 {
 	uint32_t nr = NVMEV(NVME_DSM_NR, sqe_dw(sqe->cdw10)) + 1;
 

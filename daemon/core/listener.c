@@ -21,8 +21,9 @@ void listener_name(const struct cfg_listener *cl, char *buf, size_t len)
 
 int listener_open(const struct cfg_listener *cl, struct listener **out)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct listener *l = calloc(1, sizeof(*l));
 	struct addrinfo *ai;
 	char port[8];

@@ -20,9 +20,9 @@ struct listener {
 	_Atomic bool removed;
 	int fd;
 	_Atomic bool discovery_only; /* a reload may change it in place */
-	char host[64];	/* as configured: the identity a reload compares */
+	char host[64];		     /* as configured: the identity a reload compares */
 	unsigned int port;
-	char name[80];	/* "127.0.0.1:4420", "[::1]:4420" */
+	char name[80]; /* "127.0.0.1:4420", "[::1]:4420" */
 };
 
 /* The listeners being served. Immutable once published (registry.h). */

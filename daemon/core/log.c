@@ -9,7 +9,7 @@
 enum log_level log_level = LOGL_INFO;
 
 /* "<3>" prefixes are the syslog priorities journald reads from stderr. */
-static const char *const prefix[] = { "<3>error: ", "<4>warning: ", "<6>", "<7>debug: " };
+static const char *const prefix[] = {"<3>error: ", "<4>warning: ", "<6>", "<7>debug: "};
 
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {

@@ -13,13 +13,14 @@ enum log_level { LOGL_ERR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
 extern enum log_level log_level;
 
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
-#define log_err(...)   log_msg(LOGL_ERR, __VA_ARGS__)
-#define log_warn(...)  log_msg(LOGL_WARN, __VA_ARGS__)
-#define log_info(...)  log_msg(LOGL_INFO, __VA_ARGS__)
-#define log_debug(...)                                  \
-	do {                                            \
-		if (log_level >= LOGL_DEBUG)             \
+#define log_err(...)  log_msg(LOGL_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOGL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOGL_INFO, __VA_ARGS__)
+#define log_debug(...)                                    \
+	do {                                              \
+		if (log_level >= LOGL_DEBUG)              \
 			log_msg(LOGL_DEBUG, __VA_ARGS__); \
 	} while (0)

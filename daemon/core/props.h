@@ -23,10 +23,10 @@ struct ctrl_props {
 
 enum props_event {
 	PROPS_EV_NONE = 0,
-	PROPS_EV_ENABLED,   /* CC.EN 0 -> 1 and CSTS.RDY is now 1 */
-	PROPS_EV_RESET,	    /* CC.EN 1 -> 0: delete I/O queues, abort commands */
-	PROPS_EV_SHUTDOWN,  /* CC.SHN set: flush, then props_shutdown_done() */
-	PROPS_EV_FATAL,	    /* an invalid enable: CSTS.CFS is set */
+	PROPS_EV_ENABLED,  /* CC.EN 0 -> 1 and CSTS.RDY is now 1 */
+	PROPS_EV_RESET,	   /* CC.EN 1 -> 0: delete I/O queues, abort commands */
+	PROPS_EV_SHUTDOWN, /* CC.SHN set: flush, then props_shutdown_done() */
+	PROPS_EV_FATAL,	   /* an invalid enable: CSTS.CFS is set */
 };
 
 /* mqes: 0's based queue entries; to: CAP.TO in 500 ms units. */

@@ -67,9 +67,11 @@ static unsigned int ilog2(uint64_t v)
 int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *nqn,
 		   const struct cfg_namespace *c, struct ns **out)
 {
-	struct be_params bp = { .path = c->path, .ram_size = c->ram_size,
-				.block_size = c->block_size, .read_only = c->read_only,
-				.direct = c->direct };
+	struct be_params bp = {.path = c->path,
+			       .ram_size = c->ram_size,
+			       .block_size = c->block_size,
+			       .read_only = c->read_only,
+			       .direct = c->direct};
 	struct ns *ns = calloc(1, sizeof(*ns));
 	char err[512];
 	int ret;
@@ -106,8 +108,7 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	memset(ns->stats, 0, t->nworkers * sizeof(*ns->stats));
 	if (ns->be.kind == BE_BLOCK && c->block_size && c->block_size != ns->be.block_size)
 		log_warn("%s:%d: namespace %u: block_size = %u ignored: %s has %u-byte blocks",
-			 cfg->source, c->line, c->nsid, c->block_size, c->path,
-			 ns->be.block_size);
+			 cfg->source, c->line, c->nsid, c->block_size, c->path, ns->be.block_size);
 	if (ns->be.forced_read_only)
 		log_warn("%s:%d: namespace %u: %s is a read-only device: serving it read-only",
 			 cfg->source, c->line, c->nsid, c->path);
@@ -395,8 +396,8 @@ struct ns *subsys_find_ns(const struct subsys *s, uint32_t nsid)
 
 bool subsys_host_allowed(const struct subsys *s, const char *hostnqn)
 {
-	const struct host_list *h =
-		atomic_load_explicit((_Atomic(struct host_list *) *)&s->hosts, memory_order_acquire);
+	const struct host_list *h = atomic_load_explicit((_Atomic(struct host_list *) *)&s->hosts,
+							 memory_order_acquire);
 
 	return h->any || host_list_has(h, hostnqn);
 }

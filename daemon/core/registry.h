@@ -32,23 +32,23 @@
 #include "nvme_spec.h"
 #include "nvmf_spec.h"
 
-#define TARGET_MAX_WORKERS 256
-#define TARGET_MAX_CTRLS   1024
+#define TARGET_MAX_WORKERS  256
+#define TARGET_MAX_CTRLS    1024
 #define TARGET_ADMIN_QDEPTH 32 /* the Linux host's admin sqsize is 31 (0's based) */
-#define TARGET_AERL	   4  /* outstanding Asynchronous Event Requests per controller */
+#define TARGET_AERL	    4  /* outstanding Asynchronous Event Requests per controller */
 
 /* Per-worker I/O counters of a namespace: written by one worker, summed on read. */
 struct ns_stats {
 	_Atomic uint64_t read_cmds;
 	_Atomic uint64_t write_cmds;
-	_Atomic uint64_t read_blocks;  /* in 512-byte units, as the SMART log counts */
+	_Atomic uint64_t read_blocks; /* in 512-byte units, as the SMART log counts */
 	_Atomic uint64_t write_blocks;
-	_Atomic uint64_t busy_ns;      /* time with commands outstanding */
+	_Atomic uint64_t busy_ns; /* time with commands outstanding */
 	_Atomic uint64_t media_errors;
 	/* the worker's own, for busy_ns: commands in their backend stage, since when */
 	int64_t busy_since_ns;
 	uint32_t inflight;
-	char pad[4];		       /* a cache line per worker */
+	char pad[4]; /* a cache line per worker */
 };
 _Static_assert(sizeof(struct ns_stats) == 64, "one cache line per worker");
 
@@ -56,7 +56,7 @@ _Static_assert(sizeof(struct ns_stats) == 64, "one cache line per worker");
 struct smart_counts {
 	uint64_t read_cmds;
 	uint64_t write_cmds;
-	uint64_t read_blocks;  /* 512-byte units */
+	uint64_t read_blocks; /* 512-byte units */
 	uint64_t write_blocks;
 	uint64_t busy_ns;
 	uint64_t media_errors;
@@ -66,16 +66,16 @@ struct ns {
 	uint32_t nsid;
 	struct cfg_namespace cfg; /* as configured: a reload keeps ns if this is unchanged */
 	struct be_ns be;
-	uint64_t nsze;	      /* in blocks; a reload may change it: read it with ns_blocks() */
-	uint32_t lba_shift;   /* 9 or 12 */
+	uint64_t nsze;	    /* in blocks; a reload may change it: read it with ns_blocks() */
+	uint32_t lba_shift; /* 9 or 12 */
 	bool read_only;
-	uint8_t nguid[16];    /* stable across restarts: derived from NQN and NSID */
+	uint8_t nguid[16]; /* stable across restarts: derived from NQN and NSID */
 	uint8_t eui64[8];
 	uint8_t uuid[16];
-	int file_slot;	      /* index in every worker's registered files; -1 (RAM) */
-	struct ns_stats *stats; /* [t->nworkers] */
+	int file_slot;		  /* index in every worker's registered files; -1 (RAM) */
+	struct ns_stats *stats;	  /* [t->nworkers] */
 	struct smart_counts base; /* from the state file: the counters of earlier runs */
-	bool released;	      /* removed by a reload: its store is closed, counters kept */
+	bool released;		  /* removed by a reload: its store is closed, counters kept */
 };
 
 static inline uint64_t ns_blocks(const struct ns *ns)
@@ -105,14 +105,14 @@ struct host_list {
 };
 
 struct subsys {
-	_Atomic int refs;     /* the subsystem table's, and each controller's */
+	_Atomic int refs; /* the subsystem table's, and each controller's */
 	char nqn[NVMF_NQN_FIELD];
-	bool discovery;	      /* the discovery subsystem */
+	bool discovery; /* the discovery subsystem */
 	char serial[21];
 	char model[41];
 	_Atomic(struct ns_table *) nst;
 	_Atomic(struct host_list *) hosts;
-	_Atomic bool removed; /* by a reload: its controllers are being killed */
+	_Atomic bool removed;	      /* by a reload: its controllers are being killed */
 	_Atomic uint64_t err_entries; /* error log entries, ever (earlier runs' included) */
 };
 
@@ -125,25 +125,25 @@ struct subsys_table {
 /* Transport and controller limits, from the configuration. */
 struct target_params {
 	uint32_t maxh2cdata;
-	uint32_t io_icd;      /* in-capsule data on I/O queues (IOCCSZ*16 - 64) */
-	uint32_t mdts_bytes;  /* largest transfer of one command */
-	uint8_t mdts;	      /* log2(mdts_bytes / 4096), for Identify */
-	uint32_t io_qdepth;   /* I/O queue entries (MQES + 1) */
+	uint32_t io_icd;     /* in-capsule data on I/O queues (IOCCSZ*16 - 64) */
+	uint32_t mdts_bytes; /* largest transfer of one command */
+	uint8_t mdts;	     /* log2(mdts_bytes / 4096), for Identify */
+	uint32_t io_qdepth;  /* I/O queue entries (MQES + 1) */
 	uint32_t max_io_queues;
 	uint32_t kato_default_ms;
-	uint8_t cap_to;	      /* CAP.TO in 500 ms units */
+	uint8_t cap_to; /* CAP.TO in 500 ms units */
 	uint32_t busy_poll_us;
 	/* resource limits (nvmfd.ini(5) LIMITS) */
 	struct limits_cfg conns; /* at accept: conn_limits.h */
 	uint32_t max_ctrls_per_subsys;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
-	uint32_t conn_buf_cap;	 /* data buffer bytes one connection may hold */
+	uint32_t conn_buf_cap; /* data buffer bytes one connection may hold */
 };
 
 struct ctrl;
 
-#define TARGET_MAX_FILES 4096	  /* registered file slots per ring (sparse) */
+#define TARGET_MAX_FILES 4096 /* registered file slots per ring (sparse) */
 
 struct target {
 	_Atomic(struct cfg_config *) cfg; /* the configuration being served */
@@ -151,7 +151,7 @@ struct target {
 	unsigned int nworkers;
 	_Atomic(struct subsys_table *) st;
 	_Atomic(struct listener_set *) ls;
-	struct subsys disc;	  /* nqn.2014-08.org.nvmexpress.discovery */
+	struct subsys disc; /* nqn.2014-08.org.nvmexpress.discovery */
 	/*
 	 * Backing fds by file slot; each worker registers them as fixed files
 	 * (TARGET_MAX_FILES slots, -1 empty). Written by main only; a worker
@@ -159,17 +159,17 @@ struct target {
 	 */
 	int *files;
 	_Atomic uint64_t files_gen;
-	_Atomic uint64_t genctr;  /* discovery log generation */
-	_Atomic uint64_t epoch;	  /* moved by worker_sync(): workers acknowledge it */
+	_Atomic uint64_t genctr; /* discovery log generation */
+	_Atomic uint64_t epoch;	 /* moved by worker_sync(): workers acknowledge it */
 	/* health counters of the whole target (health.c) */
 	uint64_t power_cycles;
 	uint64_t unsafe_shutdowns;
-	uint64_t poh_base_s;	  /* power-on seconds of earlier runs */
-	pthread_mutex_t lock;	  /* guards ctrls[] and next_cntlid */
+	uint64_t poh_base_s;  /* power-on seconds of earlier runs */
+	pthread_mutex_t lock; /* guards ctrls[] and next_cntlid */
 	struct ctrl *ctrls[TARGET_MAX_CTRLS];
 	uint16_t next_cntlid;
 	_Atomic bool stopping;
-	struct limits limits;	  /* connections held, per address (conn_limits.h) */
+	struct limits limits; /* connections held, per address (conn_limits.h) */
 };
 
 /*
@@ -182,8 +182,7 @@ void target_fini(struct target *t);
 /* The current tables (acquire loads): valid until the caller's command ends. */
 static inline struct subsys_table *target_subsystems(const struct target *t)
 {
-	return atomic_load_explicit((_Atomic(struct subsys_table *) *)&t->st,
-				    memory_order_acquire);
+	return atomic_load_explicit((_Atomic(struct subsys_table *) *)&t->st, memory_order_acquire);
 }
 
 static inline struct ns_table *subsys_ns(const struct subsys *s)

@@ -56,10 +56,10 @@ void warn_static(const struct cfg_config *o, const struct cfg_config *n)
 {
 	static const char later[] = "takes effect when nvmfd restarts";
 
-#define STATIC_KEY(f, name)                                                                  \
-	do {                                                                                 \
-		if (o->f != n->f)                                                            \
-			log_warn("%s: %s changed: %s", n->source, name, later);              \
+#define STATIC_KEY(f, name)                                                     \
+	do {                                                                    \
+		if (o->f != n->f)                                               \
+			log_warn("%s: %s changed: %s", n->source, name, later); \
 	} while (0)
 	STATIC_KEY(workers, "workers");
 	STATIC_KEY(max_h2c_data, "max_h2c_data");

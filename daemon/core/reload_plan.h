@@ -28,26 +28,26 @@ struct sub_plan {
 	struct subsys *s;
 	bool is_new;
 	bool removed;
-	struct ns_table *nst;	  /* to publish; NULL: unchanged */
-	struct host_list *hosts;  /* to publish; NULL: unchanged */
-	struct ptrs dropped;	  /* struct ns: removed or replaced (kept in nst's nold) */
-	struct ptrs folded;	  /* struct ns: the old table's nold, counted in nst->retired */
-	struct ptrs resized;	  /* struct ns kept whose store grew or shrank */
-	uint64_t *new_size;	  /* [resized.n]: bytes */
-	uint32_t *changed;	  /* NSIDs added, removed or replaced */
+	struct ns_table *nst;	 /* to publish; NULL: unchanged */
+	struct host_list *hosts; /* to publish; NULL: unchanged */
+	struct ptrs dropped;	 /* struct ns: removed or replaced (kept in nst's nold) */
+	struct ptrs folded;	 /* struct ns: the old table's nold, counted in nst->retired */
+	struct ptrs resized;	 /* struct ns kept whose store grew or shrank */
+	uint64_t *new_size;	 /* [resized.n]: bytes */
+	uint32_t *changed;	 /* NSIDs added, removed or replaced */
 	size_t nchanged;
 };
 
 struct plan {
 	struct cfg_config *cfg;
 	struct subsys_table *st;
-	struct listener_set *ls;  /* NULL: unchanged */
+	struct listener_set *ls; /* NULL: unchanged */
 	struct sub_plan *sub;
 	size_t nsub;
-	struct ptrs opened;	  /* struct ns opened for this reload (rollback closes them) */
-	struct ptrs new_ls;	  /* struct listener opened for this reload */
+	struct ptrs opened; /* struct ns opened for this reload (rollback closes them) */
+	struct ptrs new_ls; /* struct listener opened for this reload */
 	bool files_added;
-	bool disc_changed;	  /* the discovery log's content changes */
+	bool disc_changed;				/* the discovery log's content changes */
 	unsigned int added, removed, replaced, resized; /* namespaces, for the log */
 };
 

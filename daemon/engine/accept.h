@@ -15,10 +15,10 @@ struct wlistener {
 	struct wlistener *next;
 	struct worker *w;
 	struct listener *l;
-	bool armed;	       /* a multishot accept is outstanding */
+	bool armed; /* a multishot accept is outstanding */
 	bool cancelled;
-	bool gone;	       /* removed by a reload: freed once its accept is over */
-	int64_t retry_ms;      /* re-arm after an error (EMFILE...) at this time */
+	bool gone;	  /* removed by a reload: freed once its accept is over */
+	int64_t retry_ms; /* re-arm after an error (EMFILE...) at this time */
 } __attribute__((aligned(8)));
 
 /* w accepts on l too (a reference on l is taken); -ENOMEM. Not armed yet. */

@@ -49,7 +49,7 @@ int bufpool_init(struct bufpool *bp, struct io_uring *ring, uint32_t max_len, si
 /* Install b in a free slot of the ring's table; index -1 if that fails. */
 static void slot_install(struct bufpool *bp, struct buf *b)
 {
-	struct iovec iov = { .iov_base = b->p, .iov_len = b->size };
+	struct iovec iov = {.iov_base = b->p, .iov_len = b->size};
 	int slot, ret;
 
 	b->index = -1;
@@ -67,7 +67,7 @@ static void slot_install(struct bufpool *bp, struct buf *b)
 
 static void slot_remove(struct bufpool *bp, struct buf *b)
 {
-	struct iovec iov = { .iov_base = NULL, .iov_len = 0 };
+	struct iovec iov = {.iov_base = NULL, .iov_len = 0};
 
 	if (b->index < 0)
 		return;

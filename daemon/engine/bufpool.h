@@ -34,21 +34,21 @@
 
 struct buf {
 	uint8_t *p;
-	uint32_t size;	/* bytes: the class size */
-	int index;	/* registered buffer index, or -1 */
+	uint32_t size; /* bytes: the class size */
+	int index;     /* registered buffer index, or -1 */
 	uint8_t cls;
 	struct buf *next; /* free list */
 };
 
 struct bufpool {
 	struct io_uring *ring;
-	bool registered;	  /* the sparse table is in place */
-	uint32_t max_len;	  /* largest buffer handed out */
-	size_t cap;		  /* bytes held at most */
-	size_t bytes;		  /* bytes held: in use + cached */
-	size_t in_use;		  /* bytes handed out */
+	bool registered;  /* the sparse table is in place */
+	uint32_t max_len; /* largest buffer handed out */
+	size_t cap;	  /* bytes held at most */
+	size_t bytes;	  /* bytes held: in use + cached */
+	size_t in_use;	  /* bytes handed out */
 	struct buf *free[BUFPOOL_CLASSES];
-	int *free_slots;	  /* stack of unused registered slots */
+	int *free_slots; /* stack of unused registered slots */
 	unsigned int nfree_slots;
 };
 

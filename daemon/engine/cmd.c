@@ -63,7 +63,7 @@ static struct cmd *cmd_alloc(struct conn *c)
 		slot = cmd->slot;
 	} else {
 		if (c->nslots_used >= c->nslots)
-			return NULL; /* cannot happen: nr_outstanding is checked first */
+			return NULL;	       /* cannot happen: nr_outstanding is checked first */
 		cmd = calloc(1, sizeof(*cmd)); /* nothing read uninitialised, ever */
 		if (cmd == NULL)
 			return NULL;
@@ -120,8 +120,8 @@ static int try_buf(struct cmd *cmd, uint32_t len, bool force)
 	struct conn *c = cmd->conn;
 	struct buf *b;
 
-	if (!force && c->buf_bytes > 0 && c->buf_bytes + bufpool_class_size(len) >
-						     c->w->t->p.conn_buf_cap)
+	if (!force && c->buf_bytes > 0 &&
+	    c->buf_bytes + bufpool_class_size(len) > c->w->t->p.conn_buf_cap)
 		return -1;
 	b = bufpool_get(&c->w->pool, len, force);
 	if (b == NULL)
@@ -377,8 +377,8 @@ int cmd_rx_capsule_header(struct conn *c)
 	 * so RX never waits for another command's buffer (no deadlock).
 	 */
 	if (try_buf(cmd, len, true) > 0) {
-		uint32_t whole = len + (c->rx.hdr.ch.flags & NVME_TCP_F_DDGST ?
-					NVME_TCP_DIGEST_LEN : 0);
+		uint32_t whole =
+			len + (c->rx.hdr.ch.flags & NVME_TCP_F_DDGST ? NVME_TCP_DIGEST_LEN : 0);
 
 		if (c->rx.pad_len == 0 && c->rx_staged_len >= whole) {
 			/*
@@ -457,8 +457,7 @@ int cmd_rx_h2c_header(struct conn *c)
 		return conn_fatal(c, NVME_TCP_FES_DATA_OUT_OF_RANGE, 0, h, hlen,
 				  "data beyond the command's length in");
 	if (datao != cmd->h2c_got)
-		return conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, h, hlen,
-				  "DATAO out of order in");
+		return conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, h, hlen, "DATAO out of order in");
 	if ((datao + datal == cmd->data_len) != !!(h->ch.flags & NVME_TCP_F_DATA_LAST))
 		return conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, h, hlen,
 				  "LAST_PDU not on the last");

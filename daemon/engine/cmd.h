@@ -43,15 +43,15 @@ struct conn;
 
 enum cmd_state {
 	CMD_FREE = 0,
-	CMD_NEW,	/* allocated for a CapsuleCmd just received */
-	CMD_RX_ICD,	/* its in-capsule data is being received */
-	CMD_NEED_BUF,	/* waiting for a data buffer (worker's wait queue) */
-	CMD_AWAIT_H2C,	/* R2T queued or sent; H2CData expected */
-	CMD_EXEC,	/* being executed (admin) */
-	CMD_BACKEND,	/* backend I/O in flight */
-	CMD_HELD,	/* an Asynchronous Event Request, completed by the controller */
-	CMD_TX,		/* its answer is queued for sending */
-	CMD_SENT,	/* its last PDU is in a send batch not yet released */
+	CMD_NEW,       /* allocated for a CapsuleCmd just received */
+	CMD_RX_ICD,    /* its in-capsule data is being received */
+	CMD_NEED_BUF,  /* waiting for a data buffer (worker's wait queue) */
+	CMD_AWAIT_H2C, /* R2T queued or sent; H2CData expected */
+	CMD_EXEC,      /* being executed (admin) */
+	CMD_BACKEND,   /* backend I/O in flight */
+	CMD_HELD,      /* an Asynchronous Event Request, completed by the controller */
+	CMD_TX,	       /* its answer is queued for sending */
+	CMD_SENT,      /* its last PDU is in a send batch not yet released */
 };
 
 /* What the next PDU of a command in the connection's TX queue is. */
@@ -69,45 +69,45 @@ enum cmd_txp {
  */
 struct cmd {
 	struct conn *conn;
-	struct cmd *next;	/* TX queue, or the free list */
-	struct cmd *wait_next;	/* worker's buffer wait queue */
-	uint16_t slot;		/* index in conn->slots: the R2T ttag */
-	uint8_t st;		/* enum cmd_state */
-	uint8_t txp;		/* enum cmd_txp */
-	uint8_t dir;		/* NVME_OPC_XFER_* */
-	bool fabrics;		/* opcode 7Fh */
-	bool xfer_err;		/* a data digest error: Transient Transport Error */
-	bool aer_fired;		/* the AER was completed while being executed */
-	bool be_inline;		/* inside be_submit() */
-	bool be_done;		/* its done callback ran */
-	bool io;		/* an I/O command (io_check planned it) */
-	bool outstanding;	/* counted in conn->nr_outstanding */
-	bool r2t_built;		/* its R2T went into a send batch: H2CData may come */
-	bool icd_staged;	/* data points at its in-capsule data in conn->rxbuf */
-	bool c2h_copy;		/* a RAM read: copy data into buf->p as its C2HData is built */
-	uint8_t ep;		/* epoch parity it began in (worker_cmd_begin) */
-	uint32_t data_len;	/* from the SGL */
-	uint32_t icd_len;	/* in-capsule data received */
-	uint8_t *data;		/* where the data is: buf->p, or the RAM store */
+	struct cmd *next;      /* TX queue, or the free list */
+	struct cmd *wait_next; /* worker's buffer wait queue */
+	uint16_t slot;	       /* index in conn->slots: the R2T ttag */
+	uint8_t st;	       /* enum cmd_state */
+	uint8_t txp;	       /* enum cmd_txp */
+	uint8_t dir;	       /* NVME_OPC_XFER_* */
+	bool fabrics;	       /* opcode 7Fh */
+	bool xfer_err;	       /* a data digest error: Transient Transport Error */
+	bool aer_fired;	       /* the AER was completed while being executed */
+	bool be_inline;	       /* inside be_submit() */
+	bool be_done;	       /* its done callback ran */
+	bool io;	       /* an I/O command (io_check planned it) */
+	bool outstanding;      /* counted in conn->nr_outstanding */
+	bool r2t_built;	       /* its R2T went into a send batch: H2CData may come */
+	bool icd_staged;       /* data points at its in-capsule data in conn->rxbuf */
+	bool c2h_copy;	       /* a RAM read: copy data into buf->p as its C2HData is built */
+	uint8_t ep;	       /* epoch parity it began in (worker_cmd_begin) */
+	uint32_t data_len;     /* from the SGL */
+	uint32_t icd_len;      /* in-capsule data received */
+	uint8_t *data;	       /* where the data is: buf->p, or the RAM store */
 	struct buf *buf;
-	uint32_t buf_want;	/* NEED_BUF: bytes */
-	bool buf_force;		/* NEED_BUF: in-capsule data, ignores the caps (RX waits) */
+	uint32_t buf_want; /* NEED_BUF: bytes */
+	bool buf_force;	   /* NEED_BUF: in-capsule data, ignores the caps (RX waits) */
 	void (*on_buf)(struct cmd *cmd); /* NEED_BUF: continue with the buffer */
-	uint32_t h2c_got;	/* H2CData bytes received (in order) */
-	uint32_t c2h_len;	/* data to send with C2HData */
+	uint32_t h2c_got;		 /* H2CData bytes received (in order) */
+	uint32_t c2h_len;		 /* data to send with C2HData */
 	uint32_t c2h_off;
 	nvme_status_t status;
 	uint32_t dw0, dw1;
-	uint64_t err_lba;	/* for the error log entry of a failed command */
+	uint64_t err_lba; /* for the error log entry of a failed command */
 	/* ---- not cleared per command (see above) ---- */
 	struct nvme_sqe sqe;
 	struct io_plan plan;
 	struct be_io bio;
-	uint32_t be_idx;	/* Flush all / DSM: next namespace or range */
+	uint32_t be_idx;	       /* Flush all / DSM: next namespace or range */
 	const struct ns_table *be_nst; /* Flush all: the namespaces when it began */
-	uint64_t plan_gen;	/* ns_table gen io_check planned with (a reload may move it) */
-	struct ns *be_ns;	/* the namespace of the backend operation in flight */
-	uint64_t rng_off;	/* DSM: what is left of the current range */
+	uint64_t plan_gen; /* ns_table gen io_check planned with (a reload may move it) */
+	struct ns *be_ns;  /* the namespace of the backend operation in flight */
+	uint64_t rng_off;  /* DSM: what is left of the current range */
 	uint64_t rng_left;
 	int be_res;
 };

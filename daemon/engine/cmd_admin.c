@@ -96,7 +96,8 @@ static void exec_connect(struct cmd *cmd)
 	c->sqfc_disabled = cc.cattr & NVMF_CONNECT_CATTR_DISABLE_SQFC;
 	c->sqhd %= c->qsize;
 	/* 8 KiB for Fabrics / admin commands on every queue; IOCCSZ for I/O ones */
-	c->p.max_icd = qid == 0 || tp->io_icd < NVME_TCP_ADMIN_ICD ? NVME_TCP_ADMIN_ICD : tp->io_icd;
+	c->p.max_icd = qid == 0 || tp->io_icd < NVME_TCP_ADMIN_ICD ? NVME_TCP_ADMIN_ICD
+								   : tp->io_icd;
 	if (qid == 0) {
 		ctrl->aer_fn = cmd_aer_complete;
 		ctrl->aer_arg = c;

@@ -120,8 +120,7 @@ static void be_failed(struct cmd *cmd, struct ns *ns, int err)
 		c->log_quota_ms = c->w->now_ms + 1000;
 		conn_warn(c, "cid %u: backend %s of namespace %u at byte %llu: %s -> %s",
 			  le16toh(cmd->sqe.cid), ns != NULL ? ns->be.path : "?", nsid,
-			  (unsigned long long)cmd->bio.offset, strerror(-err),
-			  nvme_status_str(st));
+			  (unsigned long long)cmd->bio.offset, strerror(-err), nvme_status_str(st));
 	}
 }
 

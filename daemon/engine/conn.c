@@ -45,12 +45,12 @@ static bool deadline_log_quota(int64_t now, uint32_t *quiet)
 	return true;
 }
 
-#define conn_deadline_warn(c, fmt, ...)                                                    \
-	do {                                                                               \
-		uint32_t quiet_;                                                           \
-		if (deadline_log_quota((c)->w->now_ms, &quiet_))                           \
+#define conn_deadline_warn(c, fmt, ...)                                                           \
+	do {                                                                                      \
+		uint32_t quiet_;                                                                  \
+		if (deadline_log_quota((c)->w->now_ms, &quiet_))                                  \
 			conn_warn(c, fmt " (%u more such since the last message)", ##__VA_ARGS__, \
-				  quiet_);                                                 \
+				  quiet_);                                                        \
 	} while (0)
 
 /* "addr:port" or "[v6addr]:port" of a socket address. */
@@ -123,8 +123,8 @@ void conn_accept(struct worker *w, struct listener *l, int fd)
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->rxbuf = malloc(CONN_RXBUF_SIZE)) == NULL ||
-	    conn_tx_init(c) != 0 || conn_set_qsize(c, TARGET_ADMIN_QDEPTH) != 0) {
+	if (c == NULL || (c->rxbuf = malloc(CONN_RXBUF_SIZE)) == NULL || conn_tx_init(c) != 0 ||
+	    conn_set_qsize(c, TARGET_ADMIN_QDEPTH) != 0) {
 		log_err("worker %u: out of memory for a connection on %s", w->id, l->name);
 		if (c != NULL)
 			conn_free_mem(c);
@@ -263,8 +263,8 @@ static int on_term_req(struct conn *c)
 static int codec_error(struct conn *c, int err)
 {
 	if (err == -EBADMSG)
-		return conn_fatal(c, c->rx.fes, c->rx.fei, c->rx.hdr.raw, tcp_rx_bad_hdr_len(&c->rx),
-				  "invalid");
+		return conn_fatal(c, c->rx.fes, c->rx.fei, c->rx.hdr.raw,
+				  tcp_rx_bad_hdr_len(&c->rx), "invalid");
 	/* 7.4.7: a malformed TermReq is not answered */
 	conn_warn(c, "malformed H2CTermReq from the host");
 	conn_close(c, CLOSE_NOW, "malformed TermReq");
@@ -384,8 +384,8 @@ void conn_recv_done(struct conn *c, int res)
 	if (res <= 0) {
 		if (res < 0 && !quiet_error(res))
 			conn_warn(c, "receive: %s", strerror(-res));
-		conn_close(c, CLOSE_NOW, res == 0 ? "the host closed the connection" :
-				      strerror(-res));
+		conn_close(c, CLOSE_NOW,
+			   res == 0 ? "the host closed the connection" : strerror(-res));
 		return;
 	}
 	if (c->recv_direct) {
@@ -554,7 +554,7 @@ static void let_socket_go(struct conn *c)
 	if (c->fd < 0)
 		return;
 	if (!c->tx_close) {
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
@@ -653,8 +653,9 @@ void conn_tick(struct conn *c)
 		return;
 	}
 	if (pdu_overdue(c, now)) {
-		conn_deadline_warn(c, "a PDU begun %lld ms ago is still incomplete (pdu_timeout %u ms)",
-				   (long long)(now - c->pdu_seen_ms), w->t->p.pdu_timeout_ms);
+		conn_deadline_warn(
+			c, "a PDU begun %lld ms ago is still incomplete (pdu_timeout %u ms)",
+			(long long)(now - c->pdu_seen_ms), w->t->p.pdu_timeout_ms);
 		conn_close(c, CLOSE_NOW, "PDU timeout");
 		return;
 	}
@@ -664,10 +665,12 @@ void conn_tick(struct conn *c)
 		return;
 	}
 	if (c->ctrl != NULL) {
-		if (c->qid == 0 && !atomic_load(&c->ctrl->dead) && ctrl_kato_expired(c->ctrl, now)) {
+		if (c->qid == 0 && !atomic_load(&c->ctrl->dead) &&
+		    ctrl_kato_expired(c->ctrl, now)) {
 			char why[64];
 
-			snprintf(why, sizeof(why), "keep-alive timeout (KATO %u ms)", c->ctrl->kato_ms);
+			snprintf(why, sizeof(why), "keep-alive timeout (KATO %u ms)",
+				 c->ctrl->kato_ms);
 			ctrl_kill(c->ctrl, why); /* logs */
 		}
 		/* I/O queues also close when the host resets the controller (CC.EN 1 -> 0) */

@@ -57,7 +57,7 @@
  * nvmfd.ini(5) LIMITS (target_params). */
 #define CONN_CONNECT_TIMEOUT_MS 60000 /* Fabrics Connect after accept */
 #define CONN_LINGER_MS		2000  /* after a TermReq / FIN: wait for the host's FIN */
-#define CONN_QID_NONE	 0xffff
+#define CONN_QID_NONE		0xffff
 
 /* Why RX is paused (bits). */
 enum {
@@ -83,31 +83,31 @@ struct tx_slot {
  */
 struct tx_batch {
 	struct conn *conn;
-	struct tx_batch *next;	   /* the connection's sent FIFO, or its spares */
+	struct tx_batch *next; /* the connection's sent FIFO, or its spares */
 	struct tx_slot slot[CONN_TX_BATCH];
 	unsigned int n;
 	struct iovec iov[CONN_TX_BATCH * 4];
 	struct msghdr msg;
 	size_t total, sent;
-	uint32_t payload;	   /* C2HData bytes in it */
-	bool zc;		   /* sent with SENDMSG_ZC */
-	bool sending;		   /* a send SQE of it is in flight */
-	bool finished;		   /* all sent, or given up */
-	int notifs;		   /* notification CQEs still to come */
+	uint32_t payload; /* C2HData bytes in it */
+	bool zc;	  /* sent with SENDMSG_ZC */
+	bool sending;	  /* a send SQE of it is in flight */
+	bool finished;	  /* all sent, or given up */
+	int notifs;	  /* notification CQEs still to come */
 } __attribute__((aligned(8)));
 
 struct conn {
 	struct worker *w;
-	struct conn *prev, *next;  /* the worker's list */
-	struct conn *tx_next;	   /* the worker's TX-pending list */
+	struct conn *prev, *next; /* the worker's list */
+	struct conn *tx_next;	  /* the worker's TX-pending list */
 	bool tx_listed;
-	uint32_t id;		   /* for logs, unique in the process */
+	uint32_t id; /* for logs, unique in the process */
 	int fd;
-	char peer[80];		   /* "addr:port" */
-	struct listener *l;	/* holds a reference */
+	char peer[80];	    /* "addr:port" */
+	struct listener *l; /* holds a reference */
 	int64_t accepted_ms;
 	struct sockaddr_storage peer_ss;
-	bool lim_pending;	   /* counted for its address (conn_limits.h): not connected yet */
+	bool lim_pending; /* counted for its address (conn_limits.h): not connected yet */
 
 	/* codec */
 	struct tcp_conn_params p;
@@ -115,55 +115,55 @@ struct conn {
 
 	/* RX */
 	uint8_t *rxbuf;
-	uint32_t rxbuf_size;	   /* CONN_RXBUF_SIZE .. CONN_RXBUF_MAX */
-	bool rx_full;		   /* the last staging receive filled rxbuf */
-	uint32_t rx_whole;	   /* its bytes up to the end of its last whole PDU */
+	uint32_t rxbuf_size; /* CONN_RXBUF_SIZE .. CONN_RXBUF_MAX */
+	bool rx_full;	     /* the last staging receive filled rxbuf */
+	uint32_t rx_whole;   /* its bytes up to the end of its last whole PDU */
 	uint32_t rx_off, rx_len;
 	bool recv_armed;
-	bool recv_direct;	   /* the armed recv places payload bytes */
+	bool recv_direct; /* the armed recv places payload bytes */
 	uint32_t recv_want;
-	unsigned int rx_pause;	   /* RXP_* */
-	struct cmd *rx_cmd;	   /* the command whose in-capsule data is arriving */
+	unsigned int rx_pause; /* RXP_* */
+	struct cmd *rx_cmd;    /* the command whose in-capsule data is arriving */
 	/* on a TCP_RX_HEADER: the staged bytes that follow the header (cmd.c) */
 	const uint8_t *rx_staged;
 	uint32_t rx_staged_len;
 	uint8_t term_data[NVME_TCP_TERM_DATA_MAX]; /* a received H2CTermReq's data */
-	int64_t log_quota_ms;	   /* rate limit for peer-triggered warnings */
-	uint64_t rx_pdus;	   /* PDUs received whole */
-	uint64_t pdu_mark;	   /* pdu_timeout: rx_pdus when the PDU in progress was seen */
-	int64_t pdu_seen_ms;	   /* 0: no PDU in progress at the last tick */
+	int64_t log_quota_ms;			   /* rate limit for peer-triggered warnings */
+	uint64_t rx_pdus;			   /* PDUs received whole */
+	uint64_t pdu_mark;   /* pdu_timeout: rx_pdus when the PDU in progress was seen */
+	int64_t pdu_seen_ms; /* 0: no PDU in progress at the last tick */
 
 	/* the NVMe queue */
 	bool connected;
-	struct ctrl *ctrl;	   /* a reference, after Connect */
-	uint16_t qid;		   /* CONN_QID_NONE before Connect */
-	uint32_t qsize;		   /* entries: outstanding commands allowed */
-	bool sqfc_disabled;	   /* Connect CATTR: no SQ flow control */
+	struct ctrl *ctrl;  /* a reference, after Connect */
+	uint16_t qid;	    /* CONN_QID_NONE before Connect */
+	uint32_t qsize;	    /* entries: outstanding commands allowed */
+	bool sqfc_disabled; /* Connect CATTR: no SQ flow control */
 	uint32_t sqhd;
 	struct worker *handoff_to;
 
 	/* commands */
-	struct cmd **slots;	   /* [nslots]; [0, nslots_used) allocated */
+	struct cmd **slots; /* [nslots]; [0, nslots_used) allocated */
 	uint32_t nslots;
 	uint32_t nslots_used;
 	struct cmd *free_cmds;
-	uint32_t nr_outstanding;   /* received, last PDU not yet batched */
-	uint32_t nr_await_h2c;	   /* commands that still receive H2CData */
-	uint32_t nr_held;	   /* of the outstanding ones, AERs held by the controller */
-	uint32_t nr_be;		   /* backend I/O in flight */
-	size_t buf_bytes;	   /* pool bytes held by its commands */
+	uint32_t nr_outstanding; /* received, last PDU not yet batched */
+	uint32_t nr_await_h2c;	 /* commands that still receive H2CData */
+	uint32_t nr_held;	 /* of the outstanding ones, AERs held by the controller */
+	uint32_t nr_be;		 /* backend I/O in flight */
+	size_t buf_bytes;	 /* pool bytes held by its commands */
 
 	/* TX */
 	bool icresp_pending;
-	uint8_t ic_dgst;	   /* the digests the host asked for, echoed */
-	bool term_pending;	   /* a C2HTermReq goes out after what is queued */
+	uint8_t ic_dgst;   /* the digests the host asked for, echoed */
+	bool term_pending; /* a C2HTermReq goes out after what is queued */
 	uint16_t term_fes;
 	uint32_t term_fei;
 	uint32_t term_hdr_len;
 	uint8_t term_hdr[NVME_TCP_TERM_DATA_MAX];
 	struct cmd *txq, **txq_tail;
 	bool send_armed;
-	struct tx_batch *tx_head;  /* sent batches not yet released, oldest first */
+	struct tx_batch *tx_head; /* sent batches not yet released, oldest first */
 	struct tx_batch **tx_tail;
 	struct tx_batch *tx_spare; /* batches to build into */
 	unsigned int nr_batches;   /* allocated: in the FIFO or spare */
@@ -171,24 +171,24 @@ struct conn {
 	bool zc_remote;		   /* the peer is not on this machine: zero-copy pays */
 
 	/* teardown */
-	bool closing;		   /* no new work; waiting for in-flight ops */
-	bool tx_close;		   /* CLOSE_AFTER_TX: flush, then FIN */
+	bool closing;  /* no new work; waiting for in-flight ops */
+	bool tx_close; /* CLOSE_AFTER_TX: flush, then FIN */
 	bool fin_sent;
 	bool cancel_sent;
-	int64_t linger_ms;	   /* give up waiting for the host's FIN then */
-	bool msg_inflight;	   /* a MSG_RING hand-off of this conn */
-	bool stop_drain;	   /* graceful stop in progress */
+	int64_t linger_ms; /* give up waiting for the host's FIN then */
+	bool msg_inflight; /* a MSG_RING hand-off of this conn */
+	bool stop_drain;   /* graceful stop in progress */
 } __attribute__((aligned(8)));
 
-#define conn_log(lvl, c, fmt, ...)                                                          \
-	log_msg(lvl, "w%u c%u q%d %s: " fmt, (c)->w->id, (c)->id,                         \
+#define conn_log(lvl, c, fmt, ...)                                \
+	log_msg(lvl, "w%u c%u q%d %s: " fmt, (c)->w->id, (c)->id, \
 		(c)->qid == CONN_QID_NONE ? -1 : (int)(c)->qid, (c)->peer, ##__VA_ARGS__)
 #define conn_err(c, ...)  conn_log(LOGL_ERR, c, __VA_ARGS__)
 #define conn_warn(c, ...) conn_log(LOGL_WARN, c, __VA_ARGS__)
 #define conn_info(c, ...) conn_log(LOGL_INFO, c, __VA_ARGS__)
-#define conn_dbg(c, ...)                               \
-	do {                                           \
-		if (log_level >= LOGL_DEBUG)            \
+#define conn_dbg(c, ...)                                      \
+	do {                                                  \
+		if (log_level >= LOGL_DEBUG)                  \
 			conn_log(LOGL_DEBUG, c, __VA_ARGS__); \
 	} while (0)
 

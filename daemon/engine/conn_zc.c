@@ -97,7 +97,8 @@ void conn_zc_setup(struct worker *w)
 	}
 	w->zc_threshold = t;
 	log_info("worker %u: send: SENDMSG_ZC for batches with >= %u payload bytes to %s, "
-		 "SENDMSG otherwise", w->id, t, set ? "any peer" : "remote peers");
+		 "SENDMSG otherwise",
+		 w->id, t, set ? "any peer" : "remote peers");
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -188,7 +189,7 @@ void conn_zc_report(const struct worker *w)
 {
 	if (w->zc_sends == 0)
 		return;
-	log_debug("worker %u: %llu zero-copy sends, %llu notifications, %llu of them copied",
-		  w->id, (unsigned long long)w->zc_sends, (unsigned long long)w->zc_notifs,
+	log_debug("worker %u: %llu zero-copy sends, %llu notifications, %llu of them copied", w->id,
+		  (unsigned long long)w->zc_sends, (unsigned long long)w->zc_notifs,
 		  (unsigned long long)w->zc_copied);
 }

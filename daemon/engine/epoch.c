@@ -149,7 +149,7 @@ bool workers_can_sync(const struct target *t, unsigned int n)
 /* Sleep 1 ms, unless the deadline has passed (false). */
 static bool sleep_1ms_until(int64_t deadline)
 {
-	struct timespec ts = { .tv_nsec = 1000000 };
+	struct timespec ts = {.tv_nsec = 1000000};
 
 	if (clock_mono_ms() >= deadline)
 		return false;

@@ -12,7 +12,7 @@
 int notify_send(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t len, msglen;
 	socklen_t salen;
 	ssize_t n;

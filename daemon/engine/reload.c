@@ -21,17 +21,17 @@
 /* What a reload replaced, freed once no worker or command can hold it. */
 struct leftovers {
 	struct leftovers *next;
-	uint64_t epoch;		 /* what began before this epoch may use it */
+	uint64_t epoch; /* what began before this epoch may use it */
 	int64_t since_ms;
 	struct cfg_config *cfg;
 	struct subsys_table *st;
 	struct listener_set *ls;
-	struct ptrs tables;	 /* ns tables and host lists: free() */
-	struct ptrs release;	 /* struct ns to close (they stay counted in nold) */
-	struct ptrs free_ns;	 /* struct ns to free */
-	struct ptrs gone;	 /* removed subsystems */
-	struct ptrs gone_nst;	 /* their tables before removal (for the counters) */
-	struct ptrs listeners;	 /* removed listeners: the set's reference */
+	struct ptrs tables;    /* ns tables and host lists: free() */
+	struct ptrs release;   /* struct ns to close (they stay counted in nold) */
+	struct ptrs free_ns;   /* struct ns to free */
+	struct ptrs gone;      /* removed subsystems */
+	struct ptrs gone_nst;  /* their tables before removal (for the counters) */
+	struct ptrs listeners; /* removed listeners: the set's reference */
 };
 
 /* Oldest first; a command the host stalls keeps one here, not the next reloads out. */
@@ -265,7 +265,7 @@ static void log_summary(const struct plan *pl, const struct cfg_config *old)
 
 int reload_config(struct target *t, struct health *h, const char *path, bool verbose)
 {
-	struct plan pl = { 0 };
+	struct plan pl = {0};
 	struct cfg_config *old = atomic_load(&t->cfg);
 	struct leftovers *lo;
 	char err[8192];
@@ -290,8 +290,8 @@ int reload_config(struct target *t, struct health *h, const char *path, bool ver
 	warn_static(old, pl.cfg);
 	ret = plan_build(t, h, &pl);
 	if (ret) {
-		log_err("reload: %s: nothing changed", ret == -ENOMEM ? "out of memory"
-								     : "see the errors above");
+		log_err("reload: %s: nothing changed",
+			ret == -ENOMEM ? "out of memory" : "see the errors above");
 		plan_undo(t, &pl);
 		return ret;
 	}
@@ -339,7 +339,7 @@ int reload_config(struct target *t, struct health *h, const char *path, bool ver
 	kill_unwanted(t);
 	leftovers_add(lo, atomic_load(&t->epoch));
 	for (int i = 0; i < RELOAD_WAIT_MS && g_left != NULL; i++) {
-		struct timespec ts = { .tv_nsec = 1000000 };
+		struct timespec ts = {.tv_nsec = 1000000};
 
 		leftovers_free(t, h, false);
 		if (g_left != NULL)

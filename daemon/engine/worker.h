@@ -52,20 +52,20 @@ void workers_stop(void);
 
 /* ---- Inside the daemon (worker threads) ---- */
 
-#define WORKER_SQ_ENTRIES     1024
-#define WORKER_TICK_MS	      100	/* keep-alive, deadlines, closing */
-#define WORKER_STOP_GRACE_MS  5000	/* in-flight commands at a graceful stop */
-#define WORKER_STOP_HARD_MS   15000	/* then leave even if I/O still hangs */
-#define WORKER_BUF_CAP	      (256u << 20) /* data buffers held per worker */
+#define WORKER_SQ_ENTRIES    1024
+#define WORKER_TICK_MS	     100	  /* keep-alive, deadlines, closing */
+#define WORKER_STOP_GRACE_MS 5000	  /* in-flight commands at a graceful stop */
+#define WORKER_STOP_HARD_MS  15000	  /* then leave even if I/O still hangs */
+#define WORKER_BUF_CAP	     (256u << 20) /* data buffers held per worker */
 
 enum op_tag {
-	OP_NONE = 0,	  /* nothing to do (cancellations, our side of a stop) */
-	OP_ACCEPT = 1,	  /* struct wlistener */
-	OP_RECV = 2,	  /* struct conn */
-	OP_SEND = 3,	  /* struct tx_batch: its send, or a ZC notification */
-	OP_BE = 4,	  /* struct cmd: a backend SQE of cmd->bio */
-	OP_MSG = 5,	  /* MSG_RING received: struct conn handed over, NULL = stop */
-	OP_MSG_SENT = 6,  /* our MSG_RING handing struct conn over has completed */
+	OP_NONE = 0,	 /* nothing to do (cancellations, our side of a stop) */
+	OP_ACCEPT = 1,	 /* struct wlistener */
+	OP_RECV = 2,	 /* struct conn */
+	OP_SEND = 3,	 /* struct tx_batch: its send, or a ZC notification */
+	OP_BE = 4,	 /* struct cmd: a backend SQE of cmd->bio */
+	OP_MSG = 5,	 /* MSG_RING received: struct conn handed over, NULL = stop */
+	OP_MSG_SENT = 6, /* our MSG_RING handing struct conn over has completed */
 	OP_TAG_MASK = 7,
 };
 
@@ -99,43 +99,43 @@ struct worker {
 	struct target *t;
 	struct io_uring ring;
 	bool ring_ok;
-	const char *ring_mode;	 /* for the log */
+	const char *ring_mode; /* for the log */
 	struct bufpool pool;
-	bool fixed_files;	 /* t->files registered: backend I/O uses IOSQE_FIXED_FILE */
+	bool fixed_files; /* t->files registered: backend I/O uses IOSQE_FIXED_FILE */
 	/* zero-copy send (conn_zc.c) */
-	uint32_t zc_threshold;	 /* SENDMSG_ZC from this many payload bytes; 0: never */
-	bool zc_local;		 /* also to peers on this machine (NVMFD_ZC_THRESHOLD set) */
-	bool zc_usage;		 /* IORING_SEND_ZC_REPORT_USAGE is passed */
+	uint32_t zc_threshold; /* SENDMSG_ZC from this many payload bytes; 0: never */
+	bool zc_local;	       /* also to peers on this machine (NVMFD_ZC_THRESHOLD set) */
+	bool zc_usage;	       /* IORING_SEND_ZC_REPORT_USAGE is passed */
 	uint64_t zc_sends, zc_notifs, zc_copied;
-	struct wlistener *ls;	 /* singly linked */
+	struct wlistener *ls; /* singly linked */
 
 	/* reloads (workers_sync()) */
-	uint64_t epoch;		 /* the last t->epoch seen at the loop's top */
+	uint64_t epoch; /* the last t->epoch seen at the loop's top */
 	_Atomic uint64_t epoch_ack;
 	_Atomic int64_t live[WORKER_EPOCH_SLOTS]; /* commands begun, by epoch % SLOTS,
 						   * minus those ended here */
-	uint64_t files_gen;	 /* t->files_gen applied to the registration */
-	int *reg_files;		 /* what is registered, by slot (TARGET_MAX_FILES) */
+	uint64_t files_gen;			  /* t->files_gen applied to the registration */
+	int *reg_files; /* what is registered, by slot (TARGET_MAX_FILES) */
 
-	int64_t now_ms;		 /* CLOCK_MONOTONIC, updated every loop iteration */
-	int64_t now_ns;		 /* the same instant in ns (controller busy time) */
+	int64_t now_ms; /* CLOCK_MONOTONIC, updated every loop iteration */
+	int64_t now_ns; /* the same instant in ns (controller busy time) */
 	int64_t next_tick_ms;
-	uint64_t log_quota_ms;	 /* rate limit for accept errors */
+	uint64_t log_quota_ms; /* rate limit for accept errors */
 	/* adaptive busy-poll (worker_loop): spin up to spin_ns before sleeping */
-	int64_t spin_max_ns;	 /* busy_poll; 0: never spin */
-	int64_t spin_ns;	 /* the current budget, halved by every spin that missed */
+	int64_t spin_max_ns; /* busy_poll; 0: never spin */
+	int64_t spin_ns;     /* the current budget, halved by every spin that missed */
 	uint64_t spins, spin_hits;
 
-	struct conn *conns;	 /* every connection of this worker (doubly linked) */
+	struct conn *conns; /* every connection of this worker (doubly linked) */
 	unsigned int nconns;
 	unsigned int nclosing;	 /* of them closing: reaped once idle */
 	struct conn *tx_pending; /* connections with PDUs to send (singly linked) */
 	struct cmd *buf_wait;	 /* commands waiting for a data buffer (FIFO) */
 	struct cmd **buf_wait_tail;
-	bool buf_returned;	 /* a buffer came back: retry the waiters */
+	bool buf_returned; /* a buffer came back: retry the waiters */
 
 	bool stopping;
-	int64_t stop_grace_ms;	 /* in-flight commands may finish until then */
+	int64_t stop_grace_ms; /* in-flight commands may finish until then */
 	int64_t stop_hard_ms;
 	bool done;
 

@@ -24,11 +24,11 @@
 static struct worker *g_workers;
 static unsigned int g_nworkers;
 static struct target *g_target;
-static _Atomic int g_handoffs;	       /* MSG_RING hand-offs not yet adopted */
+static _Atomic int g_handoffs; /* MSG_RING hand-offs not yet adopted */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
-static _Atomic bool *g_stop_req;       /* per worker: main asked it to stop */
-static bool g_go;		       /* every worker is ready: serve (under g_lock) */
+static _Atomic bool *g_stop_req; /* per worker: main asked it to stop */
+static bool g_go;		 /* every worker is ready: serve (under g_lock) */
 
 struct worker *workers_all(unsigned int *n)
 {
@@ -67,13 +67,13 @@ static int ring_setup(struct worker *w)
 		unsigned int flags;
 		const char *name;
 	} modes[] = {
-		{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
-			  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
-		  "SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG" },
-		{ IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL |
-			  IORING_SETUP_CQSIZE,
-		  "COOP_TASKRUN|TASKRUN_FLAG" },
-		{ 0, "no setup flags" },
+		{IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			 IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
+		 "SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG"},
+		{IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL |
+			 IORING_SETUP_CQSIZE,
+		 "COOP_TASKRUN|TASKRUN_FLAG"},
+		{0, "no setup flags"},
 	};
 	struct io_uring_params p;
 	int ret = -EINVAL;
@@ -183,8 +183,8 @@ static void *worker_main(void *arg)
 		conn_zc_report(w);
 		if (w->spins != 0)
 			log_info("worker %u: busy-poll: %llu spins, %.1f%% found an event", w->id,
-				 (unsigned long long)w->spins, 100.0 * (double)w->spin_hits /
-				 (double)w->spins);
+				 (unsigned long long)w->spins,
+				 100.0 * (double)w->spin_hits / (double)w->spins);
 	}
 	/* registered ring fds belong to this thread */
 	if (w->ring_ok)

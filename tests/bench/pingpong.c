@@ -70,7 +70,7 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	static char buf[RSP];
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	int one = 1, s, c;
 
 	if (argc < 4)
@@ -116,8 +116,8 @@ int main(int argc, char **argv)
 	for (long i = 0; i < rounds; i++)
 		sum += lat[i];
 	printf("{\"rounds\": %ld, \"avg_us\": %.3f, \"p50_us\": %.3f, \"p99_us\": %.3f, "
-	       "\"p99_9_us\": %.3f}\n", rounds, (double)sum / (double)rounds / 1e3,
-	       (double)lat[rounds / 2] / 1e3, (double)lat[rounds * 99 / 100] / 1e3,
-	       (double)lat[rounds * 999 / 1000] / 1e3);
+	       "\"p99_9_us\": %.3f}\n",
+	       rounds, (double)sum / (double)rounds / 1e3, (double)lat[rounds / 2] / 1e3,
+	       (double)lat[rounds * 99 / 100] / 1e3, (double)lat[rounds * 999 / 1000] / 1e3);
 	return 0;
 }

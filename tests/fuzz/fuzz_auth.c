@@ -30,21 +30,21 @@ static void check_expl(int ret, uint8_t expl)
 }
 
 /* Decode, re-encode, decode again: the same fields. */
-#define ROUND_TRIP(type, dec, enc, d, n)                                        \
-	do {                                                                    \
-		static type a, b;                                               \
-		uint8_t ex;                                                     \
-		int rt;                                                         \
-		memset(&a, 0, sizeof(a));                                       \
-		memset(&b, 0, sizeof(b));                                       \
-		rt = dec(d, n, &a, &ex);                                        \
-		check_expl(rt, ex);                                             \
-		if (rt == 0) {                                                  \
-			ssize_t m = enc(&a, out, sizeof(out));                  \
-			CHECK(m > 0 && (size_t)m <= sizeof(out));               \
-			CHECK(dec(out, (size_t)m, &b, &ex) == 0);               \
-			CHECK(memcmp(&a, &b, sizeof(a)) == 0);                  \
-		}                                                               \
+#define ROUND_TRIP(type, dec, enc, d, n)                          \
+	do {                                                      \
+		static type a, b;                                 \
+		uint8_t ex;                                       \
+		int rt;                                           \
+		memset(&a, 0, sizeof(a));                         \
+		memset(&b, 0, sizeof(b));                         \
+		rt = dec(d, n, &a, &ex);                          \
+		check_expl(rt, ex);                               \
+		if (rt == 0) {                                    \
+			ssize_t m = enc(&a, out, sizeof(out));    \
+			CHECK(m > 0 && (size_t)m <= sizeof(out)); \
+			CHECK(dec(out, (size_t)m, &b, &ex) == 0); \
+			CHECK(memcmp(&a, &b, sizeof(a)) == 0);    \
+		}                                                 \
 	} while (0)
 
 static void decode_all(const uint8_t *d, size_t n)
@@ -55,8 +55,7 @@ static void decode_all(const uint8_t *d, size_t n)
 
 	check_expl(r, e);
 	ROUND_TRIP(struct auth_negotiate, auth_negotiate_decode, auth_negotiate_encode, d, n);
-	ROUND_TRIP(struct dhchap_challenge, dhchap_challenge_decode, dhchap_challenge_encode, d,
-		   n);
+	ROUND_TRIP(struct dhchap_challenge, dhchap_challenge_decode, dhchap_challenge_encode, d, n);
 	ROUND_TRIP(struct dhchap_success2, dhchap_success2_decode, dhchap_success2_encode, d, n);
 	ROUND_TRIP(struct auth_failure, auth_failure_decode, auth_failure_encode, d, n);
 	/* C2 and R2 go out as zeroes when not valid: compare what the wire keeps. */

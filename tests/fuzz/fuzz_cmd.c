@@ -142,7 +142,7 @@ static void op_connect(struct state *s)
 		c->aer_arg = s;
 		s->admin[s->nadmin++] = c;
 	} else {
-		struct io_queue q = { c, qid };
+		struct io_queue q = {c, qid};
 
 		if (s->nioq == MAX_IOQ)
 			ioq_gone(&q);

@@ -47,26 +47,25 @@
 
 #define CLOSE_DEADLINE_MS 3000
 
-static const char conf_text[] =
-	"[nvmfd]\n"
-	"listen = 127.0.0.1:4420\n"
-	"discovery = no\n"
-	"workers = 1\n"
-	"log_level = error\n"
-	"max_h2c_data = 16384\n"
-	"in_capsule_data = 8192\n"
-	"max_transfer = 65536\n"
-	"queue_depth = 32\n"
-	"max_io_queues = 4\n"
-	"[subsystem " FCONN_NQN "]\n"
-	"allow_host = any\n"
-	"[namespace " FCONN_NQN " 1]\n"
-	"path = ram:4M\n"
-	"block_size = 512\n"
-	"[namespace " FCONN_NQN " 2]\n"
-	"path = ram:1M\n"
-	"block_size = 4096\n"
-	"read_only = yes\n";
+static const char conf_text[] = "[nvmfd]\n"
+				"listen = 127.0.0.1:4420\n"
+				"discovery = no\n"
+				"workers = 1\n"
+				"log_level = error\n"
+				"max_h2c_data = 16384\n"
+				"in_capsule_data = 8192\n"
+				"max_transfer = 65536\n"
+				"queue_depth = 32\n"
+				"max_io_queues = 4\n"
+				"[subsystem " FCONN_NQN "]\n"
+				"allow_host = any\n"
+				"[namespace " FCONN_NQN " 1]\n"
+				"path = ram:4M\n"
+				"block_size = 512\n"
+				"[namespace " FCONN_NQN " 2]\n"
+				"path = ram:1M\n"
+				"block_size = 4096\n"
+				"read_only = yes\n";
 
 static struct sockaddr_un addr;
 static socklen_t addr_len;
@@ -104,7 +103,7 @@ static void admin_xfer(int fd, const struct tcp_tx_pdu *t, size_t n)
  */
 static void admin_start(void)
 {
-	static const struct tcp_conn_params p = { 0 };
+	static const struct tcp_conn_params p = {0};
 	static struct nvmf_connect_data cd;
 	struct nvmf_connect_cmd cc;
 	struct nvmf_prop_set_cmd ps;
@@ -167,8 +166,8 @@ static void daemon_start(void)
 	addr.sun_family = AF_UNIX;
 	/* abstract: nothing in the file system, one per process */
 	snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "nvmfd-fuzz-conn-%d", (int)getpid());
-	addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-			       strlen(addr.sun_path + 1));
+	addr_len =
+		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(addr.sun_path + 1));
 	CHECK(ls != NULL && l != NULL);
 	atomic_init(&l->refs, 1);
 	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -199,7 +198,8 @@ static void host_feed(struct host *h, const uint8_t *b, size_t n)
 		ssize_t r = tcp_rx_feed(&h->rx, b, n, &ev);
 
 		if (r < 0) {
-			fprintf(stderr, "fuzz_conn: the daemon sent an invalid %s PDU: FES %u FEI %u\n",
+			fprintf(stderr,
+				"fuzz_conn: the daemon sent an invalid %s PDU: FES %u FEI %u\n",
 				tcp_pdu_type_name(h->rx.hdr.ch.pdu_type), h->rx.fes, h->rx.fei);
 			abort();
 		}
@@ -244,7 +244,7 @@ static void host_drain(struct host *h)
 
 static void host_wait(struct host *h, short events, int ms)
 {
-	struct pollfd pfd = { .fd = h->fd, .events = events };
+	struct pollfd pfd = {.fd = h->fd, .events = events};
 
 	if (poll(&pfd, 1, ms) > 0)
 		host_drain(h);
@@ -358,8 +358,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	deadline = now_ms() + CLOSE_DEADLINE_MS;
 	while (!h.eof) {
 		if (now_ms() > deadline) {
-			fprintf(stderr, "fuzz_conn: the daemon did not close within %d ms of the "
-					"host's FIN\n", CLOSE_DEADLINE_MS);
+			fprintf(stderr,
+				"fuzz_conn: the daemon did not close within %d ms of the "
+				"host's FIN\n",
+				CLOSE_DEADLINE_MS);
 			abort();
 		}
 		host_wait(&h, POLLIN, 50);

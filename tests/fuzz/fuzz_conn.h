@@ -28,4 +28,5 @@
 #define FCONN_CNTLID  1
 #define FCONN_QUEUES  4
 
-static const unsigned char fconn_hostid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+static const unsigned char fconn_hostid[16] = {1, 2,  3,  4,  5,  6,  7,  8,
+					       9, 10, 11, 12, 13, 14, 15, 16};

@@ -158,8 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if (ev == TCP_RX_PDU)
 			on_pdu(&rx);
 		/* After the IC PDU, as a real caller would. */
-		if (ev == TCP_RX_PDU && (rx.hdr.ch.pdu_type == NVME_TCP_ICREQ ||
-					 rx.hdr.ch.pdu_type == NVME_TCP_ICRESP))
+		if (ev == TCP_RX_PDU &&
+		    (rx.hdr.ch.pdu_type == NVME_TCP_ICREQ || rx.hdr.ch.pdu_type == NVME_TCP_ICRESP))
 			tcp_rx_ic_done(&rx);
 	}
 	free(buf);

@@ -25,19 +25,19 @@
 
 enum ft_op {
 	FT_OP_CLIENT_DATA = 0, /* the client writes the bytes; the records reach the server */
-	FT_OP_RAW = 1,         /* the bytes go to the server as they are */
-	FT_OP_FLIP = 2,        /* the client writes 64 bytes; byte le16(data) % record
+	FT_OP_RAW = 1,	       /* the bytes go to the server as they are */
+	FT_OP_FLIP = 2,	       /* the client writes 64 bytes; byte le16(data) % record
 				  length of its record is XORed with data[2] | 1 */
 	FT_OP_TRUNC = 3,       /* the client writes the bytes; half the record arrives, then EOF */
 	FT_OP_CLOSE = 4,       /* the client's close_notify */
 	FT_OP_SERVER_DATA = 5, /* the server writes the bytes; the client must read them back */
-	FT_OP_EOF = 6,         /* the connection ends */
+	FT_OP_EOF = 6,	       /* the connection ends */
 	FT_OP_COUNT
 };
 
 /* The host and the key the server knows (and the seeds' ClientHellos use). */
-#define FT_HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-000000000001"
-#define FT_SUBNQN  "nqn.2026-11.org.example:fuzz"
+#define FT_HOSTNQN  "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-000000000001"
+#define FT_SUBNQN   "nqn.2026-11.org.example:fuzz"
 #define FT_KEY_SEED 0x42 /* key byte i = FT_KEY_SEED + i */
 
 #include <string.h>

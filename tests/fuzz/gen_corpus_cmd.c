@@ -24,7 +24,7 @@ static void put_u8(struct gen_seed *s, uint8_t v)
 
 static void put_u32(struct gen_seed *s, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
 
 	gen_put(s, b, 4);
 }
@@ -32,7 +32,7 @@ static void put_u32(struct gen_seed *s, uint32_t v)
 static void connect_rec(struct gen_seed *s, const char *sub, const char *host, uint16_t qid,
 			uint16_t sqsize, uint16_t cntlid, uint32_t kato, uint16_t recfmt)
 {
-	static const uint8_t hostid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	static const uint8_t hostid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 	struct nvmf_connect_cmd c;
 	struct nvmf_connect_data d;
 
@@ -86,16 +86,16 @@ static void get_log(struct gen_seed *s, uint8_t lid, uint32_t nsid, uint32_t len
 	uint32_t numd = len / 4 - 1;
 
 	cmd(s, FC_ADMIN, len,
-	    sqe(NVME_ADM_GET_LOG_PAGE, nsid, lid | (numd & 0xffff) << 16, numd >> 16,
-		(uint32_t)off, (uint32_t)(off >> 32), 0),
+	    sqe(NVME_ADM_GET_LOG_PAGE, nsid, lid | (numd & 0xffff) << 16, numd >> 16, (uint32_t)off,
+		(uint32_t)(off >> 32), 0),
 	    NULL);
 }
 
 static void io_session(void)
 {
-	static const uint8_t lids[] = { 0, 1, 2, 3, 4, 5, 0x70, 0xbf };
+	static const uint8_t lids[] = {0, 1, 2, 3, 4, 5, 0x70, 0xbf};
 	struct nvme_dsm_range r[2];
-	struct gen_seed s = { .len = 0 };
+	struct gen_seed s = {.len = 0};
 
 	connect_rec(&s, NQN_A, HOST_A, 0, 31, 0xffff, 0, 0);
 	enable(&s);
@@ -134,7 +134,7 @@ static void io_session(void)
 	r[1].slba = htole64(0);
 	cmd(&s, FC_IO, sizeof(r), sqe(NVME_CMD_DSM, 1, 1, 4, 0, 0, 0), r);
 	prop_set(&s, NVME_REG_CC, (6u << 16) | (4u << 20) | (1u << 14) | 1, 0); /* shutdown */
-	prop_set(&s, NVME_REG_CC, (6u << 16) | (4u << 20), 0);			 /* reset */
+	prop_set(&s, NVME_REG_CC, (6u << 16) | (4u << 20), 0);			/* reset */
 	put_u8(&s, FC_GONE);
 	put_u8(&s, 0);
 	gen_save(&s, "io-session");
@@ -142,7 +142,7 @@ static void io_session(void)
 
 static void disc_session(void)
 {
-	struct gen_seed s = { .len = 0 };
+	struct gen_seed s = {.len = 0};
 
 	connect_rec(&s, NVMF_DISC_NQN, HOST_B, 0, 31, 0xffff, 0, 0);
 	prop_set(&s, NVME_REG_CC, 1, 0);
@@ -159,24 +159,24 @@ static void disc_session(void)
 
 static void refusals(void)
 {
-	struct gen_seed s = { .len = 0 };
+	struct gen_seed s = {.len = 0};
 
 	connect_rec(&s, "nqn.2026-11.io.nvmfd:none", HOST_A, 0, 31, 0xffff, 0, 0);
 	connect_rec(&s, NQN_B, HOST_B, 0, 31, 0xffff, 0, 0);
 	connect_rec(&s, NQN_A, HOST_A, 0, 31, 5, 0, 0);
 	connect_rec(&s, NQN_A, HOST_A, 0, 0, 0xffff, 0, 0);
 	connect_rec(&s, NQN_A, HOST_A, 0, 31, 0xffff, 0, 1);
-	connect_rec(&s, NQN_A, HOST_A, 1, 31, 1, 0, 0);	/* no controller yet */
+	connect_rec(&s, NQN_A, HOST_A, 1, 31, 1, 0, 0);	     /* no controller yet */
 	connect_rec(&s, NQN_B, HOST_A, 0, 31, 0xffff, 0, 0); /* allowed */
-	connect_rec(&s, NQN_B, HOST_A, 1, 31, 1, 0, 0);	/* not enabled */
-	prop_set(&s, NVME_REG_CC, 1 | (1u << 7), 0);	/* invalid CC: CFS */
+	connect_rec(&s, NQN_B, HOST_A, 1, 31, 1, 0, 0);	     /* not enabled */
+	prop_set(&s, NVME_REG_CC, 1 | (1u << 7), 0);	     /* invalid CC: CFS */
 	prop_set(&s, NVME_REG_CAP, 0, 1);
 	gen_save(&s, "refusals");
 }
 
 static void kato(void)
 {
-	struct gen_seed s = { .len = 0 };
+	struct gen_seed s = {.len = 0};
 
 	connect_rec(&s, NQN_A, HOST_A, 0, 31, 0xffff, 1000, 0);
 	enable(&s);

@@ -39,15 +39,16 @@ static void start(struct seed *s, bool hd, bool dd, uint8_t hpda)
 	struct tcp_tx_pdu t;
 
 	memset(s, 0, sizeof(*s));
-	tcp_build_icreq(&t, hpda, (hd ? NVME_TCP_DGST_HDGST_ENABLE : 0) |
-					  (dd ? NVME_TCP_DGST_DDGST_ENABLE : 0), 0);
+	tcp_build_icreq(
+		&t, hpda,
+		(hd ? NVME_TCP_DGST_HDGST_ENABLE : 0) | (dd ? NVME_TCP_DGST_DDGST_ENABLE : 0), 0);
 	gen_put_pdu(&s->g, &t);
 	s->p.hdgst = hd;
 	s->p.ddgst = dd;
 }
 
-static struct nvme_sqe sqe(uint8_t opc, uint16_t cid, uint32_t nsid, uint32_t cdw10,
-			   uint32_t cdw11, uint32_t cdw12, uint8_t sgl_type, uint32_t len)
+static struct nvme_sqe sqe(uint8_t opc, uint16_t cid, uint32_t nsid, uint32_t cdw10, uint32_t cdw11,
+			   uint32_t cdw12, uint8_t sgl_type, uint32_t len)
 {
 	struct nvme_sqe q = t_sqe(opc, nsid, cdw10, cdw11, cdw12, 0, 0, 0);
 
@@ -71,8 +72,8 @@ static void connect_q(struct seed *s, uint16_t qid, uint16_t cntlid, uint32_t ka
 	struct nvmf_connect_data d;
 	struct nvme_sqe q;
 
-	t_connect_build(&c, &d, FCONN_NQN, FCONN_HOSTNQN, fconn_hostid, qid, qid ? 31 : 15,
-			cntlid, kato);
+	t_connect_build(&c, &d, FCONN_NQN, FCONN_HOSTNQN, fconn_hostid, qid, qid ? 31 : 15, cntlid,
+			kato);
 	c.sgl1.type = NVME_SGL_ICD;
 	c.sgl1.length = htole32(sizeof(d));
 	memcpy(&q, &c, sizeof(q));
@@ -88,8 +89,7 @@ static void prop(struct seed *s, uint8_t fctype, uint32_t ofst, uint64_t v, uint
 	cmd(s, q, NULL, 0);
 }
 
-static void h2c(struct seed *s, uint16_t cid, uint16_t ttag, uint32_t off, uint32_t len,
-		bool last)
+static void h2c(struct seed *s, uint16_t cid, uint16_t ttag, uint32_t off, uint32_t len, bool last)
 {
 	struct tcp_tx_pdu t;
 
@@ -99,7 +99,7 @@ static void h2c(struct seed *s, uint16_t cid, uint16_t ttag, uint32_t off, uint3
 
 static void admin_session(void)
 {
-	static const uint8_t chunks[] = { FCH_ALL, FCH_ONE, FCH_PDU, 7 };
+	static const uint8_t chunks[] = {FCH_ALL, FCH_ONE, FCH_PDU, 7};
 	const uint8_t db = NVME_SGL_TRANSPORT_DB;
 	struct seed s;
 	char name[64];

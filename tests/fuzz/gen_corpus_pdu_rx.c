@@ -121,8 +121,8 @@ static void host_seeds(void)
 	p = params(s.hdr[0], 31);
 	tcp_build_c2h_data(&t, &p, 7, 0, payload, 512, NVME_TCP_F_DATA_LAST);
 	gen_put_pdu(&s, &t);
-	tcp_build_term_req(&t, NVME_TCP_C2H_TERM, NVME_TCP_FES_HDR_DIGEST_ERR, 0xdeadbeef,
-			   payload, 128);
+	tcp_build_term_req(&t, NVME_TCP_C2H_TERM, NVME_TCP_FES_HDR_DIGEST_ERR, 0xdeadbeef, payload,
+			   128);
 	gen_put_pdu(&s, &t);
 	gen_save(&s, "h-pda31-termreq");
 }

@@ -46,7 +46,7 @@ void t_admin_gone(struct ctrl *c)
 nvme_status_t t_exec(struct ctrl *c, const struct nvme_sqe *sqe, void *buf, uint32_t len,
 		     struct ctrl_req *out)
 {
-	struct ctrl_req r = { .sqe = sqe, .buf = buf, .buf_len = len };
+	struct ctrl_req r = {.sqe = sqe, .buf = buf, .buf_len = len};
 
 	assert_int_equal(ctrl_admin_exec(c, &r), CTRL_EXEC_DONE);
 	if (out)
@@ -80,8 +80,8 @@ nvme_status_t t_get_log(struct ctrl *c, uint8_t lid, uint32_t nsid, uint64_t off
 {
 	uint32_t numd = len / 4 - 1;
 	uint32_t cdw10 = lid | (rae ? NVME_LOG_RAE : 0) | (numd & 0xffff) << 16;
-	struct nvme_sqe sqe = t_sqe(NVME_ADM_GET_LOG_PAGE, nsid, cdw10, numd >> 16,
-				    (uint32_t)off, (uint32_t)(off >> 32), 0, 0);
+	struct nvme_sqe sqe = t_sqe(NVME_ADM_GET_LOG_PAGE, nsid, cdw10, numd >> 16, (uint32_t)off,
+				    (uint32_t)(off >> 32), 0, 0);
 
 	memset(buf, 0xa5, len); /* what the controller leaves must be zero */
 	return t_exec(c, &sqe, buf, len, NULL);

@@ -27,14 +27,13 @@ nvme_status_t t_get_log(struct ctrl *c, uint8_t lid, uint32_t nsid, uint64_t off
 			uint32_t len, bool rae);
 
 /* Identify into a 4 KiB buffer. */
-nvme_status_t t_identify(struct ctrl *c, uint8_t cns, uint32_t nsid, uint32_t cdw11,
-			 void *buf);
+nvme_status_t t_identify(struct ctrl *c, uint8_t cns, uint32_t nsid, uint32_t cdw11, void *buf);
 
 uint16_t t_le16(const void *p);
 uint32_t t_le32(const void *p);
 uint64_t t_le64(const void *p);
 
 /* SCT / SC of a status, without DNR, and its DNR bit. */
-#define T_CODE(st) ((st) & 0x7ff)
-#define T_DNR(st)  (((st) & NVME_STATUS_DNR) != 0)
+#define T_CODE(st)    ((st) & 0x7ff)
+#define T_DNR(st)     (((st) & NVME_STATUS_DNR) != 0)
 #define T_ST(sct, sc) NVME_STATUS(NVME_SCT_##sct, NVME_SC_##sc)

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11,
-		      uint32_t cdw12, uint32_t cdw13, uint32_t cdw14, uint32_t cdw15)
+struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11, uint32_t cdw12,
+		      uint32_t cdw13, uint32_t cdw14, uint32_t cdw15)
 {
 	struct nvme_sqe sqe;
 

@@ -12,8 +12,8 @@
 #include "nvmf_spec.h"
 
 /* opcode, nsid, cdw10..cdw15; PSDT 01b (SGL), CID 1234h. */
-struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11,
-		      uint32_t cdw12, uint32_t cdw13, uint32_t cdw14, uint32_t cdw15);
+struct nvme_sqe t_sqe(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11, uint32_t cdw12,
+		      uint32_t cdw13, uint32_t cdw14, uint32_t cdw15);
 
 /* A Fabrics Property Get or Set (fctype), CID 0; value is Set's. */
 struct nvme_sqe t_prop_sqe(uint8_t fctype, uint32_t ofst, uint64_t value, uint8_t attrib);

@@ -96,12 +96,16 @@ void t_fixture_init(struct t_fixture *f)
 	dh->any = true;
 	atomic_init(&t->disc.hosts, dh);
 	atomic_init(&t->disc.nst, ns_table_alloc(0));
-	t->p = (struct target_params){ .maxh2cdata = 131072, .io_icd = 8192,
-				       .mdts_bytes = 131072, .mdts = 5, .io_qdepth = 128,
-				       .max_io_queues = 8, .kato_default_ms = 120000,
-				       .cap_to = 30,
-				       .conns = { .max_conns = 4096, .max_per_host = 1024 },
-				       .max_ctrls_per_subsys = TARGET_MAX_CTRLS };
+	t->p = (struct target_params){.maxh2cdata = 131072,
+				      .io_icd = 8192,
+				      .mdts_bytes = 131072,
+				      .mdts = 5,
+				      .io_qdepth = 128,
+				      .max_io_queues = 8,
+				      .kato_default_ms = 120000,
+				      .cap_to = 30,
+				      .conns = {.max_conns = 4096, .max_per_host = 1024},
+				      .max_ctrls_per_subsys = TARGET_MAX_CTRLS};
 	pthread_mutex_init(&t->lock, NULL);
 	t->next_cntlid = 1;
 	atomic_store(&t->genctr, 7);
@@ -136,9 +140,9 @@ void t_fixture_fini(struct t_fixture *f)
 	free(atomic_load(&f->t.st));
 }
 
-nvme_status_t t_connect(struct t_fixture *f, const char *subnqn, const char *hostnqn,
-			uint16_t qid, uint16_t sqsize, uint16_t cntlid, uint32_t kato,
-			uint32_t *dw0, struct ctrl **out)
+nvme_status_t t_connect(struct t_fixture *f, const char *subnqn, const char *hostnqn, uint16_t qid,
+			uint16_t sqsize, uint16_t cntlid, uint32_t kato, uint32_t *dw0,
+			struct ctrl **out)
 {
 	struct nvmf_connect_cmd cmd;
 	struct nvmf_connect_data data;

@@ -22,7 +22,7 @@
 #define HOST_A "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
 #define HOST_B "nqn.2014-08.org.nvmexpress:uuid:66666666-7777-8888-9999-000000000000"
 
-#define T_NWORKERS 2
+#define T_NWORKERS   2
 #define T_NS1_BLOCKS (1ULL << 21)
 #define T_NS2_BLOCKS 1000ULL
 #define T_NS5_BLOCKS 64ULL
@@ -31,7 +31,7 @@ struct t_fixture {
 	struct target t;
 	struct cfg_config cfg;
 	struct cfg_listener listeners[4];
-	struct subsys a, b;	 /* their tables are allocated (freed by t_fixture_fini) */
+	struct subsys a, b; /* their tables are allocated (freed by t_fixture_fini) */
 	struct ns ns[3];
 	struct ns_stats stats[3][T_NWORKERS];
 	struct conn_info ci;
@@ -47,6 +47,6 @@ void t_fixture_init(struct t_fixture *f);
 void t_fixture_fini(struct t_fixture *f);
 
 /* Connect with the given fields; hostid is f->hostid. */
-nvme_status_t t_connect(struct t_fixture *f, const char *subnqn, const char *hostnqn,
-			uint16_t qid, uint16_t sqsize, uint16_t cntlid, uint32_t kato,
-			uint32_t *dw0, struct ctrl **out);
+nvme_status_t t_connect(struct t_fixture *f, const char *subnqn, const char *hostnqn, uint16_t qid,
+			uint16_t sqsize, uint16_t cntlid, uint32_t kato, uint32_t *dw0,
+			struct ctrl **out);

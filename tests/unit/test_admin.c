@@ -332,8 +332,7 @@ static void test_properties(void **state)
 
 /* ---- features ---- */
 
-static nvme_status_t getf(struct ctrl *c, uint8_t fid, uint32_t sel, uint32_t cdw11,
-			  uint32_t *dw0)
+static nvme_status_t getf(struct ctrl *c, uint8_t fid, uint32_t sel, uint32_t cdw11, uint32_t *dw0)
 {
 	return exec0(c, NVME_ADM_GET_FEATURES, fid | sel << 8, cdw11, dw0);
 }
@@ -465,7 +464,7 @@ static uint64_t read_numrec(struct ctrl *d)
 	uint8_t hdr[20];
 
 	assert_int_equal(t_get_log(d, NVME_LOG_DISC, 0, 0, hdr, sizeof(hdr), false), 0);
-	assert_int_equal(t_le64(hdr), 7); /* genctr */
+	assert_int_equal(t_le64(hdr), 7);      /* genctr */
 	assert_int_equal(t_le16(hdr + 16), 0); /* recfmt */
 	return t_le64(hdr + 8);
 }
@@ -637,8 +636,8 @@ static void test_smart(void **state)
 {
 	struct ctrl *c = t_admin(&F, NQN_A, HOST_A, 0);
 	struct nvme_smart_log log;
-	struct smart_counts sc = { 0 };
-	struct smart_life life = { .power_cycles = 1, .power_on_hours = 2 };
+	struct smart_counts sc = {0};
+	struct smart_life life = {.power_cycles = 1, .power_on_hours = 2};
 
 	(void)state;
 	/* data units: thousands of 512-byte units, rounded up */

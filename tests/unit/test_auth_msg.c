@@ -40,7 +40,7 @@ static void test_layout(void **state)
 static void test_negotiate(void **state)
 {
 	uint8_t img[72] = {0x00, 0x00, 0, 0, 0x34, 0x12, 0x00, 0x01, /* T_ID 1234h, NAPD 1 */
-			   0x01, 0, 3, 6, 1, 2, 3};
+			   0x01, 0,    3, 6, 1,	   2,	 3};
 	struct auth_negotiate m;
 	uint8_t expl;
 
@@ -118,8 +118,10 @@ static void test_challenge(void **state)
 	n = dhchap_challenge_encode(&m, buf, sizeof(buf));
 	assert_int_equal(n, 16 + 48 + 384);
 	/* Header bytes at the offsets of the specification's figure. */
-	assert_memory_equal(buf, ((uint8_t[]){0x01, 0x01, 0, 0, 7, 0, 48, 0, 2, 2, 0x80, 0x01,
-					       0xd4, 0xc3, 0xb2, 0xa1}), 16);
+	assert_memory_equal(buf,
+			    ((uint8_t[]){0x01, 0x01, 0, 0, 7, 0, 48, 0, 2, 2, 0x80, 0x01, 0xd4,
+					 0xc3, 0xb2, 0xa1}),
+			    16);
 	assert_int_equal(buf[16], 0xc1);
 	assert_int_equal(buf[16 + 48], 0xd1);
 	assert_int_equal(dhchap_challenge_decode(buf, n, &d, &expl), 0);
@@ -135,14 +137,14 @@ static void test_challenge(void **state)
 		uint8_t expl;
 	} bad[] = {
 		{1, NVMF_AUTH_ID_REPLY, 0, NVMF_AUTH_EXPL_INCORRECT_MESSAGE},
-		{8, 4, 0, NVMF_AUTH_EXPL_HASH_UNUSABLE},	  /* unknown hash */
+		{8, 4, 0, NVMF_AUTH_EXPL_HASH_UNUSABLE}, /* unknown hash */
 		{8, 0, 0, NVMF_AUTH_EXPL_HASH_UNUSABLE},
-		{6, 32, 0, NVMF_AUTH_EXPL_HASH_UNUSABLE},	  /* HL not SHA-384's */
-		{9, 6, 0, NVMF_AUTH_EXPL_DHGROUP_UNUSABLE},	  /* unknown group */
-		{9, 0, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	  /* NULL group with a value */
-		{9, 5, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	  /* 384 bytes for ffdhe8192 */
-		{11, 0x04, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},  /* DHVLEN 1152 > the group */
-		{-1, 0, -1, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	  /* value cut short */
+		{6, 32, 0, NVMF_AUTH_EXPL_HASH_UNUSABLE},	 /* HL not SHA-384's */
+		{9, 6, 0, NVMF_AUTH_EXPL_DHGROUP_UNUSABLE},	 /* unknown group */
+		{9, 0, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	 /* NULL group with a value */
+		{9, 5, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	 /* 384 bytes for ffdhe8192 */
+		{11, 0x04, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD}, /* DHVLEN 1152 > the group */
+		{-1, 0, -1, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	 /* value cut short */
 		{-1, 0, 15, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -150,8 +152,9 @@ static void test_challenge(void **state)
 		if (bad[i].off >= 0)
 			buf[bad[i].off] = bad[i].val;
 		expl = 0;
-		assert_int_equal(dhchap_challenge_decode(buf, bad[i].len > 0 ? (size_t)bad[i].len
-								 : (size_t)(n + bad[i].len),
+		assert_int_equal(dhchap_challenge_decode(buf,
+							 bad[i].len > 0 ? (size_t)bad[i].len
+									: (size_t)(n + bad[i].len),
 							 &d, &expl),
 				 -EBADMSG);
 		assert_int_equal(expl, bad[i].expl);
@@ -174,8 +177,9 @@ static void test_reply(void **state)
 	memset(m.cval, 0x22, 32); /* not valid: must not reach the wire */
 	n = dhchap_reply_encode(&m, buf, sizeof(buf));
 	assert_int_equal(n, 16 + 64);
-	assert_memory_equal(buf, ((uint8_t[]){0x01, 0x02, 0, 0, 0xef, 0xbe, 32, 0, 0, 0, 0, 0,
-					       0, 0, 0, 0}), 16);
+	assert_memory_equal(
+		buf, ((uint8_t[]){0x01, 0x02, 0, 0, 0xef, 0xbe, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0}),
+		16);
 	for (int i = 0; i < 32; i++)
 		assert_int_equal(buf[48 + i], 0);
 	assert_int_equal(dhchap_reply_decode(buf, n, &d, &expl), 0);
@@ -201,8 +205,8 @@ static void test_reply(void **state)
 		uint8_t expl;
 	} bad[] = {
 		{0, 0x00, 0, NVMF_AUTH_EXPL_INCORRECT_MESSAGE},
-		{6, 33, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	/* HL */
-		{8, 2, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	/* CVALID */
+		{6, 33, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	 /* HL */
+		{8, 2, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},	 /* CVALID */
 		{10, 0x01, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD}, /* DHVLEN 257 */
 		{11, 0x08, 0, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD}, /* DHVLEN 2048: oversized */
 		{-1, 0, 1, NVMF_AUTH_EXPL_INCORRECT_PAYLOAD},
@@ -221,9 +225,11 @@ static void test_success_failure(void **state)
 {
 	struct dhchap_success1 s1 = {.t_id = 3, .hl = 64, .rvalid = 1}, s1d;
 	struct dhchap_success2 s2 = {.t_id = 3}, s2d;
-	struct auth_failure f = {.auth_id = NVMF_AUTH_ID_FAILURE1, .t_id = 3,
+	struct auth_failure f = {.auth_id = NVMF_AUTH_ID_FAILURE1,
+				 .t_id = 3,
 				 .rescode = NVMF_AUTH_FAILURE_REASON_FAILED,
-				 .rescode_exp = NVMF_AUTH_EXPL_HASH_UNUSABLE}, fd;
+				 .rescode_exp = NVMF_AUTH_EXPL_HASH_UNUSABLE},
+			    fd;
 	uint8_t expl, type, id;
 	uint16_t t_id;
 
@@ -271,10 +277,8 @@ static void test_success_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_layout),
-		cmocka_unit_test(test_negotiate),
-		cmocka_unit_test(test_challenge),
-		cmocka_unit_test(test_reply),
+		cmocka_unit_test(test_layout),		cmocka_unit_test(test_negotiate),
+		cmocka_unit_test(test_challenge),	cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_success_failure),
 	};
 

@@ -33,7 +33,7 @@ static void on_done(struct be_io *io, int res)
 /* Submit io and run the ring until it is done; returns its result. */
 static int run_io(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 {
-	struct result r = { 0 };
+	struct result r = {0};
 	int ret;
 
 	io->user_data = (uint64_t)(uintptr_t)&r;
@@ -60,8 +60,8 @@ static int run_io(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 
 static struct be_io mkio(enum be_op op, void *buf, uint64_t off, uint32_t len)
 {
-	struct be_io io = { .op = op, .buf = buf, .buf_index = -1, .file_index = -1,
-			    .offset = off, .len = len };
+	struct be_io io = {
+		.op = op, .buf = buf, .buf_index = -1, .file_index = -1, .offset = off, .len = len};
 	return io;
 }
 
@@ -117,7 +117,7 @@ static void exercise(struct be_ns *ns)
 
 static void test_ram(void **state)
 {
-	struct be_params p = { .path = "ram:1M", .ram_size = NS_SIZE, .block_size = 4096 };
+	struct be_params p = {.path = "ram:1M", .ram_size = NS_SIZE, .block_size = 4096};
 	struct be_ns ns;
 	char err[256];
 
@@ -135,7 +135,7 @@ static void test_ram(void **state)
  * back with their neighbours untouched. */
 static void test_ram_copy_in(void **state)
 {
-	struct be_params p = { .path = "ram:1M", .ram_size = NS_SIZE, .block_size = 512 };
+	struct be_params p = {.path = "ram:1M", .ram_size = NS_SIZE, .block_size = 512};
 	struct io_uring ring;
 	uint8_t *w = malloc(8192), *r = malloc(8192);
 	struct be_ns ns;
@@ -174,7 +174,7 @@ static void test_ram_copy_in(void **state)
 static void file_case(bool direct)
 {
 	char path[] = "/var/tmp/nvmfd-be-XXXXXX";
-	struct be_params p = { .path = path, .block_size = 512, .direct = direct };
+	struct be_params p = {.path = path, .block_size = 512, .direct = direct};
 	struct be_ns ns;
 	char err[256];
 	int fd = mkstemp(path);
@@ -204,11 +204,11 @@ static void test_file_direct(void **state)
 
 static void test_read_only_and_errors(void **state)
 {
-	struct be_params p = { .path = "ram:64k", .ram_size = 65536, .read_only = true };
-	struct be_params missing = { .path = "/nonexistent/nvmfd" };
-	struct be_params dir = { .path = "/tmp" };
+	struct be_params p = {.path = "ram:64k", .ram_size = 65536, .read_only = true};
+	struct be_params missing = {.path = "/nonexistent/nvmfd"};
+	struct be_params dir = {.path = "/tmp"};
 	struct io_uring ring;
-	uint8_t buf[512] = { 0 };
+	uint8_t buf[512] = {0};
 	struct be_io io;
 	struct be_ns ns;
 	char err[256];

@@ -128,48 +128,50 @@ static void test_errors(void **state)
 		const char *text;
 		const char *want;
 	} cases[] = {
-		{ "[nvmfd]\nlisten = 127.0.0.1:4420\nread_onyl = yes\n",
-		  "t.ini:3: unknown key 'read_onyl' in [nvmfd]" },
-		{ "[nvmfd]\nlisten = 127.0.0.1:4420\n[bogus]\n", "t.ini:3: unknown section [bogus]" },
-		{ "[nvmfd]\nlisten = 1.2.3.4:99999\n", "t.ini:2: '1.2.3.4:99999' is not ADDRESS" },
-		{ "[nvmfd]\nlisten = ::1\n", "t.ini:2:" },
-		{ "[nvmfd]\nworkers = 0\nlisten=1.1.1.1\n", "t.ini:2: workers = '0'" },
-		{ "[nvmfd]\n", "no 'listen = ADDRESS:PORT'" },
-		{ "[nvmfd]\nlisten = 127.0.0.1\nlisten = 127.0.0.1:4420\n",
-		  "t.ini:3: 127.0.0.1:4420 is already a listener (line 2)" },
-		{ "[nvmfd]\nlisten = 127.0.0.1\nmax_h2c_data = 4098\n", "multiple of 4" },
-		{ "[nvmfd]\nlisten = 127.0.0.1\nstate_dir = relative\n", "t.ini:3: state_dir" },
-		{ "[subsystem not-an-nqn]\n", "t.ini:1: 'not-an-nqn' is not a valid NQN" },
-		{ "[subsystem nqn.2014-08.org.nvmexpress.discovery]\n", "t.ini:1: the discovery NQN" },
-		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\n",
-		  "t.ini:3: subsystem nqn.2026-11.a:b allows no host" },
-		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host = any\n"
-		  "[subsystem nqn.2026-11.a:b]\n",
-		  "t.ini:5: subsystem nqn.2026-11.a:b is already defined at line 3" },
-		{ "[nvmfd]\nlisten=1.1.1.1\n[namespace nqn.2026-11.a:b 1]\npath = ram:1M\n",
-		  "t.ini:3: namespace 1: no [subsystem nqn.2026-11.a:b]" },
-		{ "[namespace nqn.2026-11.a:b 0]\n", "t.ini:1: namespace ID '0'" },
-		{ "[namespace nqn.2026-11.a:b x]\n", "t.ini:1: namespace ID 'x'" },
-		{ "[namespace nqn.2026-11.a:b]\n", "t.ini:1: expected [namespace SUBSYSTEM-NQN NSID]" },
-		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
-		  "[namespace nqn.2026-11.a:b 1]\npath = ram:1X\n",
-		  "t.ini:6: path = 'ram:1X'" },
-		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
-		  "[namespace nqn.2026-11.a:b 1]\nblock_size = 1024\n",
-		  "t.ini:6: block_size must be 512 or 4096" },
-		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
-		  "[namespace nqn.2026-11.a:b 1]\nread_only = maybe\n",
-		  "t.ini:6: read_only = 'maybe'" },
-		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
-		  "[namespace nqn.2026-11.a:b 1]\n",
-		  "t.ini:5: namespace 1 of nqn.2026-11.a:b has no path" },
-		{ "listen = 1.1.1.1\n", "t.ini:1: 'listen' before any [section]" },
-		{ "[nvmfd]\nthis line has no equals sign\n", "t.ini:2: syntax error" },
-		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host = bad host\n",
-		  "t.ini:4: allow_host = 'bad host'" },
-		{ "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\n"
-		  "serial = 123456789012345678901\n",
-		  "t.ini:4: serial must be 1 to 20" },
+		{"[nvmfd]\nlisten = 127.0.0.1:4420\nread_onyl = yes\n",
+		 "t.ini:3: unknown key 'read_onyl' in [nvmfd]"},
+		{"[nvmfd]\nlisten = 127.0.0.1:4420\n[bogus]\n", "t.ini:3: unknown section [bogus]"},
+		{"[nvmfd]\nlisten = 1.2.3.4:99999\n", "t.ini:2: '1.2.3.4:99999' is not ADDRESS"},
+		{"[nvmfd]\nlisten = ::1\n", "t.ini:2:"},
+		{"[nvmfd]\nworkers = 0\nlisten=1.1.1.1\n", "t.ini:2: workers = '0'"},
+		{"[nvmfd]\n", "no 'listen = ADDRESS:PORT'"},
+		{"[nvmfd]\nlisten = 127.0.0.1\nlisten = 127.0.0.1:4420\n",
+		 "t.ini:3: 127.0.0.1:4420 is already a listener (line 2)"},
+		{"[nvmfd]\nlisten = 127.0.0.1\nmax_h2c_data = 4098\n", "multiple of 4"},
+		{"[nvmfd]\nlisten = 127.0.0.1\nstate_dir = relative\n", "t.ini:3: state_dir"},
+		{"[subsystem not-an-nqn]\n", "t.ini:1: 'not-an-nqn' is not a valid NQN"},
+		{"[subsystem nqn.2014-08.org.nvmexpress.discovery]\n",
+		 "t.ini:1: the discovery NQN"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\n",
+		 "t.ini:3: subsystem nqn.2026-11.a:b allows no host"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host = any\n"
+		 "[subsystem nqn.2026-11.a:b]\n",
+		 "t.ini:5: subsystem nqn.2026-11.a:b is already defined at line 3"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[namespace nqn.2026-11.a:b 1]\npath = ram:1M\n",
+		 "t.ini:3: namespace 1: no [subsystem nqn.2026-11.a:b]"},
+		{"[namespace nqn.2026-11.a:b 0]\n", "t.ini:1: namespace ID '0'"},
+		{"[namespace nqn.2026-11.a:b x]\n", "t.ini:1: namespace ID 'x'"},
+		{"[namespace nqn.2026-11.a:b]\n",
+		 "t.ini:1: expected [namespace SUBSYSTEM-NQN NSID]"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
+		 "[namespace nqn.2026-11.a:b 1]\npath = ram:1X\n",
+		 "t.ini:6: path = 'ram:1X'"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
+		 "[namespace nqn.2026-11.a:b 1]\nblock_size = 1024\n",
+		 "t.ini:6: block_size must be 512 or 4096"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
+		 "[namespace nqn.2026-11.a:b 1]\nread_only = maybe\n",
+		 "t.ini:6: read_only = 'maybe'"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
+		 "[namespace nqn.2026-11.a:b 1]\n",
+		 "t.ini:5: namespace 1 of nqn.2026-11.a:b has no path"},
+		{"listen = 1.1.1.1\n", "t.ini:1: 'listen' before any [section]"},
+		{"[nvmfd]\nthis line has no equals sign\n", "t.ini:2: syntax error"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host = bad host\n",
+		 "t.ini:4: allow_host = 'bad host'"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\n"
+		 "serial = 123456789012345678901\n",
+		 "t.ini:4: serial must be 1 to 20"},
 	};
 
 	(void)state;
@@ -186,8 +188,10 @@ static void test_long_line(void **state)
 	(void)state;
 	memset(host, 'a', sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
-	snprintf(text, sizeof(text), "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\n"
-				     "allow_host = nqn.2026-11.a:%s\nallow_host = any\n", host);
+	snprintf(text, sizeof(text),
+		 "[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\n"
+		 "allow_host = nqn.2026-11.a:%s\nallow_host = any\n",
+		 host);
 	load_fails(text, "t.ini:4: line longer than 198 characters");
 	/* ... and the line after it is not a phantom error */
 	assert_null(strstr(err, "t.ini:5"));
@@ -255,15 +259,18 @@ static void test_limits(void **state)
 	load_fails("[nvmfd]\nlisten = 127.0.0.1\nmax_connections_per_host = many\n",
 		   "t.ini:3: max_connections_per_host = 'many'");
 	load_fails("[nvmfd]\nlisten = 127.0.0.1\nmax_controllers_per_subsystem = 2000\n",
-		   "t.ini:3: max_controllers_per_subsystem = '2000': expected a number from 1 to 1024");
+		   "t.ini:3: max_controllers_per_subsystem = '2000': expected a number from 1 to "
+		   "1024");
 	load_fails("[nvmfd]\nlisten = 127.0.0.1\nicreq_timeout = 10 s\n",
 		   "t.ini:3: icreq_timeout = '10 s': expected a duration");
 	load_fails("[nvmfd]\nlisten = 127.0.0.1\nicreq_timeout = 50ms\n",
 		   "t.ini:3: icreq_timeout = '50ms'");
-	load_fails("[nvmfd]\nlisten = 127.0.0.1\npdu_timeout = 2h\n", "t.ini:3: pdu_timeout = '2h'");
-	load_fails("[nvmfd]\nlisten = 127.0.0.1\nmax_buffers_per_connection = 64k\n"
-		   "max_transfer = 1M\n",
-		   "t.ini:3: max_buffers_per_connection (65536) is less than max_transfer (1048576)");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\npdu_timeout = 2h\n",
+		   "t.ini:3: pdu_timeout = '2h'");
+	load_fails(
+		"[nvmfd]\nlisten = 127.0.0.1\nmax_buffers_per_connection = 64k\n"
+		"max_transfer = 1M\n",
+		"t.ini:3: max_buffers_per_connection (65536) is less than max_transfer (1048576)");
 }
 
 static void test_parsers(void **state)
@@ -337,7 +344,8 @@ static void test_busy_poll(void **state)
 	load_fails("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = 50\n",
 		   "t.ini:3: busy_poll = '50': expected a duration from 0 to 1000us");
 	load_fails("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = 2ms\n", "t.ini:3: busy_poll = '2ms'");
-	load_fails("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = fast\n", "t.ini:3: busy_poll = 'fast'");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\nbusy_poll = fast\n",
+		   "t.ini:3: busy_poll = 'fast'");
 }
 
 int main(void)

@@ -170,7 +170,7 @@ static void test_admin_refusals(void **state)
 
 static void test_cntlid_allocation(void **state)
 {
-	struct ctrl *c[4] = { NULL }, *x = NULL, *y = NULL;
+	struct ctrl *c[4] = {NULL}, *x = NULL, *y = NULL;
 	uint32_t dw0;
 
 	(void)state;
@@ -272,8 +272,8 @@ static void test_io_connect(void **state)
 	F.hostid[0] ^= 0xff;
 	refused(io_conn(a, HOST_A, 2, 127, &dw0, &x), dw0, x, PARAM, true, IPO_DATA(hostid));
 	F.hostid[0] ^= 0xff;
-	refused(t_connect(&F, NVMF_DISC_NQN, HOST_A, 1, 31, a->cntlid, 0, &dw0, &x), dw0, x,
-		PARAM, true, IPO_SQE(qid));
+	refused(t_connect(&F, NVMF_DISC_NQN, HOST_A, 1, 31, a->cntlid, 0, &dw0, &x), dw0, x, PARAM,
+		true, IPO_SQE(qid));
 	/* Set Features 07h once queues exist: Command Sequence Error */
 	assert_int_equal(set_nq(a, 1, 1, &dw0), T_ST(GENERIC, CMD_SEQ_ERROR) | NVME_STATUS_DNR);
 	/* gone: the qid is free again */
@@ -508,17 +508,17 @@ static void test_aer_ns_changed(void **state)
 	assert_int_equal(aer(a, 8, &r), CTRL_EXEC_HELD);
 	assert_int_equal(F.naer_done, 1);
 	/* RAE set: nothing is cleared */
-	changed_ns_is(a, true, (const uint32_t[]){ 5, 6, 0 });
+	changed_ns_is(a, true, (const uint32_t[]){5, 6, 0});
 	ctrl_notify_ns_changed(a, 1);
 	assert_int_equal(F.naer_done, 1);
-	changed_ns_is(a, false, (const uint32_t[]){ 5, 6, 1, 0 });
+	changed_ns_is(a, false, (const uint32_t[]){5, 6, 1, 0});
 	assert_int_equal(a->nchanged_ns, 0);
 	/* read: the next change is reported to the AER still held */
 	ctrl_notify_ns_changed(a, 2);
 	assert_int_equal(F.naer_done, 2);
 	assert_int_equal(F.aer_cid[1], 8);
 	/* an event that waits completes the next AER at once */
-	changed_ns_is(a, false, (const uint32_t[]){ 2, 0 });
+	changed_ns_is(a, false, (const uint32_t[]){2, 0});
 	ctrl_notify_ns_changed(a, 3);
 	assert_int_equal(aer(a, 9, &r), CTRL_EXEC_DONE);
 	assert_int_equal(r.status, 0);
@@ -599,7 +599,7 @@ static void test_posted_ns_changed(void **state)
 	assert_false(atomic_load(&a->ev_posted));
 	assert_int_equal(F.aer_cid[0], 7);
 	assert_int_equal(F.aer_dw0[0], AER_NS);
-	changed_ns_is(a, false, (const uint32_t[]){ 3, 9, 0 });
+	changed_ns_is(a, false, (const uint32_t[]){3, 9, 0});
 	/* delivered once: a second delivery finds nothing */
 	assert_int_equal(aer(a, 8, &r), CTRL_EXEC_HELD);
 	deliver(a, 1);
@@ -611,7 +611,7 @@ static void test_posted_ns_changed(void **state)
 	assert_int_equal(set_aec(a, 0), 0);
 	ctrl_post_ns_changed(a, 4);
 	deliver(a, 1);
-	changed_ns_is(a, false, (const uint32_t[]){ 4, 0 });
+	changed_ns_is(a, false, (const uint32_t[]){4, 0});
 	t_admin_gone(a);
 }
 
@@ -637,12 +637,12 @@ static void test_posted_overflow(void **state)
 		ctrl_post_ns_changed(a, 1000 + n);
 	deliver(a, 2);
 	assert_int_equal(F.aer_cid[1], 8);
-	changed_ns_is(a, false, (const uint32_t[]){ 0xffffffffu, 0 });
+	changed_ns_is(a, false, (const uint32_t[]){0xffffffffu, 0});
 	/* the log read cleared the overflow: the next change is listed again */
 	assert_int_equal(aer(a, 9, &r), CTRL_EXEC_HELD);
 	ctrl_post_ns_changed(a, 77);
 	deliver(a, 3);
-	changed_ns_is(a, false, (const uint32_t[]){ 77, 0 });
+	changed_ns_is(a, false, (const uint32_t[]){77, 0});
 	t_admin_gone(a);
 }
 

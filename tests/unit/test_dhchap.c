@@ -150,10 +150,12 @@ static void test_augmented_challenge(void **state)
 	for (uint8_t h = 1; h <= 3; h++) {
 		size_t hl = dhchap_hash_len(h);
 
-		assert_int_equal(dhchap_augmented_challenge(h, secret, sizeof(secret), chal, out), 0);
+		assert_int_equal(dhchap_augmented_challenge(h, secret, sizeof(secret), chal, out),
+				 0);
 		assert_int_equal(unhex(want_hex[h], want), hl);
 		assert_memory_equal(out, want, hl);
-		assert_int_equal(dhchap_response_challenge(h, secret, sizeof(secret), chal, out), 0);
+		assert_int_equal(dhchap_response_challenge(h, secret, sizeof(secret), chal, out),
+				 0);
 		assert_memory_equal(out, want, hl);
 		/* Without a DH group, the challenge is used as it is. */
 		assert_int_equal(dhchap_response_challenge(h, NULL, 0, chal, out), 0);
@@ -235,7 +237,7 @@ static void test_dh_bad_peer(void **state)
 	assert_int_equal(dhchap_dh_generate(NVMF_DHCHAP_DHGROUP_FFDHE2048, &dh), 0);
 	/* 0, 1, p - 1, p, p + 1, p - 2 (not in the prime-order subgroup), all ones. */
 	static const struct {
-		int word;	/* BN_set_word value, or -1 for p-relative */
+		int word; /* BN_set_word value, or -1 for p-relative */
 		int p_delta;
 	} cases[] = {{0, 0}, {1, 0}, {-1, -1}, {-1, 0}, {-1, 1}, {-1, -2}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -276,12 +278,9 @@ static void test_random_seqnum(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_host_response),
-		cmocka_unit_test(test_ctrl_response),
-		cmocka_unit_test(test_augmented_challenge),
-		cmocka_unit_test(test_equal),
-		cmocka_unit_test(test_dh_groups),
-		cmocka_unit_test(test_dh_bad_peer),
+		cmocka_unit_test(test_host_response),	    cmocka_unit_test(test_ctrl_response),
+		cmocka_unit_test(test_augmented_challenge), cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_dh_groups),	    cmocka_unit_test(test_dh_bad_peer),
 		cmocka_unit_test(test_random_seqnum),
 	};
 

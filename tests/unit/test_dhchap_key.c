@@ -73,13 +73,16 @@ static const struct {
 	uint8_t len;
 	uint8_t first;
 } formatted[] = {
-	{"DHHC-1:02:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vcSEgBQ==:",
-	 2, 48, 0x00},
-	{"DHHC-1:03:QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl9gYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+fx/Gj1o=:",
+	{"DHHC-1:02:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vcSEgBQ==:", 2,
+	 48, 0x00},
+	{"DHHC-1:03:"
+	 "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl9gYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+fx/"
+	 "Gj1o=:",
 	 3, 64, 0x40},
 	/* Test keys of nvme-cli / blktests: 32 and 64 bytes. */
 	{"DHHC-1:00:MWPqcx1Ug1debg8fPIGpkqbQhLcYUt39k7UWirkblaKEH1kE:", 0, 32, 0x31},
-	{"DHHC-1:00:ojmm6ISA2DBpZEldEJqJvA1/cAl1wDmeolS0fCIn2qZpK0b7gpx3qu76yHpjlOOXNyjqf0oFYCWxUqkXGN2xEBOVxoA=:",
+	{"DHHC-1:00:ojmm6ISA2DBpZEldEJqJvA1/"
+	 "cAl1wDmeolS0fCIn2qZpK0b7gpx3qu76yHpjlOOXNyjqf0oFYCWxUqkXGN2xEBOVxoA=:",
 	 0, 64, 0xa2},
 };
 
@@ -113,18 +116,23 @@ static void test_parse_rejects(void **state)
 		{"DHHC-1:00:Jc/My1o0qtLCWRp+sHhAVafdfaS7YQOMYhk9zSmlatobqB8C:", -EKEYREJECTED},
 		/* One key bit flipped in the specification's example. */
 		{"DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2m:", -EKEYREJECTED},
-		{"DHHC-1:04:" SPEC_SECRET ":", -EINVAL},  /* unknown hash */
-		{"DHHC-1:1:" SPEC_SECRET ":", -EINVAL},	  /* one digit */
+		{"DHHC-1:04:" SPEC_SECRET ":", -EINVAL}, /* unknown hash */
+		{"DHHC-1:1:" SPEC_SECRET ":", -EINVAL},	 /* one digit */
 		{"DHHC-1:0x:" SPEC_SECRET ":", -EINVAL},
-		{"DHHC-2:00:" SPEC_SECRET ":", -EINVAL},  /* version */
+		{"DHHC-2:00:" SPEC_SECRET ":", -EINVAL}, /* version */
 		{"dhhc-1:00:" SPEC_SECRET ":", -EINVAL},
 		{"DHHC-1:00:" SPEC_SECRET "::", -EINVAL}, /* after the colon */
 		{"DHHC-1:00:" SPEC_SECRET ": ", -EINVAL},
-		{"DHHC-1:00::", -EINVAL},		  /* empty */
-		{"DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2:", -EINVAL}, /* 47 chars */
-		{"DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2n" "AAAA:", -EINVAL},
-		{"DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ*n:", -EINVAL}, /* alphabet */
-		{"DHHC-1:00:ia6zGodOr4SEG0Zzaw39=rpY0wqipUWj4jWjUh4HWUz6aQ2n:", -EINVAL}, /* '=' inside */
+		{"DHHC-1:00::", -EINVAL}, /* empty */
+		{"DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2:",
+		 -EINVAL}, /* 47 chars */
+		{"DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2n"
+		 "AAAA:",
+		 -EINVAL},
+		{"DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ*n:",
+		 -EINVAL}, /* alphabet */
+		{"DHHC-1:00:ia6zGodOr4SEG0Zzaw39=rpY0wqipUWj4jWjUh4HWUz6aQ2n:",
+		 -EINVAL}, /* '=' inside */
 		/* 16-byte key + CRC: base64 of 20 bytes, a valid CRC, a wrong length. */
 		{"DHHC-1:00:AAECAwQFBgcICQoLDA0OD4jizs4=:", -EINVAL},
 		{"", -EINVAL},

@@ -27,7 +27,7 @@ enum { STEP_NEGOTIATE, STEP_CHALLENGE, STEP_REPLY, STEP_SUCCESS1, STEP_SUCCESS2 
 struct pair {
 	struct dhchap_ctrl c;
 	struct dhchap_host h;
-	struct dhchap_key hkey, ckey;	/* what the controller holds */
+	struct dhchap_key hkey, ckey;	  /* what the controller holds */
 	struct dhchap_key hkey_h, ckey_h; /* what the host holds */
 };
 
@@ -158,7 +158,8 @@ static void test_matrix(void **state)
 				assert_int_equal(p.h.bidi, bidi);
 				assert_null(p.c.dh);
 				/* Nothing more to say on either side. */
-				assert_int_equal(dhchap_host_send(&p.h, msg, AUTH_MSG_MAX), -EPROTO);
+				assert_int_equal(dhchap_host_send(&p.h, msg, AUTH_MSG_MAX),
+						 -EPROTO);
 				teardown_pair(&p);
 			}
 }
@@ -617,16 +618,11 @@ static void test_small_buffers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_matrix),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_wrong_host_key),
-		cmocka_unit_test(test_wrong_ctrl_key),
-		cmocka_unit_test(test_replayed_reply),
-		cmocka_unit_test(test_tampered),
-		cmocka_unit_test(test_unusable_ids),
-		cmocka_unit_test(test_oversized_dh),
-		cmocka_unit_test(test_out_of_order),
-		cmocka_unit_test(test_small_buffers),
+		cmocka_unit_test(test_matrix),	       cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_wrong_host_key), cmocka_unit_test(test_wrong_ctrl_key),
+		cmocka_unit_test(test_replayed_reply), cmocka_unit_test(test_tampered),
+		cmocka_unit_test(test_unusable_ids),   cmocka_unit_test(test_oversized_dh),
+		cmocka_unit_test(test_out_of_order),   cmocka_unit_test(test_small_buffers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

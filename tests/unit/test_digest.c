@@ -122,8 +122,9 @@ static void test_copy(void **state)
 		}
 	}
 	/* chained: the register goes on from the seed given */
-	assert_int_equal(tcp_crc32c_copy(tcp_crc32c(TCP_CRC32C_SEED, buf, 100), dst, buf + 100, 5000),
-			 tcp_crc32c(TCP_CRC32C_SEED, buf, 5100));
+	assert_int_equal(
+		tcp_crc32c_copy(tcp_crc32c(TCP_CRC32C_SEED, buf, 100), dst, buf + 100, 5000),
+		tcp_crc32c(TCP_CRC32C_SEED, buf, 5100));
 }
 
 /* Data followed by its little-endian digest leaves a constant register. */

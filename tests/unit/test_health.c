@@ -185,7 +185,7 @@ static void test_power_on_and_others_kept(void **state)
 static void test_retire_subsys(void **state)
 {
 	struct health *h = NULL;
-	struct smart_counts total = { .read_cmds = 50, .write_cmds = 60, .write_blocks = 70 };
+	struct smart_counts total = {.read_cmds = 50, .write_cmds = 60, .write_blocks = 70};
 	const char *text;
 
 	(void)state;

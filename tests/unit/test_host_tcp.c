@@ -61,10 +61,10 @@ static void f_fail(struct fake *f, const char *fmt, ...)
 	}
 }
 
-#define F_CHECK(f, cond)                                                        \
-	do {                                                                    \
-		if (!(cond))                                                    \
-			f_fail(f, "%s:%d: %s", __FILE__, __LINE__, #cond);      \
+#define F_CHECK(f, cond)                                                   \
+	do {                                                               \
+		if (!(cond))                                               \
+			f_fail(f, "%s:%d: %s", __FILE__, __LINE__, #cond); \
 	} while (0)
 
 /* Receive one whole PDU; false on EOF or a codec error. */
@@ -107,7 +107,7 @@ static void f_send(struct fake *f, const struct tcp_tx_pdu *t)
 static void f_rsp(struct fake *f, uint16_t cid, nvme_status_t st, uint32_t dw0)
 {
 	struct tcp_tx_pdu t;
-	struct nvme_cqe cqe = { .dw0 = htole32(dw0), .cid = cid, .status = htole16(st << 1) };
+	struct nvme_cqe cqe = {.dw0 = htole32(dw0), .cid = cid, .status = htole16(st << 1)};
 
 	tcp_build_rsp(&t, &f->p, &cqe);
 	f_send(f, &t);
@@ -182,8 +182,8 @@ static void *f_thread(void *arg)
 		f_fail(f, "accept: %s", strerror(errno));
 		return NULL;
 	}
-	f->p = (struct tcp_conn_params){ .controller = true, .maxh2cdata = f->maxh2c,
-					 .max_icd = NVME_TCP_ADMIN_ICD };
+	f->p = (struct tcp_conn_params){
+		.controller = true, .maxh2cdata = f->maxh2c, .max_icd = NVME_TCP_ADMIN_ICD};
 	tcp_rx_init(&f->rx, &f->p);
 	f->script(f);
 	/* Let the host see everything, then the close. */
@@ -197,7 +197,7 @@ static void *f_thread(void *arg)
 
 static void fake_start(struct fake *f, void (*script)(struct fake *))
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sa);
 
 	f->script = script;
@@ -229,12 +229,18 @@ struct host {
 
 static void host_connect(struct host *h, struct fake *f, bool hd, bool dd, uint32_t max_h2c)
 {
-	struct nvmf_association_params ap = { .hdgst = hd, .ddgst = dd, .max_h2c = max_h2c,
-					      .timeout_ms = 2000, .hostnqn = HOSTNQN,
-					      .hostid = { 1, 2, 3 } };
-	struct nvmf_qpair_params qp = { .traddr = "127.0.0.1", .trsvcid = f->port,
-					.subnqn = SUBNQN, .qid = 0, .qsize = 32,
-					.cntlid = NVMF_CNTLID_DYNAMIC };
+	struct nvmf_association_params ap = {.hdgst = hd,
+					     .ddgst = dd,
+					     .max_h2c = max_h2c,
+					     .timeout_ms = 2000,
+					     .hostnqn = HOSTNQN,
+					     .hostid = {1, 2, 3}};
+	struct nvmf_qpair_params qp = {.traddr = "127.0.0.1",
+				       .trsvcid = f->port,
+				       .subnqn = SUBNQN,
+				       .qid = 0,
+				       .qsize = 32,
+				       .cntlid = NVMF_CNTLID_DYNAMIC};
 	int err;
 
 	h->na = nvmf_association_alloc(NVMF_TRTYPE_TCP, &ap, &err);
@@ -280,7 +286,7 @@ static void script_connect_fields(struct fake *f)
 
 static void connect_fields(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	struct host h;
 
 	fake_start(&f, script_connect_fields);
@@ -304,7 +310,7 @@ static void script_connect_refused(struct fake *f)
 
 static void connect_invalid_subnqn(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	struct host h;
 
 	fake_start(&f, script_connect_refused);
@@ -327,7 +333,7 @@ static void script_handshake_only(struct fake *f)
 /* The ICResp must echo the digests exactly (Linux nvme_tcp_init_connection()). */
 static void icresp_digest_mismatch(void **state)
 {
-	struct fake f = { .dgst_override = 0 };
+	struct fake f = {.dgst_override = 0};
 	struct host h;
 
 	fake_start(&f, script_handshake_only);
@@ -340,7 +346,7 @@ static void icresp_digest_mismatch(void **state)
 
 static void icresp_cpda(void **state)
 {
-	struct fake f = { .dgst_override = -1, .cpda = 1 };
+	struct fake f = {.dgst_override = -1, .cpda = 1};
 	struct host h;
 
 	fake_start(&f, script_handshake_only);
@@ -381,7 +387,7 @@ static void script_read_success(struct fake *f)
 
 static void read_c2h_success(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	static uint8_t buf[16384];
 	struct nvme_sqe sqe;
 	nvme_status_t st = 1;
@@ -400,8 +406,8 @@ static void read_c2h_success(void **state)
 }
 
 /* Receive the H2CData PDUs of one R2T; check sizes, offsets and LAST. */
-static void f_expect_h2c(struct fake *f, uint16_t cid, uint16_t ttag, uint32_t r2to,
-			 uint32_t r2tl, uint32_t pdu_max)
+static void f_expect_h2c(struct fake *f, uint16_t cid, uint16_t ttag, uint32_t r2to, uint32_t r2tl,
+			 uint32_t pdu_max)
 {
 	const struct nvme_tcp_h2c_data *h = &f->rx.hdr.h2c;
 	uint32_t off = r2to;
@@ -449,7 +455,7 @@ static void script_write_r2t(struct fake *f)
 
 static void write_two_r2ts(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	static uint8_t buf[65536];
 	struct nvme_sqe sqe;
 	nvme_status_t st = 1;
@@ -485,7 +491,7 @@ static void script_write_icd(struct fake *f)
 
 static void write_in_capsule(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	static uint8_t buf[8192];
 	struct nvme_sqe sqe;
 	nvme_status_t st = 1;
@@ -525,7 +531,7 @@ static void script_ddgst_error(struct fake *f)
 
 static void data_digest_error(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	static uint8_t buf[4096];
 	struct nvme_sqe sqe;
 	nvme_status_t st;
@@ -564,7 +570,7 @@ static void script_unknown_cid(struct fake *f)
 
 static void unknown_cid(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	nvme_status_t st;
 	struct host h;
 
@@ -597,7 +603,7 @@ static void script_c2h_unexpected(struct fake *f)
 
 static void c2h_unexpected(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	nvme_status_t st;
 	struct host h;
 
@@ -626,7 +632,7 @@ static void script_c2h_empty(struct fake *f)
 
 static void c2h_empty(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	static uint8_t buf[512];
 	struct nvme_sqe sqe;
 	nvme_status_t st;
@@ -663,7 +669,7 @@ static void script_c2h_order(struct fake *f)
 
 static void c2h_out_of_order(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	static uint8_t buf[8192];
 	struct nvme_sqe sqe;
 	nvme_status_t st;
@@ -682,7 +688,7 @@ static void c2h_out_of_order(void **state)
 static void script_c2h_term(struct fake *f)
 {
 	struct tcp_tx_pdu t;
-	uint8_t bad[8] = { 0 };
+	uint8_t bad[8] = {0};
 
 	f_handshake(f);
 	f_connect(f, 1);
@@ -695,7 +701,7 @@ static void script_c2h_term(struct fake *f)
 
 static void c2h_term_req(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	nvme_status_t st;
 	struct host h;
 
@@ -720,7 +726,7 @@ static void script_silent(struct fake *f)
 
 static void timeout(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
+	struct fake f = {.dgst_override = -1};
 	nvme_status_t st;
 	struct host h;
 
@@ -755,8 +761,8 @@ static void script_detach(struct fake *f)
 
 static void detach(void **state)
 {
-	struct fake f = { .dgst_override = -1, .maxh2c = 65536 };
-	struct tcp_conn_params p = { .hdgst = true, .ddgst = true };
+	struct fake f = {.dgst_override = -1, .maxh2c = 65536};
+	struct tcp_conn_params p = {.hdgst = true, .ddgst = true};
 	struct nvmf_tcp_queue_info info;
 	struct nvme_sqe ka, rd;
 	struct nvmf_capsule *nc;
@@ -836,8 +842,8 @@ static void status_names(void **state)
 
 static void connect_refused_port(void **state)
 {
-	struct fake f = { .dgst_override = -1 };
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct fake f = {.dgst_override = -1};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sa);
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	struct host h;

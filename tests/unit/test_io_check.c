@@ -42,8 +42,7 @@ static int teardown(void **state)
 }
 
 /* A Read / Write / Write Zeroes: slba, nlb (1's based here), extra CDW12 bits. */
-static struct nvme_sqe rw(uint8_t opc, uint32_t nsid, uint64_t slba, uint32_t nlb,
-			  uint32_t cdw12)
+static struct nvme_sqe rw(uint8_t opc, uint32_t nsid, uint64_t slba, uint32_t nlb, uint32_t cdw12)
 {
 	return t_sqe(opc, nsid, (uint32_t)slba, (uint32_t)(slba >> 32),
 		     ((nlb - 1) & 0xffff) | cdw12, 0, 0, 0);
@@ -299,7 +298,7 @@ static void test_errno_status(void **state)
 
 static void test_account(void **state)
 {
-	struct io_plan p = { .op = BE_OP_READ, .ns = &F.ns[0], .len = 4096 };
+	struct io_plan p = {.op = BE_OP_READ, .ns = &F.ns[0], .len = 4096};
 	struct ns_stats *w1 = &F.stats[0][1];
 
 	(void)state;

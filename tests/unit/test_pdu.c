@@ -80,8 +80,8 @@ static void build_sample(struct tcp_tx_pdu *t, const struct sample *s,
 }
 
 /* The received PDU matches what was built. */
-static void check_same(const struct sample *s, const struct tcp_tx_pdu *t,
-		       const struct t_rx_pdu *r, bool discard)
+static void check_same(const struct sample *s, const struct tcp_tx_pdu *t, const struct t_rx_pdu *r,
+		       bool discard)
 {
 	uint8_t hlen = t->hdr.ch.hlen;
 

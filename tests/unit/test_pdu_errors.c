@@ -45,7 +45,7 @@ struct err_case {
 	bool fix_hdgst; /* recompute the header digest after patching */
 	int ret;
 	uint16_t fes;
-	uint32_t fei;	  /* FEI_WIRE_HDGST: the digest as found on the wire */
+	uint32_t fei;	 /* FEI_WIRE_HDGST: the digest as found on the wire */
 	uint8_t bad_len; /* tcp_rx_bad_hdr_len() (for -EBADMSG) */
 };
 
@@ -64,6 +64,8 @@ struct err_case {
 #define BAD(s, i, l)   .ret = -EBADMSG, .fes = (s), .fei = (i), .bad_len = (l)
 #define RESET	       .ret = -ECONNRESET
 
+/* One row a case, as the specification lists the fields: kept unwrapped. */
+/* clang-format off */
 static const struct err_case cases[] = {
 	/* PDU-TYPE (offset 0): direction, unknown values, sequence. */
 	{"unknown type 08h", C, true, 0, 0, 0, 0, RSP, 0, {TYPE(0x08)}, false, BAD(INV, 0, 8)},
@@ -202,6 +204,7 @@ static const struct err_case cases[] = {
 	{"TermReq with HDGSTF", C, true, HD, 0, 0, 0, TERM_H2C, 0, {FLAGS(1)}, false, RESET},
 	{"TermReq pdo 24", C, false, 0, 0, 0, 0, TERM_H2C, 4, {PDO(24)}, false, RESET},
 };
+/* clang-format on */
 
 static uint8_t data[16384];
 
@@ -259,8 +262,8 @@ static void apply(uint8_t *w, const struct err_case *c)
 static struct tcp_conn_params params(const struct err_case *c, bool rx)
 {
 	uint8_t dg = rx ? c->rx_dg : c->tx_dg;
-	struct tcp_conn_params p = t_params(rx ? c->controller : !c->controller, dg & HD, dg & DD,
-					    c->pda);
+	struct tcp_conn_params p =
+		t_params(rx ? c->controller : !c->controller, dg & HD, dg & DD, c->pda);
 
 	if (c->limit) {
 		p.maxh2cdata = c->limit;

@@ -81,8 +81,8 @@ static void test_bad_enable(void **state)
 	assert_false(props_ready(&p));
 	/* MPS other than 4 KiB */
 	props_init(&p, 127, 30, false);
-	assert_int_equal(props_set(&p, NVME_REG_CC, 4, CC_LINUX | CC_EN | NVMEF(NVME_CC_MPS, 1u),
-				   &ev), 0);
+	assert_int_equal(
+		props_set(&p, NVME_REG_CC, 4, CC_LINUX | CC_EN | NVMEF(NVME_CC_MPS, 1u), &ev), 0);
 	assert_int_equal(ev, PROPS_EV_FATAL);
 	/* a discovery controller takes 0 / 0 */
 	props_init(&p, 31, 30, true);

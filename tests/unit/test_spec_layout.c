@@ -276,15 +276,19 @@ static void test_known_icreq_icresp(void **state)
 
 	(void)state;
 	/* ICReq: type 0, hlen 128, plen 128, PFV 0, HPDA 2, DGST HDGST|DDGST, MAXR2T 0. */
-	memcpy(want, (const uint8_t[]){0x00, 0x00, 0x80, 0x00, 0x80, 0x00, 0x00, 0x00,
-				       0x00, 0x00, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00}, 16);
+	memcpy(want,
+	       (const uint8_t[]){0x00, 0x00, 0x80, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+				 0x03, 0x00, 0x00, 0x00, 0x00},
+	       16);
 	tcp_build_icreq(&t, 2, 3, 0);
 	assert_int_equal(t_flatten(&t, got, sizeof(got)), 128);
 	assert_memory_equal(got, want, 128);
 
 	/* ICResp: type 1, CPDA 0, DGST HDGST, MAXH2CDATA 128 KiB (00 00 02 00). */
-	memcpy(want, (const uint8_t[]){0x01, 0x00, 0x80, 0x00, 0x80, 0x00, 0x00, 0x00,
-				       0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x02, 0x00}, 16);
+	memcpy(want,
+	       (const uint8_t[]){0x01, 0x00, 0x80, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+				 0x01, 0x00, 0x00, 0x02, 0x00},
+	       16);
 	tcp_build_icresp(&t, 0, 1, 128 * 1024);
 	assert_int_equal(t_flatten(&t, got, sizeof(got)), 128);
 	assert_memory_equal(got, want, 128);
@@ -294,11 +298,13 @@ static void test_known_icreq_icresp(void **state)
 static const uint8_t read_cmd[72] = {
 	0x04, 0x00, 0x48, 0x00, 0x48, 0x00, 0x00, 0x00, /* CH: plen 72, no data */
 	0x02, 0x40, 0x2a, 0x00, 0x01, 0x00, 0x00, 0x00, /* opc 02h, PSDT 01b, cid 2Ah, nsid 1 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* cdw2-3, mptr */
-	0, 0, 0, 0, 0, 0, 0, 0,				/* SGL address 0 */
+	0,    0,    0,	  0,	0,    0,    0,	  0,
+	0,    0,    0,	  0,	0,    0,    0,	  0,	/* cdw2-3, mptr */
+	0,    0,    0,	  0,	0,    0,    0,	  0,	/* SGL address 0 */
 	0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x5a, /* length 4096, type 5Ah */
 	0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* SLBA 16 */
-	0x07, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* NLB 7 (0's based) */
+	0x07, 0x00, 0x00, 0x00, 0,    0,    0,	  0,
+	0,    0,    0,	  0,	0,    0,    0,	  0, /* NLB 7 (0's based) */
 };
 
 static struct nvme_sqe read_sqe(void)
@@ -350,7 +356,9 @@ static void test_known_capsule_resp(void **state)
 	};
 	struct tcp_conn_params p = t_params(true, false, false, 0);
 	struct nvme_cqe cqe = {
-		.dw0 = htole32(0x00020001), .sqhd = htole16(31), .sqid = htole16(1),
+		.dw0 = htole32(0x00020001),
+		.sqhd = htole16(31),
+		.sqid = htole16(1),
 		.status = htole16(0x0002 << 1), /* Invalid Field in Command */
 	};
 	struct tcp_tx_pdu t;

@@ -43,17 +43,18 @@ static size_t unhex(const char *s, uint8_t *out)
 	return n;
 }
 
-#define assert_hex_equal(buf, hex)                                                             \
-	do {                                                                                   \
-		uint8_t want_[128];                                                            \
-		size_t n_ = unhex(hex, want_);                                                 \
-		assert_memory_equal(buf, want_, n_);                                           \
+#define assert_hex_equal(buf, hex)                   \
+	do {                                         \
+		uint8_t want_[128];                  \
+		size_t n_ = unhex(hex, want_);       \
+		assert_memory_equal(buf, want_, n_); \
 	} while (0)
 
 /* libnvme test/psk.c's configured key; the 48-byte one repeats bytes 16..31 */
 static const uint8_t key32[32] = {
-	0x55, 0x12, 0xDB, 0xB6, 0x73, 0x7D, 0x01, 0x06, 0xF6, 0x59, 0x75, 0xB7, 0x73, 0xDF, 0xB0, 0x11,
-	0xFF, 0xC3, 0x44, 0xBC, 0xF4, 0x42, 0xE2, 0xDD, 0x6D, 0x8B, 0xC4, 0x87, 0x0B, 0x5D, 0x5B, 0x03,
+	0x55, 0x12, 0xDB, 0xB6, 0x73, 0x7D, 0x01, 0x06, 0xF6, 0x59, 0x75,
+	0xB7, 0x73, 0xDF, 0xB0, 0x11, 0xFF, 0xC3, 0x44, 0xBC, 0xF4, 0x42,
+	0xE2, 0xDD, 0x6D, 0x8B, 0xC4, 0x87, 0x0B, 0x5D, 0x5B, 0x03,
 };
 static const char host[] = "nqn.psk-test-host";
 static const char subsys[] = "nqn.psk-test-subsys";
@@ -82,10 +83,11 @@ static void test_hkdf_rfc5869(void **state)
 			      "9d201395faa4b61a96c8");
 	/* A.1: expand from its PRK with info f0..f9 */
 	unhex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5", prk);
-	assert_int_equal(tls_hkdf_expand("SHA256", prk, 32,
-					 (const uint8_t *)"\xf0\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8\xf9",
-					 10, okm, 42),
-			 0);
+	assert_int_equal(
+		tls_hkdf_expand("SHA256", prk, 32,
+				(const uint8_t *)"\xf0\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8\xf9", 10,
+				okm, 42),
+		0);
 	assert_hex_equal(okm, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
 			      "34007208d5b887185865");
 }
@@ -110,8 +112,9 @@ static const struct {
 } interchange[] = {
 	{0, 32, "NVMeTLSkey-1:00:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:"},
 	{1, 32, "NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:"},
-	{2, 48, "NVMeTLSkey-1:02:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwP/w0S89ELi3W2LxIcLXVsD"
-		"n8kXZQ==:"},
+	{2, 48,
+	 "NVMeTLSkey-1:02:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwP/w0S89ELi3W2LxIcLXVsD"
+	 "n8kXZQ==:"},
 };
 
 static void test_interchange_known_answers(void **state)
@@ -215,9 +218,8 @@ static void test_identity_libnvme(void **state)
 		char id[TLS_PSK_IDENTITY_MAX + 1];
 		uint8_t psk[TLS_PSK_MAX_LEN];
 
-		assert_int_equal(tls_psk_host_derive(&k, host, subsys, 1, t[i].kdf, id, sizeof(id),
-						     psk),
-				 0);
+		assert_int_equal(
+			tls_psk_host_derive(&k, host, subsys, 1, t[i].kdf, id, sizeof(id), psk), 0);
 		assert_string_equal(id, t[i].identity);
 	}
 	/* NVMe0: no digest (SPDK's test_nvmf_tcp_tls_generate_psk_id form) */
@@ -247,49 +249,61 @@ static const struct {
 	{TLS_PSK_KDF_RFC8446, 1, 32, 1,
 	 "8fc3c0badfd4c0c66fa3ca33aadd0314f85536cc9bc47338b60f3e6e563786ca"},
 	{TLS_PSK_KDF_RFC8446, 2, 48, 0,
-	 "f42ba63824cdfe421914c582921f85b5b5b7e2d4df084caeedc9be20b212e8bb0fe8a23e9d59a1c8fc6449da4970a78d"},
+	 "f42ba63824cdfe421914c582921f85b5b5b7e2d4df084caeedc9be20b212e8bb0fe8a23e9d59a1c8fc6449da4"
+	 "970a78d"},
 	{TLS_PSK_KDF_RFC8446, 2, 48, 1,
-	 "a2b2f943f479fc682555cec89857c80ed004ce92f32a973d5764155bb7e36b17a85368a0666d250afac9282dda2e62ca"},
+	 "a2b2f943f479fc682555cec89857c80ed004ce92f32a973d5764155bb7e36b17a85368a0666d250afac9282dd"
+	 "a2e62ca"},
 	{TLS_PSK_KDF_RFC8446, 0, 32, 0,
 	 "ec85300ba827726bd3bc4fc07f3a34aec5fe7c8ccac05fefc2f021c74e0df9ef"},
 	{TLS_PSK_KDF_RFC8446, 0, 32, 1,
 	 "a45d08ee4639c7570729bb3e57e905e466a49a15ece5401af906830c4d3bdb0b"},
 	{TLS_PSK_KDF_RFC8446, 0, 48, 0,
-	 "b5dd464067a9378ba2226d71f005d7ac90ed8696e4b2142084384365597201d33ba26f8aeeb529574d4267bd294a828e"},
+	 "b5dd464067a9378ba2226d71f005d7ac90ed8696e4b2142084384365597201d33ba26f8aeeb529574d4267bd2"
+	 "94a828e"},
 	{TLS_PSK_KDF_RFC8446, 0, 48, 1,
-	 "1569317890995e207ab4cf148bc53470561e148030cb019b1d87fb4bc5794a791ed5ee68676c952ce5f11f3786e900d4"},
+	 "1569317890995e207ab4cf148bc53470561e148030cb019b1d87fb4bc5794a791ed5ee68676c952ce5f11f378"
+	 "6e900d4"},
 	{TLS_PSK_KDF_LIBNVME_COMPAT, 1, 32, 0,
 	 "09fb1983ac6d6d0353e7cae4f23daddd651c367fa347c59d9cf6936f5a83eafb"},
 	{TLS_PSK_KDF_LIBNVME_COMPAT, 1, 32, 1,
 	 "b9f5ab2a41ba6e72a23a12066302a2f775fa6c0942c8e0b18ca8ac07edf305e2"},
 	{TLS_PSK_KDF_LIBNVME_COMPAT, 2, 48, 0,
-	 "2ee4754186a625b28a3936ef4a40d839c3ad958b2e017562ee07e2501f172ce999dc9c29033ea7ee33f814f192c13f47"},
+	 "2ee4754186a625b28a3936ef4a40d839c3ad958b2e017562ee07e2501f172ce999dc9c29033ea7ee33f814f19"
+	 "2c13f47"},
 	{TLS_PSK_KDF_LIBNVME_COMPAT, 2, 48, 1,
-	 "fcefe2e2a2e682b1447dcabf1ec268f78f08c63cd075753abcc8bda2c5c34d48d3014aa8d76ad80107e4f5c9f27e2149"},
+	 "fcefe2e2a2e682b1447dcabf1ec268f78f08c63cd075753abcc8bda2c5c34d48d3014aa8d76ad80107e4f5c9f"
+	 "27e2149"},
 	{TLS_PSK_KDF_LIBNVME_COMPAT, 0, 32, 0,
 	 "e2b16189378b34adba9fec995ab479040cedec0bc7c6b47728ee4d8de6ff52ba"},
 	{TLS_PSK_KDF_LIBNVME_COMPAT, 0, 32, 1,
 	 "d50f6d3dd79345b6e8217744524df5ac0dc66964ff70cc5fd18e1b9d57ce7fcf"},
 	{TLS_PSK_KDF_LIBNVME_COMPAT, 0, 48, 0,
-	 "9cb989c1d40fdcdc1bb729d6691901bfcd0b310f060f558d4a63c7afc2a0923f2d0610073fded349d25d6b3f91980826"},
+	 "9cb989c1d40fdcdc1bb729d6691901bfcd0b310f060f558d4a63c7afc2a0923f2d0610073fded349d25d6b3f9"
+	 "1980826"},
 	{TLS_PSK_KDF_LIBNVME_COMPAT, 0, 48, 1,
-	 "f6259eaeaab509d2e42bc494098bd1ccc4334b2528a1a34ea95fbe27e3fa75e3422d260a299110afa42170521b02d689"},
+	 "f6259eaeaab509d2e42bc494098bd1ccc4334b2528a1a34ea95fbe27e3fa75e3422d260a299110afa42170521"
+	 "b02d689"},
 	{TLS_PSK_KDF_LIBNVME_LAST_INFO, 1, 32, 0,
 	 "c45ffd126b73c01299c932a315772290f626038b92ca2ff01248de7807a160d8"},
 	{TLS_PSK_KDF_LIBNVME_LAST_INFO, 1, 32, 1,
 	 "1d822f4a3b1f3da94354bc23c899a5dc8c1db901d0e0604ec1ac5fb9476b4e80"},
 	{TLS_PSK_KDF_LIBNVME_LAST_INFO, 2, 48, 0,
-	 "10a715cf116ba0c3068b2ba7278e7678bebdcc77fcb4c0b7b509dea46395881d6f90f408517c2c69e4f771f04f0fbcd1"},
+	 "10a715cf116ba0c3068b2ba7278e7678bebdcc77fcb4c0b7b509dea46395881d6f90f408517c2c69e4f771f04"
+	 "f0fbcd1"},
 	{TLS_PSK_KDF_LIBNVME_LAST_INFO, 2, 48, 1,
-	 "f5887cac40cafd177fdd53039d179a125800103f922e3d99e5847231b98b023cd663a97f717d05326e3933255db96100"},
+	 "f5887cac40cafd177fdd53039d179a125800103f922e3d99e5847231b98b023cd663a97f717d05326e3933255"
+	 "db96100"},
 	{TLS_PSK_KDF_LIBNVME_LAST_INFO, 0, 32, 0,
 	 "16d719d9e86368c51e623a88159962afe3800c91fe3ba77f63cbac5cc46c5d07"},
 	{TLS_PSK_KDF_LIBNVME_LAST_INFO, 0, 32, 1,
 	 "90782cc416c103d0bbd411d047219868fc293264dfd94907b40234e85ef7e869"},
 	{TLS_PSK_KDF_LIBNVME_LAST_INFO, 0, 48, 0,
-	 "3c1a1b15addeb902ac3c0e68633aa9326843fb0777ceb1fd65c5174ada0cd7e0513548473934d42d18344d6bcd7b72b8"},
+	 "3c1a1b15addeb902ac3c0e68633aa9326843fb0777ceb1fd65c5174ada0cd7e0513548473934d42d18344d6bc"
+	 "d7b72b8"},
 	{TLS_PSK_KDF_LIBNVME_LAST_INFO, 0, 48, 1,
-	 "2f833d9a6ebdbaaef41bddd792a5e6fb03cf7c840692e7031e9bd33f46a457168476dfdbb04fd3cccafc27414d61370b"},
+	 "2f833d9a6ebdbaaef41bddd792a5e6fb03cf7c840692e7031e9bd33f46a457168476dfdbb04fd3cccafc27414"
+	 "d61370b"},
 };
 
 static void test_tls_psk_known_answers(void **state)
@@ -373,8 +387,8 @@ struct store {
 	int calls;
 };
 
-static int store_lookup(void *arg, const char *hostnqn, const char *subnqn,
-			struct tls_psk_key *key, enum tls_psk_kdf *kdf)
+static int store_lookup(void *arg, const char *hostnqn, const char *subnqn, struct tls_psk_key *key,
+			enum tls_psk_kdf *kdf)
 {
 	struct store *st = arg;
 
@@ -408,9 +422,8 @@ static void test_resolve(void **state)
 		 * and NVMe1 with hh 00); NVMe1 with hh 01/02 is detected
 		 * from the digest whatever the store says.
 		 */
-		st.kdf = (kdf_table[i].version == 1 && kdf_table[i].hh != 0)
-				 ? TLS_PSK_KDF_RFC8446
-				 : kdf_table[i].kdf;
+		st.kdf = (kdf_table[i].version == 1 && kdf_table[i].hh != 0) ? TLS_PSK_KDF_RFC8446
+									     : kdf_table[i].kdf;
 		why = "unset";
 		assert_int_equal(tls_psk_resolve(id, strlen(id), store_lookup, &st, &r, &why), 0);
 		assert_null(why);

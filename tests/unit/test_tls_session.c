@@ -21,7 +21,7 @@
 
 #include "tls_session.h"
 
-#define HOST "nqn.2014-08.org.nvmexpress:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+#define HOST   "nqn.2014-08.org.nvmexpress:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
 #define SUBSYS "nqn.2026-11.org.example:disk0"
 
 static struct tls_ctx *ctx;
@@ -31,8 +31,8 @@ struct store {
 	enum tls_psk_kdf kdf;
 };
 
-static int store_lookup(void *arg, const char *hostnqn, const char *subnqn,
-			struct tls_psk_key *key, enum tls_psk_kdf *kdf)
+static int store_lookup(void *arg, const char *hostnqn, const char *subnqn, struct tls_psk_key *key,
+			enum tls_psk_kdf *kdf)
 {
 	struct store *st = arg;
 
@@ -66,9 +66,9 @@ static void pair_new(struct pair *p, struct tls_psk_key host_key, const char *ho
 	uint8_t psk[TLS_PSK_MAX_LEN];
 	int err = 0;
 
-	assert_int_equal(tls_psk_host_derive(&host_key, hostnqn, SUBSYS, version, kdf, id,
-					     sizeof(id), psk),
-			 0);
+	assert_int_equal(
+		tls_psk_host_derive(&host_key, hostnqn, SUBSYS, version, kdf, id, sizeof(id), psk),
+		0);
 	p->c = tls_session_new_client(ctx, id, psk, host_key.len, &err);
 	assert_non_null(p->c);
 	p->s = tls_session_new_server(ctx, store_lookup, &p->st, &err);
@@ -114,8 +114,7 @@ static void pump(struct pair *p)
 	}
 }
 
-static void send_all(struct tls_session *from, struct tls_session *to, const void *buf,
-		     size_t len)
+static void send_all(struct tls_session *from, struct tls_session *to, const void *buf, size_t len)
 {
 	struct iovec iov = {(void *)buf, len};
 
@@ -148,8 +147,8 @@ static void handshake_ok(enum tls_psk_hash hh, size_t len, unsigned version,
 	pair_new(&p, key_of(hh, len, 1), HOST, version, host_kdf);
 	pump(&p);
 	if (p.c_ret || p.s_ret)
-		fail_msg("client %d (%s), server %d (%s)", p.c_ret, tls_session_error(p.c),
-			 p.s_ret, tls_session_error(p.s));
+		fail_msg("client %d (%s), server %d (%s)", p.c_ret, tls_session_error(p.c), p.s_ret,
+			 tls_session_error(p.s));
 	assert_true(tls_session_handshake_done(p.s));
 	assert_int_equal(tls_session_cipher(p.s), want);
 	assert_int_equal(tls_session_cipher(p.c), want);
@@ -178,8 +177,7 @@ static void test_handshake_aes128(void **state)
 		     TLS_CIPHER_AES_128_GCM_SHA256);
 	handshake_ok(TLS_PSK_HASH_SHA256, 32, 0, TLS_PSK_KDF_RFC8446,
 		     TLS_CIPHER_AES_128_GCM_SHA256);
-	handshake_ok(TLS_PSK_HASH_NONE, 32, 1, TLS_PSK_KDF_RFC8446,
-		     TLS_CIPHER_AES_128_GCM_SHA256);
+	handshake_ok(TLS_PSK_HASH_NONE, 32, 1, TLS_PSK_KDF_RFC8446, TLS_CIPHER_AES_128_GCM_SHA256);
 }
 
 static void test_handshake_aes256(void **state)
@@ -189,8 +187,7 @@ static void test_handshake_aes256(void **state)
 		     TLS_CIPHER_AES_256_GCM_SHA384);
 	handshake_ok(TLS_PSK_HASH_SHA384, 48, 0, TLS_PSK_KDF_RFC8446,
 		     TLS_CIPHER_AES_256_GCM_SHA384);
-	handshake_ok(TLS_PSK_HASH_NONE, 48, 0, TLS_PSK_KDF_RFC8446,
-		     TLS_CIPHER_AES_256_GCM_SHA384);
+	handshake_ok(TLS_PSK_HASH_NONE, 48, 0, TLS_PSK_KDF_RFC8446, TLS_CIPHER_AES_256_GCM_SHA384);
 }
 
 /* nvme-cli 2.13's derivation: detected from the NVMe1 digest, configured for NVMe0. */
@@ -254,8 +251,7 @@ static void test_unknown_identity(void **state)
 	struct pair p = {.st = {.key = key_of(1, 32, 1)}};
 
 	(void)state;
-	pair_new(&p, key_of(1, 32, 1), "nqn.2026-11.org.example:stranger", 1,
-		 TLS_PSK_KDF_RFC8446);
+	pair_new(&p, key_of(1, 32, 1), "nqn.2026-11.org.example:stranger", 1, TLS_PSK_KDF_RFC8446);
 	expect_failure(&p, -ENOKEY, "no PSK configured");
 	pair_free(&p);
 }
@@ -272,12 +268,10 @@ static void test_plain_icreq(void **state)
 	assert_int_equal(tls_looks_like_client_hello(icreq, sizeof(icreq)), 0);
 	assert_int_equal(tls_looks_like_client_hello(icreq, 0), -EAGAIN);
 	assert_int_equal(tls_looks_like_client_hello((const uint8_t *)"\x16", 1), 1);
-	assert_int_equal(tls_looks_like_client_hello((const uint8_t *)"\x16\x03\x01\x00\x80\x01",
-						     6),
-			 1);
-	assert_int_equal(tls_looks_like_client_hello((const uint8_t *)"\x16\x03\x01\x00\x80\x02",
-						     6),
-			 0);
+	assert_int_equal(
+		tls_looks_like_client_hello((const uint8_t *)"\x16\x03\x01\x00\x80\x01", 6), 1);
+	assert_int_equal(
+		tls_looks_like_client_hello((const uint8_t *)"\x16\x03\x01\x00\x80\x02", 6), 0);
 	assert_int_equal(tls_looks_like_client_hello((const uint8_t *)"\x16\x03\x01\x00\x00", 5),
 			 0);
 	assert_int_equal(tls_looks_like_client_hello((const uint8_t *)"\x16\x02", 2), 0);
@@ -402,8 +396,8 @@ static void test_large_gather_write(void **state)
 {
 	static uint8_t payload[128 * 1024], got[128 * 1024 + 64];
 	uint8_t hdr[24], ddgst[4] = {1, 2, 3, 4};
-	const struct iovec iov[3] = {{hdr, sizeof(hdr)}, {payload, sizeof(payload)},
-				     {ddgst, sizeof(ddgst)}};
+	const struct iovec iov[3] = {
+		{hdr, sizeof(hdr)}, {payload, sizeof(payload)}, {ddgst, sizeof(ddgst)}};
 	size_t total = sizeof(hdr) + sizeof(payload) + sizeof(ddgst), off = 0;
 	const uint8_t *b;
 	size_t n;
@@ -417,7 +411,8 @@ static void test_large_gather_write(void **state)
 	assert_int_equal(tls_session_write(p.c, iov, 3), (ssize_t)total);
 	n = tls_session_pending_out(p.c, &b);
 	/* full records: ceil(131100 / 16384) = 9 */
-	assert_int_equal(count_records(b, n), (int)((total + TLS_MAX_FRAGMENT - 1) / TLS_MAX_FRAGMENT));
+	assert_int_equal(count_records(b, n),
+			 (int)((total + TLS_MAX_FRAGMENT - 1) / TLS_MAX_FRAGMENT));
 	/* deliver in odd pieces, reading as it goes */
 	while (n > 0) {
 		size_t piece = n < 1237 ? n : 1237;
@@ -467,10 +462,10 @@ static size_t open_record(const struct tls_traffic_keys *k, uint64_t seq, const 
 	memcpy(nonce, k->iv, 12);
 	for (int i = 0; i < 8; i++)
 		nonce[4 + i] ^= (uint8_t)(seq >> (56 - 8 * i));
-	assert_int_equal(EVP_DecryptInit_ex(c, k->key_len == 16 ? EVP_aes_128_gcm()
-								 : EVP_aes_256_gcm(),
-					    NULL, k->key, nonce),
-			 1);
+	assert_int_equal(
+		EVP_DecryptInit_ex(c, k->key_len == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(),
+				   NULL, k->key, nonce),
+		1);
 	assert_int_equal(EVP_DecryptUpdate(c, NULL, &n, rec, 5), 1);
 	assert_int_equal(EVP_DecryptUpdate(c, out, &n, rec + 5, (int)ct), 1);
 	assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(rec + 5 + ct)),
@@ -642,7 +637,8 @@ static int raw_client_vs_server(struct tls_session *srv, bool with_psk)
 	assert_non_null(x);
 	assert_int_equal(SSL_CTX_set_min_proto_version(x, TLS1_3_VERSION), 1);
 	assert_int_equal(SSL_CTX_set_ciphersuites(x, "TLS_AES_128_GCM_SHA256:"
-						     "TLS_AES_256_GCM_SHA384"), 1);
+						     "TLS_AES_256_GCM_SHA384"),
+			 1);
 	c = SSL_new(x);
 	SSL_set_bio(c, in, out);
 	if (with_psk)
