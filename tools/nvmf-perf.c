@@ -32,7 +32,7 @@
 #include "common.h"
 #include "byteorder.h"
 #include "nqn.h"
-#include "nvmfdd.h"
+#include "show.h"
 #include "perf.h"
 #include "status.h"
 

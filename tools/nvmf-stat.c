@@ -25,7 +25,7 @@
 #include "byteorder.h"
 #include "nqn.h"
 #include "nvmf.h"
-#include "nvmfdd.h"
+#include "show.h"
 #include "status.h"
 
 #define DEFAULT_ADDR "127.0.0.1"

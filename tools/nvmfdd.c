@@ -27,7 +27,7 @@
 #include "common.h"
 #include "byteorder.h"
 #include "nqn.h"
-#include "nvmfdd.h"
+#include "show.h"
 #include "status.h"
 
 #define DEFAULT_PORT	 "4420"

@@ -9,7 +9,7 @@
 
 #include "byteorder.h"
 #include "nqn.h"
-#include "nvmfdd.h"
+#include "show.h"
 
 /* Space-padded ASCII fields (SN, MN, FR) without the padding. */
 static int trimmed(const char *s, int n)
