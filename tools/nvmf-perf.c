@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "host_session.h"
 #include "byteorder.h"
 #include "nqn.h"
 #include "show.h"

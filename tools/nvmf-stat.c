@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common.h"
+#include "host_session.h"
 #include "byteorder.h"
 #include "nqn.h"
 #include "nvmf.h"

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "host_session.h"
 #include "byteorder.h"
 #include "nqn.h"
 #include "show.h"

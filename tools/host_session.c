@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
+#include "host_session.h"
 
 int tool_parse_address(struct tool_addr *a, const char *arg, const char *default_port)
 {
