@@ -331,9 +331,7 @@ static int run_rw(struct dd *dd)
 	uint8_t *buf;
 	int ret;
 
-	ret = host_connect_admin(&dd->s);
-	if (ret == 0)
-		ret = open_namespace(dd);
+	ret = open_namespace(dd);
 	if (ret == 0)
 		ret = check_range(dd);
 	if (ret == 0)
@@ -384,9 +382,6 @@ static int run_identify(struct dd *dd)
 	nvme_status_t st;
 	int ret;
 
-	ret = host_connect_admin(&dd->s);
-	if (ret)
-		return ret;
 	show_ctrl(&dd->s.ctrl);
 	list = calloc(1024, sizeof(*list));
 	descs = malloc(NVME_IDENTIFY_DATA_SIZE);
@@ -422,15 +417,26 @@ static int run_discover(struct dd *dd)
 	nvme_status_t st;
 	int ret;
 
-	ret = host_connect_admin(&dd->s);
-	if (ret)
-		return ret;
 	ret = nvmf_host_discovery_log(dd->s.admin, &log, &st);
 	if (ret || st)
 		return host_cmd_failed(&dd->s, "Get Log Page (discovery log)", ret, st);
 	show_disc_log(log);
 	free(log);
 	return 0;
+}
+
+static int run(struct dd *dd)
+{
+	switch (dd->cmd) {
+	case CMD_READ:
+	case CMD_WRITE:
+		return run_rw(dd);
+	case CMD_IDENTIFY:
+		return run_identify(dd);
+	case CMD_DISCOVER:
+		return run_discover(dd);
+	}
+	return -EINVAL;
 }
 
 int main(int argc, char **argv)
@@ -444,18 +450,10 @@ int main(int argc, char **argv)
 		return ret > 0 ? 0 : 2;
 	/* A closed stdout is an error message, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
-	switch (dd.cmd) {
-	case CMD_READ:
-	case CMD_WRITE:
-		ret = run_rw(&dd);
-		break;
-	case CMD_IDENTIFY:
-		ret = run_identify(&dd);
-		break;
-	case CMD_DISCOVER:
-		ret = run_discover(&dd);
-		break;
-	}
+	/* Every command starts with the admin queue (and Identify Controller). */
+	ret = host_connect_admin(&dd.s);
+	if (ret == 0)
+		ret = run(&dd);
 	host_session_close(&dd.s);
 	if (fflush(stdout) != 0 && ret == 0) {
 		ret = -errno;
