@@ -44,7 +44,7 @@ int tool_parse_address(struct tool_addr *a, const char *arg, const char *default
 	return 0;
 }
 
-/* perf's size parser: k, M and G multiply. */
+/* nvmf-perf's sizes and the shared numbers: k, M and G multiply. */
 int tool_parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
@@ -189,8 +189,7 @@ void host_opts_usage(FILE *f, const struct host_opts *o, int indent_long, int co
 
 		if (h->synopsis == NULL || !offered(o, h))
 			continue;
-		n = fprintf(f, "%*s%s", h->name && h->val >= OPT_HOSTNQN ? indent_long : 2, "",
-			    h->synopsis);
+		n = fprintf(f, "%*s%s", h->val >= OPT_HOSTNQN ? indent_long : 2, "", h->synopsis);
 		fprintf(f, "%*s", n < col - 1 ? col - n : 2, "");
 		for (const char *p = h->help; *p; p++) {
 			if (p[0] == '%' && p[1] == 'u') {
@@ -211,7 +210,7 @@ static int merge_opts(struct host_opts *o, const char *shortopts, const struct o
 {
 	size_t ns = strlen(shortopts), nl = 0;
 
-	if (ns >= sizeof(o->shortopts))
+	if (ns + 2 >= sizeof(o->shortopts)) /* room for "h" */
 		return -ENOSPC;
 	memcpy(o->shortopts, shortopts, ns);
 	for (; longopts && longopts[nl].name; nl++) {
