@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * nvmf-perf: what its parts share. nvmf-perf.c parses the arguments, sets
- * up the association with libnvmf (blocking: admin queue, Identify, Set
- * Features, I/O queue Connect), detaches each I/O queue's socket
- * (nvmf_tcp_qpair_detach) and hands it to a worker thread; perf_engine.c
+ * up the association through the tools' shared start-up (host_session.c,
+ * blocking: admin queue, Identify, Set Features, I/O queue Connect),
+ * detaches each I/O queue's socket (host_detach_io(), i.e.
+ * nvmf_tcp_qpair_detach) and hands it to a worker thread; perf_engine.c
  * is that thread: one io_uring ring driving its queues with the sans-I/O
  * codec (pdu.h), a batch of sends and receives per ring wake-up.
  * perf_hist.c keeps latencies, perf_pattern.c the verification pattern.

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * nvmfdd's printers: Identify data (NVMe 2.0 Figures 275-276, NVM Command
- * Set Figure 97) and discovery log entries (NVMe-oF 1.1 Figure 40), laid out
- * like nvme-cli's id-ctrl / id-ns / discover output.
+ * The host tools' printers: Identify data (NVMe 2.0 Figures 275-276, NVM
+ * Command Set Figure 97) and discovery log entries (NVMe-oF 1.1 Figure 40),
+ * laid out like nvme-cli's id-ctrl / id-ns / discover output.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "byteorder.h"
 #include "nqn.h"
-#include "nvmfdd.h"
+#include "show.h"
 
 /* Space-padded ASCII fields (SN, MN, FR) without the padding. */
 static int trimmed(const char *s, int n)
