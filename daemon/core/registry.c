@@ -218,7 +218,8 @@ struct port_list *target_ports_from(const struct cfg_subsystem *c)
 
 	if (p == NULL)
 		return NULL;
-	memcpy(p->a, c->ports, c->nports * sizeof(p->a[0]));
+	if (c->nports > 0)
+		memcpy(p->a, c->ports, c->nports * sizeof(p->a[0]));
 	p->n = c->nports;
 	return p;
 }
