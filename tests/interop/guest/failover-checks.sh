@@ -124,7 +124,7 @@ for s in /sys/class/nvme-subsystem/nvme-subsys*; do
 	[[ -n $ca && -n $cb && -e $s/$ca && -e $s/$cb ]] && subsys_a=$s
 done
 nheads=$(ls -d /sys/block/nvme*n1 2>/dev/null | grep -vc 'c[0-9]*n1$')
-if [[ -n $subsys_a && $(ls -d "$subsys_a"/nvme[0-9]* 2>/dev/null | wc -l) -eq 2 && $nheads -eq 1 ]]; then
+if [[ -n $subsys_a && $(ls "$subsys_a" | grep -cE '^nvme[0-9]+$') -eq 2 && $nheads -eq 1 ]]; then
 	ok "one subsystem ($(basename "$subsys_a")), two controllers ($ca on $port_a, $cb on $port_b), one namespace head"
 else
 	notok "one subsystem with two paths: A=${ca:-none} B=${cb:-none} subsys=${subsys_a:-none} heads=$nheads"
