@@ -254,13 +254,14 @@ enum ctrl_exec ctrl_admin_exec(struct ctrl *c, struct ctrl_req *r)
 	r->dw0 = 0;
 	r->dw1 = 0;
 	r->out_len = 0;
-	r->status = check_flags(sqe);
-	if (r->status)
-		return CTRL_EXEC_DONE;
+	/* byte 01 of a Fabrics command is reserved (oF 1.1 Figure 10): not checked */
 	if (sqe->opc == NVME_ADM_FABRICS) {
 		r->status = ctrl_fabrics_exec(c, r);
 		return CTRL_EXEC_DONE;
 	}
+	r->status = check_flags(sqe);
+	if (r->status)
+		return CTRL_EXEC_DONE;
 	/* Base 3.5.1 / nvmet_check_ctrl_status: nothing but Fabrics before CC.EN, CSTS.RDY */
 	if (!NVMEV(NVME_CC_EN, c->props.cc) || !props_ready(&c->props)) {
 		r->status = SC_CMD_SEQ;
