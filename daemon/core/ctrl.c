@@ -117,7 +117,7 @@ void ctrl_kill(struct ctrl *c, const char *why)
 	if (atomic_exchange(&c->dead, true))
 		return;
 	atomic_store(&c->enabled, false);
-	log_info("controller %u of %s for %s (%s): %s", c->cntlid, c->subsys->nqn, c->hostnqn,
+	log_info("controller %u of %s for %s (%s): %s", c->cntlid, c->subsys->nqn, c->host_label,
 		 c->admin_ci.peer, why);
 }
 
@@ -139,7 +139,7 @@ void ctrl_reset(struct ctrl *c)
 	c->aen_masked = 0;
 	__atomic_store_n(&c->vwc, !ctrl_is_disc(c), __ATOMIC_RELAXED);
 	log_info("controller %u of %s for %s: reset by the host", c->cntlid, c->subsys->nqn,
-		 c->hostnqn);
+		 c->host_label);
 }
 
 /* ---- error log (Base 5.16.1.2) ---- */

@@ -48,6 +48,8 @@ struct ctrl {
 	struct subsys *subsys;
 	uint16_t cntlid;
 	char hostnqn[NVMF_NQN_FIELD];
+	bool hostnqn_lax; /* HOSTNQN is not a valid NQN (accepted: any host admitted) */
+	char host_label[NVMF_NQN_MAX + 32]; /* the host in log lines (marked when lax) */
 	uint8_t hostid[16];
 	struct conn_info admin_ci;			   /* of the admin queue's connection */
 	uint32_t kato_ms;				   /* 0: no keep-alive timeout */

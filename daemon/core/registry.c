@@ -402,6 +402,14 @@ bool subsys_host_allowed(const struct subsys *s, const char *hostnqn)
 	return h->any || host_list_has(h, hostnqn);
 }
 
+bool subsys_admits_any(const struct subsys *s)
+{
+	const struct host_list *h = atomic_load_explicit((_Atomic(struct host_list *) *)&s->hosts,
+							 memory_order_acquire);
+
+	return h->any;
+}
+
 bool host_list_has(const struct host_list *h, const char *nqn)
 {
 	for (size_t i = 0; i < h->n; i++)

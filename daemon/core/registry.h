@@ -203,6 +203,8 @@ uint64_t target_power_on_s(const struct target *t);
 struct subsys *target_find_subsys(struct target *t, const char *nqn);
 struct ns *subsys_find_ns(const struct subsys *s, uint32_t nsid);
 bool subsys_host_allowed(const struct subsys *s, const char *hostnqn);
+/* The subsystem admits any host (allow_host = any), not only those it lists. */
+bool subsys_admits_any(const struct subsys *s);
 /* Whether the list names this host NQN (its "any" aside). */
 bool host_list_has(const struct host_list *h, const char *nqn);
 
