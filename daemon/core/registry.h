@@ -138,7 +138,11 @@ struct target_params {
 	uint32_t max_ctrls_per_subsys;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
-	uint32_t conn_buf_cap; /* data buffer bytes one connection may hold */
+	uint32_t conn_buf_cap;
+	/* TCP keepalive on every accepted connection (seconds; idle 0: none) */
+	uint32_t ka_idle_s;
+	uint32_t ka_intvl_s;
+	uint32_t ka_count; /* data buffer bytes one connection may hold */
 };
 
 struct ctrl;
