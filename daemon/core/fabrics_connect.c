@@ -228,6 +228,7 @@ static struct ctrl *ctrl_alloc(const struct connect_args *a, struct subsys *s, i
 			    : (uint16_t)(t->p.io_qdepth > 1 ? t->p.io_qdepth - 1 : 0);
 	props_init(&c->props, mqes, t->p.cap_to, s->discovery);
 	c->vwc = !s->discovery;
+	ctrl_features_reset(c);
 	ctrl_touch(c, now_ms);
 	return c;
 }
