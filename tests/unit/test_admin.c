@@ -78,8 +78,8 @@ static void test_identify_ctrl_io(void **state)
 	assert_int_equal(id.mdts, 5);
 	assert_int_equal(t_le32(&id.nn), 5);
 	assert_int_equal(t_le32(&id.mnan), 5);
-	assert_int_equal(id.vwc, 0x7); /* present, Flush FFFFFFFFh supported (11b) */
-	assert_int_equal(t_le16(&id.oncs), 0x0c);
+	assert_int_equal(id.vwc, 0x7);		  /* present, Flush FFFFFFFFh supported (11b) */
+	assert_int_equal(t_le16(&id.oncs), 0x1c); /* DSM, Write Zeroes, Save / Select */
 	assert_int_equal(t_le16(&id.maxcmd), 128);
 	assert_int_equal(id.cmic, 2);
 	assert_int_equal(t_le32(&id.ctratt), 0x41);
@@ -235,7 +235,34 @@ static void test_identify_misc(void **state)
 	assert_true(all_zero(buf, 4096));
 	assert_int_equal(t_identify(c, NVME_CNS_CS_CTRL, 0, 2u << 24, buf), INVALID_FIELD);
 	assert_int_equal(t_identify(c, 0x10, 0, 0, buf), INVALID_FIELD);
-	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 1, 0, buf), INVALID_FIELD);
+	/*
+	 * Base 2.0 Figure 273, CSI 00h (NVM): CNS 05h the NVM namespace data
+	 * (zeroes: no PI, no extended LBA formats), 07h the active NSIDs, 08h
+	 * the command-set-independent namespace data (NMIC, NSATTR, NSTAT).
+	 * Namespaces 1, 2 (read-only) and 5 are active.
+	 */
+	memset(buf, 0xee, 4096);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 1, 0, buf), 0);
+	assert_true(all_zero(buf, 4096));
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 3, 0, buf), 0); /* inactive, <= NN */
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 6, 0, buf), INVALID_NS);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 0, 0, buf), INVALID_NS);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 1, 2u << 24, buf), INVALID_FIELD);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS_ACTIVE_LIST, 1, 0, buf), 0);
+	assert_int_equal(t_le32(buf), 2);
+	assert_int_equal(t_le32(buf + 4), 5);
+	assert_int_equal(t_le32(buf + 8), 0);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS_ACTIVE_LIST, 0, 2u << 24, buf),
+			 INVALID_FIELD);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_INDEP_NS, 2, 0, buf), 0);
+	assert_int_equal(buf[1], 1);		     /* NMIC: shared */
+	assert_int_equal(buf[8], NVME_NS_NSATTR_WP); /* read-only */
+	assert_int_equal(buf[14], NVME_NS_NSTAT_READY);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_INDEP_NS, 1, 0, buf), 0);
+	assert_int_equal(buf[8], 0);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_INDEP_NS, 4, 0, buf), 0);
+	assert_true(all_zero(buf, 4096));
+	assert_int_equal(t_identify(c, NVME_CNS_CS_INDEP_NS, 0xffffffffu, 0, buf), INVALID_NS);
 	/* the transfer must be 4 KiB */
 	assert_int_equal(t_exec(c, &sqe, buf, 4092, NULL), SGL_LENGTH);
 	t_admin_gone(c);
