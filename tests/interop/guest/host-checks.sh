@@ -342,7 +342,7 @@ if connect "$sub_any"; then
 	for f in 1 2 4 5 8 0x81; do
 		args=(-f "$f"); [[ $f == 0x81 ]] && args+=(--cdw11=1)
 		if timeout 30 nvme get-feature "/dev/$ctrl" "${args[@]}" >/tmp/gf.out 2>&1 &&
-			! grep -Eqi 'fail|error|invalid' /tmp/gf.out; then
+			! grep -Eq 'NVMe status|[Ff]ail' /tmp/gf.out; then
 			ok "nvme get-feature ${args[*]}: $(head -1 /tmp/gf.out | tr -s ' ')"
 		else
 			notok "nvme get-feature ${args[*]}"; note </tmp/gf.out
