@@ -15,6 +15,10 @@
  *   queue_depth = 128              ; I/O queue entries (MQES + 1), 16..4096
  *   max_io_queues = 64
  *   kato_default = 120             ; seconds, applied when a host asks for 0
+ *                                  ; (discovery controllers only)
+ *   tcp_keepalive_idle = 30s       ; TCP keepalive probes after this idle time; 0: off
+ *   tcp_keepalive_interval = 10s   ; between probes
+ *   tcp_keepalive_count = 6        ; unanswered probes before the connection is dropped
  *   busy_poll = 50us               ; spin this long for the next event; 0: never
  *   max_connections = 4096         ; TCP connections held at once (every listener)
  *   max_connections_per_host = 1024 ; per address before Connect, per host NQN after
@@ -149,6 +153,9 @@ struct cfg_config {
 	uint32_t max_controllers_per_subsystem;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
+	uint32_t tcp_keepalive_idle_ms; /* 0: no TCP keepalive */
+	uint32_t tcp_keepalive_interval_ms;
+	uint32_t tcp_keepalive_count;
 	uint32_t max_buffers_per_connection; /* bytes */
 	size_t nsubsys;
 	struct cfg_subsystem *subsys;

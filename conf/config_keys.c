@@ -30,6 +30,10 @@ void cfg_set_defaults(struct cfg_config *cfg)
 	cfg->max_controllers_per_subsystem = 256;
 	cfg->icreq_timeout_ms = 10000;
 	cfg->pdu_timeout_ms = 30000;
+	/* a host gone without a FIN is noticed within 30 + 6 x 10 = 90 s */
+	cfg->tcp_keepalive_idle_ms = 30000;
+	cfg->tcp_keepalive_interval_ms = 10000;
+	cfg->tcp_keepalive_count = 6;
 	cfg->max_buffers_per_connection = 32u << 20;
 }
 
@@ -482,6 +486,13 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		u32_key(ps, key, value, 1, 1024, &cfg->max_io_queues);
 	} else if (strcmp(key, "kato_default") == 0) {
 		u32_key(ps, key, value, 1, 3600, &cfg->kato_default);
+	} else if (strcmp(key, "tcp_keepalive_idle") == 0) {
+		/* the kernel counts whole seconds: 1 s to 2 h (its own default), or 0 */
+		duration_key(ps, key, value, 0, 7200000, &cfg->tcp_keepalive_idle_ms);
+	} else if (strcmp(key, "tcp_keepalive_interval") == 0) {
+		duration_key(ps, key, value, 1000, 600000, &cfg->tcp_keepalive_interval_ms);
+	} else if (strcmp(key, "tcp_keepalive_count") == 0) {
+		u32_key(ps, key, value, 1, 127, &cfg->tcp_keepalive_count);
 	} else if (!limit_key(ps, key, value)) {
 		cfg_error(ps, ps->lineno, "unknown key '%s' in [nvmfd]", key);
 	}
