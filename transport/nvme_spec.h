@@ -575,6 +575,27 @@ WIRE_OFF(nvme_id_ns, vs, 384);
 #define NVME_NS_NSATTR_WP	(1 << 0)
 /* DLFEAT: deallocated blocks read as zeroes (bits 2:0 = 001b). */
 #define NVME_NS_DLFEAT_READ_ZEROES 0x1
+/* DLFEAT bit 3: Write Zeroes takes the Deallocate bit for this namespace. */
+#define NVME_NS_DLFEAT_WZ_DEAC 0x8
+
+/*
+ * I/O Command Set specific Identify Controller data structure for the NVM
+ * command set (Identify CNS 06h, CSI 00h; NVM Command Set 1.0 Figure 99).
+ * Sizes are in logical blocks, limits 0 = none reported.
+ */
+struct nvme_id_ctrl_nvm {
+	uint8_t vsl;  /* Verify Size Limit */
+	uint8_t wzsl; /* Write Zeroes Size Limit (2^n MPSMIN units) */
+	uint8_t wusl; /* Write Uncorrectable Size Limit */
+	uint8_t dmrl; /* Dataset Management Ranges Limit */
+	__le32 dmrsl; /* Dataset Management Range Size Limit */
+	__le64 dmsl;  /* Dataset Management Size Limit */
+	uint8_t rsvd16[4080];
+};
+WIRE_SIZE(nvme_id_ctrl_nvm, 4096);
+WIRE_OFF(nvme_id_ctrl_nvm, dmrl, 3);
+WIRE_OFF(nvme_id_ctrl_nvm, dmrsl, 4);
+WIRE_OFF(nvme_id_ctrl_nvm, dmsl, 8);
 
 /* Namespace Identification Descriptor (Figure 276). */
 struct nvme_ns_id_desc {

@@ -9,6 +9,7 @@
  * PEERS.md section 2; the values follow PEERS.md section 6.
  */
 #include "ctrl_internal.h"
+#include "ns_caps.h"
 
 #include <string.h>
 
@@ -139,12 +140,31 @@ static nvme_status_t id_ns(const struct ctrl *c, uint32_t nsid, void *buf)
 	id.lbaf[0].lbads = (uint8_t)ns->lba_shift;
 	/* shared: every controller of the subsystem reaches it (Linux multipath wants it) */
 	id.nmic = 1;
-	id.dlfeat = NVME_NS_DLFEAT_READ_ZEROES;
+	ns_id_caps(ns, &id); /* DLFEAT, granularities: the backing store's */
 	put_le64(id.nvmcap, ns_blocks(ns) << ns->lba_shift);
 	if (ns->read_only)
 		id.nsattr = NVME_NS_NSATTR_WP;
 	memcpy(id.nguid, ns->nguid, sizeof(id.nguid));
 	memcpy(id.eui64, ns->eui64, sizeof(id.eui64));
+	memcpy(buf, &id, sizeof(id));
+	return 0;
+}
+
+/*
+ * CNS 06h, CSI 00h (NVM Figure 99): the NVM command set's limits. No
+ * Verify, Write Zeroes or Write Uncorrectable size limit (0); Dataset
+ * Management's from the namespaces' stores (ns_caps.c).
+ */
+static nvme_status_t id_ctrl_nvm(const struct ctrl *c, void *buf)
+{
+	struct nvme_id_ctrl_nvm id;
+	struct dsm_limits dl;
+
+	memset(&id, 0, sizeof(id));
+	subsys_dsm_limits(c->subsys, &dl);
+	id.dmrl = dl.dmrl;
+	id.dmrsl = htole32(dl.dmrsl);
+	id.dmsl = htole64(dl.dmsl);
 	memcpy(buf, &id, sizeof(id));
 	return 0;
 }
@@ -275,8 +295,7 @@ nvme_status_t admin_identify(struct ctrl *c, struct ctrl_req *r)
 		st = csi == NVME_CSI_NVM ? id_ns_nvm(c, nsid) : SC_INVALID_FIELD;
 		break;
 	case NVME_CNS_CS_CTRL:
-		/* NVM command set: nothing to report beyond zeroes (no limits) */
-		st = csi == NVME_CSI_NVM ? 0 : SC_INVALID_FIELD;
+		st = csi == NVME_CSI_NVM ? id_ctrl_nvm(c, r->buf) : SC_INVALID_FIELD;
 		break;
 	case NVME_CNS_CS_NS_ACTIVE_LIST:
 		/* every namespace is of the NVM command set */

@@ -212,7 +212,8 @@ struct io_plan {
 	struct ns *ns;	 /* NULL: Flush of every namespace (NSID FFFFFFFFh) */
 	uint64_t offset; /* bytes */
 	uint32_t len;	 /* bytes: the data transfer for Read/Write, the range otherwise */
-	bool fua;
+	bool fua;	 /* durable before completion: FUA, or the volatile write cache off */
+	bool deac;	 /* Write Zeroes: the range may be deallocated (NVM 3.2.8, CDW12 bit 25) */
 	uint32_t nr_ranges; /* Dataset Management: ranges in the H2C data to deallocate
 			     * (io_dsm_range each); 0 without AD: complete, nothing to do */
 };

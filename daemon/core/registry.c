@@ -115,9 +115,10 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	if (c->direct && !ns->be.direct && !ns->be.ram)
 		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache", c->nsid,
 			 nqn, c->path);
-	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s", c->nsid, nqn, c->path,
-		 (unsigned long long)ns->nsze, ns->be.block_size,
-		 ns->read_only ? ", read-only" : "", ns->be.direct ? ", O_DIRECT" : "");
+	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s, deallocate: %s", c->nsid,
+		 nqn, c->path, (unsigned long long)ns->nsze, ns->be.block_size,
+		 ns->read_only ? ", read-only" : "", ns->be.direct ? ", O_DIRECT" : "",
+		 ns->read_only ? "none (read-only)" : be_dealloc_name(ns->be.dealloc));
 	*out = ns;
 	return 0;
 }
