@@ -146,7 +146,7 @@ bad() {
 		ok "--check $name: exit 1, \"${want#"$work/"}\""
 	fi
 	rc=0
-	timeout -k 2 10 "$nvmfd" -c "$f" >"$chk_out" 2>&1 </dev/null || rc=$?
+	timeout -k 2 10 "$nvmfd" -c "$f" -s "$work/state-$name" >"$chk_out" 2>&1 </dev/null || rc=$?
 	if ((rc == 0 || rc == 124 || rc == 137)); then
 		notok "nvmfd -c $name.ini refuses to start (exit $rc)"
 		show "$chk_out"
