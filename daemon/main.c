@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "clock.h"
 #include "config.h"
 #include "health.h"
@@ -47,8 +48,11 @@ static int load_config(const char *path, struct cfg_config **cfg)
 	int ret = path ? cfg_load_file(path, cfg, err, sizeof(err))
 		       : cfg_load_default(cfg, err, sizeof(err));
 
+	/* "file:line: message" lines: the errors, or the warnings of a file that loads */
 	if (ret)
-		fputs(err, stderr); /* already "file:line: message" lines */
+		fputs(err, stderr);
+	else if (err[0] != '\0')
+		config_log_warnings(err);
 	return ret;
 }
 
@@ -312,23 +316,6 @@ done:
 	return ret;
 }
 
-/* --check: the file, and that every namespace's backing store opens (as sshd -t loads keys). */
-static int check_config(struct cfg_config *cfg)
-{
-	static struct target t;
-	int ret;
-
-	log_level = LOGL_WARN; /* what is wrong or ignored (health counters are not touched) */
-	ret = target_init(&t, cfg, 1);
-	if (ret == 0) {
-		printf("%s: configuration OK (%zu subsystem(s), %zu listener(s))\n", cfg->source,
-		       cfg->nsubsys, cfg->nlisteners);
-		target_fini(&t);
-	}
-	cfg_free(cfg);
-	return ret ? 1 : 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -388,13 +375,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (check)
+		return check_config(path);
 	if (load_config(path, &cfg) != 0) {
-		if (!check)
-			notify_failed("invalid configuration (see the log)", 0);
+		notify_failed("invalid configuration (see the log)", 0);
 		return 1;
 	}
-	if (check)
-		return check_config(cfg);
 	log_level = verbose ? LOGL_DEBUG : (enum log_level)cfg->log_level;
 	block_signals();
 	raise_nofile(cfg);

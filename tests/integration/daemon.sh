@@ -181,7 +181,7 @@ allow_host = any
 path = ram:1M
 EOF
 missing=$work/no-such-dir/missing.img
-bad missing-file 6 "namespace 1 of $SUB_ANY: $missing: No such file or directory" <<EOF
+bad missing-file 7 "namespace 1 of $SUB_ANY: $missing: No such file or directory" <<EOF
 [nvmfd]
 listen = 127.0.0.1:$P_CLOSED
 discovery_listen = none
