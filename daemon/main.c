@@ -31,14 +31,17 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: nvmfd [-c FILE] [--check] [-s DIR] [-v] [-w WORKERS]\n"
+		   "       nvmfd -V | -h\n"
 		   "  -c, --config FILE   read FILE (default: the embedded configuration, a 1 GiB\n"
 		   "                      RAM namespace on 127.0.0.1:4420, discovery on :8009)\n"
-		   "      --check         validate the configuration and exit (0 valid, 1 not)\n"
+		   "      --check         report every problem of the configuration, backing\n"
+		   "                      stores included, and exit (0 valid, 1 not)\n"
 		   "  -s, --state-dir DIR keep the health counters in DIR (overrides state_dir)\n"
 		   "  -v, --verbose       debug messages (log_level = debug)\n"
 		   "  -w, --workers N     worker threads (default: the configuration, or one per "
 		   "CPU)\n"
-		   "  -V, --version\n"
+		   "  -V, --version       print the version and exit\n"
+		   "  -h, --help          this summary\n"
 		   "SIGHUP reloads the configuration file; SIGTERM and SIGINT stop.\n");
 }
 
