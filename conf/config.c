@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config_internal.h"
 
@@ -27,7 +28,7 @@ void cfg_error(struct cfg_parser *ps, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
-void cfg_warning(struct cfg_parser *ps, int line, const char *fmt, ...)
+void cfg_warn(struct cfg_parser *ps, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -151,12 +152,17 @@ static int handle_key(void *arg, const char *section, const char *name, const ch
  * one run reports everything), then sort what was found by line. Returns
  * the configuration in *out only when there is no error.
  */
-static int parse(const char *name, const char *text, size_t len, cfg_ns_check_fn ns_check,
-		 void *arg, struct cfg_config **out, struct cfg_diags *diags)
+static int parse(const char *name, const char *text, size_t len, const struct stat *st,
+		 cfg_ns_check_fn ns_check, void *arg, struct cfg_config **out,
+		 struct cfg_diags *diags)
 {
 	struct cfg_parser ps = {0};
 	int ret;
 
+	if (st != NULL) { /* to warn of inline secrets others can read */
+		ps.have_mode = true;
+		ps.file_mode = st->st_mode;
+	}
 	ps.cfg = calloc(1, sizeof(*ps.cfg));
 	if (ps.cfg == NULL)
 		return -ENOMEM;
@@ -184,6 +190,19 @@ static int parse(const char *name, const char *text, size_t len, cfg_ns_check_fn
 		ret = -EINVAL;
 	else
 		ret = 0;
+	if (ret == 0 && diags->n > 0) {
+		/* no error: every message is a warning; for the daemon's log, as
+		 * "file:line: warning: ..." lines */
+		size_t size = 1;
+
+		for (size_t i = 0; i < diags->n; i++)
+			size += strlen(diags->d[i].msg) + strlen(name) + 32;
+		ps.cfg->warnings = malloc(size);
+		if (ps.cfg->warnings != NULL)
+			cfg_diags_format(diags, name, ps.cfg->warnings, size);
+		else
+			ret = -ENOMEM;
+	}
 	if (ret || out == NULL)
 		cfg_free(ps.cfg);
 	else
@@ -191,13 +210,18 @@ static int parse(const char *name, const char *text, size_t len, cfg_ns_check_fn
 	return ret;
 }
 
-static int load(const char *name, const char *text, size_t len, struct cfg_config **out,
-		char *errbuf, size_t errlen)
+/* Errors (and the warnings among them) into errbuf; a file that loads keeps its
+ * warnings in cfg->warnings, errbuf empty. */
+static int load(const char *name, const char *text, size_t len, const struct stat *st,
+		struct cfg_config **out, char *errbuf, size_t errlen)
 {
 	struct cfg_diags diags = {0};
-	int ret = parse(name, text, len, NULL, NULL, out, &diags);
+	int ret = parse(name, text, len, st, NULL, NULL, out, &diags);
 
-	cfg_diags_format(&diags, name, errbuf, errlen);
+	if (ret != 0)
+		cfg_diags_format(&diags, name, errbuf, errlen);
+	else if (errlen > 0)
+		errbuf[0] = '\0';
 	if (ret == -ENOMEM && errlen > 0 && errbuf[0] == '\0')
 		snprintf(errbuf, errlen, "%s: out of memory\n", name);
 	cfg_diags_free(&diags);
@@ -207,11 +231,12 @@ static int load(const char *name, const char *text, size_t len, struct cfg_confi
 int cfg_load_string(const char *name, const char *text, struct cfg_config **out, char *errbuf,
 		    size_t errlen)
 {
-	return load(name, text, strlen(text), out, errbuf, errlen);
+	return load(name, text, strlen(text), NULL, out, errbuf, errlen);
 }
 
 /* The whole file into *text (NUL-terminated); a message in errbuf if it cannot be read. */
-static int read_file(const char *path, char **text, size_t *len, char *errbuf, size_t errlen)
+static int read_file(const char *path, char **text, size_t *len, struct stat *st, bool *have_st,
+		     char *errbuf, size_t errlen)
 {
 	char *buf = NULL;
 	size_t n_all = 0;
@@ -250,6 +275,7 @@ static int read_file(const char *path, char **text, size_t *len, char *errbuf, s
 		ret = -EIO;
 		snprintf(errbuf, errlen, "read error");
 	}
+	*have_st = fstat(fileno(f), st) == 0;
 	fclose(f);
 	if (ret == 0 && buf == NULL) {
 		buf = calloc(1, 1);
@@ -259,6 +285,8 @@ static int read_file(const char *path, char **text, size_t *len, char *errbuf, s
 		}
 	}
 	if (ret) {
+		if (buf != NULL)
+			explicit_bzero(buf, n_all); /* it may hold inline secrets */
 		free(buf);
 		return ret;
 	}
@@ -271,14 +299,17 @@ static int read_file(const char *path, char **text, size_t *len, char *errbuf, s
 int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_t errlen)
 {
 	char why[128], *text;
+	struct stat st;
+	bool have_st;
 	size_t len;
-	int ret = read_file(path, &text, &len, why, sizeof(why));
+	int ret = read_file(path, &text, &len, &st, &have_st, why, sizeof(why));
 
 	if (ret) {
 		snprintf(errbuf, errlen, "%s: %s\n", path, why);
 		return ret;
 	}
-	ret = load(path, text, len, out, errbuf, errlen);
+	ret = load(path, text, len, have_st ? &st : NULL, out, errbuf, errlen);
+	explicit_bzero(text, len); /* it may hold inline secrets */
 	free(text);
 	return ret;
 }
@@ -286,21 +317,24 @@ int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_
 int cfg_check_string(const char *name, const char *text, cfg_ns_check_fn ns_check, void *arg,
 		     struct cfg_config **out, struct cfg_diags *diags)
 {
-	return parse(name, text, strlen(text), ns_check, arg, out, diags);
+	return parse(name, text, strlen(text), NULL, ns_check, arg, out, diags);
 }
 
 int cfg_check_file(const char *path, cfg_ns_check_fn ns_check, void *arg, struct cfg_config **out,
 		   struct cfg_diags *diags)
 {
 	char why[128], *text;
+	struct stat st;
+	bool have_st;
 	size_t len;
-	int ret = read_file(path, &text, &len, why, sizeof(why));
+	int ret = read_file(path, &text, &len, &st, &have_st, why, sizeof(why));
 
 	if (ret) {
 		cfg_diag_add(diags, 0, false, "%s", why);
 		return ret;
 	}
-	ret = parse(path, text, len, ns_check, arg, out, diags);
+	ret = parse(path, text, len, have_st ? &st : NULL, ns_check, arg, out, diags);
+	explicit_bzero(text, len);
 	free(text);
 	return ret;
 }
@@ -316,15 +350,15 @@ static const char default_text[] = "[nvmfd]\n"
 
 int cfg_load_default(struct cfg_config **out, char *errbuf, size_t errlen)
 {
-	return load("<embedded default>", default_text, sizeof(default_text) - 1, out, errbuf,
+	return load("<embedded default>", default_text, sizeof(default_text) - 1, NULL, out, errbuf,
 		    errlen);
 }
 
 int cfg_check_default(cfg_ns_check_fn ns_check, void *arg, struct cfg_config **out,
 		      struct cfg_diags *diags)
 {
-	return parse("<embedded default>", default_text, sizeof(default_text) - 1, ns_check, arg,
-		     out, diags);
+	return parse("<embedded default>", default_text, sizeof(default_text) - 1, NULL, ns_check,
+		     arg, out, diags);
 }
 
 void cfg_free(struct cfg_config *cfg)
@@ -337,6 +371,8 @@ void cfg_free(struct cfg_config *cfg)
 	}
 	free(cfg->subsys);
 	free(cfg->listeners);
+	cfg_free_hosts(cfg);
+	free(cfg->warnings);
 	free(cfg);
 }
 

@@ -36,9 +36,11 @@ const char *const cfg_global_keys[] = {
 	"max_buffers_per_connection",
 	NULL,
 };
-const char *const cfg_subsys_keys[] = {"allow_host", "serial", "model", NULL};
+const char *const cfg_subsys_keys[] = {"allow_host", "serial", "model", "require_auth", NULL};
 const char *const cfg_ns_keys[] = {"path", "read_only", "direct", "block_size", "uuid", NULL};
-const char *const cfg_section_kinds[] = {"nvmfd", "subsystem", "namespace", NULL};
+const char *const cfg_host_keys[] = {"dhchap_key",	"dhchap_ctrl_key", "dhchap_hashes",
+				     "dhchap_dhgroups", "tls_key",	   NULL};
+const char *const cfg_section_kinds[] = {"nvmfd", "subsystem", "namespace", "host", NULL};
 
 /* Keys that may be given more than once, each line adding one more. */
 static bool repeatable(const char *key)
@@ -48,15 +50,16 @@ static bool repeatable(const char *key)
 }
 
 /* "unknown key 'listn' in [nvmfd]; did you mean 'listen'?" */
-static void unknown_key(struct cfg_parser *ps, const char *key, const char *section,
-			const char *const *known)
+void cfg_unknown_key(struct cfg_parser *ps, const char *key, const char *section,
+		     const char *const *known)
 {
 	static const struct {
 		const char *const *keys;
 		const char *section;
 	} others[] = {{cfg_global_keys, "[nvmfd]"},
 		      {cfg_subsys_keys, "[subsystem NQN]"},
-		      {cfg_ns_keys, "[namespace NQN NSID]"}};
+		      {cfg_ns_keys, "[namespace NQN NSID]"},
+		      {cfg_host_keys, "[host NQN]"}};
 	const char *near = cfg_suggest(key, known);
 
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
@@ -222,7 +225,7 @@ int cfg_parse_uuid(const char *s, uint8_t out[16])
 
 /* Why nqn is not a valid configuration NQN (Base 2.0 4.5, and no white space, which
  * an INI value or section name cannot hold), or NULL. */
-static const char *cfg_nqn_why(const char *nqn)
+const char *cfg_nqn_why(const char *nqn)
 {
 	const char *why = NULL;
 
@@ -283,7 +286,7 @@ static int parse_listen(const char *s, uint16_t default_port, struct cfg_listene
 	return 0;
 }
 
-static void *grow(struct cfg_parser *ps, void *arr, size_t n, size_t size)
+void *cfg_grow(struct cfg_parser *ps, void *arr, size_t n, size_t size)
 {
 	void *p = realloc(arr, (n + 1) * size);
 
@@ -305,7 +308,7 @@ static struct cfg_subsystem *find_subsys(struct cfg_config *cfg, const char *nqn
 /* A refused [subsystem NQN]: its namespaces are not reported as orphans too. */
 static void remember_bad_subsys(struct cfg_parser *ps, const char *nqn)
 {
-	char(*arr)[CFG_LINE_MAX + 1] = grow(ps, ps->bad_subsys, ps->nbad_subsys, sizeof(*arr));
+	char(*arr)[CFG_LINE_MAX + 1] = cfg_grow(ps, ps->bad_subsys, ps->nbad_subsys, sizeof(*arr));
 
 	if (arr == NULL)
 		return;
@@ -345,7 +348,7 @@ static void start_subsystem(struct cfg_parser *ps, const char *nqn, int line)
 		cfg_error(ps, line, "subsystem %s is already defined at line %d", nqn, s->line);
 		return;
 	}
-	arr = grow(ps, cfg->subsys, cfg->nsubsys, sizeof(*arr));
+	arr = cfg_grow(ps, cfg->subsys, cfg->nsubsys, sizeof(*arr));
 	if (arr == NULL)
 		return;
 	cfg->subsys = arr;
@@ -382,7 +385,7 @@ static void start_namespace(struct cfg_parser *ps, const char *args, int line)
 			return;
 		}
 	}
-	arr = grow(ps, ps->pending, ps->npending, sizeof(*arr));
+	arr = cfg_grow(ps, ps->pending, ps->npending, sizeof(*arr));
 	if (arr == NULL)
 		return;
 	ps->pending = arr;
@@ -409,8 +412,8 @@ static void unknown_section(struct cfg_parser *ps, const char *name, int line)
 			  name + n);
 	else
 		cfg_error(ps, line,
-			  "unknown section [%s] (expected [nvmfd], [subsystem NQN] or "
-			  "[namespace NQN NSID])",
+			  "unknown section [%s] (expected [nvmfd], [subsystem NQN], "
+			  "[namespace NQN NSID] or [host NQN])",
 			  name);
 }
 
@@ -433,6 +436,12 @@ void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 		start_subsystem(ps, nqn, line);
 	} else if (strncmp(name, "namespace", 9) == 0 && isspace((unsigned char)name[9])) {
 		start_namespace(ps, name + 10, line);
+	} else if (strncmp(name, "host", 4) == 0 && isspace((unsigned char)name[4])) {
+		const char *nqn = name + 5;
+
+		while (isspace((unsigned char)*nqn))
+			nqn++;
+		cfg_start_host(ps, nqn, line);
 	} else {
 		unknown_section(ps, name, line);
 		ps->kind = SEC_BAD;
@@ -461,7 +470,7 @@ static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
 			return;
 		}
 	}
-	arr = grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
+	arr = cfg_grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
 	if (arr == NULL)
 		return;
 	cfg->listeners = arr;
@@ -586,7 +595,7 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 	} else if (strcmp(key, "kato_default") == 0) {
 		u32_key(ps, key, value, 1, 3600, &cfg->kato_default);
 	} else if (!limit_key(ps, key, value)) {
-		unknown_key(ps, key, "nvmfd", cfg_global_keys);
+		cfg_unknown_key(ps, key, "nvmfd", cfg_global_keys);
 	}
 }
 
@@ -620,7 +629,7 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 				  value, cfg_nqn_why(value));
 			return;
 		}
-		hosts = grow(ps, s->hosts, s->nhosts, sizeof(*hosts));
+		hosts = cfg_grow(ps, s->hosts, s->nhosts, sizeof(*hosts));
 		if (hosts == NULL)
 			return;
 		s->hosts = hosts;
@@ -631,6 +640,9 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 				  "serial must be 1 to 20 printable ASCII characters");
 		else
 			snprintf(s->serial, sizeof(s->serial), "%s", value);
+	} else if (strcmp(key, "require_auth") == 0) {
+		if (cfg_parse_bool(value, &s->require_auth))
+			cfg_error(ps, ps->lineno, "require_auth = '%s': expected yes or no", value);
 	} else if (strcmp(key, "model") == 0) {
 		if (!ascii_field(value, 40))
 			cfg_error(ps, ps->lineno,
@@ -638,7 +650,7 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 		else
 			snprintf(s->model, sizeof(s->model), "%s", value);
 	} else {
-		unknown_key(ps, key, "subsystem", cfg_subsys_keys);
+		cfg_unknown_key(ps, key, "subsystem", cfg_subsys_keys);
 	}
 }
 
@@ -684,7 +696,7 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 		else
 			ns->has_uuid = true;
 	} else {
-		unknown_key(ps, key, "namespace", cfg_ns_keys);
+		cfg_unknown_key(ps, key, "namespace", cfg_ns_keys);
 	}
 }
 
@@ -698,14 +710,14 @@ static void seen_key(struct cfg_parser *ps, const char *key)
 		return;
 	for (size_t i = 0; i < ps->nseen; i++) {
 		if (strcmp(ps->seen[i].name, key) == 0) {
-			cfg_warning(ps, ps->lineno,
-				    "'%s' was already set at line %d: this value replaces it", key,
-				    ps->seen[i].line);
+			cfg_warn(ps, ps->lineno,
+				 "'%s' was already set at line %d: this value replaces it", key,
+				 ps->seen[i].line);
 			ps->seen[i].line = ps->lineno;
 			return;
 		}
 	}
-	arr = grow(ps, ps->seen, ps->nseen, sizeof(*arr));
+	arr = cfg_grow(ps, ps->seen, ps->nseen, sizeof(*arr));
 	if (arr == NULL)
 		return;
 	ps->seen = arr;
@@ -715,7 +727,8 @@ static void seen_key(struct cfg_parser *ps, const char *key)
 
 void cfg_apply_key(struct cfg_parser *ps, const char *section, const char *key, const char *value)
 {
-	if (ps->kind != SEC_BAD && ps->kind != SEC_NONE)
+	/* [host] refuses a key given twice itself (a secret must not be replaced) */
+	if (ps->kind == SEC_GLOBAL || ps->kind == SEC_SUBSYS || ps->kind == SEC_NS)
 		seen_key(ps, key);
 	switch (ps->kind) {
 	case SEC_GLOBAL:
@@ -726,6 +739,9 @@ void cfg_apply_key(struct cfg_parser *ps, const char *section, const char *key, 
 		break;
 	case SEC_NS:
 		ns_key(ps, key, value);
+		break;
+	case SEC_HOST:
+		cfg_host_key(ps, key, value);
 		break;
 	case SEC_NONE:
 		cfg_error(ps, ps->lineno, "'%s' before any [section]", key);
@@ -767,7 +783,7 @@ static void attach_namespaces(struct cfg_parser *ps)
 					  p->ns.nsid, p->subnqn);
 			continue;
 		}
-		arr = grow(ps, s->ns, s->nns, sizeof(*arr));
+		arr = cfg_grow(ps, s->ns, s->nns, sizeof(*arr));
 		if (arr == NULL)
 			return;
 		s->ns = arr;
@@ -790,11 +806,11 @@ static void check_namespaces(struct cfg_parser *ps)
 		if (p->ns.path[0] == '\0')
 			continue;
 		if (p->ns.is_ram && p->ns.ram_size % bs != 0)
-			cfg_warning(ps, p->ns.path_line,
-				    "path = %s is not a whole number of %u-byte blocks: "
-				    "namespace %u holds %llu bytes",
-				    p->ns.path, bs, p->ns.nsid,
-				    (unsigned long long)(p->ns.ram_size - p->ns.ram_size % bs));
+			cfg_warn(ps, p->ns.path_line,
+				 "path = %s is not a whole number of %u-byte blocks: "
+				 "namespace %u holds %llu bytes",
+				 p->ns.path, bs, p->ns.nsid,
+				 (unsigned long long)(p->ns.ram_size - p->ns.ram_size % bs));
 		if (ps->ns_check != NULL)
 			ps->ns_check(ps->ns_check_arg, p->subnqn, &p->ns, ps->diags);
 	}
@@ -819,7 +835,7 @@ static void default_discovery_listeners(struct cfg_parser *ps)
 			       cfg->listeners[j].port == l.port;
 		if (dup)
 			continue;
-		arr = grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
+		arr = cfg_grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
 		if (arr == NULL)
 			return;
 		cfg->listeners = arr;
@@ -858,6 +874,7 @@ void cfg_validate(struct cfg_parser *ps)
 		if (s->model[0] == '\0')
 			snprintf(s->model, sizeof(s->model), "nvmfd");
 	}
+	cfg_validate_hosts(ps);
 	if (cfg->in_capsule_data > cfg->max_transfer)
 		cfg_error(ps, ps->icd_line ? ps->icd_line : ps->mdts_line,
 			  "in_capsule_data (%u) exceeds max_transfer (%u)", cfg->in_capsule_data,

@@ -51,11 +51,8 @@ static int load_config(const char *path, struct cfg_config **cfg)
 	int ret = path ? cfg_load_file(path, cfg, err, sizeof(err))
 		       : cfg_load_default(cfg, err, sizeof(err));
 
-	/* "file:line: message" lines: the errors, or the warnings of a file that loads */
 	if (ret)
-		fputs(err, stderr);
-	else if (err[0] != '\0')
-		config_log_warnings(err);
+		fputs(err, stderr); /* already "file:line: message" lines */
 	return ret;
 }
 
@@ -385,6 +382,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_level = verbose ? LOGL_DEBUG : (enum log_level)cfg->log_level;
+	log_lines(LOGL_WARN, cfg->warnings);
 	block_signals();
 	raise_nofile(cfg);
 	o.path = path;

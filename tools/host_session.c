@@ -39,8 +39,8 @@ int tool_parse_address(struct tool_addr *a, const char *arg, const char *default
 	memcpy(a->host, arg, hlen);
 	a->host[hlen] = '\0';
 	snprintf(a->port, sizeof(a->port), "%s", port ? port : default_port);
-	snprintf(a->where, sizeof(a->where), strchr(a->host, ':') ? "[%s]:%s" : "%s:%s",
-		 a->host, a->port);
+	snprintf(a->where, sizeof(a->where), strchr(a->host, ':') ? "[%s]:%s" : "%s:%s", a->host,
+		 a->port);
 	return 0;
 }
 
@@ -57,9 +57,21 @@ int tool_parse_u64(const char *s, uint64_t *v)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
 	}
 	if (*end != '\0' || (shift && *v > (UINT64_MAX >> shift)))
 		return -EINVAL;
@@ -88,32 +100,32 @@ enum { OPT_HOSTNQN = 0x100, OPT_TIMEOUT, OPT_HOSTID, OPT_MAX_H2C, OPT_KATO, OPT_
  * case in host_opt_parse(), a field in struct nvmf_association_params.
  */
 static const struct host_opt {
-	int val;	     /* what getopt_long() returns: the letter, or OPT_* */
-	const char *name;    /* long name, NULL: a letter only */
+	int val;	  /* what getopt_long() returns: the letter, or OPT_* */
+	const char *name; /* long name, NULL: a letter only */
 	int has_arg;
 	unsigned int need, unneed;
 	const char *synopsis; /* NULL: no usage line of its own */
 	const char *help;     /* "%u": the default timeout; "\n": continued under it */
 } host_opt_table[] = {
-	{ 'g', NULL, no_argument, 0, 0, "-g / -G", "header / data digests" },
-	{ 'G', NULL, no_argument, 0, 0, NULL, NULL },
-	{ 'q', NULL, required_argument, HOST_OPTS_Q_T, 0, "-q hostnqn",
-	  "host NQN (default /etc/nvme/hostnqn, else derived)" },
-	{ OPT_HOSTNQN, "hostnqn", required_argument, 0, HOST_OPTS_Q_T, "--hostnqn NQN",
-	  "host NQN (default /etc/nvme/hostnqn, else derived)" },
-	{ OPT_HOSTID, "hostid", required_argument, 0, 0, "--hostid UUID",
-	  "host ID (default /etc/nvme/hostid, else derived)" },
-	{ 't', NULL, required_argument, HOST_OPTS_Q_T, 0, "-t timeout",
-	  "seconds to wait for the target (default %u)" },
-	{ OPT_TIMEOUT, "timeout", required_argument, 0, HOST_OPTS_Q_T, "--timeout SECS",
-	  "seconds to wait for the target (default %u)" },
-	{ OPT_MAX_H2C, "max-h2c", required_argument, HOST_OPTS_MAX_H2C, 0, "--max-h2c N",
-	  "send at most N bytes per H2CData PDU (testing)" },
-	{ OPT_KATO, "kato", required_argument, HOST_OPTS_KATO, 0, "--kato MS",
-	  "Keep Alive Timeout for the admin queue (default 0: none)" },
-	{ OPT_SQFLOW, "disable-sqflow", no_argument, HOST_OPTS_SQFLOW, 0, "--disable-sqflow",
-	  "Connect without SQ flow control (reads may then end\n"
-	  "with C2HData SUCCESS, no CapsuleResp)" },
+	{'g', NULL, no_argument, 0, 0, "-g / -G", "header / data digests"},
+	{'G', NULL, no_argument, 0, 0, NULL, NULL},
+	{'q', NULL, required_argument, HOST_OPTS_Q_T, 0, "-q hostnqn",
+	 "host NQN (default /etc/nvme/hostnqn, else derived)"},
+	{OPT_HOSTNQN, "hostnqn", required_argument, 0, HOST_OPTS_Q_T, "--hostnqn NQN",
+	 "host NQN (default /etc/nvme/hostnqn, else derived)"},
+	{OPT_HOSTID, "hostid", required_argument, 0, 0, "--hostid UUID",
+	 "host ID (default /etc/nvme/hostid, else derived)"},
+	{'t', NULL, required_argument, HOST_OPTS_Q_T, 0, "-t timeout",
+	 "seconds to wait for the target (default %u)"},
+	{OPT_TIMEOUT, "timeout", required_argument, 0, HOST_OPTS_Q_T, "--timeout SECS",
+	 "seconds to wait for the target (default %u)"},
+	{OPT_MAX_H2C, "max-h2c", required_argument, HOST_OPTS_MAX_H2C, 0, "--max-h2c N",
+	 "send at most N bytes per H2CData PDU (testing)"},
+	{OPT_KATO, "kato", required_argument, HOST_OPTS_KATO, 0, "--kato MS",
+	 "Keep Alive Timeout for the admin queue (default 0: none)"},
+	{OPT_SQFLOW, "disable-sqflow", no_argument, HOST_OPTS_SQFLOW, 0, "--disable-sqflow",
+	 "Connect without SQ flow control (reads may then end\n"
+	 "with C2HData SUCCESS, no CapsuleResp)"},
 };
 
 #define NOPTS (sizeof(host_opt_table) / sizeof(host_opt_table[0]))
@@ -170,8 +182,8 @@ int host_opt_parse(struct host_opts *o, int ch, const char *arg)
 		o->ap.timeout_ms = secs * 1000;
 		break;
 	case OPT_MAX_H2C:
-		return parse_u32(arg, 4, UINT32_MAX, &o->ap.max_h2c) || o->ap.max_h2c % 4
-			       ? -EINVAL : 1;
+		return parse_u32(arg, 4, UINT32_MAX, &o->ap.max_h2c) || o->ap.max_h2c % 4 ? -EINVAL
+											  : 1;
 	case OPT_KATO:
 		return parse_u32(arg, 0, UINT32_MAX, &o->ap.kato_ms) ? -EINVAL : 1;
 	case OPT_SQFLOW:
@@ -224,7 +236,7 @@ static int merge_opts(struct host_opts *o, const char *shortopts, const struct o
 		if (!offered(o, h))
 			continue;
 		if (h->name != NULL)
-			o->longopts[nl++] = (struct option){ h->name, h->has_arg, NULL, h->val };
+			o->longopts[nl++] = (struct option){h->name, h->has_arg, NULL, h->val};
 		if (h->val < OPT_HOSTNQN) {
 			if (ns + 3 >= sizeof(o->shortopts))
 				return -ENOSPC;
@@ -235,8 +247,8 @@ static int merge_opts(struct host_opts *o, const char *shortopts, const struct o
 	}
 	o->shortopts[ns++] = 'h';
 	o->shortopts[ns] = '\0';
-	o->longopts[nl++] = (struct option){ "help", no_argument, NULL, 'h' };
-	o->longopts[nl] = (struct option){ NULL, 0, NULL, 0 };
+	o->longopts[nl++] = (struct option){"help", no_argument, NULL, 'h'};
+	o->longopts[nl] = (struct option){NULL, 0, NULL, 0};
 	return 0;
 }
 
@@ -269,7 +281,8 @@ int host_opts_getopt(struct host_opts *o, int argc, char **argv, const char *sho
 			ret = tool_opt(ctx, ch, optarg);
 		if (ret < 0) {
 			if (idx >= 0)
-				warnx("invalid value \"%s\" for --%s", optarg, o->longopts[idx].name);
+				warnx("invalid value \"%s\" for --%s", optarg,
+				      o->longopts[idx].name);
 			else
 				warnx("invalid value \"%s\" for -%c", optarg, ch);
 			usage(stderr);
@@ -377,8 +390,11 @@ static int connect_queue(struct host_session *s, uint16_t qid, uint16_t qsize,
 			 struct nvmf_qpair **qpp)
 {
 	struct nvmf_qpair_params p = {
-		.traddr = s->addr.host, .trsvcid = s->addr.port, .subnqn = s->subnqn,
-		.qid = qid, .qsize = qsize,
+		.traddr = s->addr.host,
+		.trsvcid = s->addr.port,
+		.subnqn = s->subnqn,
+		.qid = qid,
+		.qsize = qsize,
 		.cntlid = qid ? nvmf_qpair_cntlid(s->admin) : NVMF_CNTLID_DYNAMIC,
 	};
 	struct nvmf_connect_rsp rsp;

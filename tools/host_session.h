@@ -117,10 +117,10 @@ struct host_session {
 	char tag[TOOL_WHERE_LEN + NVMF_NQN_FIELD + 2]; /* what status messages start with */
 	struct nvmf_association *na;
 	struct nvmf_qpair *admin;
-	uint64_t cap;		     /* CAP, after host_connect_admin() */
-	struct nvme_id_ctrl ctrl;    /* Identify Controller, likewise */
-	uint64_t last_admin_ns;	     /* CLOCK_MONOTONIC: the last Keep Alive (or Connect) */
-	struct nvmf_qpair **io;	     /* I/O queues 1..nio (host_connect_io) */
+	uint64_t cap;		  /* CAP, after host_connect_admin() */
+	struct nvme_id_ctrl ctrl; /* Identify Controller, likewise */
+	uint64_t last_admin_ns;	  /* CLOCK_MONOTONIC: the last Keep Alive (or Connect) */
+	struct nvmf_qpair **io;	  /* I/O queues 1..nio (host_connect_io) */
 	unsigned int nio;
 	struct nvmf_tcp_queue_info *tcpq; /* detached I/O queues (host_detach_io); fds ours */
 	unsigned int ntcpq;

@@ -34,10 +34,10 @@
 #include "perf.h"
 #include "status.h"
 
-#define MAX_QUEUES	 1024
-#define MAX_THREADS	 256
-#define SHARED_OPTS	 (HOST_OPTS_MAX_H2C | HOST_OPTS_KATO | HOST_OPTS_SQFLOW)
-#define TIMEOUT_MS	 30000
+#define MAX_QUEUES  1024
+#define MAX_THREADS 256
+#define SHARED_OPTS (HOST_OPTS_MAX_H2C | HOST_OPTS_KATO | HOST_OPTS_SQFLOW)
+#define TIMEOUT_MS  30000
 
 struct perf {
 	struct host_opts o;
@@ -70,10 +70,12 @@ static void usage(FILE *f)
 		"  -w, --workload W    read, write, randread, randwrite, rw, randrw or idle\n"
 		"                      (default randread)\n"
 		"  -M, --rwmixread PCT reads in rw / randrw (default 50)\n"
-		"  -o, --io-size N     bytes per command, a multiple of the block size (default 4k)\n"
+		"  -o, --io-size N     bytes per command, a multiple of the block size (default "
+		"4k)\n"
 		"  -q, --queue-depth N commands outstanding per queue (default 32)\n"
 		"  -P, --queues N      I/O queues, one TCP connection each (default 1)\n"
-		"  -c, --cpus LIST     one worker thread per CPU, pinned (\"1\", \"0,2\", \"1-3\");\n"
+		"  -c, --cpus LIST     one worker thread per CPU, pinned (\"1\", \"0,2\", "
+		"\"1-3\");\n"
 		"                      default: one thread, not pinned\n"
 		"  -t, --time SECS     measured time (default 10)\n"
 		"  -a, --warmup SECS   run this long before measuring (default 0)\n"
@@ -84,12 +86,12 @@ static void usage(FILE *f)
 		"      --fill          first write the whole region once with the pattern\n"
 		"      --seed N        the pattern's seed (default 1)\n"
 		"      --target-pid P  also measure the CPU time of process P (a local target)\n"
-		"      --poll          busy-poll the rings (as spdk_nvme_perf) instead of sleeping\n"
+		"      --poll          busy-poll the rings (as spdk_nvme_perf) instead of "
+		"sleeping\n"
 		"      --json          JSON on stdout instead of the table\n");
 	host_opts_usage(f, &o, 6, 22);
-	fprintf(f,
-		"Sizes accept k, M and G. ADDRESS is IPv4, a host name or [IPv6]; PORT\n"
-		"defaults to 4420.\n");
+	fprintf(f, "Sizes accept k, M and G. ADDRESS is IPv4, a host name or [IPv6]; PORT\n"
+		   "defaults to 4420.\n");
 }
 
 /* ---- Arguments ---- */
@@ -115,8 +117,8 @@ static int parse_secs(const char *s, double lo, double *v)
 
 static int parse_workload(const char *s, struct perf_job *job)
 {
-	static const char *const names[] = { "read", "write", "randread", "randwrite",
-					     "rw", "randrw", "idle" };
+	static const char *const names[] = {"read", "write",  "randread", "randwrite",
+					    "rw",   "randrw", "idle"};
 
 	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(s, names[i]) == 0) {
@@ -217,24 +219,24 @@ static int parse_option(void *ctx, int ch, const char *arg)
 static int parse_args(struct perf *p, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "workload", required_argument, NULL, 'w' },
-		{ "rwmixread", required_argument, NULL, 'M' },
-		{ "io-size", required_argument, NULL, 'o' },
-		{ "queue-depth", required_argument, NULL, 'q' },
-		{ "queues", required_argument, NULL, 'P' },
-		{ "cpus", required_argument, NULL, 'c' },
-		{ "time", required_argument, NULL, 't' },
-		{ "warmup", required_argument, NULL, 'a' },
-		{ "nsid", required_argument, NULL, 'n' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "size", required_argument, NULL, 'S' },
-		{ "verify", no_argument, NULL, 'V' },
-		{ "fill", no_argument, NULL, 'F' },
-		{ "seed", required_argument, NULL, 'e' },
-		{ "target-pid", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "poll", no_argument, NULL, 'L' },
-		{ NULL, 0, NULL, 0 },
+		{"workload", required_argument, NULL, 'w'},
+		{"rwmixread", required_argument, NULL, 'M'},
+		{"io-size", required_argument, NULL, 'o'},
+		{"queue-depth", required_argument, NULL, 'q'},
+		{"queues", required_argument, NULL, 'P'},
+		{"cpus", required_argument, NULL, 'c'},
+		{"time", required_argument, NULL, 't'},
+		{"warmup", required_argument, NULL, 'a'},
+		{"nsid", required_argument, NULL, 'n'},
+		{"offset", required_argument, NULL, 'O'},
+		{"size", required_argument, NULL, 'S'},
+		{"verify", no_argument, NULL, 'V'},
+		{"fill", no_argument, NULL, 'F'},
+		{"seed", required_argument, NULL, 'e'},
+		{"target-pid", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{"poll", no_argument, NULL, 'L'},
+		{NULL, 0, NULL, 0},
 	};
 	int ret;
 
@@ -247,8 +249,8 @@ static int parse_args(struct perf *p, int argc, char **argv)
 	p->nqueues = 1;
 	p->secs = 10;
 	host_opts_init(&p->o, SHARED_OPTS, TIMEOUT_MS, "is a target listening?");
-	ret = host_opts_getopt(&p->o, argc, argv, "w:M:o:q:P:c:t:a:n:", longopts, parse_option,
-			       p, usage);
+	ret = host_opts_getopt(&p->o, argc, argv, "w:M:o:q:P:c:t:a:n:", longopts, parse_option, p,
+			       usage);
 	if (ret <= 0)
 		return ret < 0 ? ret : 1;
 	if (argc - ret != 2) {
@@ -292,8 +294,8 @@ static int setup_namespace(struct perf *p)
 	if (job->io_size % job->lbs || job->io_size / job->lbs > 65536 ||
 	    job->io_size > nvmf_max_xfer(p->s.na)) {
 		warnx("I/O size %u is not a multiple of the %u-byte blocks of namespace %u or "
-		      "exceeds the maximum transfer size (%u bytes)", job->io_size, job->lbs,
-		      job->nsid, nvmf_max_xfer(p->s.na));
+		      "exceeds the maximum transfer size (%u bytes)",
+		      job->io_size, job->lbs, job->nsid, nvmf_max_xfer(p->s.na));
 		return -EINVAL;
 	}
 	if (p->size == 0 && p->offset < cap)
@@ -320,8 +322,8 @@ static int setup_io(struct perf *p)
 
 	if (qsize > host_io_qsize_max(&p->s)) {
 		warnx("%s: queue depth %u needs %u entries; the controller allows %u (MQES) "
-		      "and %u commands (MAXCMD)", p->s.addr.where, p->job.qd, qsize, mqes + 1,
-		      maxcmd);
+		      "and %u commands (MAXCMD)",
+		      p->s.addr.where, p->job.qd, qsize, mqes + 1, maxcmd);
 		return -EINVAL;
 	}
 	ret = host_connect_io(&p->s, p->nqueues, (uint16_t)qsize);
@@ -347,8 +349,8 @@ static double proc_cpu_s(long pid)
 	buf[n] = '\0';
 	/* Fields 14 and 15, counted after the ")" that ends the command name. */
 	s = strrchr(buf, ')');
-	if (s == NULL || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-				&ut, &st) != 2)
+	if (s == NULL ||
+	    sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -403,12 +405,17 @@ static int run_pass(struct perf *p, const struct perf_job *job, bool measure)
 	}
 	for (unsigned int i = 0; i < p->nthreads; i++) {
 		struct perf_thread *t = &p->threads[i];
-		unsigned int a = p->nqueues * i / p->nthreads, b = p->nqueues * (i + 1) / p->nthreads;
+		unsigned int a = p->nqueues * i / p->nthreads,
+			     b = p->nqueues * (i + 1) / p->nthreads;
 
-		*t = (struct perf_thread){ .id = i, .cpu = p->cpus[i], .job = job,
-					   .queues = p->s.tcpq + a, .nqueues = b - a,
-					   .first_queue = a, .nqueues_total = p->nqueues,
-					   .stop = &g_stop };
+		*t = (struct perf_thread){.id = i,
+					  .cpu = p->cpus[i],
+					  .job = job,
+					  .queues = p->s.tcpq + a,
+					  .nqueues = b - a,
+					  .first_queue = a,
+					  .nqueues_total = p->nqueues,
+					  .stop = &g_stop};
 		ret = -pthread_create(&tid[i], NULL, perf_thread_run, t);
 		if (ret) {
 			warnx("pthread_create: %s", strerror(-ret));
@@ -492,8 +499,8 @@ static double us(uint64_t ns)
 
 static const char *workload_name(enum perf_workload w)
 {
-	static const char *const names[] = { "read", "write", "randread", "randwrite",
-					     "rw", "randrw", "idle" };
+	static const char *const names[] = {"read", "write",  "randread", "randwrite",
+					    "rw",   "randrw", "idle"};
 
 	return names[w];
 }
@@ -505,7 +512,7 @@ static double target_cores(const struct perf *p)
 
 static void print_table(const struct perf *p, const struct summary *s)
 {
-	static const char *const names[] = { "read", "write", "total" };
+	static const char *const names[] = {"read", "write", "total"};
 	double tc = target_cores(p);
 
 	printf("nvmf-perf: %s %s ns %u: %s %u B, QD %u x %u queue(s), %u thread(s), %.1f s "
@@ -514,8 +521,8 @@ static void print_table(const struct perf *p, const struct summary *s)
 	       p->job.io_size, p->job.qd, p->nqueues, p->nthreads, s->window_s, p->warmup,
 	       p->o.ap.hdgst ? "header " : "", p->o.ap.ddgst ? "data" : "",
 	       p->o.ap.hdgst || p->o.ap.ddgst ? "" : "none");
-	printf("%-6s %12s %10s %9s %9s %9s %10s %9s\n", "", "IOPS", "MiB/s", "avg(us)",
-	       "p50(us)", "p99(us)", "p99.9(us)", "max(us)");
+	printf("%-6s %12s %10s %9s %9s %9s %10s %9s\n", "", "IOPS", "MiB/s", "avg(us)", "p50(us)",
+	       "p99(us)", "p99.9(us)", "max(us)");
 	for (unsigned int d = 0; d < 3; d++) {
 		const struct dir_sum *x = &s->d[d];
 
@@ -567,12 +574,14 @@ static void print_json(const struct perf *p, const struct summary *s, int status
 	printf("{\n  \"address\": \"%s\",\n  \"subnqn\": \"%s\",\n  \"nsid\": %u,\n"
 	       "  \"workload\": \"%s\",\n  \"read_pct\": %u,\n  \"io_size\": %u,\n"
 	       "  \"block_size\": %u,\n  \"queue_depth\": %u,\n  \"queues\": %u,\n"
-	       "  \"threads\": %u,\n  \"poll\": %s,\n  \"hdgst\": %s,\n  \"ddgst\": %s,\n  \"verify\": %s,\n"
+	       "  \"threads\": %u,\n  \"poll\": %s,\n  \"hdgst\": %s,\n  \"ddgst\": %s,\n  "
+	       "\"verify\": %s,\n"
 	       "  \"duration_s\": %.3f,\n  \"warmup_s\": %.3f,\n",
 	       p->s.addr.where, p->o.subnqn, p->job.nsid, workload_name(p->job.workload),
 	       p->job.read_pct, p->job.io_size, p->job.lbs, p->job.qd, p->nqueues, p->nthreads,
-	       p->job.poll ? "true" : "false", p->o.ap.hdgst ? "true" : "false", p->o.ap.ddgst ? "true" : "false",
-	       p->job.verify ? "true" : "false", s->window_s, p->warmup);
+	       p->job.poll ? "true" : "false", p->o.ap.hdgst ? "true" : "false",
+	       p->o.ap.ddgst ? "true" : "false", p->job.verify ? "true" : "false", s->window_s,
+	       p->warmup);
 	json_dir("read", &s->d[0], s->window_s, true);
 	json_dir("write", &s->d[1], s->window_s, true);
 	json_dir("total", &s->d[2], s->window_s, true);
@@ -583,7 +592,8 @@ static void print_json(const struct perf *p, const struct summary *s, int status
 	       s->wakeups ? (double)s->d[2].ios / (double)s->wakeups : 0);
 	if (p->target_pid && p->target_ok)
 		printf("  \"target_cpu\": {\"pid\": %ld, \"cores\": %.4f, "
-		       "\"iops_per_cpu_s\": %.0f},\n", p->target_pid, tc, tc > 0 ? iops / tc : 0);
+		       "\"iops_per_cpu_s\": %.0f},\n",
+		       p->target_pid, tc, tc > 0 ? iops / tc : 0);
 	else
 		printf("  \"target_cpu\": null,\n");
 	printf("  \"errors\": %" PRIu64 ",\n  \"verified_blocks\": %" PRIu64 ",\n"

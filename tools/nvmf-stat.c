@@ -112,10 +112,10 @@ static int parse_option(void *ctx, int ch, const char *arg)
 static int parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "watch", required_argument, NULL, 'w' },
-		{ "count", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
+		{"json", no_argument, NULL, 'j'},
+		{"watch", required_argument, NULL, 'w'},
+		{"count", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *why;
 	int ret;
@@ -198,8 +198,8 @@ static int discover(struct subsys **subsp, unsigned int *np)
 		if (a.host[0] == '\0' || a.port[0] == '\0')
 			a = opt.o.addr;
 		else
-			snprintf(a.where, sizeof(a.where), strchr(a.host, ':') ? "[%s]:%s" : "%s:%s",
-				 a.host, a.port);
+			snprintf(a.where, sizeof(a.where),
+				 strchr(a.host, ':') ? "[%s]:%s" : "%s:%s", a.host, a.port);
 		host_session_init(&subs[n].s, &opt.o, &a, subs[n].nqn);
 		n++;
 	}
@@ -311,7 +311,7 @@ static int subsys_sample(struct subsys *ss)
 
 	for (unsigned int i = 0; i < ss->nrows; i++) {
 		struct row *r = &ss->rows[i];
-		struct nvmf_log_req req = { .lid = NVME_LOG_SMART, .nsid = r->nsid };
+		struct nvmf_log_req req = {.lid = NVME_LOG_SMART, .nsid = r->nsid};
 
 		r->prev = r->s;
 		ret = nvmf_host_get_log_page(ss->s.admin, &req, &log, sizeof(log), &st);
@@ -334,7 +334,7 @@ static int subsys_sample(struct subsys *ss)
 /* Bytes in IEC units, one decimal: "8.3 MiB". */
 static const char *human(uint64_t bytes, char *buf, size_t len)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	double v = (double)bytes;
 	unsigned int u = 0;
 
@@ -498,20 +498,25 @@ static void print_rates(const struct subsys *subs, unsigned int n, double dt, bo
 				continue;
 			/* Counters only grow; a restarted daemon starts again from 0. */
 			ri = r->s.host_reads >= r->prev.host_reads
-				     ? (double)(r->s.host_reads - r->prev.host_reads) / dt : 0;
+				     ? (double)(r->s.host_reads - r->prev.host_reads) / dt
+				     : 0;
 			wi = r->s.host_writes >= r->prev.host_writes
-				     ? (double)(r->s.host_writes - r->prev.host_writes) / dt : 0;
+				     ? (double)(r->s.host_writes - r->prev.host_writes) / dt
+				     : 0;
 			rb = r->s.du_read >= r->prev.du_read
 				     ? (double)(r->s.du_read - r->prev.du_read) * DATA_UNIT / dt /
-					       1048576 : 0;
+					       1048576
+				     : 0;
 			wb = r->s.du_written >= r->prev.du_written
 				     ? (double)(r->s.du_written - r->prev.du_written) * DATA_UNIT /
-					       dt / 1048576 : 0;
+					       dt / 1048576
+				     : 0;
 			nsid_str(r->nsid, id, sizeof(id));
 			if (opt.json) {
 				printf("{\"time\":%lld,\"subnqn\":", (long long)now);
 				json_str(subs[i].nqn);
-				printf(",\"nsid\":%" PRIu32 ",\"read_iops\":%.1f,\"write_iops\":%.1f,"
+				printf(",\"nsid\":%" PRIu32
+				       ",\"read_iops\":%.1f,\"write_iops\":%.1f,"
 				       "\"read_mib_s\":%.2f,\"write_mib_s\":%.2f}\n",
 				       r->nsid, ri, wi, rb, wb);
 			} else {

@@ -28,10 +28,10 @@
 #include "show.h"
 #include "status.h"
 
-#define IO_QSIZE	 128   /* the Linux host's default queue_size */
-#define MAX_NLB		 65536 /* NLB is a 16-bit 0's based field */
-#define SHARED_OPTS	 (HOST_OPTS_Q_T | HOST_OPTS_MAX_H2C | HOST_OPTS_KATO)
-#define TIMEOUT_MS	 30000
+#define IO_QSIZE    128	  /* the Linux host's default queue_size */
+#define MAX_NLB	    65536 /* NLB is a 16-bit 0's based field */
+#define SHARED_OPTS (HOST_OPTS_Q_T | HOST_OPTS_MAX_H2C | HOST_OPTS_KATO)
+#define TIMEOUT_MS  30000
 
 enum cmd { CMD_READ, CMD_WRITE, CMD_IDENTIFY, CMD_DISCOVER };
 
@@ -52,8 +52,10 @@ static void usage(FILE *f)
 
 	host_opts_init(&o, SHARED_OPTS, TIMEOUT_MS, "");
 	fprintf(f, "usage: nvmfdd read|write [-n nsid] [-o offset] [-l length] [-g] [-G]\n"
-		   "                    [-q hostnqn] [-t timeout] [--max-h2c bytes] ADDRESS:PORT SUBNQN\n"
-		   "       nvmfdd identify [-n nsid] [-g] [-G] [-q hostnqn] [-t timeout] ADDRESS:PORT SUBNQN\n"
+		   "                    [-q hostnqn] [-t timeout] [--max-h2c bytes] ADDRESS:PORT "
+		   "SUBNQN\n"
+		   "       nvmfdd identify [-n nsid] [-g] [-G] [-q hostnqn] [-t timeout] "
+		   "ADDRESS:PORT SUBNQN\n"
 		   "       nvmfdd discover [-g] [-G] [-q hostnqn] [-t timeout] ADDRESS[:PORT]\n"
 		   "  -n nsid      namespace (default 1)\n"
 		   "  -o offset    byte offset, a multiple of the LBA size (default 0)\n"
@@ -78,7 +80,7 @@ static int parse_u64(const char *s, uint64_t *v)
 
 static int parse_cmd(const char *s, enum cmd *cmd)
 {
-	static const char *const names[] = { "read", "write", "identify", "discover" };
+	static const char *const names[] = {"read", "write", "identify", "discover"};
 
 	for (int i = 0; i < 4; i++)
 		if (strcmp(s, names[i]) == 0) {
@@ -123,8 +125,7 @@ static int parse_args(struct dd *dd, int argc, char **argv)
 	}
 	dd->nsid = 1;
 	host_opts_init(&dd->o, SHARED_OPTS, TIMEOUT_MS, "is a target listening?");
-	ret = host_opts_getopt(&dd->o, argc - 1, argv + 1, "n:o:l:", NULL, parse_option, dd,
-			       usage);
+	ret = host_opts_getopt(&dd->o, argc - 1, argv + 1, "n:o:l:", NULL, parse_option, dd, usage);
 	if (ret <= 0)
 		return ret < 0 ? ret : 1;
 	argv += ret + 1;
@@ -156,19 +157,21 @@ static int check_range(struct dd *dd)
 	uint64_t cap = dd->nsze * dd->lbs;
 
 	if (dd->offset % dd->lbs) {
-		warnx("offset %" PRIu64 " is not a multiple of the %u-byte LBA size of namespace %u",
-		       dd->offset, dd->lbs, dd->nsid);
+		warnx("offset %" PRIu64
+		      " is not a multiple of the %u-byte LBA size of namespace %u",
+		      dd->offset, dd->lbs, dd->nsid);
 		return -EINVAL;
 	}
 	if (dd->length_set && dd->length % dd->lbs) {
-		warnx("length %" PRIu64 " is not a multiple of the %u-byte LBA size of namespace %u",
-		       dd->length, dd->lbs, dd->nsid);
+		warnx("length %" PRIu64
+		      " is not a multiple of the %u-byte LBA size of namespace %u",
+		      dd->length, dd->lbs, dd->nsid);
 		return -EINVAL;
 	}
 	if (dd->offset > cap || (dd->length_set && dd->length > cap - dd->offset)) {
 		warnx("offset %" PRIu64 " + length %" PRIu64 " is out of range: beyond the end of "
-		       "namespace %u (%" PRIu64 " bytes, %" PRIu64 " blocks of %u)",
-		       dd->offset, dd->length, dd->nsid, cap, dd->nsze, dd->lbs);
+		      "namespace %u (%" PRIu64 " bytes, %" PRIu64 " blocks of %u)",
+		      dd->offset, dd->length, dd->nsid, cap, dd->nsze, dd->lbs);
 		return -EINVAL;
 	}
 	if (!dd->length_set)
@@ -243,7 +246,8 @@ static int do_read(struct dd *dd, uint8_t *buf, uint32_t chunk)
 		ret = host_keep_alive(&dd->s);
 		if (ret)
 			return ret;
-		ret = nvmf_host_read(dd->s.io[0], dd->nsid, off / dd->lbs, n / dd->lbs, buf, n, &st);
+		ret = nvmf_host_read(dd->s.io[0], dd->nsid, off / dd->lbs, n / dd->lbs, buf, n,
+				     &st);
 		if (ret || st)
 			return io_failed(dd, "read", off, n, ret, st);
 		ret = write_all(STDOUT_FILENO, buf, n);
@@ -264,17 +268,19 @@ static int input_end(struct dd *dd, uint64_t done, size_t got)
 
 	if (dd->length_set && done < dd->length) {
 		warnx("standard input ended after %" PRIu64 " of %" PRIu64 " bytes", done,
-		       dd->length);
+		      dd->length);
 		return -EINVAL;
 	}
 	if (got % dd->lbs) {
 		warnx("input ends with %zu bytes, not a multiple of the %u-byte LBA size "
-		       "(%" PRIu64 " bytes written)", got, dd->lbs, done);
+		      "(%" PRIu64 " bytes written)",
+		      got, dd->lbs, done);
 		return -EINVAL;
 	}
 	if (!dd->length_set && done == dd->length && read_full(STDIN_FILENO, &extra, 1) == 1) {
 		warnx("input continues beyond the end of namespace %u (out of range; %" PRIu64
-		       " bytes written)", dd->nsid, done);
+		      " bytes written)",
+		      dd->nsid, done);
 		return -EINVAL;
 	}
 	return 0;
@@ -300,8 +306,8 @@ static int do_write(struct dd *dd, uint8_t *buf, uint32_t chunk)
 			ret = host_keep_alive(&dd->s);
 			if (ret)
 				return ret;
-			ret = nvmf_host_write(dd->s.io[0], dd->nsid, off / dd->lbs, n / dd->lbs, buf, n,
-					      &st);
+			ret = nvmf_host_write(dd->s.io[0], dd->nsid, off / dd->lbs, n / dd->lbs,
+					      buf, n, &st);
 			if (ret || st)
 				return io_failed(dd, "write", off, n, ret, st);
 			off += n;

@@ -263,20 +263,6 @@ static void log_summary(const struct plan *pl, const struct cfg_config *old)
 		 hosts, old->nlisteners, pl->cfg->nlisteners);
 }
 
-void config_log_warnings(char *text)
-{
-	char *save = NULL;
-
-	for (char *line = strtok_r(text, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *tag = strstr(line, ": warning: ");
-
-		if (tag != NULL) /* the log says "warning: " itself */
-			memmove(tag + 2, tag + 11, strlen(tag + 11) + 1);
-		log_warn("%s", line);
-	}
-}
-
 int reload_config(struct target *t, struct health *h, const char *path, bool verbose)
 {
 	struct plan pl = {0};
@@ -301,7 +287,7 @@ int reload_config(struct target *t, struct health *h, const char *path, bool ver
 		log_err("reload: the configuration is not valid: nothing changed");
 		return ret;
 	}
-	config_log_warnings(err);
+	log_lines(LOGL_WARN, pl.cfg->warnings);
 	warn_static(old, pl.cfg);
 	ret = plan_build(t, h, &pl);
 	if (ret) {

@@ -33,10 +33,6 @@
  */
 int reload_config(struct target *t, struct health *h, const char *path, bool verbose);
 
-/* The warnings of a configuration that loaded ("file:line: warning: ..."
- * lines, from cfg_load_*), each as a warning of the log. */
-void config_log_warnings(char *text);
-
 /* Finish what a reload left waiting (commands on removed namespaces). */
 void reload_poll(struct target *t, struct health *h);
 

@@ -122,12 +122,33 @@ static void test_suggestions(void **state)
 		  "6:e:unknown section [nvmf]; did you mean [nvmfd]?\n"
 		  "7:e:unknown section [namepsace nqn.2026-11.io.t:a 1]; did you mean "
 		  "[namespace nqn.2026-11.io.t:a 1]?\n"
-		  "8:e:unknown section [frobnicate] (expected [nvmfd], [subsystem NQN] or "
-		  "[namespace NQN NSID])\n");
+		  "8:e:unknown section [frobnicate] (expected [nvmfd], [subsystem NQN], "
+		  "[namespace NQN NSID] or [host NQN])\n");
 	assert_null(cfg_suggest("x", cfg_global_keys));
 	assert_string_equal(cfg_suggest("pth", cfg_ns_keys), "path");
 	assert_string_equal(cfg_suggest("blocksize", cfg_ns_keys), "block_size");
 	assert_string_equal(cfg_suggest("lisetn", cfg_global_keys), "listen");
+}
+
+/* [host NQN] sections are in the same report, in line order. */
+static void test_host_sections(void **state)
+{
+	(void)state;
+	check("[nvmfd]\nlisten = 127.0.0.1\n"			   /* 1-2 */
+	      "[hots nqn.2026-11.io.t:h1]\n"			   /* 3 */
+	      "[host nqn.2026-11.io.t:h2]\n"			   /* 4 */
+	      "dhchap_hash = sha256\n"				   /* 5 */
+	      "dhchap_key = @relative\n"			   /* 6 */
+	      "path = ram:1M\n"					   /* 7 */
+	      "[subsystem nqn.2026-11.io.t:a]\nallow_host = any\n" /* 8-9 */
+	      "modle = x\n",					   /* 10 */
+	      NULL, NULL);
+	report_is("3:e:unknown section [hots nqn.2026-11.io.t:h1]; did you mean "
+		  "[host nqn.2026-11.io.t:h1]?\n"
+		  "5:e:unknown key 'dhchap_hash' in [host]; did you mean 'dhchap_hashes'?\n"
+		  "6:e:dhchap_key = '@relative': expected @ and an absolute path\n"
+		  "7:e:'path' is not a key of [host]: it belongs in [namespace NQN NSID]\n"
+		  "10:e:unknown key 'modle' in [subsystem]; did you mean 'model'?\n");
 }
 
 /* Warnings: reported, counted apart, and the file still loads. */
@@ -236,6 +257,7 @@ static void test_key_lists_are_keys(void **state)
 		{cfg_global_keys, "[nvmfd]\n"},
 		{cfg_subsys_keys, "[subsystem nqn.2026-11.io.t:a]\n"},
 		{cfg_ns_keys, "[namespace nqn.2026-11.io.t:a 1]\n"},
+		{cfg_host_keys, "[host nqn.2026-11.io.t:h]\n"},
 	};
 	char text[512];
 
@@ -272,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_every_error_in_line_order),
 		cmocka_unit_test(test_load_buffer_in_line_order),
 		cmocka_unit_test(test_suggestions),
+		cmocka_unit_test(test_host_sections),
 		cmocka_unit_test(test_warnings_do_not_fail),
 		cmocka_unit_test(test_no_cascades),
 		cmocka_unit_test(test_backing_stores_in_line_order),
