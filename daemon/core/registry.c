@@ -83,14 +83,15 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	ns->file_slot = -1;
 	ret = be_open(&ns->be, &bp, err, sizeof(err));
 	if (ret) {
-		log_err("%s:%d: namespace %u of %s: %s", cfg->source, c->line, c->nsid, nqn, err);
+		log_err("%s:%d: namespace %u of %s: %s", cfg->source, c->path_line, c->nsid, nqn,
+			err);
 		free(ns);
 		return ret;
 	}
 	if (ns->be.block_size < 512 || ns->be.block_size > 4096 ||
 	    (ns->be.block_size & (ns->be.block_size - 1))) {
-		log_err("%s:%d: namespace %u: %s has %u-byte blocks (512 to 4096 supported)",
-			cfg->source, c->line, c->nsid, c->path, ns->be.block_size);
+		log_err("%s:%d: namespace %u of %s: %s has %u-byte blocks (512 to 4096 supported)",
+			cfg->source, c->path_line, c->nsid, nqn, c->path, ns->be.block_size);
 		be_close(&ns->be);
 		free(ns);
 		return -EINVAL;
@@ -108,10 +109,11 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	memset(ns->stats, 0, t->nworkers * sizeof(*ns->stats));
 	if (ns->be.kind == BE_BLOCK && c->block_size && c->block_size != ns->be.block_size)
 		log_warn("%s:%d: namespace %u: block_size = %u ignored: %s has %u-byte blocks",
-			 cfg->source, c->line, c->nsid, c->block_size, c->path, ns->be.block_size);
+			 cfg->source, c->path_line, c->nsid, c->block_size, c->path,
+			 ns->be.block_size);
 	if (ns->be.forced_read_only)
 		log_warn("%s:%d: namespace %u: %s is a read-only device: serving it read-only",
-			 cfg->source, c->line, c->nsid, c->path);
+			 cfg->source, c->path_line, c->nsid, c->path);
 	if (c->direct && !ns->be.direct && !ns->be.ram)
 		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache", c->nsid,
 			 nqn, c->path);
