@@ -152,7 +152,11 @@ struct target_params {
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
 	uint32_t conn_buf_cap; /* data buffer bytes one connection may hold */
-	uint16_t cntlid_min;   /* the controller IDs Connect gives (0, 0: 1..FFEFh) */
+	/* TCP keepalive on every accepted connection (seconds; idle 0: none) */
+	uint32_t ka_idle_s;
+	uint32_t ka_intvl_s;
+	uint32_t ka_count;
+	uint16_t cntlid_min; /* the controller IDs Connect gives (0, 0: 1..FFEFh) */
 	uint16_t cntlid_max;
 };
 
@@ -228,6 +232,8 @@ bool subsys_serves(const struct subsys *s, const struct listener *l);
 bool subsys_serves_addr(const struct subsys *s, const char *host, uint16_t port);
 struct port_list *target_ports_from(const struct cfg_subsystem *c);
 bool port_list_same(const struct port_list *a, const struct port_list *b);
+/* The subsystem admits any host (allow_host = any), not only those it lists. */
+bool subsys_admits_any(const struct subsys *s);
 /* Whether the list names this host NQN (its "any" aside). */
 bool host_list_has(const struct host_list *h, const char *nqn);
 
