@@ -31,6 +31,18 @@
 # Then blkdiscard of 8 MiB on both SUB_RES namespaces between "HOLD alloc
 # before" and "HOLD alloc after": here the backing files must have lost 8 MiB
 # of allocation each and the loop device must have written nothing.
+# Before the loop-device checks, fstrim on ext4: the guest kernel has no ext4
+# module and the guest no mkfs.ext4, so this script extracts ext4.ko and its
+# dependencies (modinfo -F depends) from the kernel .deb the guest image was
+# built from (linux-host's cache, dl/), and passes them with this machine's
+# mke2fs and fstrim (and their libraries and ld.so) in by run --file. The
+# guest loads them, runs mke2fs -t ext4 -E nodiscard on both SUB_RES
+# namespaces, mounts them, writes and deletes 20 MiB on each, and runs
+# fstrim -v between "HOLD fstrim before" and "HOLD fstrim after
+# trimmed=B1,B2": here each backing file must have lost at least 20 MiB of
+# allocation and keep at most its size minus what fstrim trimmed (plus one
+# block), and the loop device must have written nothing. Without the .deb or
+# mke2fs here those checks are SKIPs with the reason.
 #
 # Prints TAP from both sides (the guest's checks relayed as "guest: ..." as
 # they happen, the plan last) and exits 0 if every check passed, 1 otherwise,
