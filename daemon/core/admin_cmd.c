@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "resv_ns.h"
 
 void ascii_pad(char *dst, size_t n, const char *src)
 {
@@ -31,6 +32,8 @@ static bool feature_supported(const struct ctrl *c, uint8_t fid)
 	case NVME_FEAT_TEMP_THRESH:
 	case NVME_FEAT_VOLATILE_WC:
 	case NVME_FEAT_NUM_QUEUES:
+	case NVME_FEAT_RESV_MASK:
+	case NVME_FEAT_RESV_PERSIST:
 		/* a discovery controller has only 0Bh and 0Fh (as nvmet) */
 		return !ctrl_is_disc(c);
 	default:
@@ -86,6 +89,44 @@ static nvme_status_t temp_thresh_check(uint32_t cdw11)
 	return 0;
 }
 
+/*
+ * Reservation Notification Mask (82h) and Reservation Persistence (83h),
+ * namespace specific (Base 5.27.1.19-20). NSID FFFFFFFFh sets the mask of
+ * every namespace; the others need one namespace.
+ */
+#define RESV_MASK_BITS (NVME_RESV_MASK_REGPRE | NVME_RESV_MASK_RESREL | NVME_RESV_MASK_RESPRE)
+
+static nvme_status_t resv_feature(struct ctrl *c, struct ctrl_req *r, uint8_t fid, bool set,
+				  bool dflt)
+{
+	uint32_t nsid = le32toh(r->sqe->nsid), cdw11 = sqe_dw(r->sqe->cdw11);
+	struct ns *ns = NULL;
+
+	if (set && fid == NVME_FEAT_RESV_MASK && nsid == NVME_NSID_ALL) {
+		if (cdw11 & ~RESV_MASK_BITS)
+			return SC_INVALID_FIELD;
+		return ctrl_resv_mask_set(c, nsid, (uint8_t)cdw11);
+	}
+	if (nsid != 0 && nsid != NVME_NSID_ALL)
+		ns = subsys_find_ns(c->subsys, nsid);
+	if (ns == NULL)
+		return nsid == NVME_NSID_ALL ? SC_INVALID_FIELD : SC_INVALID_NS;
+	if (fid == NVME_FEAT_RESV_MASK) {
+		if (!set) {
+			r->dw0 = dflt ? 0 : ctrl_resv_mask(c, nsid);
+			return 0;
+		}
+		if (cdw11 & ~RESV_MASK_BITS)
+			return SC_INVALID_FIELD;
+		return ctrl_resv_mask_set(c, nsid, (uint8_t)cdw11);
+	}
+	if (!set) {
+		r->dw0 = dflt ? 0 : resv_ns_ptpl(ns);
+		return 0;
+	}
+	return resv_ns_set_ptpl(ns, cdw11 & 1);
+}
+
 static nvme_status_t set_features(struct ctrl *c, struct ctrl_req *r)
 {
 	uint32_t cdw10 = sqe_dw(r->sqe->cdw10), cdw11 = sqe_dw(r->sqe->cdw11);
@@ -115,13 +156,17 @@ static nvme_status_t set_features(struct ctrl *c, struct ctrl_req *r)
 	case NVME_FEAT_TEMP_THRESH:
 		/* accepted, not kept: there is no sensor to compare it with */
 		return temp_thresh_check(cdw11);
+	case NVME_FEAT_RESV_MASK:
+	case NVME_FEAT_RESV_PERSIST:
+		return resv_feature(c, r, fid, true, false);
 	}
 	return SC_INVALID_FIELD;
 }
 
 /* Get Features SEL (Base 5.15): 0 current, 1 default, 2 saved, 3 capabilities. */
 enum { SEL_CURRENT, SEL_DEFAULT, SEL_SAVED, SEL_CAPS };
-#define FEAT_CAP_CHANGEABLE (1u << 2)
+#define FEAT_CAP_NS_SPECIFIC (1u << 1)
+#define FEAT_CAP_CHANGEABLE  (1u << 2)
 
 static uint32_t feature_value(const struct ctrl *c, uint8_t fid, uint32_t cdw11, bool dflt)
 {
@@ -160,10 +205,14 @@ static nvme_status_t get_features(struct ctrl *c, struct ctrl_req *r)
 	if (fid == NVME_FEAT_TEMP_THRESH && (st = temp_thresh_check(cdw11)) != 0)
 		return st;
 	if (sel == SEL_CAPS) {
-		/* changeable, not saveable, not namespace specific */
+		/* changeable, not saveable; 82h, 83h namespace specific */
 		r->dw0 = FEAT_CAP_CHANGEABLE;
+		if (fid == NVME_FEAT_RESV_MASK || fid == NVME_FEAT_RESV_PERSIST)
+			r->dw0 |= FEAT_CAP_NS_SPECIFIC;
 		return 0;
 	}
+	if (fid == NVME_FEAT_RESV_MASK || fid == NVME_FEAT_RESV_PERSIST)
+		return resv_feature(c, r, fid, false, sel != SEL_CURRENT);
 	/* nothing is saveable: "saved" reports the default */
 	r->dw0 = feature_value(c, fid, cdw11, sel != SEL_CURRENT);
 	return 0;

@@ -8,6 +8,8 @@
  */
 #include "ctrl_internal.h"
 
+#include "resv_ns.h"
+
 #include <string.h>
 
 /*
@@ -89,7 +91,11 @@ static void id_ctrl_io(const struct ctrl *c, struct nvme_id_ctrl *id)
 	id->maxcmd = htole16((uint16_t)t->p.io_qdepth);
 	id->nn = htole32(nn);
 	id->mnan = htole32(nn);
-	id->oncs = htole16(NVME_CTRL_ONCS_DSM | NVME_CTRL_ONCS_WRITE_ZEROES);
+	id->oncs =
+		htole16(NVME_CTRL_ONCS_COMPARE | NVME_CTRL_ONCS_DSM | NVME_CTRL_ONCS_WRITE_ZEROES |
+			NVME_CTRL_ONCS_RESERVATIONS | NVME_CTRL_ONCS_VERIFY);
+	/* Base 3.4.2: Compare and Write, atomic against every queue (range_lock.h) */
+	id->fuses = htole16(NVME_CTRL_FUSES_CNW);
 	id->vwc = ID_VWC;
 	id->ioccsz = htole32((sizeof(struct nvme_sqe) + t->p.io_icd) / 16);
 	/* one power state; nothing changes with it (the values qemu and nvmet use) */
@@ -134,7 +140,9 @@ static nvme_status_t id_ns(const struct ctrl *c, uint32_t nsid, void *buf)
 	id.flbas = 0;
 	id.lbaf[0].lbads = (uint8_t)ns->lba_shift;
 	/* shared: every controller of the subsystem reaches it (Linux multipath wants it) */
-	id.nmic = 1;
+	id.nmic = NVME_NS_NMIC_SHARED;
+	/* every type; PTPL when the state has a place to live (resv_ns.h) */
+	id.rescap = NVME_NS_RESCAP_ALL & ~(resv_ns_can_persist(ns) ? 0 : NVME_NS_RESCAP_PTPLS);
 	id.dlfeat = NVME_NS_DLFEAT_READ_ZEROES;
 	put_le64(id.nvmcap, ns_blocks(ns) << ns->lba_shift);
 	if (ns->read_only)

@@ -79,7 +79,9 @@ static void test_identify_ctrl_io(void **state)
 	assert_int_equal(t_le32(&id.nn), 5);
 	assert_int_equal(t_le32(&id.mnan), 5);
 	assert_int_equal(id.vwc, 0x7); /* present, Flush FFFFFFFFh supported (11b) */
-	assert_int_equal(t_le16(&id.oncs), 0x0c);
+	/* Compare, DSM, Write Zeroes, Reservations, Verify; fused Compare and Write */
+	assert_int_equal(t_le16(&id.oncs), 0xad);
+	assert_int_equal(t_le16(&id.fuses), 0x1);
 	assert_int_equal(t_le16(&id.maxcmd), 128);
 	assert_int_equal(id.cmic, 2);
 	assert_int_equal(t_le32(&id.ctratt), 0x41);
