@@ -224,16 +224,11 @@ static nvme_status_t preempt(struct resv_state *s, int idx, const uint8_t hostid
 		}
 		return preempt_key(s, prkey, hostid, false, abort, eff) ? 0 : SC_CONFLICT;
 	}
-	if (s->holder == idx) {
-		/* the holder preempting itself changes the type */
-		s->rtype = rtype;
-		eff->changed = true;
-		if (old_type != rtype)
-			notify_released(s, hostid, eff);
-		return 0;
-	}
 	if (prkey == s->regs[s->holder].rkey) {
-		/* the holder's key: the reservation moves, its owners are preempted */
+		/*
+		 * the holder's key: the reservation moves to the issuer (the holder
+		 * preempting itself changes the type), the others with that key go
+		 */
 		s->rtype = rtype;
 		s->holder = idx;
 		preempt_key(s, prkey, hostid, true, abort, eff);
