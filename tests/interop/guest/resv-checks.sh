@@ -66,11 +66,23 @@ conflict() { grep -qi 'RESERVATION_CONFLICT\|Reservation Conflict\|0x83' /tmp/io
 report() { timeout 30 nvme resv-report "/dev/$1" --namespace-id=1 --eds -o json >/tmp/report.json 2>&1; }
 
 echo "# kernel $(uname -r); $(nvme version | head -n1)"
+# nvme-cli 2.3 refuses a second connect to the same address and subsystem
+# ("already connected", whatever the host NQN, --duplicate-connect or not):
+# both hosts connect through the kernel's own interface, /dev/nvme-fabrics,
+# with the options `nvme connect` would write there.
+connect() {  # connect HOSTNQN HOSTID: prints the kernel's answer (instance=N,cntlid=M)
+	local line
+	exec 3<>/dev/nvme-fabrics || return 1
+	printf 'transport=tcp,traddr=%s,trsvcid=%s,nqn=%s,hostnqn=%s,hostid=%s,reconnect_delay=1,ctrl_loss_tmo=120' \
+		"$addr" "$io_port" "$sub" "$1" "$2" >&3 || { exec 3>&-; return 1; }
+	read -r line <&3
+	exec 3>&-
+	echo "$line"
+}
 for h in "A $NQN_A $ID_A" "B $NQN_B $ID_B"; do
 	read -r name nqn id <<<"$h"
-	if timeout 60 nvme connect -t tcp -a "$addr" -s "$io_port" -n "$sub" --hostnqn="$nqn" \
-		--hostid="$id" --reconnect-delay=1 --ctrl-loss-tmo=120 >/tmp/conn.out 2>&1; then
-		ok "host $name connects (--hostnqn $nqn --hostid $id)"
+	if connect "$nqn" "$id" >/tmp/conn.out 2>&1; then
+		ok "host $name connects (hostnqn $nqn, hostid $id): $(cat /tmp/conn.out)"
 	else
 		notok "host $name connects"; note </tmp/conn.out; finish
 	fi
