@@ -27,6 +27,14 @@
  *   allow_host = any               ; or one host NQN per line (repeatable)
  *   serial = NVMFD0001             ; up to 20 ASCII characters
  *   model = nvmfd                  ; up to 40 ASCII characters
+ *   require_auth = no              ; yes: every host must authenticate (DH-HMAC-CHAP)
+ *
+ *   [host NQN]                     ; what one host must prove (nvmfd.ini(5) SECURITY)
+ *   dhchap_key = DHHC-1:01:...:    ; its DH-HMAC-CHAP secret, or @/path/to/file
+ *   dhchap_ctrl_key = DHHC-1:...:  ; ours, for bidirectional authentication
+ *   dhchap_hashes = sha256,sha384,sha512       ; allowed, most preferred first
+ *   dhchap_dhgroups = ffdhe2048,...,null       ; allowed, most preferred first
+ *   tls_key = NVMeTLSkey-1:01:...: ; its TLS pre-shared key, or @/path/to/file
  *
  *   [namespace NQN NSID]
  *   path = /dev/vdb                ; a block device, a regular file, or ram:SIZE
@@ -46,6 +54,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "dhchap_key.h"
+#include "tls_psk.h"
 
 #define CFG_NQN_MAX	 223
 #define CFG_PATH_MAX	 4096
@@ -75,9 +86,39 @@ struct cfg_namespace {
 	int line;
 };
 
+/* Where a secret came from, for messages: the config line, and the file of @path. */
+struct cfg_secret_src {
+	int line;
+	char file[CFG_PATH_MAX]; /* "" when written inline */
+};
+
+#define CFG_DHCHAP_MAX_HASHES	3
+#define CFG_DHCHAP_MAX_DHGROUPS 6
+
+/* A [host NQN] section: the secrets and choices for one host. Keys are wiped by cfg_free(). */
+struct cfg_host {
+	char nqn[CFG_NQN_MAX + 1];
+	int line;
+	bool has_dhchap_key;
+	struct dhchap_key dhchap_key; /* the host's secret: it proves it holds it */
+	struct cfg_secret_src dhchap_key_src;
+	bool has_dhchap_ctrl_key;
+	struct dhchap_key dhchap_ctrl_key; /* ours: bidirectional authentication */
+	struct cfg_secret_src dhchap_ctrl_key_src;
+	/* allowed, most preferred first (NVMF_DHCHAP_HASH_* / _DHGROUP_* ids); 0: the defaults */
+	uint8_t dhchap_hashes[CFG_DHCHAP_MAX_HASHES];
+	uint8_t ndhchap_hashes;
+	uint8_t dhchap_dhgroups[CFG_DHCHAP_MAX_DHGROUPS];
+	uint8_t ndhchap_dhgroups;
+	bool has_tls_key;
+	struct tls_psk_key tls_key; /* the configured PSK (NVMe/TCP 1.1 3.6.1.3) */
+	struct cfg_secret_src tls_key_src;
+};
+
 struct cfg_subsystem {
 	char nqn[CFG_NQN_MAX + 1];
 	bool allow_any_host;
+	bool require_auth; /* a host without a dhchap_key is refused */
 	size_t nhosts;
 	char (*hosts)[CFG_NQN_MAX + 1];
 	char serial[21];
@@ -111,6 +152,10 @@ struct cfg_config {
 	uint32_t max_buffers_per_connection; /* bytes */
 	size_t nsubsys;
 	struct cfg_subsystem *subsys;
+	size_t nhosts;
+	struct cfg_host *hosts;
+	/* "file:line: warning: ..." lines (NUL-terminated; NULL: none), e.g. a secret others can read */
+	char *warnings;
 };
 
 /*
@@ -139,3 +184,5 @@ int cfg_parse_duration_us(const char *s, uint64_t *out);
 bool cfg_nqn_valid(const char *nqn);
 
 const struct cfg_subsystem *cfg_find_subsystem(const struct cfg_config *cfg, const char *nqn);
+/* The [host NQN] section of a host, or NULL. */
+const struct cfg_host *cfg_find_host(const struct cfg_config *cfg, const char *nqn);

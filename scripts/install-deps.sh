@@ -24,6 +24,7 @@ pkgs=(
 	liburing-dev libisal-dev libinih-dev libcmocka-dev
 	libssl-dev                      # libcrypto: DH-HMAC-CHAP (transport/dhchap*.c)
 	clang libclang-rt-14-dev llvm   # libFuzzer, sanitizer runtimes, llvm-symbolizer
+	clang-format-19                 # tests/layout/format.sh: the tree follows .clang-format
 	valgrind python3                # tests/integration/valgrind_tools.sh
 	python3-fusepy                  # tests/integration/faults.py: a device that returns EIO
 	man-db                          # tests/integration/man_pages.sh (man --warnings)

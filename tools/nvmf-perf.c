@@ -8,20 +8,20 @@
  *             [--fill] [--json] ... ADDRESS[:PORT] SUBNQN
  *
  * The blocking parts (admin queue, enable, Identify, Set Features Number
- * of Queues, each I/O queue's Connect) go through libnvmf as in nvmfdd;
- * then each I/O queue's socket is detached (nvmf_tcp_qpair_detach) and
+ * of Queues, each I/O queue's Connect) go through the start-up the host
+ * tools share (host_session.c, on libnvmf); then each I/O queue's socket
+ * is detached (host_detach_io(), nvmf_tcp_qpair_detach) and
  * driven by a worker thread's io_uring loop (perf_engine.c). The main
  * thread keeps the admin queue alive, samples the target's CPU time when
  * asked, and prints the table or JSON. Exit status: 0 ok, 1 error (any
  * failed command or verify mismatch included), 2 usage.
  */
+#include <err.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,23 +29,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common.h"
 #include "byteorder.h"
-#include "nqn.h"
-#include "nvmfdd.h"
+#include "host_session.h"
 #include "perf.h"
 #include "status.h"
 
-#define DEFAULT_PORT	 "4420"
-#define ADMIN_QSIZE	 32
-#define MAX_QUEUES	 1024
-#define MAX_THREADS	 256
-#define SHUTDOWN_MS	 5000
+#define MAX_QUEUES  1024
+#define MAX_THREADS 256
+#define SHARED_OPTS (HOST_OPTS_MAX_H2C | HOST_OPTS_KATO | HOST_OPTS_SQFLOW)
+#define TIMEOUT_MS  30000
 
 struct perf {
-	struct tool_addr addr;
-	const char *subnqn;
-	struct nvmf_association_params ap;
+	struct host_opts o;
 	struct perf_job job;
 	double secs, warmup;
 	uint64_t offset, size;
@@ -54,12 +49,8 @@ struct perf {
 	unsigned int nthreads;
 	bool json;
 	long target_pid;
-	struct nvmf_association *na;
-	struct nvmf_qpair *admin;
-	struct nvme_id_ctrl ctrl;
-	uint64_t cap, nsze;
-	struct nvmf_tcp_queue_info *queues;
-	unsigned int nconnected;
+	struct host_session s;
+	uint64_t nsze;
 	struct perf_thread *threads;
 	/* the measured window as the main thread saw it */
 	double target_cpu_s, target_wall_s;
@@ -71,81 +62,45 @@ static _Atomic bool g_stop;
 
 static void usage(FILE *f)
 {
+	struct host_opts o;
+
+	host_opts_init(&o, SHARED_OPTS, TIMEOUT_MS, "");
 	fprintf(f,
 		"usage: nvmf-perf [options] ADDRESS[:PORT] SUBNQN\n"
 		"  -w, --workload W    read, write, randread, randwrite, rw, randrw or idle\n"
 		"                      (default randread)\n"
 		"  -M, --rwmixread PCT reads in rw / randrw (default 50)\n"
-		"  -o, --io-size N     bytes per command, a multiple of the block size (default 4k)\n"
+		"  -o, --io-size N     bytes per command, a multiple of the block size (default "
+		"4k)\n"
 		"  -q, --queue-depth N commands outstanding per queue (default 32)\n"
 		"  -P, --queues N      I/O queues, one TCP connection each (default 1)\n"
-		"  -c, --cpus LIST     one worker thread per CPU, pinned (\"1\", \"0,2\", \"1-3\");\n"
+		"  -c, --cpus LIST     one worker thread per CPU, pinned (\"1\", \"0,2\", "
+		"\"1-3\");\n"
 		"                      default: one thread, not pinned\n"
 		"  -t, --time SECS     measured time (default 10)\n"
 		"  -a, --warmup SECS   run this long before measuring (default 0)\n"
 		"  -n, --nsid NSID     namespace (default 1)\n"
 		"      --offset N      the region starts here (bytes, default 0)\n"
 		"      --size N        the region's size (bytes, default: to the end)\n"
-		"  -g / -G             header / data digests\n"
 		"      --verify        write a pattern that encodes each block's LBA; check reads\n"
 		"      --fill          first write the whole region once with the pattern\n"
 		"      --seed N        the pattern's seed (default 1)\n"
 		"      --target-pid P  also measure the CPU time of process P (a local target)\n"
-		"      --poll          busy-poll the rings (as spdk_nvme_perf) instead of sleeping\n"
-		"      --json          JSON on stdout instead of the table\n"
-		"      --hostnqn NQN   host NQN (default /etc/nvme/hostnqn, else derived)\n"
-		"      --hostid UUID\n"
-		"      --timeout SECS  connect / admin command timeout (default 30)\n"
-		"      --max-h2c N     send at most N bytes per H2CData PDU\n"
-		"      --kato MS       Keep Alive Timeout (default 0: none)\n"
-		"      --disable-sqflow  Connect without SQ flow control (reads may then end\n"
-		"                      with C2HData SUCCESS, no CapsuleResp)\n"
-		"Sizes accept k, M and G. ADDRESS is IPv4, a host name or [IPv6]; PORT\n"
-		"defaults to 4420.\n");
-}
-
-static void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void warnx_(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("nvmf-perf: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+		"      --poll          busy-poll the rings (as spdk_nvme_perf) instead of "
+		"sleeping\n"
+		"      --json          JSON on stdout instead of the table\n");
+	host_opts_usage(f, &o, 6, 22);
+	fprintf(f, "Sizes accept k, M and G. ADDRESS is IPv4, a host name or [IPv6]; PORT\n"
+		   "defaults to 4420.\n");
 }
 
 /* ---- Arguments ---- */
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned int shift = 0;
-
-	errno = 0;
-	if (*s == '-' || *s == '\0')
-		return -EINVAL;
-	*v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	}
-	if (*end != '\0' || (shift && *v > (UINT64_MAX >> shift)))
-		return -EINVAL;
-	*v <<= shift;
-	return 0;
-}
 
 static int parse_uint(const char *s, unsigned int lo, unsigned int hi, unsigned int *v)
 {
 	uint64_t x;
 
-	if (parse_u64(s, &x) || x < lo || x > hi)
+	if (tool_parse_u64(s, &x) || x < lo || x > hi)
 		return -EINVAL;
 	*v = (unsigned int)x;
 	return 0;
@@ -162,8 +117,8 @@ static int parse_secs(const char *s, double lo, double *v)
 
 static int parse_workload(const char *s, struct perf_job *job)
 {
-	static const char *const names[] = { "read", "write", "randread", "randwrite",
-					     "rw", "randrw", "idle" };
+	static const char *const names[] = {"read", "write",  "randread", "randwrite",
+					    "rw",   "randrw", "idle"};
 
 	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(s, names[i]) == 0) {
@@ -204,8 +159,9 @@ static int parse_cpus(struct perf *p, const char *s)
 	return p->nthreads ? 0 : -EINVAL;
 }
 
-static int parse_option(struct perf *p, int ch, const char *arg)
+static int parse_option(void *ctx, int ch, const char *arg)
 {
+	struct perf *p = ctx;
 	uint64_t v;
 	unsigned int u;
 
@@ -215,7 +171,7 @@ static int parse_option(struct perf *p, int ch, const char *arg)
 	case 'M':
 		return parse_uint(arg, 0, 100, &p->job.read_pct);
 	case 'o':
-		if (parse_u64(arg, &v) || v == 0 || v > (64u << 20))
+		if (tool_parse_u64(arg, &v) || v == 0 || v > (64u << 20))
 			return -EINVAL;
 		p->job.io_size = (uint32_t)v;
 		return 0;
@@ -232,15 +188,9 @@ static int parse_option(struct perf *p, int ch, const char *arg)
 	case 'n':
 		return parse_uint(arg, 1, UINT32_MAX - 1, &p->job.nsid);
 	case 'O':
-		return parse_u64(arg, &p->offset);
+		return tool_parse_u64(arg, &p->offset);
 	case 'S':
-		return parse_u64(arg, &p->size) || p->size == 0 ? -EINVAL : 0;
-	case 'g':
-		p->ap.hdgst = true;
-		return 0;
-	case 'G':
-		p->ap.ddgst = true;
-		return 0;
+		return tool_parse_u64(arg, &p->size) || p->size == 0 ? -EINVAL : 0;
 	case 'V':
 		p->job.verify = true;
 		return 0;
@@ -260,63 +210,35 @@ static int parse_option(struct perf *p, int ch, const char *arg)
 	case 'L':
 		p->job.poll = true;
 		return 0;
-	case 'Q':
-		if (strlen(arg) >= sizeof(p->ap.hostnqn))
-			return -EINVAL;
-		strcpy(p->ap.hostnqn, arg);
-		return 0;
-	case 'I':
-		return nvmf_uuid_parse(arg, p->ap.hostid);
-	case 'T':
-		if (parse_uint(arg, 1, 3600, &u))
-			return -EINVAL;
-		p->ap.timeout_ms = u * 1000;
-		return 0;
-	case 'H':
-		return parse_uint(arg, 4, UINT32_MAX, &p->ap.max_h2c) || p->ap.max_h2c % 4
-			       ? -EINVAL : 0;
-	case 'K':
-		return parse_uint(arg, 0, UINT32_MAX, &p->ap.kato_ms);
-	case 'D':
-		p->ap.disable_sqflow = true;
-		return 0;
 	default:
 		return -EINVAL;
 	}
 }
 
-/* 0; 2 for a usage error; -1 after --help. */
+/* 0; 1 after --help; -EINVAL for a usage error (said). */
 static int parse_args(struct perf *p, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "workload", required_argument, NULL, 'w' },
-		{ "rwmixread", required_argument, NULL, 'M' },
-		{ "io-size", required_argument, NULL, 'o' },
-		{ "queue-depth", required_argument, NULL, 'q' },
-		{ "queues", required_argument, NULL, 'P' },
-		{ "cpus", required_argument, NULL, 'c' },
-		{ "time", required_argument, NULL, 't' },
-		{ "warmup", required_argument, NULL, 'a' },
-		{ "nsid", required_argument, NULL, 'n' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "size", required_argument, NULL, 'S' },
-		{ "verify", no_argument, NULL, 'V' },
-		{ "fill", no_argument, NULL, 'F' },
-		{ "seed", required_argument, NULL, 'e' },
-		{ "target-pid", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "poll", no_argument, NULL, 'L' },
-		{ "hostnqn", required_argument, NULL, 'Q' },
-		{ "hostid", required_argument, NULL, 'I' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "max-h2c", required_argument, NULL, 'H' },
-		{ "kato", required_argument, NULL, 'K' },
-		{ "disable-sqflow", no_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"workload", required_argument, NULL, 'w'},
+		{"rwmixread", required_argument, NULL, 'M'},
+		{"io-size", required_argument, NULL, 'o'},
+		{"queue-depth", required_argument, NULL, 'q'},
+		{"queues", required_argument, NULL, 'P'},
+		{"cpus", required_argument, NULL, 'c'},
+		{"time", required_argument, NULL, 't'},
+		{"warmup", required_argument, NULL, 'a'},
+		{"nsid", required_argument, NULL, 'n'},
+		{"offset", required_argument, NULL, 'O'},
+		{"size", required_argument, NULL, 'S'},
+		{"verify", no_argument, NULL, 'V'},
+		{"fill", no_argument, NULL, 'F'},
+		{"seed", required_argument, NULL, 'e'},
+		{"target-pid", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{"poll", no_argument, NULL, 'L'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *why;
-	int ch, idx;
+	int ret;
 
 	p->job.workload = WL_RANDREAD;
 	p->job.read_pct = 50;
@@ -326,33 +248,20 @@ static int parse_args(struct perf *p, int argc, char **argv)
 	p->job.seed = 1;
 	p->nqueues = 1;
 	p->secs = 10;
-	p->ap.timeout_ms = 30000;
-	while ((ch = getopt_long(argc, argv, "w:M:o:q:P:c:t:a:n:gGh", longopts, &idx)) != -1) {
-		if (ch == 'h') {
-			usage(stdout);
-			return -1;
-		}
-		if (ch == '?' || parse_option(p, ch, optarg)) {
-			if (ch != '?')
-				warnx_("invalid value \"%s\" for %s", optarg, argv[optind - 1]);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (argc - optind != 2) {
-		warnx_("needs ADDRESS[:PORT] and SUBNQN");
+	host_opts_init(&p->o, SHARED_OPTS, TIMEOUT_MS, "is a target listening?");
+	ret = host_opts_getopt(&p->o, argc, argv, "w:M:o:q:P:c:t:a:n:", longopts, parse_option, p,
+			       usage);
+	if (ret <= 0)
+		return ret < 0 ? ret : 1;
+	if (argc - ret != 2) {
+		warnx("needs ADDRESS[:PORT] and SUBNQN");
 		usage(stderr);
-		return 2;
+		return -EINVAL;
 	}
-	if (tool_parse_address(&p->addr, argv[optind], DEFAULT_PORT)) {
-		warnx_("invalid address \"%s\" (ADDRESS:PORT, [IPv6]:PORT)", argv[optind]);
-		return 2;
-	}
-	p->subnqn = argv[optind + 1];
-	if (p->ap.hostnqn[0] != '\0' && nvmf_nqn_check(p->ap.hostnqn, &why)) {
-		warnx_("host NQN \"%s\" %s", p->ap.hostnqn, why);
-		return 2;
-	}
+	if (host_opts_address(&p->o, argv[ret]))
+		return -EINVAL;
+	p->o.subnqn = argv[ret + 1];
+	host_session_init(&p->s, &p->o, NULL, p->o.subnqn);
 	if (p->job.workload == WL_READ || p->job.workload == WL_RANDREAD)
 		p->job.read_pct = 100;
 	else if (p->job.workload == WL_WRITE || p->job.workload == WL_RANDWRITE)
@@ -362,194 +271,63 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		p->cpus[0] = -1;
 	}
 	if (p->nthreads > p->nqueues) {
-		warnx_("%u CPUs for %u queues: each worker thread needs a queue (-P)", p->nthreads,
-		       p->nqueues);
-		return 2;
+		warnx("%u CPUs for %u queues: each worker thread needs a queue (-P)", p->nthreads,
+		      p->nqueues);
+		return -EINVAL;
 	}
 	return 0;
-}
-
-/* ---- Failures ---- */
-
-static int fail(struct perf *p, int ret)
-{
-	const char *msg = p->na ? nvmf_association_error(p->na) : "";
-	size_t wl = strlen(p->addr.where);
-
-	if (strncmp(msg, p->addr.where, wl) == 0 && msg[wl] == ':')
-		msg += wl + 2;
-	if (ret == -ECONNREFUSED)
-		warnx_("%s: connection refused \u2014 is a target listening?", p->addr.where);
-	else if (*msg != '\0')
-		warnx_("%s: %s", p->addr.where, msg);
-	else
-		warnx_("%s: %s", p->addr.where, strerror(-ret));
-	return 1;
-}
-
-static int fail_status(struct perf *p, const char *what, nvme_status_t st)
-{
-	warnx_("%s: %s failed: %s", p->addr.where, what, nvme_status_str(st));
-	return 1;
 }
 
 /* ---- Setup ---- */
-
-static int connect_queue(struct perf *p, uint16_t qid, uint16_t qsize, uint16_t cntlid,
-			 struct nvmf_qpair **qpp)
-{
-	struct nvmf_qpair_params qp = { .traddr = p->addr.host, .trsvcid = p->addr.port,
-					.subnqn = p->subnqn, .qid = qid, .qsize = qsize,
-					.cntlid = cntlid };
-	struct nvmf_connect_rsp rsp;
-	int ret = nvmf_connect(p->na, &qp, qpp, &rsp);
-
-	if (ret)
-		return fail(p, ret);
-	if (*qpp == NULL) {
-		warnx_("%s: queue %u: Connect to %s refused: %s (%s)", p->addr.where, qid,
-		       p->subnqn, nvme_status_str_fabrics(rsp.status), nvmf_connect_field(&rsp));
-		return 1;
-	}
-	return 0;
-}
-
-static int setup_admin(struct perf *p)
-{
-	nvme_status_t st;
-	int ret;
-
-	p->na = nvmf_association_alloc(NVMF_TRTYPE_TCP, &p->ap, &ret);
-	if (p->na == NULL) {
-		warnx_("cannot set up the association: %s", strerror(-ret));
-		return 1;
-	}
-	if (connect_queue(p, 0, ADMIN_QSIZE, NVMF_CNTLID_DYNAMIC, &p->admin))
-		return 1;
-	ret = nvmf_host_enable(p->admin, &p->cap, &st);
-	if (ret)
-		return fail(p, ret);
-	if (st)
-		return fail_status(p, "enabling the controller", st);
-	ret = nvmf_host_identify_ctrl(p->admin, &p->ctrl, &st);
-	if (ret)
-		return fail(p, ret);
-	if (st)
-		return fail_status(p, "Identify Controller", st);
-	nvmf_association_update(p->na, &p->ctrl, (unsigned int)NVMEV(NVME_CAP_MPSMIN, p->cap));
-	return 0;
-}
 
 /* Block size, the region, the I/O size against MDTS. */
 static int setup_namespace(struct perf *p)
 {
 	struct perf_job *job = &p->job;
-	struct nvme_id_ns ns;
-	const char *why;
-	nvme_status_t st;
 	uint64_t cap;
 	int ret;
 
-	ret = nvmf_host_identify_ns(p->admin, job->nsid, &ns, &st);
+	ret = host_open_namespace(&p->s, job->nsid, &p->nsze, &job->lbs);
 	if (ret)
-		return fail(p, ret);
-	if (st)
-		return fail_status(p, "Identify Namespace", st);
-	p->nsze = le64toh(ns.nsze);
-	if (p->nsze == 0) {
-		warnx_("%s: namespace %u is not active in %s", p->addr.where, job->nsid, p->subnqn);
-		return 1;
-	}
-	job->lbs = ns_block_size(&ns, &why);
-	if (job->lbs == 0) {
-		warnx_("%s: namespace %u cannot be used: %s", p->addr.where, job->nsid, why);
-		return 1;
-	}
+		return ret;
 	cap = p->nsze * job->lbs;
 	if (job->io_size % job->lbs || job->io_size / job->lbs > 65536 ||
-	    job->io_size > nvmf_max_xfer(p->na)) {
-		warnx_("I/O size %u is not a multiple of the %u-byte blocks of namespace %u or "
-		       "exceeds the maximum transfer size (%u bytes)", job->io_size, job->lbs,
-		       job->nsid, nvmf_max_xfer(p->na));
-		return 1;
+	    job->io_size > nvmf_max_xfer(p->s.na)) {
+		warnx("I/O size %u is not a multiple of the %u-byte blocks of namespace %u or "
+		      "exceeds the maximum transfer size (%u bytes)",
+		      job->io_size, job->lbs, job->nsid, nvmf_max_xfer(p->s.na));
+		return -EINVAL;
 	}
 	if (p->size == 0 && p->offset < cap)
 		p->size = cap - p->offset;
 	if (p->offset % job->lbs || p->size % job->lbs || p->offset > cap ||
 	    p->size > cap - p->offset || p->size < job->io_size) {
-		warnx_("region offset %" PRIu64 " size %" PRIu64 " does not fit namespace %u "
-		       "(%" PRIu64 " bytes in %u-byte blocks) or is smaller than one I/O",
-		       p->offset, p->size, job->nsid, cap, job->lbs);
-		return 1;
+		warnx("region offset %" PRIu64 " size %" PRIu64 " does not fit namespace %u "
+		      "(%" PRIu64 " bytes in %u-byte blocks) or is smaller than one I/O",
+		      p->offset, p->size, job->nsid, cap, job->lbs);
+		return -EINVAL;
 	}
 	job->first_lba = p->offset / job->lbs;
 	job->nblocks = p->size / job->lbs;
 	return 0;
 }
 
-/* Number of queues, then each I/O queue connected and detached. */
+/* The queue depth against the controller's limits, the I/O queues connected and detached. */
 static int setup_io(struct perf *p)
 {
-	unsigned int mqes = (unsigned int)NVMEV(NVME_CAP_MQES, p->cap); /* 0's based */
-	unsigned int maxcmd = le16toh(p->ctrl.maxcmd);
+	unsigned int mqes = (unsigned int)NVMEV(NVME_CAP_MQES, p->s.cap); /* 0's based */
+	unsigned int maxcmd = le16toh(p->s.ctrl.maxcmd);
 	unsigned int qsize = p->job.qd + 1; /* one entry stays free (SQ full rule) */
-	uint16_t nsq, ncq;
-	nvme_status_t st;
 	int ret;
 
-	if (qsize > mqes + 1 || (maxcmd != 0 && qsize > maxcmd)) {
-		warnx_("%s: queue depth %u needs %u entries; the controller allows %u (MQES) "
-		       "and %u commands (MAXCMD)", p->addr.where, p->job.qd, qsize, mqes + 1,
-		       maxcmd);
-		return 1;
+	if (qsize > host_io_qsize_max(&p->s)) {
+		warnx("%s: queue depth %u needs %u entries; the controller allows %u (MQES) "
+		      "and %u commands (MAXCMD)",
+		      p->s.addr.where, p->job.qd, qsize, mqes + 1, maxcmd);
+		return -EINVAL;
 	}
-	ret = nvmf_host_set_num_queues(p->admin, (uint16_t)p->nqueues, (uint16_t)p->nqueues,
-				       &nsq, &ncq, &st);
-	if (ret)
-		return fail(p, ret);
-	if (st)
-		return fail_status(p, "Set Features Number of Queues", st);
-	if (nsq < p->nqueues || ncq < p->nqueues) {
-		warnx_("%s: asked for %u I/O queues, the controller grants %u", p->addr.where,
-		       p->nqueues, nsq < ncq ? nsq : ncq);
-		return 1;
-	}
-	p->queues = calloc(p->nqueues, sizeof(*p->queues));
-	if (p->queues == NULL) {
-		warnx_("out of memory");
-		return 1;
-	}
-	for (unsigned int i = 0; i < p->nqueues; i++) {
-		struct nvmf_qpair *qp;
-
-		if (connect_queue(p, (uint16_t)(i + 1), (uint16_t)qsize,
-				  nvmf_qpair_cntlid(p->admin), &qp))
-			return 1;
-		ret = nvmf_tcp_qpair_detach(qp, &p->queues[i]);
-		if (ret) {
-			nvmf_qpair_free(qp);
-			warnx_("%s: queue %u: cannot detach the connection: %s", p->addr.where,
-			       i + 1, strerror(-ret));
-			return 1;
-		}
-		p->nconnected++;
-	}
-	return 0;
-}
-
-static void teardown(struct perf *p)
-{
-	nvme_status_t st;
-
-	for (unsigned int i = 0; i < p->nconnected; i++)
-		close(p->queues[i].fd);
-	free(p->queues);
-	free(p->threads);
-	if (p->admin != NULL) {
-		(void)nvmf_host_shutdown(p->admin, SHUTDOWN_MS, &st);
-		nvmf_qpair_free(p->admin);
-	}
-	nvmf_association_free(p->na);
+	ret = host_connect_io(&p->s, p->nqueues, (uint16_t)qsize);
+	return ret ? ret : host_detach_io(&p->s);
 }
 
 /* ---- Running ---- */
@@ -571,8 +349,8 @@ static double proc_cpu_s(long pid)
 	buf[n] = '\0';
 	/* Fields 14 and 15, counted after the ")" that ends the command name. */
 	s = strrchr(buf, ')');
-	if (s == NULL || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-				&ut, &st) != 2)
+	if (s == NULL ||
+	    sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -589,31 +367,18 @@ static void sleep_until(uint64_t t)
 	nanosleep(&ts, NULL); /* a signal cuts it short: the caller looks at g_stop */
 }
 
-/*
- * Wait until t; with a KATO, keep the association alive meanwhile (a Keep
- * Alive every KATO / 2, as Linux does; without one a controller may refuse
- * Keep Alive: Keep Alive Timeout Invalid).
- */
-static int wait_alive(struct perf *p, uint64_t t, uint64_t *last_ka)
+/* Wait until t, keeping the association alive meanwhile (with a KATO). */
+static int wait_alive(struct perf *p, uint64_t t)
 {
-	uint64_t period = (uint64_t)p->ap.kato_ms * 1000000 / 2;
-	nvme_status_t st;
-	int ret;
+	int ret = 0;
 
-	while (!atomic_load(&g_stop) && perf_now_ns() < t) {
-		uint64_t next = period ? *last_ka + period : t;
+	while (ret == 0 && !atomic_load(&g_stop) && perf_now_ns() < t) {
+		uint64_t next = host_keep_alive_due(&p->s);
 
-		sleep_until(next < t ? next : t);
-		if (period && perf_now_ns() >= *last_ka + period) {
-			ret = nvmf_host_keep_alive(p->admin, &st);
-			if (ret)
-				return fail(p, ret);
-			if (st)
-				return fail_status(p, "Keep Alive", st);
-			*last_ka = perf_now_ns();
-		}
+		sleep_until(next != 0 && next < t ? next : t);
+		ret = host_keep_alive(&p->s);
 	}
-	return 0;
+	return ret;
 }
 
 static bool any_failed(struct perf *p)
@@ -628,7 +393,6 @@ static bool any_failed(struct perf *p)
 static int run_pass(struct perf *p, const struct perf_job *job, bool measure)
 {
 	pthread_t tid[MAX_THREADS];
-	uint64_t last_ka = perf_now_ns();
 	double cpu0 = -1, cpu1 = -1;
 	unsigned int started = 0;
 	int ret = 0;
@@ -636,33 +400,37 @@ static int run_pass(struct perf *p, const struct perf_job *job, bool measure)
 	free(p->threads);
 	p->threads = calloc(p->nthreads, sizeof(*p->threads));
 	if (p->threads == NULL) {
-		warnx_("out of memory");
-		return 1;
+		warnx("out of memory");
+		return -ENOMEM;
 	}
 	for (unsigned int i = 0; i < p->nthreads; i++) {
 		struct perf_thread *t = &p->threads[i];
-		unsigned int a = p->nqueues * i / p->nthreads, b = p->nqueues * (i + 1) / p->nthreads;
+		unsigned int a = p->nqueues * i / p->nthreads,
+			     b = p->nqueues * (i + 1) / p->nthreads;
 
-		*t = (struct perf_thread){ .id = i, .cpu = p->cpus[i], .job = job,
-					   .queues = p->queues + a, .nqueues = b - a,
-					   .first_queue = a, .nqueues_total = p->nqueues,
-					   .stop = &g_stop };
-		ret = pthread_create(&tid[i], NULL, perf_thread_run, t);
+		*t = (struct perf_thread){.id = i,
+					  .cpu = p->cpus[i],
+					  .job = job,
+					  .queues = p->s.tcpq + a,
+					  .nqueues = b - a,
+					  .first_queue = a,
+					  .nqueues_total = p->nqueues,
+					  .stop = &g_stop};
+		ret = -pthread_create(&tid[i], NULL, perf_thread_run, t);
 		if (ret) {
-			warnx_("pthread_create: %s", strerror(ret));
+			warnx("pthread_create: %s", strerror(-ret));
 			atomic_store(&g_stop, true);
-			ret = 1;
 			break;
 		}
 		started++;
 	}
 	if (ret == 0 && measure) {
-		ret = wait_alive(p, job->t_start, &last_ka);
+		ret = wait_alive(p, job->t_start);
 		getrusage(RUSAGE_SELF, &p->ru0);
 		if (p->target_pid)
 			cpu0 = proc_cpu_s(p->target_pid);
 		if (ret == 0)
-			ret = wait_alive(p, job->t_end, &last_ka);
+			ret = wait_alive(p, job->t_end);
 		getrusage(RUSAGE_SELF, &p->ru1);
 		if (p->target_pid)
 			cpu1 = proc_cpu_s(p->target_pid);
@@ -676,8 +444,8 @@ static int run_pass(struct perf *p, const struct perf_job *job, bool measure)
 		pthread_join(tid[i], NULL);
 	for (unsigned int i = 0; i < started; i++)
 		if (p->threads[i].error)
-			warnx_("%s: %s", p->addr.where, p->threads[i].errmsg);
-	return ret || any_failed(p) ? 1 : 0;
+			warnx("%s: %s", p->s.addr.where, p->threads[i].errmsg);
+	return ret ? ret : any_failed(p) ? -EIO : 0;
 }
 
 /* ---- Report ---- */
@@ -731,8 +499,8 @@ static double us(uint64_t ns)
 
 static const char *workload_name(enum perf_workload w)
 {
-	static const char *const names[] = { "read", "write", "randread", "randwrite",
-					     "rw", "randrw", "idle" };
+	static const char *const names[] = {"read", "write",  "randread", "randwrite",
+					    "rw",   "randrw", "idle"};
 
 	return names[w];
 }
@@ -744,17 +512,17 @@ static double target_cores(const struct perf *p)
 
 static void print_table(const struct perf *p, const struct summary *s)
 {
-	static const char *const names[] = { "read", "write", "total" };
+	static const char *const names[] = {"read", "write", "total"};
 	double tc = target_cores(p);
 
 	printf("nvmf-perf: %s %s ns %u: %s %u B, QD %u x %u queue(s), %u thread(s), %.1f s "
 	       "(+%.1f s warm-up), digests: %s%s%s\n",
-	       p->addr.where, p->subnqn, p->job.nsid, workload_name(p->job.workload),
+	       p->s.addr.where, p->o.subnqn, p->job.nsid, workload_name(p->job.workload),
 	       p->job.io_size, p->job.qd, p->nqueues, p->nthreads, s->window_s, p->warmup,
-	       p->ap.hdgst ? "header " : "", p->ap.ddgst ? "data" : "",
-	       p->ap.hdgst || p->ap.ddgst ? "" : "none");
-	printf("%-6s %12s %10s %9s %9s %9s %10s %9s\n", "", "IOPS", "MiB/s", "avg(us)",
-	       "p50(us)", "p99(us)", "p99.9(us)", "max(us)");
+	       p->o.ap.hdgst ? "header " : "", p->o.ap.ddgst ? "data" : "",
+	       p->o.ap.hdgst || p->o.ap.ddgst ? "" : "none");
+	printf("%-6s %12s %10s %9s %9s %9s %10s %9s\n", "", "IOPS", "MiB/s", "avg(us)", "p50(us)",
+	       "p99(us)", "p99.9(us)", "max(us)");
 	for (unsigned int d = 0; d < 3; d++) {
 		const struct dir_sum *x = &s->d[d];
 
@@ -806,12 +574,14 @@ static void print_json(const struct perf *p, const struct summary *s, int status
 	printf("{\n  \"address\": \"%s\",\n  \"subnqn\": \"%s\",\n  \"nsid\": %u,\n"
 	       "  \"workload\": \"%s\",\n  \"read_pct\": %u,\n  \"io_size\": %u,\n"
 	       "  \"block_size\": %u,\n  \"queue_depth\": %u,\n  \"queues\": %u,\n"
-	       "  \"threads\": %u,\n  \"poll\": %s,\n  \"hdgst\": %s,\n  \"ddgst\": %s,\n  \"verify\": %s,\n"
+	       "  \"threads\": %u,\n  \"poll\": %s,\n  \"hdgst\": %s,\n  \"ddgst\": %s,\n  "
+	       "\"verify\": %s,\n"
 	       "  \"duration_s\": %.3f,\n  \"warmup_s\": %.3f,\n",
-	       p->addr.where, p->subnqn, p->job.nsid, workload_name(p->job.workload),
+	       p->s.addr.where, p->o.subnqn, p->job.nsid, workload_name(p->job.workload),
 	       p->job.read_pct, p->job.io_size, p->job.lbs, p->job.qd, p->nqueues, p->nthreads,
-	       p->job.poll ? "true" : "false", p->ap.hdgst ? "true" : "false", p->ap.ddgst ? "true" : "false",
-	       p->job.verify ? "true" : "false", s->window_s, p->warmup);
+	       p->job.poll ? "true" : "false", p->o.ap.hdgst ? "true" : "false",
+	       p->o.ap.ddgst ? "true" : "false", p->job.verify ? "true" : "false", s->window_s,
+	       p->warmup);
 	json_dir("read", &s->d[0], s->window_s, true);
 	json_dir("write", &s->d[1], s->window_s, true);
 	json_dir("total", &s->d[2], s->window_s, true);
@@ -822,7 +592,8 @@ static void print_json(const struct perf *p, const struct summary *s, int status
 	       s->wakeups ? (double)s->d[2].ios / (double)s->wakeups : 0);
 	if (p->target_pid && p->target_ok)
 		printf("  \"target_cpu\": {\"pid\": %ld, \"cores\": %.4f, "
-		       "\"iops_per_cpu_s\": %.0f},\n", p->target_pid, tc, tc > 0 ? iops / tc : 0);
+		       "\"iops_per_cpu_s\": %.0f},\n",
+		       p->target_pid, tc, tc > 0 ? iops / tc : 0);
 	else
 		printf("  \"target_cpu\": null,\n");
 	printf("  \"errors\": %" PRIu64 ",\n  \"verified_blocks\": %" PRIu64 ",\n"
@@ -856,8 +627,13 @@ static int run(struct perf *p)
 	uint64_t now;
 	int ret;
 
-	if (setup_admin(p) || setup_namespace(p) || setup_io(p))
-		return 1;
+	ret = host_connect_admin(&p->s);
+	if (ret == 0)
+		ret = setup_namespace(p);
+	if (ret == 0)
+		ret = setup_io(p);
+	if (ret)
+		return ret;
 	fill = job = p->job;
 	if (p->job.fill) {
 		fill.workload = WL_WRITE;
@@ -865,8 +641,8 @@ static int run(struct perf *p)
 		fill.t_end = 0;
 		ret = run_pass(p, &fill, false);
 		if (ret || atomic_load(&g_stop)) {
-			warnx_("%s: the fill pass failed", p->addr.where);
-			return 1;
+			warnx("%s: the fill pass failed", p->s.addr.where);
+			return ret ? ret : -EINTR;
 		}
 		job.fill = false;
 	}
@@ -878,13 +654,13 @@ static int run(struct perf *p)
 	if (s.errors || s.verify_errors) {
 		for (unsigned int i = 0; i < p->nthreads; i++)
 			if (p->threads[i].errmsg[0] && !p->threads[i].error)
-				warnx_("%s: %s", p->addr.where, p->threads[i].errmsg);
-		warnx_("%s: %" PRIu64 " commands failed, %" PRIu64 " blocks did not verify",
-		       p->addr.where, s.errors, s.verify_errors);
-		ret = 1;
+				warnx("%s: %s", p->s.addr.where, p->threads[i].errmsg);
+		warnx("%s: %" PRIu64 " commands failed, %" PRIu64 " blocks did not verify",
+		      p->s.addr.where, s.errors, s.verify_errors);
+		ret = -EIO;
 	}
 	if (p->json)
-		print_json(p, &s, ret);
+		print_json(p, &s, ret ? 1 : 0); /* the exit status */
 	else
 		print_table(p, &s);
 	return ret;
@@ -898,13 +674,14 @@ int main(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	ret = parse_args(&p, argc, argv);
 	if (ret)
-		return ret < 0 ? 0 : ret;
+		return ret > 0 ? 0 : 2;
 	setup_signals();
 	ret = run(&p);
-	teardown(&p);
+	free(p.threads);
+	host_session_close(&p.s);
 	if (fflush(stdout) != 0 && ret == 0) {
-		warnx_("writing to standard output: %s", strerror(errno));
-		ret = 1;
+		ret = -errno;
+		warnx("writing to standard output: %s", strerror(-ret));
 	}
-	return ret;
+	return ret ? 1 : 0;
 }

@@ -11,27 +11,24 @@
  * Without SUBNQN the subsystems come from the discovery log at the address
  * (default 127.0.0.1:4420). Exit status: 0 ok, 1 error, 2 usage.
  */
+#include <err.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "common.h"
 #include "byteorder.h"
+#include "host_session.h"
 #include "nqn.h"
 #include "nvmf.h"
-#include "nvmfdd.h"
+#include "show.h"
 #include "status.h"
 
 #define DEFAULT_ADDR "127.0.0.1"
-#define DEFAULT_PORT "4420"
-#define ADMIN_QSIZE  32
-#define SHUTDOWN_MS  5000
+#define TIMEOUT_MS   10000
 #define DATA_UNIT    512000ULL /* bytes per SMART data unit (1000 x 512) */
 
 struct smart {
@@ -49,9 +46,7 @@ struct row {
 
 struct subsys {
 	char nqn[NVMF_NQN_FIELD];
-	struct tool_addr addr;
-	struct nvmf_association *na;
-	struct nvmf_qpair *admin;
+	struct host_session s;
 	struct row *rows; /* rows[0]: the controller */
 	unsigned int nrows;
 };
@@ -59,9 +54,7 @@ struct subsys {
 static struct {
 	bool json;
 	unsigned int watch, count;
-	struct nvmf_association_params ap;
-	struct tool_addr addr;
-	const char *subnqn;
+	struct host_opts o;
 } opt;
 
 static volatile sig_atomic_t stop;
@@ -77,27 +70,13 @@ static void usage(FILE *f)
 		"                  IOPS from the command counters, MiB/s from the data units,\n"
 		"                  which count 512000 bytes rounded up: coarse (a 4 KiB write\n"
 		"                  can add a whole unit); with --json one object a line\n"
-		"  --count N       with --watch: stop after N intervals\n"
-		"  -g / -G         header / data digests\n"
-		"  -q hostnqn      host NQN (default /etc/nvme/hostnqn, else derived)\n"
-		"  -t timeout      seconds to wait for the target (default 10)\n"
+		"  --count N       with --watch: stop after N intervals\n");
+	host_opts_usage(f, &opt.o, 2, 18);
+	fprintf(f,
 		"ADDRESS (default %s) is an IPv4 address, a host name or [IPv6]; PORT\n"
 		"defaults to %s. Without SUBNQN the subsystems come from the discovery log.\n"
 		"Data read / written: data units x 512000 bytes. Busy time in minutes.\n",
-		DEFAULT_ADDR, DEFAULT_PORT);
-}
-
-static void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void warnx_(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("nvmf-stat: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+		DEFAULT_ADDR, HOST_DEFAULT_PORT);
 }
 
 static int parse_uint(const char *s, unsigned int max, unsigned int *v)
@@ -113,244 +92,122 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *v)
 	return 0;
 }
 
-/* 0; 2 for a usage error; -1 after --help. */
+static int parse_option(void *ctx, int ch, const char *arg)
+{
+	(void)ctx;
+	switch (ch) {
+	case 'j':
+		opt.json = true;
+		return 0;
+	case 'w':
+		return parse_uint(arg, 86400, &opt.watch);
+	case 'c':
+		return parse_uint(arg, UINT32_MAX, &opt.count);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* 0; 1 after --help; -EINVAL for a usage error (said). */
 static int parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "watch", required_argument, NULL, 'w' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "hostid", required_argument, NULL, 'I' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"json", no_argument, NULL, 'j'},
+		{"watch", required_argument, NULL, 'w'},
+		{"count", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
 	};
-	unsigned int secs = 0;
 	const char *why;
-	int ch, bad;
+	int ret;
 
-	opt.ap.timeout_ms = 10000;
-	while ((ch = getopt_long(argc, argv, "gGq:t:h", longopts, NULL)) != -1) {
-		bad = 0;
-		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return -1;
-		case 'j':
-			opt.json = true;
-			break;
-		case 'w':
-			bad = parse_uint(optarg, 86400, &opt.watch);
-			break;
-		case 'c':
-			bad = parse_uint(optarg, UINT32_MAX, &opt.count);
-			break;
-		case 'g':
-			opt.ap.hdgst = true;
-			break;
-		case 'G':
-			opt.ap.ddgst = true;
-			break;
-		case 'q':
-			bad = strlen(optarg) >= sizeof(opt.ap.hostnqn) ||
-			      nvmf_nqn_check(optarg, &why);
-			if (!bad)
-				strcpy(opt.ap.hostnqn, optarg);
-			break;
-		case 't':
-			bad = parse_uint(optarg, 3600, &secs);
-			opt.ap.timeout_ms = secs * 1000;
-			break;
-		case 'I':
-			bad = nvmf_uuid_parse(optarg, opt.ap.hostid) != 0;
-			break;
-		default:
-			usage(stderr);
-			return 2;
-		}
-		if (bad) {
-			warnx_("invalid value \"%s\" for %s", optarg, argv[optind - 1]);
-			usage(stderr);
-			return 2;
-		}
-	}
+	host_opts_init(&opt.o, HOST_OPTS_Q_T, TIMEOUT_MS, "is nvmfd running?");
+	opt.o.name_subsystem = true; /* several subsystems may share the address */
+	ret = host_opts_getopt(&opt.o, argc, argv, "", longopts, parse_option, NULL, usage);
+	if (ret <= 0)
+		return ret < 0 ? ret : 1;
 	if (opt.count && !opt.watch) {
-		warnx_("--count needs --watch");
-		return 2;
+		warnx("--count needs --watch");
+		return -EINVAL;
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= ret;
+	argv += ret;
 	if (argc > 2) {
 		usage(stderr);
-		return 2;
+		return -EINVAL;
 	}
-	if (tool_parse_address(&opt.addr, argc >= 1 ? argv[0] : DEFAULT_ADDR, DEFAULT_PORT)) {
-		warnx_("invalid address \"%s\" (ADDRESS[:PORT], [IPv6]:PORT)", argv[0]);
-		return 2;
-	}
+	if (host_opts_address(&opt.o, argc >= 1 ? argv[0] : DEFAULT_ADDR))
+		return -EINVAL;
 	if (argc == 2) {
 		if (strlen(argv[1]) >= NVMF_NQN_FIELD || nvmf_nqn_check(argv[1], &why)) {
-			warnx_("subsystem NQN \"%s\" is invalid", argv[1]);
-			return 2;
+			warnx("subsystem NQN \"%s\" is invalid", argv[1]);
+			return -EINVAL;
 		}
-		opt.subnqn = argv[1];
+		opt.o.subnqn = argv[1];
 	}
 	return 0;
 }
 
 /* ---- Connecting ---- */
 
-/* A libnvmf call failed (ret < 0): say what happened, where. Returns 1. */
-static int fail(const struct tool_addr *a, struct nvmf_association *na, int ret)
-{
-	const char *msg = na ? nvmf_association_error(na) : "";
-	size_t wl = strlen(a->where);
-
-	if (strncmp(msg, a->where, wl) == 0 && msg[wl] == ':')
-		msg += wl + 2;
-	if (ret == -ECONNREFUSED)
-		warnx_("%s: connection refused \u2014 is nvmfd running?", a->where);
-	else if (*msg != '\0')
-		warnx_("%s: %s", a->where, msg);
-	else
-		warnx_("%s: %s", a->where, strerror(-ret));
-	return 1;
-}
-
-static int fail_status(const struct tool_addr *a, const char *subnqn, const char *what,
-		       nvme_status_t st)
-{
-	warnx_("%s: %s: %s failed: %s", a->where, subnqn, what, nvme_status_str(st));
-	return 1;
-}
-
-/* The controller refused Connect: name the status (and the parameter). */
-static int connect_refused(const struct tool_addr *a, struct nvmf_association *na,
-			   const char *subnqn, const struct nvmf_connect_rsp *rsp)
-{
-	nvme_status_t code = NVME_STATUS_CODE(rsp->status);
-	const char *name = nvme_status_name(rsp->status, NVME_STATUS_CTX_FABRICS);
-	const char *field = nvmf_connect_field(rsp);
-	const char *host = nvmf_association_hostnqn(na);
-	bool inval = code == NVME_SC(COMMAND_SPECIFIC, CONNECT_INVALID_PARAM);
-	bool badhost = code == NVME_SC(COMMAND_SPECIFIC, CONNECT_INVALID_HOST);
-
-	if (inval && strcmp(field, "subnqn") == 0)
-		warnx_("%s: subsystem %s not found or not allowed for host %s (%s: subnqn)",
-		       a->where, subnqn, host, name);
-	else if ((inval && strcmp(field, "hostnqn") == 0) || badhost)
-		warnx_("%s: host %s is not allowed to connect to subsystem %s (%s%s%s)", a->where,
-		       host, subnqn, name, inval ? ": " : "", inval ? field : "");
-	else
-		warnx_("%s: Connect to %s refused: %s", a->where, subnqn,
-		       nvme_status_str_fabrics(rsp->status));
-	return 1;
-}
-
-/* Admin queue to subnqn, controller enabled. 0 or 1 (said why). */
-static int connect_admin(const struct tool_addr *a, const char *subnqn,
-			 struct nvmf_association **nap, struct nvmf_qpair **qpp)
-{
-	struct nvmf_qpair_params p = { .traddr = a->host, .trsvcid = a->port, .subnqn = subnqn,
-				       .qid = 0, .qsize = ADMIN_QSIZE,
-				       .cntlid = NVMF_CNTLID_DYNAMIC };
-	struct nvmf_connect_rsp rsp;
-	nvme_status_t st;
-	int ret;
-
-	*nap = nvmf_association_alloc(NVMF_TRTYPE_TCP, &opt.ap, &ret);
-	if (*nap == NULL) {
-		warnx_("cannot set up the association: %s", strerror(-ret));
-		return 1;
-	}
-	ret = nvmf_connect(*nap, &p, qpp, &rsp);
-	if (ret)
-		return fail(a, *nap, ret);
-	if (*qpp == NULL)
-		return connect_refused(a, *nap, subnqn, &rsp);
-	ret = nvmf_host_enable(*qpp, NULL, &st);
-	if (ret)
-		return fail(a, *nap, ret);
-	if (st)
-		return fail_status(a, subnqn, "enabling the controller", st);
-	return 0;
-}
-
-static void disconnect(struct nvmf_association **nap, struct nvmf_qpair **qpp)
-{
-	nvme_status_t st;
-
-	if (*qpp != NULL) {
-		(void)nvmf_host_shutdown(*qpp, SHUTDOWN_MS, &st);
-		nvmf_qpair_free(*qpp);
-	}
-	nvmf_association_free(*nap);
-	*qpp = NULL;
-	*nap = NULL;
-}
-
-/* The NVMe subsystems of the discovery log at opt.addr. 0 or 1. */
+/* The NVMe subsystems of the discovery log at opt.o.addr. */
 static int discover(struct subsys **subsp, unsigned int *np)
 {
-	struct nvmf_association *na = NULL;
-	struct nvmf_qpair *qp = NULL;
+	struct host_session ds;
 	struct nvmf_disc_log_hdr *log = NULL;
 	struct nvmf_disc_log_entry *e;
 	struct subsys *subs;
 	nvme_status_t st;
 	uint64_t numrec;
 	unsigned int n = 0;
-	int ret = 1;
+	int ret;
 
-	if (connect_admin(&opt.addr, NVMF_DISC_NQN, &na, &qp))
+	host_session_init(&ds, &opt.o, NULL, NVMF_DISC_NQN);
+	ret = host_connect_admin(&ds);
+	if (ret)
 		goto out;
-	ret = nvmf_host_discovery_log(qp, &log, &st);
-	if (ret) {
-		ret = fail(&opt.addr, na, ret);
-		goto out;
-	}
-	if (st) {
-		ret = fail_status(&opt.addr, NVMF_DISC_NQN, "Get Log Page (discovery log)", st);
+	ret = nvmf_host_discovery_log(ds.admin, &log, &st);
+	if (ret || st) {
+		ret = host_cmd_failed(&ds, "Get Log Page (discovery log)", ret, st);
 		goto out;
 	}
 	numrec = le64toh(log->numrec);
 	e = nvmf_disc_log_entries(log);
 	subs = calloc(numrec ? numrec : 1, sizeof(*subs));
 	if (subs == NULL) {
-		warnx_("out of memory");
-		ret = 1;
+		warnx("out of memory");
+		ret = -ENOMEM;
 		goto out;
 	}
 	for (uint64_t i = 0; i < numrec; i++, e++) {
-		char nqn[NVMF_NQN_FIELD];
+		struct tool_addr a;
 		bool dup = false;
 
 		if (e->subtype != NVMF_SUBTYPE_NVME || e->trtype != NVMF_TRTYPE_TCP)
 			continue;
-		snprintf(nqn, sizeof(nqn), "%.*s", (int)strnlen(e->subnqn, sizeof(e->subnqn)),
-			 e->subnqn);
+		snprintf(subs[n].nqn, sizeof(subs[n].nqn), "%.*s",
+			 (int)strnlen(e->subnqn, sizeof(e->subnqn)), e->subnqn);
 		for (unsigned int j = 0; j < n; j++)
-			dup |= strcmp(subs[j].nqn, nqn) == 0;
+			dup |= strcmp(subs[j].nqn, subs[n].nqn) == 0;
 		if (dup)
 			continue;
-		strcpy(subs[n].nqn, nqn);
 		/* Where the entry says the subsystem is (like nvme connect-all). */
-		snprintf(subs[n].addr.host, sizeof(subs[n].addr.host), "%.*s",
-			 (int)strnlen(e->traddr, sizeof(e->traddr)), e->traddr);
-		snprintf(subs[n].addr.port, sizeof(subs[n].addr.port), "%.*s",
+		snprintf(a.host, sizeof(a.host), "%.*s", (int)strnlen(e->traddr, sizeof(e->traddr)),
+			 e->traddr);
+		snprintf(a.port, sizeof(a.port), "%.*s",
 			 (int)strnlen(e->trsvcid, sizeof(e->trsvcid)), e->trsvcid);
-		if (subs[n].addr.host[0] == '\0' || subs[n].addr.port[0] == '\0')
-			subs[n].addr = opt.addr;
+		if (a.host[0] == '\0' || a.port[0] == '\0')
+			a = opt.o.addr;
 		else
-			snprintf(subs[n].addr.where, sizeof(subs[n].addr.where),
-				 strchr(subs[n].addr.host, ':') ? "[%s]:%s" : "%s:%s",
-				 subs[n].addr.host, subs[n].addr.port);
+			snprintf(a.where, sizeof(a.where),
+				 strchr(a.host, ':') ? "[%s]:%s" : "%s:%s", a.host, a.port);
+		host_session_init(&subs[n].s, &opt.o, &a, subs[n].nqn);
 		n++;
 	}
 	if (n == 0) {
-		warnx_("%s: the discovery log offers no NVMe/TCP subsystem to host %s",
-		       opt.addr.where, nvmf_association_hostnqn(na));
+		warnx("%s: the discovery log offers no NVMe/TCP subsystem to host %s",
+		      opt.o.addr.where, nvmf_association_hostnqn(ds.na));
 		free(subs);
-		ret = 1;
+		ret = -ENOENT;
 		goto out;
 	}
 	*subsp = subs;
@@ -358,7 +215,7 @@ static int discover(struct subsys **subsp, unsigned int *np)
 	ret = 0;
 out:
 	free(log);
-	disconnect(&na, &qp);
+	host_session_close(&ds);
 	return ret;
 }
 
@@ -386,40 +243,33 @@ static void smart_decode(const struct nvme_smart_log *l, struct smart *s)
 /* Connect, Identify Controller, the active namespaces and their sizes. */
 static int subsys_open(struct subsys *ss)
 {
-	struct nvme_id_ctrl *ctrl = NULL;
 	struct nvme_id_ns *ns = NULL;
 	uint32_t *list = NULL;
 	nvme_status_t st;
 	unsigned int n = 0;
-	int ret = 1;
+	int ret;
 
-	if (connect_admin(&ss->addr, ss->nqn, &ss->na, &ss->admin))
-		return 1;
-	ctrl = malloc(sizeof(*ctrl));
+	ret = host_connect_admin(&ss->s);
+	if (ret)
+		return ret;
 	ns = malloc(sizeof(*ns));
 	list = calloc(1024, sizeof(*list));
-	if (ctrl == NULL || ns == NULL || list == NULL) {
-		warnx_("out of memory");
+	if (ns == NULL || list == NULL) {
+		warnx("out of memory");
+		ret = -ENOMEM;
 		goto out;
 	}
-	ret = nvmf_host_identify_ctrl(ss->admin, ctrl, &st);
+	ret = nvmf_host_active_ns_list(ss->s.admin, 0, list, &st);
 	if (ret || st) {
-		ret = ret ? fail(&ss->addr, ss->na, ret)
-			  : fail_status(&ss->addr, ss->nqn, "Identify Controller", st);
-		goto out;
-	}
-	ret = nvmf_host_active_ns_list(ss->admin, 0, list, &st);
-	if (ret || st) {
-		ret = ret ? fail(&ss->addr, ss->na, ret)
-			  : fail_status(&ss->addr, ss->nqn, "Identify Active Namespace List", st);
+		ret = host_cmd_failed(&ss->s, "Identify Active Namespace List", ret, st);
 		goto out;
 	}
 	while (n < 1024 && list[n] != 0)
 		n++;
 	ss->rows = calloc(n + 1, sizeof(*ss->rows));
 	if (ss->rows == NULL) {
-		warnx_("out of memory");
-		ret = 1;
+		warnx("out of memory");
+		ret = -ENOMEM;
 		goto out;
 	}
 	ss->rows[0].nsid = NVME_NSID_ALL;
@@ -430,14 +280,14 @@ static int subsys_open(struct subsys *ss)
 		uint32_t bs;
 
 		r->nsid = le32toh(list[i]);
-		ret = nvmf_host_identify_ns(ss->admin, r->nsid, ns, &st);
+		ret = nvmf_host_identify_ns(ss->s.admin, r->nsid, ns, &st);
 		if (ret) {
-			ret = fail(&ss->addr, ss->na, ret);
+			ret = host_fail(&ss->s, ret);
 			goto out;
 		}
 		if (st) {
-			warnx_("%s: %s: namespace %u: Identify Namespace failed: %s", ss->addr.where,
-			       ss->nqn, r->nsid, nvme_status_str(st));
+			warnx("%s: namespace %u: Identify Namespace failed: %s", ss->s.tag, r->nsid,
+			      nvme_status_str(st));
 			continue;
 		}
 		bs = ns_block_size(ns, &why); /* 0: unusable, size unknown */
@@ -447,13 +297,12 @@ static int subsys_open(struct subsys *ss)
 	}
 	ret = 0;
 out:
-	free(ctrl);
 	free(ns);
 	free(list);
 	return ret;
 }
 
-/* Get Log Page 02h for every row. 0 or 1 (the first failure said). */
+/* Get Log Page 02h for every row; the first failure of the queue ends it (said). */
 static int subsys_sample(struct subsys *ss)
 {
 	struct nvme_smart_log log;
@@ -462,15 +311,15 @@ static int subsys_sample(struct subsys *ss)
 
 	for (unsigned int i = 0; i < ss->nrows; i++) {
 		struct row *r = &ss->rows[i];
-		struct nvmf_log_req req = { .lid = NVME_LOG_SMART, .nsid = r->nsid };
+		struct nvmf_log_req req = {.lid = NVME_LOG_SMART, .nsid = r->nsid};
 
 		r->prev = r->s;
-		ret = nvmf_host_get_log_page(ss->admin, &req, &log, sizeof(log), &st);
+		ret = nvmf_host_get_log_page(ss->s.admin, &req, &log, sizeof(log), &st);
 		if (ret)
-			return fail(&ss->addr, ss->na, ret);
+			return host_fail(&ss->s, ret);
 		if (st) {
-			warnx_("%s: %s: SMART / Health log for NSID %" PRIu32 ": %s", ss->addr.where,
-			       ss->nqn, r->nsid, nvme_status_str(st));
+			warnx("%s: SMART / Health log for NSID %" PRIu32 ": %s", ss->s.tag, r->nsid,
+			      nvme_status_str(st));
 			r->ok = false;
 			continue;
 		}
@@ -485,7 +334,7 @@ static int subsys_sample(struct subsys *ss)
 /* Bytes in IEC units, one decimal: "8.3 MiB". */
 static const char *human(uint64_t bytes, char *buf, size_t len)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	double v = (double)bytes;
 	unsigned int u = 0;
 
@@ -603,7 +452,7 @@ static void print_json(const struct subsys *subs, unsigned int n)
 		first = false;
 		json_str(ss->nqn);
 		printf(",\n      \"address\":");
-		json_str(ss->addr.where);
+		json_str(ss->s.addr.where);
 		if (ss->rows[0].ok) {
 			printf(",\n      \"controller\":{\n");
 			json_smart(&ss->rows[0].s, "        ");
@@ -649,20 +498,25 @@ static void print_rates(const struct subsys *subs, unsigned int n, double dt, bo
 				continue;
 			/* Counters only grow; a restarted daemon starts again from 0. */
 			ri = r->s.host_reads >= r->prev.host_reads
-				     ? (double)(r->s.host_reads - r->prev.host_reads) / dt : 0;
+				     ? (double)(r->s.host_reads - r->prev.host_reads) / dt
+				     : 0;
 			wi = r->s.host_writes >= r->prev.host_writes
-				     ? (double)(r->s.host_writes - r->prev.host_writes) / dt : 0;
+				     ? (double)(r->s.host_writes - r->prev.host_writes) / dt
+				     : 0;
 			rb = r->s.du_read >= r->prev.du_read
 				     ? (double)(r->s.du_read - r->prev.du_read) * DATA_UNIT / dt /
-					       1048576 : 0;
+					       1048576
+				     : 0;
 			wb = r->s.du_written >= r->prev.du_written
 				     ? (double)(r->s.du_written - r->prev.du_written) * DATA_UNIT /
-					       dt / 1048576 : 0;
+					       dt / 1048576
+				     : 0;
 			nsid_str(r->nsid, id, sizeof(id));
 			if (opt.json) {
 				printf("{\"time\":%lld,\"subnqn\":", (long long)now);
 				json_str(subs[i].nqn);
-				printf(",\"nsid\":%" PRIu32 ",\"read_iops\":%.1f,\"write_iops\":%.1f,"
+				printf(",\"nsid\":%" PRIu32
+				       ",\"read_iops\":%.1f,\"write_iops\":%.1f,"
 				       "\"read_mib_s\":%.2f,\"write_mib_s\":%.2f}\n",
 				       r->nsid, ri, wi, rb, wb);
 			} else {
@@ -706,7 +560,7 @@ static void sleep_until(double deadline)
 /* A subsystem that failed (and said so) is shown no more. */
 static void subsys_drop(struct subsys *s)
 {
-	disconnect(&s->na, &s->admin);
+	host_session_close(&s->s);
 	free(s->rows);
 	s->rows = NULL;
 	s->nrows = 0;
@@ -715,14 +569,15 @@ static void subsys_drop(struct subsys *s)
 /* Sample every subsystem still connected; a failed one is dropped (said). */
 static int sample_all(struct subsys *subs, unsigned int n)
 {
-	int ret = 0;
+	int ret = 0, err;
 
 	for (unsigned int i = 0; i < n; i++) {
-		if (subs[i].admin == NULL)
+		if (subs[i].s.admin == NULL)
 			continue;
-		if (subsys_sample(&subs[i])) {
+		err = subsys_sample(&subs[i]);
+		if (err) {
 			subsys_drop(&subs[i]);
-			ret = 1;
+			ret = err;
 		}
 	}
 	return ret;
@@ -732,7 +587,7 @@ static int watch(struct subsys *subs, unsigned int n)
 {
 	struct sigaction sa;
 	double t = now_s(), next = t;
-	int ret = 0;
+	int ret = 0, err;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -747,12 +602,13 @@ static int watch(struct subsys *subs, unsigned int n)
 		sleep_until(next);
 		if (stop)
 			break;
-		ret |= sample_all(subs, n);
+		err = sample_all(subs, n);
+		ret = err ? err : ret;
 		t2 = now_s();
 		for (unsigned int i = 0; i < n; i++)
-			any |= subs[i].admin != NULL;
+			any |= subs[i].s.admin != NULL;
 		if (!any)
-			return 1;
+			return ret ? ret : -EIO;
 		print_rates(subs, n, t2 - t, k % 20 == 0);
 		t = t2;
 	}
@@ -763,50 +619,52 @@ int main(int argc, char **argv)
 {
 	struct subsys *subs = NULL;
 	unsigned int n = 0, open = 0;
-	int ret;
+	int ret, err;
 
 	ret = parse_args(argc, argv);
 	if (ret)
-		return ret < 0 ? 0 : ret;
+		return ret > 0 ? 0 : 2;
 	signal(SIGPIPE, SIG_IGN);
-	if (opt.subnqn != NULL) {
+	if (opt.o.subnqn != NULL) {
 		subs = calloc(1, sizeof(*subs));
 		if (subs == NULL) {
-			warnx_("out of memory");
+			warnx("out of memory");
 			return 1;
 		}
-		snprintf(subs->nqn, sizeof(subs->nqn), "%s", opt.subnqn);
-		subs->addr = opt.addr;
+		snprintf(subs->nqn, sizeof(subs->nqn), "%s", opt.o.subnqn);
+		host_session_init(&subs->s, &opt.o, NULL, subs->nqn);
 		n = 1;
 	} else if (discover(&subs, &n)) {
 		return 1;
 	}
 	/* One failing subsystem does not hide the others; the exit status says. */
 	for (unsigned int i = 0; i < n; i++) {
-		if (subsys_open(&subs[i])) {
+		err = subsys_open(&subs[i]);
+		if (err) {
 			subsys_drop(&subs[i]);
-			ret = 1;
+			ret = err;
 		} else {
 			open++;
 		}
 	}
 	if (open > 0) {
-		ret |= sample_all(subs, n);
-		if (opt.watch)
-			ret |= watch(subs, n);
-		else if (opt.json)
+		err = sample_all(subs, n);
+		ret = err ? err : ret;
+		if (opt.watch) {
+			err = watch(subs, n);
+			ret = err ? err : ret;
+		} else if (opt.json) {
 			print_json(subs, n);
-		else
+		} else {
 			print_table(subs, n);
+		}
 	}
-	for (unsigned int i = 0; i < n; i++) {
-		disconnect(&subs[i].na, &subs[i].admin);
-		free(subs[i].rows);
-	}
+	for (unsigned int i = 0; i < n; i++)
+		subsys_drop(&subs[i]);
 	free(subs);
 	if (fflush(stdout) != 0 && ret == 0) {
-		warnx_("writing to standard output: %s", strerror(errno));
-		ret = 1;
+		ret = -errno;
+		warnx("writing to standard output: %s", strerror(-ret));
 	}
-	return ret;
+	return ret ? 1 : 0;
 }

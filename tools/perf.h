@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * nvmf-perf: what its parts share. nvmf-perf.c parses the arguments, sets
- * up the association with libnvmf (blocking: admin queue, Identify, Set
- * Features, I/O queue Connect), detaches each I/O queue's socket
- * (nvmf_tcp_qpair_detach) and hands it to a worker thread; perf_engine.c
+ * up the association through the tools' shared start-up (host_session.c,
+ * blocking: admin queue, Identify, Set Features, I/O queue Connect),
+ * detaches each I/O queue's socket (host_detach_io(), i.e.
+ * nvmf_tcp_qpair_detach) and hands it to a worker thread; perf_engine.c
  * is that thread: one io_uring ring driving its queues with the sans-I/O
  * codec (pdu.h), a batch of sends and receives per ring wake-up.
  * perf_hist.c keeps latencies, perf_pattern.c the verification pattern.
@@ -54,8 +55,8 @@ void pattern_fill(uint8_t *buf, uint64_t slba, uint32_t nblocks, uint32_t lbs, u
  * 0 if every block matches; else -EILSEQ with *bad_lba the first bad block
  * and a description of what it holds in why (why_size bytes).
  */
-int pattern_check(const uint8_t *buf, uint64_t slba, uint32_t nblocks, uint32_t lbs,
-		  uint32_t seed, uint64_t *bad_lba, char *why, size_t why_size);
+int pattern_check(const uint8_t *buf, uint64_t slba, uint32_t nblocks, uint32_t lbs, uint32_t seed,
+		  uint64_t *bad_lba, char *why, size_t why_size);
 
 /* ---- The job (read-only while the workers run) ---- */
 
@@ -73,15 +74,15 @@ struct perf_job {
 	enum perf_workload workload;
 	unsigned int read_pct; /* 0..100 */
 	uint32_t nsid;
-	uint32_t lbs;	       /* LBA data size */
-	uint32_t io_size;      /* bytes per command, a multiple of lbs */
-	uint64_t first_lba;    /* the region: first_lba .. first_lba + nblocks */
+	uint32_t lbs;	    /* LBA data size */
+	uint32_t io_size;   /* bytes per command, a multiple of lbs */
+	uint64_t first_lba; /* the region: first_lba .. first_lba + nblocks */
 	uint64_t nblocks;
-	unsigned int qd;       /* per queue */
+	unsigned int qd; /* per queue */
 	bool verify;
-	bool fill;	       /* this run is the fill pass: each block written once */
+	bool fill; /* this run is the fill pass: each block written once */
 	uint32_t seed;
-	bool poll;	       /* spin on the ring instead of sleeping in it */
+	bool poll; /* spin on the ring instead of sleeping in it */
 	/* CLOCK_MONOTONIC ns: measuring starts / stops; 0 stop = fill until done */
 	uint64_t t_start, t_end;
 };
@@ -91,28 +92,28 @@ struct perf_job {
  * verification counts cover the whole run (warm-up and drain too).
  */
 struct perf_stats {
-	uint64_t ios[2];   /* [0] reads, [1] writes */
+	uint64_t ios[2]; /* [0] reads, [1] writes */
 	uint64_t bytes[2];
 	struct perf_hist lat[2];
-	uint64_t errors;	 /* commands that failed (NVMe status or transport) */
-	uint64_t verify_errors;	 /* blocks that did not match */
+	uint64_t errors;	/* commands that failed (NVMe status or transport) */
+	uint64_t verify_errors; /* blocks that did not match */
 	uint64_t verified_blocks;
-	uint64_t cpu_ns;	 /* thread CPU time in the window */
-	uint64_t wakeups;	 /* ring waits in the window */
+	uint64_t cpu_ns;  /* thread CPU time in the window */
+	uint64_t wakeups; /* ring waits in the window */
 	uint64_t window_ns;
 };
 
 struct perf_thread {
 	unsigned int id;
-	int cpu;			/* -1: not pinned */
+	int cpu; /* -1: not pinned */
 	const struct perf_job *job;
 	struct nvmf_tcp_queue_info *queues;
 	unsigned int nqueues;
-	unsigned int first_queue;	/* global index of queues[0] */
+	unsigned int first_queue; /* global index of queues[0] */
 	unsigned int nqueues_total;
-	_Atomic bool *stop;		/* set by anyone: stop at once (error or signal) */
+	_Atomic bool *stop; /* set by anyone: stop at once (error or signal) */
 	struct perf_stats stats;
-	int error;			/* 0, or the -errno that ended the thread */
+	int error; /* 0, or the -errno that ended the thread */
 	char errmsg[256];
 };
 

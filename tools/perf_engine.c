@@ -34,7 +34,7 @@
 #include "status.h"
 
 #define RXBUF_SIZE   (128u << 10)
-#define MAX_SEND_IOV 1024 /* IOV_MAX */
+#define MAX_SEND_IOV 1024		  /* IOV_MAX */
 #define DRAIN_NS     (10ull * 1000000000) /* commands still out this long after the end */
 #define IDLE_WAIT_NS (100ull * 1000000)
 
@@ -79,8 +79,8 @@ struct worker {
 	struct io_uring ring;
 	struct queue *q;
 	unsigned int nq;
-	uint32_t nlb;	    /* blocks per command */
-	uint64_t nios;	    /* commands that fit in the region */
+	uint32_t nlb;  /* blocks per command */
+	uint64_t nios; /* commands that fit in the region */
 	uint64_t now;
 	bool measuring, stopping, failed;
 	uint64_t t_measure0, cpu0;
@@ -104,7 +104,8 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int fail(struct worker *w, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct worker *w, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* The first fatal error of the thread ends it (and, through *stop, the run). */
 static int fail(struct worker *w, int err, const char *fmt, ...)
@@ -123,7 +124,8 @@ static int fail(struct worker *w, int err, const char *fmt, ...)
 }
 
 /* A command failed but the queue lives on: count it, keep the first message. */
-static void note_error(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note_error(struct worker *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void note_error(struct worker *w, const char *fmt, ...)
 {
@@ -328,8 +330,9 @@ static void verify_read(struct queue *q, struct slot *s)
 		return;
 	}
 	st->verify_errors++;
-	note_error(q->w, "verify: queue %u: LBA %" PRIu64 " (read of %u blocks at %" PRIu64
-		   ") holds %s", q->info->qid, bad, q->w->nlb, s->slba, why);
+	note_error(q->w,
+		   "verify: queue %u: LBA %" PRIu64 " (read of %u blocks at %" PRIu64 ") holds %s",
+		   q->info->qid, bad, q->w->nlb, s->slba, why);
 }
 
 static void complete(struct queue *q, struct slot *s, uint16_t status)
@@ -339,9 +342,11 @@ static void complete(struct queue *q, struct slot *s, uint16_t status)
 	if (status != 0 || s->failed) {
 		w->t->stats.errors++;
 		if (status != 0)
-			note_error(w, "queue %u: %s of %u blocks at LBA %" PRIu64 " failed: status "
-				   "0x%x (SCT %u SC 0x%02x)", q->info->qid, s->write ? "write" : "read",
-				   w->nlb, s->slba, status, (status >> 8) & 7, status & 0xff);
+			note_error(w,
+				   "queue %u: %s of %u blocks at LBA %" PRIu64 " failed: status "
+				   "0x%x (SCT %u SC 0x%02x)",
+				   q->info->qid, s->write ? "write" : "read", w->nlb, s->slba,
+				   status, (status >> 8) & 7, status & 0xff);
 		else
 			note_error(w, "queue %u: data digest error reading LBA %" PRIu64,
 				   q->info->qid, s->slba);
@@ -419,8 +424,7 @@ static int on_r2t(struct queue *q)
 	uint32_t off = le32toh(r->r2to), len = le32toh(r->r2tl), end = off + len;
 	unsigned int i = 0;
 
-	if (s == NULL || !s->write || len == 0 || off != s->sent ||
-	    len > q->w->job->io_size - off)
+	if (s == NULL || !s->write || len == 0 || off != s->sent || len > q->w->job->io_size - off)
 		return proto_err(q, "no such write command, or R2TO / R2TL out of range");
 	while (off < end) {
 		uint32_t n = end - off < q->info->h2c_max ? end - off : q->info->h2c_max;
@@ -500,7 +504,8 @@ static int feed(struct queue *q)
 	do {
 		n = tcp_rx_feed(&q->rx, q->rxbuf + q->rx_off, q->rx_len - q->rx_off, &ev);
 		if (n < 0)
-			return fail(q->w, (int)n, "queue %u: invalid %s PDU from the controller: %s",
+			return fail(q->w, (int)n,
+				    "queue %u: invalid %s PDU from the controller: %s",
 				    q->info->qid, tcp_pdu_type_name(q->rx.hdr.ch.pdu_type),
 				    tcp_fes_name(q->rx.fes));
 		q->rx_off += (uint32_t)n;
@@ -693,7 +698,7 @@ static bool done(struct worker *w)
 
 static int wait_events(struct worker *w)
 {
-	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)IDLE_WAIT_NS };
+	struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = (long long)IDLE_WAIT_NS};
 	struct io_uring_cqe *cqe;
 	int ret;
 

@@ -44,13 +44,15 @@ static void describe(const uint8_t *b, uint64_t lba, uint32_t lbs, uint32_t seed
 	uint32_t i;
 
 	if ((w1 & ~0xffffffffull) != PATTERN_MAGIC) {
-		snprintf(why, size, "no nvmf-perf pattern (first words 0x%016" PRIx64
-			 " 0x%016" PRIx64 ")", w0, w1);
+		snprintf(why, size,
+			 "no nvmf-perf pattern (first words 0x%016" PRIx64 " 0x%016" PRIx64 ")", w0,
+			 w1);
 		return;
 	}
 	if (w0 != lba || (uint32_t)w1 != seed) {
-		snprintf(why, size, "the pattern of LBA %" PRIu64 " seed %u, not LBA %" PRIu64
-			 " seed %u", w0, (uint32_t)w1, lba, seed);
+		snprintf(why, size,
+			 "the pattern of LBA %" PRIu64 " seed %u, not LBA %" PRIu64 " seed %u", w0,
+			 (uint32_t)w1, lba, seed);
 		return;
 	}
 	for (i = 2; i < lbs / 8 && get_le64(b + 8 * i) == mix(lba, seed, i); i++)
@@ -58,8 +60,8 @@ static void describe(const uint8_t *b, uint64_t lba, uint32_t lbs, uint32_t seed
 	snprintf(why, size, "the right header but wrong data from byte %u", i * 8);
 }
 
-int pattern_check(const uint8_t *buf, uint64_t slba, uint32_t nblocks, uint32_t lbs,
-		  uint32_t seed, uint64_t *bad_lba, char *why, size_t why_size)
+int pattern_check(const uint8_t *buf, uint64_t slba, uint32_t nblocks, uint32_t lbs, uint32_t seed,
+		  uint64_t *bad_lba, char *why, size_t why_size)
 {
 	for (uint32_t n = 0; n < nblocks; n++) {
 		const uint8_t *b = buf + (size_t)n * lbs;

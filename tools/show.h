@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* nvmfdd: what the main program and the printers share. */
+/* The host tools' printers (nvmfdd, nvmf-stat, nvmf-perf). */
 #pragma once
 
 #include <stdint.h>
 
 #include "nvmf.h"
 
-/* nvmfdd_show.c: human-readable output on stdout, nvme-cli style "key : value". */
+/* show.c: human-readable output on stdout, nvme-cli style "key : value". */
 void show_ctrl(const struct nvme_id_ctrl *c);
 void show_ns(uint32_t nsid, const struct nvme_id_ns *ns, const uint8_t *descs);
 void show_ns_list(const uint32_t *list);

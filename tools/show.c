@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * nvmfdd's printers: Identify data (NVMe 2.0 Figures 275-276, NVM Command
- * Set Figure 97) and discovery log entries (NVMe-oF 1.1 Figure 40), laid out
- * like nvme-cli's id-ctrl / id-ns / discover output.
+ * The host tools' printers: Identify data (NVMe 2.0 Figures 275-276, NVM
+ * Command Set Figure 97) and discovery log entries (NVMe-oF 1.1 Figure 40),
+ * laid out like nvme-cli's id-ctrl / id-ns / discover output.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "byteorder.h"
 #include "nqn.h"
-#include "nvmfdd.h"
+#include "show.h"
 
 /* Space-padded ASCII fields (SN, MN, FR) without the padding. */
 static int trimmed(const char *s, int n)
@@ -89,8 +89,8 @@ static void show_descs(const uint8_t *d)
 		uint8_t nidt = d[off], nidl = d[off + 1];
 		const uint8_t *nid = d + off + sizeof(struct nvme_ns_id_desc);
 
-		if (nidt == 0 || off + sizeof(struct nvme_ns_id_desc) + nidl >
-					 NVME_IDENTIFY_DATA_SIZE)
+		if (nidt == 0 ||
+		    off + sizeof(struct nvme_ns_id_desc) + nidl > NVME_IDENTIFY_DATA_SIZE)
 			break;
 		if (nidt == NVME_NIDT_EUI64 && nidl == NVME_NIDT_EUI64_LEN) {
 			hex(nid, nidl, s);
@@ -198,8 +198,8 @@ static const char *subtype_str(uint8_t s)
 
 static const char *treq_str(uint8_t t)
 {
-	static const char *const secure[] = { "not specified", "required", "not required",
-					      "reserved" };
+	static const char *const secure[] = {"not specified", "required", "not required",
+					     "reserved"};
 	static char buf[64];
 
 	snprintf(buf, sizeof(buf), "%s%s", secure[t & 3],
@@ -211,7 +211,8 @@ static const char *eflags_str(uint16_t e)
 {
 	static char buf[128];
 
-	snprintf(buf, sizeof(buf), "%s%s%s%s", e & NVMF_EFLAGS_EPCSD ? "explicit discovery connections, " : "",
+	snprintf(buf, sizeof(buf), "%s%s%s%s",
+		 e & NVMF_EFLAGS_EPCSD ? "explicit discovery connections, " : "",
 		 e & NVMF_EFLAGS_DUPRETINFO ? "duplicate discovery information, " : "",
 		 e & NVMF_EFLAGS_NCC ? "no cdc connectivity, " : "", e ? "" : "none");
 	if (e && strlen(buf) >= 2)
