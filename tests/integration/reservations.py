@@ -375,6 +375,15 @@ check("fused increments racing %d plain writes from the other worker: whole valu
 print("# fused: %d increments, %d torn unlocked reads; plain writes: %d; final %s"
       % (r3.get("ok", 0), r3.get("torn", 0), plain["n"], p))
 
+# a host that goes away with a fused first half waiting for its second
+q = A.q[1]
+compare(q, 30, v, flags=0x41)
+time.sleep(0.2)
+q.close()
+A.q.pop()
+check("a connection closed with a lone fused half waiting: nvmfd goes on",
+      write(qa, 31, v) == 0 and d.alive())
+
 qb2.close()
 A.close()
 B.close()
