@@ -9,6 +9,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "resv_ns.h"
 
 int ptrs_push(struct ptrs *v, void *p)
 {
@@ -99,9 +100,10 @@ static int note_changed(struct sub_plan *sp, uint32_t nsid)
 	return 0;
 }
 
-static int open_ns(struct target *t, struct plan *pl, struct health *h, const char *nqn,
+static int open_ns(struct target *t, struct plan *pl, struct health *h, struct subsys *s,
 		   const struct cfg_namespace *cn, struct ns **out)
 {
+	const char *nqn = s->nqn;
 	int ret = target_ns_open(t, pl->cfg, nqn, cn, out);
 
 	if (ret)
@@ -113,7 +115,8 @@ static int open_ns(struct target *t, struct plan *pl, struct health *h, const ch
 	if (target_file_slot_take(t, *out) >= 0)
 		pl->files_added = true;
 	health_apply_ns(h, nqn, *out);
-	return 0;
+	/* its kept reservations; a damaged file fails the reload (nothing changes) */
+	return resv_ns_attach(t, s, *out);
 }
 
 /*
@@ -194,7 +197,7 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 				return ret;
 			continue;
 		}
-		ret = open_ns(t, pl, h, s->nqn, cn, &nt->ns[nt->n]);
+		ret = open_ns(t, pl, h, s, cn, &nt->ns[nt->n]);
 		if (ret)
 			return ret;
 		nt->n++;
@@ -242,7 +245,7 @@ static int plan_new(struct target *t, struct plan *pl, struct health *h, struct 
 		return -ENOMEM;
 	nt = atomic_load(&sp->s->nst);
 	for (size_t i = 0; i < cs->nns; i++) {
-		ret = open_ns(t, pl, h, sp->s->nqn, &cs->ns[i], &nt->ns[nt->n]);
+		ret = open_ns(t, pl, h, sp->s, &cs->ns[i], &nt->ns[nt->n]);
 		if (ret)
 			return ret;
 		nt->n++;

@@ -132,7 +132,8 @@ struct worker {
 	struct conn *tx_pending; /* connections with PDUs to send (singly linked) */
 	struct cmd *buf_wait;	 /* commands waiting for a data buffer (FIFO) */
 	struct cmd **buf_wait_tail;
-	bool buf_returned; /* a buffer came back: retry the waiters */
+	struct cmd *range_wait; /* commands waiting for the LBA range lock (range_lock.h) */
+	bool buf_returned;	/* a buffer came back: retry the waiters */
 
 	bool stopping;
 	int64_t stop_grace_ms; /* in-flight commands may finish until then */
@@ -181,6 +182,14 @@ bool worker_stopping(const struct worker *w);
 void worker_buf_wait(struct worker *w, struct cmd *cmd);
 void worker_buf_unwait(struct worker *w, struct cmd *cmd);
 void worker_buf_returned(struct worker *w);
+/*
+ * A command waits for its LBA range (held by a command of any worker):
+ * tried again on every pass of the loop, which sleeps at most
+ * WORKER_RANGE_RETRY_US while one waits. Unwait: its connection closes.
+ */
+#define WORKER_RANGE_RETRY_US 50
+void worker_range_wait(struct worker *w, struct cmd *cmd);
+void worker_range_unwait(struct worker *w, struct cmd *cmd);
 
 /* This connection has PDUs to send: flushed once per loop iteration. */
 void worker_tx_schedule(struct worker *w, struct conn *c);
