@@ -799,7 +799,8 @@ static void test_log_common(void **state)
 	sqe = t_sqe(NVME_ADM_GET_LOG_PAGE, 0, NVME_LOG_SMART | (126u << 16), 0, 0, 0, 0, 0);
 	assert_int_equal(t_exec(c, &sqe, buf, 512, NULL), SGL_LENGTH);
 	assert_int_equal(t_get_log(c, NVME_LOG_DISC, 0, 0, buf, 1024, false), INVALID_LOG);
-	assert_int_equal(t_get_log(c, NVME_LOG_RESERVATION, 0, 0, buf, 1024, false), INVALID_LOG);
+	assert_int_equal(t_get_log(c, 0x0d, 0, 0, buf, 1024, false),
+			 INVALID_LOG); /* persistent event log */
 	assert_int_equal(t_get_log(c, 0xc0, 0, 0, buf, 1024, false), INVALID_LOG);
 	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0, 2, buf, 16, false), INVALID_FIELD);
 	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0, 516, buf, 16, false), INVALID_FIELD);
