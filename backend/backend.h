@@ -1,24 +1,29 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Backing stores behind one ops table: regular file, block device, RAM.
- * Each operation is queued as SQEs on the calling worker's ring (the worker
- * owns the ring; a namespace is shared by the workers); RAM completes
- * inline. Knows nothing of NVMe/TCP: offsets and lengths are in bytes.
+ * Backing stores behind one ops table: regular file, block device, RAM,
+ * Ceph RBD image. Each operation is queued as SQEs on the calling worker's
+ * ring (the worker owns the ring; a namespace is shared by the workers);
+ * RAM completes inline. Knows nothing of NVMe/TCP: offsets and lengths are
+ * in bytes.
  *
  * Completion: the caller fills a struct be_io (op, buffer, offset, length,
- * done callback, user_data for the SQEs) and calls be_submit(). Unless it
- * returns an error, io->done(io, res) is called exactly once: inline for
- * RAM, or when the worker passes the CQEs carrying io->user_data to
- * be_io_complete(). res is the byte count (or 0) on success, -errno on
- * failure; short transfers are resubmitted here, never reported.
+ * done callback, user_data for the SQEs, its queue and event tag) and calls
+ * be_submit(). Unless it returns an error, io->done(io, res) is called
+ * exactly once: inline for RAM, when the worker passes the CQEs carrying
+ * io->user_data to be_io_complete() (files), or when it passes the CQE of
+ * the backend's own event SQE (user_data = a pointer of the backend's |
+ * io->event_tag) to be_event_complete() (RBD: see rbd.c). res is the byte
+ * count (or 0) on success, -errno on failure; short transfers are
+ * resubmitted here, never reported.
  */
 #pragma once
 
 #include <liburing.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-enum be_kind { BE_FILE, BE_BLOCK, BE_RAM };
+enum be_kind { BE_FILE, BE_BLOCK, BE_RAM, BE_RBD };
 
 enum be_op {
 	BE_OP_READ,
@@ -28,12 +33,21 @@ enum be_op {
 	BE_OP_DEALLOCATE, /* reads back as zeroes afterwards */
 };
 
+/* How to reach a Ceph cluster (RBD namespaces); NULL or "" fields: Ceph's defaults. */
+struct be_ceph {
+	const char *conf;    /* ceph.conf; NULL: librados' search (/etc/ceph/ceph.conf...) */
+	const char *id;	     /* client name without "client.": NULL = "admin" */
+	const char *keyring; /* NULL: librados' default keyring search */
+};
+
 struct be_params {
-	const char *path;    /* "/dev/...", a regular file, or "ram:SIZE" */
+	const char *path;    /* "/dev/...", a regular file, "ram:SIZE" or "rbd:POOL/IMAGE" */
 	uint64_t ram_size;   /* for RAM */
 	uint32_t block_size; /* 512 or 4096 for files and RAM; 0 = 512 */
 	bool read_only;
-	bool direct; /* O_DIRECT for files and block devices */
+	bool direct;		    /* O_DIRECT for files and block devices */
+	unsigned int nqueues;	    /* RBD: workers that will submit (be_io.queue < nqueues) */
+	const struct be_ceph *ceph; /* RBD: the cluster; NULL: defaults */
 };
 
 struct be_ns {
@@ -48,6 +62,7 @@ struct be_ns {
 	bool forced_read_only; /* the device is read-only though the config did not say so */
 	bool direct;	       /* O_DIRECT in force (may be refused by the file system) */
 	bool can_punch;	       /* deallocate by hole punching works */
+	void *priv;	       /* the backend's own state (RBD: struct rbd_ns) */
 };
 
 struct be_io;
@@ -63,6 +78,8 @@ struct be_io {
 	bool fua;	    /* WRITE: durable before done (RWF_DSYNC) */
 	uint64_t user_data; /* put on every SQE this io queues */
 	be_done_fn done;
+	unsigned int queue; /* the submitting worker's index (< be_params.nqueues) */
+	uint8_t event_tag;  /* low 3 bits for the backend's own event SQEs (RBD) */
 	/* internal */
 	struct be_ns *ns;
 	struct io_uring *ring;
@@ -72,9 +89,12 @@ struct be_io {
 struct be_ops {
 	enum be_kind kind;
 	const char *name;
-	int (*open)(struct be_ns *ns, const struct be_params *p);
+	/* 0 or -errno; why (may stay empty) says more than the errno */
+	int (*open)(struct be_ns *ns, const struct be_params *p, char *why, size_t whylen);
 	void (*close)(struct be_ns *ns);
 	int (*submit)(struct be_ns *ns, struct io_uring *ring, struct be_io *io);
+	/* the store's size now, in bytes (NULL: the fd's, or fixed for RAM) */
+	int (*size_now)(const struct be_ns *ns, uint64_t *bytes);
 };
 
 /*
@@ -105,6 +125,19 @@ int be_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io);
 /* The worker hands over each CQE whose user_data belongs to io. */
 void be_io_complete(struct be_io *io, int res);
 
+/*
+ * The worker hands over each CQE whose user_data carries io->event_tag:
+ * ev is that user_data without the tag (8-byte aligned, the backend's).
+ * It completes the ios the event announces (their done callbacks run
+ * here, on the worker) and re-arms the event while ios are outstanding.
+ */
+void be_event_complete(void *ev, int res);
+
+/* What such a pointer points to: the backend's event, its handler first. */
+struct be_event {
+	void (*complete)(struct be_event *ev, int res);
+};
+
 /* RAM only: the store's bytes at offset, so payloads can move without a copy. */
 static inline uint8_t *be_ram_map(const struct be_ns *ns, uint64_t offset)
 {
@@ -113,3 +146,8 @@ static inline uint8_t *be_ram_map(const struct be_ns *ns, uint64_t offset)
 
 extern const struct be_ops be_file_ops;
 extern const struct be_ops be_ram_ops;
+#ifdef NVMFD_HAVE_RBD
+extern const struct be_ops be_rbd_ops;
+#endif
+/* Whether this build has the RBD backend (librbd at build time). */
+bool be_rbd_supported(void);

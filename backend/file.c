@@ -38,11 +38,13 @@ int be_fd_bytes(int fd, uint64_t *bytes)
 	return ioctl(fd, BLKGETSIZE64, bytes) != 0 ? -errno : 0;
 }
 
-static int file_open(struct be_ns *ns, const struct be_params *p)
+static int file_open(struct be_ns *ns, const struct be_params *p, char *why, size_t whylen)
 {
 	struct stat st;
 	int fd;
 
+	(void)why;
+	(void)whylen;
 	ns->kind = BE_FILE;
 	ns->read_only = p->read_only;
 	ns->direct = p->direct;

@@ -412,6 +412,57 @@ static bool limit_key(struct cfg_parser *ps, const char *key, const char *value)
 	return true;
 }
 
+/* How RBD namespaces reach their Ceph cluster; false if key is not one. */
+static bool ceph_key(struct cfg_parser *ps, const char *key, const char *value)
+{
+	struct cfg_config *cfg = ps->cfg;
+
+	if (strcmp(key, "ceph_conf") == 0 || strcmp(key, "ceph_keyring") == 0) {
+		if (value[0] != '/')
+			cfg_error(ps, ps->lineno, "%s must be an absolute path", key);
+		else if (key[5] == 'c')
+			snprintf(cfg->ceph_conf, sizeof(cfg->ceph_conf), "%s", value);
+		else
+			snprintf(cfg->ceph_keyring, sizeof(cfg->ceph_keyring), "%s", value);
+	} else if (strcmp(key, "ceph_id") == 0) {
+		size_t n = strlen(value);
+		bool ok = n > 0 && n < sizeof(cfg->ceph_id) && strncmp(value, "client.", 7) != 0;
+
+		for (size_t i = 0; ok && i < n; i++)
+			ok = isalnum((unsigned char)value[i]) || strchr("-_.", value[i]) != NULL;
+		if (!ok)
+			cfg_error(ps, ps->lineno,
+				  "ceph_id = '%s': expected a Ceph client name without "
+				  "\"client.\" (letters, digits, - _ .), e.g. admin",
+				  value);
+		else
+			snprintf(cfg->ceph_id, sizeof(cfg->ceph_id), "%s", value);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* "rbd:POOL/IMAGE" or "rbd:POOL/NAMESPACE/IMAGE": non-empty names, no spaces. */
+static bool rbd_path_ok(const char *v)
+{
+	int parts = 1;
+
+	v += 4;
+	if (*v == '\0' || *v == '/')
+		return false;
+	for (; *v; v++) {
+		if (isspace((unsigned char)*v) || *v == '@')
+			return false;
+		if (*v == '/') {
+			if (v[1] == '\0' || v[1] == '/')
+				return false;
+			parts++;
+		}
+	}
+	return parts == 2 || parts == 3;
+}
+
 static void global_key(struct cfg_parser *ps, const char *key, const char *value)
 {
 	static const char *const levels[] = {"error", "warn", "info", "debug"};
@@ -476,7 +527,7 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		u32_key(ps, key, value, 1, 1024, &cfg->max_io_queues);
 	} else if (strcmp(key, "kato_default") == 0) {
 		u32_key(ps, key, value, 1, 3600, &cfg->kato_default);
-	} else if (!limit_key(ps, key, value)) {
+	} else if (!limit_key(ps, key, value) && !ceph_key(ps, key, value)) {
 		cfg_error(ps, ps->lineno, "unknown key '%s' in [nvmfd]", key);
 	}
 }
@@ -538,6 +589,7 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 	struct cfg_namespace *ns = &ps->pending[ps->cur].ns;
 
 	if (strcmp(key, "path") == 0) {
+		ns->is_ram = ns->is_rbd = false;
 		if (strncmp(value, "ram:", 4) == 0) {
 			if (cfg_parse_size(value + 4, &ns->ram_size) || ns->ram_size < 4096) {
 				cfg_error(ps, ps->lineno,
@@ -547,8 +599,18 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 				return;
 			}
 			ns->is_ram = true;
+		} else if (strncmp(value, "rbd:", 4) == 0) {
+			if (!rbd_path_ok(value) || strlen(value) >= 256) {
+				cfg_error(ps, ps->lineno,
+					  "path = '%s': expected rbd:POOL/IMAGE or "
+					  "rbd:POOL/NAMESPACE/IMAGE (no snapshots)",
+					  value);
+				return;
+			}
+			ns->is_rbd = true;
 		} else if (value[0] != '/') {
-			cfg_error(ps, ps->lineno, "path must be absolute (or ram:SIZE)");
+			cfg_error(ps, ps->lineno,
+				  "path must be absolute (or ram:SIZE, or rbd:POOL/IMAGE)");
 			return;
 		}
 		snprintf(ns->path, sizeof(ns->path), "%s", value);

@@ -204,6 +204,11 @@ enum {
 	NVME_SC_UNWRITTEN_BLOCK = 0x87,
 };
 
+/* Path related status (Figure 105), SCT 3. */
+enum {
+	NVME_SC_INTERNAL_PATH_ERROR = 0x00,
+};
+
 /* ---- Opcodes ---- */
 
 enum nvme_admin_opcode {

@@ -43,6 +43,8 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 	bio->file_index = -1;
 	bio->user_data = op_data(cmd, OP_BE);
 	bio->done = be_done;
+	bio->queue = cmd->conn->w->id;
+	bio->event_tag = OP_BE_EVENT;
 	switch (plan->op) {
 	case BE_OP_FLUSH:
 		if (le32toh(cmd->sqe.nsid) == NVME_NSID_ALL) {
