@@ -78,7 +78,7 @@ struct rbd_queue {
 	rbd_image_t image;
 	int efd;
 	uint64_t efd_val;      /* the eventfd read lands here */
-	struct io_uring *ring; /* the worker's, seen at its first submit */
+	struct io_uring *ring; /* the worker's, as its last submit said */
 	uint8_t tag;
 	bool armed;
 	uint32_t inflight;
@@ -503,10 +503,9 @@ static int rbd_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 		io->done(io, 0);
 		return 0;
 	}
-	if (q->ring == NULL) {
-		q->ring = ring;
-		q->tag = io->event_tag;
-	}
+	/* the queue's worker's ring (the same every time, but for tests) */
+	q->ring = ring;
+	q->tag = io->event_tag;
 	/* room for the eventfd read, taken once the aio is issued (an SQE that
 	 * names q may only be queued while q has an aio in flight: a drained
 	 * namespace is closed) */
