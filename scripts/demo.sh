@@ -42,7 +42,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 
 if ((install)); then
 	say "installing dependencies (scripts/install-deps.sh)"
-	scripts/install-deps.sh
+	scripts/install-deps.sh --no-ceph   # the demo needs no Ceph cluster
 fi
 
 say "building into build/"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install what nvmfd needs to build and test, on Debian 12, as root.
 #
-#   scripts/install-deps.sh [--no-vm]
+#   scripts/install-deps.sh [--no-vm] [--no-ceph]
 #
 # Debian packages for the build, the unit and fuzz tests (clang + its runtime
-# for libFuzzer and the sanitizers), then, unless --no-vm, the linux-host VM
+# for libFuzzer and the sanitizers), unless --no-ceph Ceph's monitor, OSD and
+# command-line tools for the RBD tests (tests/lib/with-ceph.sh starts a
+# throwaway cluster with them; ~220 MB), then, unless --no-vm, the linux-host VM
 # used by the interop tests: ../shared/tools/linux-host/setup installs its own
 # packages (qemu, nvme-cli, ...) and builds its guest image (idempotent;
 # LINUX_HOST_DIR overrides where it is). Does nothing when all is there.
@@ -12,12 +14,14 @@ set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 lh=$(realpath -m "${LINUX_HOST_DIR:-$src/../shared/tools/linux-host}")
-vm=1
-case ${1:-} in
---no-vm) vm=0 ;;
-'') ;;
-*) echo "usage: $0 [--no-vm]" >&2; exit 2 ;;
-esac
+vm=1 ceph=1
+for a; do
+	case $a in
+	--no-vm) vm=0 ;;
+	--no-ceph) ceph=0 ;;
+	*) echo "usage: $0 [--no-vm] [--no-ceph]" >&2; exit 2 ;;
+	esac
+done
 
 pkgs=(
 	build-essential meson ninja-build pkg-config git
@@ -28,7 +32,12 @@ pkgs=(
 	valgrind python3                # tests/integration/valgrind_tools.sh
 	python3-fusepy                  # tests/integration/faults.py: a device that returns EIO
 	man-db                          # tests/integration/man_pages.sh (man --warnings)
+	librbd-dev librados-dev         # RBD namespaces (backend/rbd.c; meson -Drbd=auto)
 )
+if ((ceph)); then
+	# the RBD tests' throwaway cluster (../shared/tools/mini-ceph)
+	pkgs+=(ceph-mon ceph-osd ceph-common uuid-runtime bc)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
