@@ -12,7 +12,8 @@ cluster (run under tests/lib/with-ceph.sh, which sets CEPH_CONF).
   and what was written is what librbd reads (`rbd export`);
 - read_only: writes get Namespace Is Write Protected, reads work;
 - `rbd resize` then SIGHUP: Identify Namespace has the new size, I/O past
-  the old end works;
+  the old end works; ceph_id changed then SIGHUP: the RBD namespaces are
+  opened anew through the new connection, I/O goes on;
 - the OSD stopped (SIGSTOP): reads and writes fail with Internal Path
   Error once the op timeout passes (5 s here, set in the ceph.conf nvmfd
   reads), never hang; the OSD back (SIGCONT): I/O works again;
@@ -77,11 +78,11 @@ rbd("import", "--no-progress", "--image-feature", "layering", os.path.join(work,
 port, dport = free_ports(2)
 
 
-def ini(a_ro=False, extra_ns=()):
+def ini(a_ro=False, extra_ns=(), **keys):
     return nvmfd_ini(port, dport, work,
                      subsystem(SUB, ns(1, "rbd:" + IMG_A, read_only=a_ro),
                                ns(2, "rbd:" + IMG_B, read_only=True), *extra_ns),
-                     ceph_conf=conf)
+                     ceph_conf=conf, **keys)
 
 
 # ---- --check ----
@@ -144,6 +145,22 @@ check("rbd resize + SIGHUP: Identify Namespace says 12 MiB", nsze == 12 * 2048, 
 st = q2.write(10 * 2048, blk)
 st2, got = q1.read(10 * 2048, 16)
 check("I/O past the old end works on both handles", st == 0 and st2 == 0 and got == blk,
+      (st, st2))
+
+# ---- another client name: the RBD namespaces are opened anew through it ----
+opened = d.text().count("namespace 1 of %s: rbd:" % SUB)
+with open(d.conf, "w") as f:
+    f.write(ini(ceph_id="nvmfd-gw"))
+d.p.send_signal(signal.SIGHUP)
+deadline = time.time() + 30
+while d.text().count("namespace 1 of %s: rbd:" % SUB) == opened and time.time() < deadline:
+    time.sleep(0.1)
+time.sleep(0.5)
+check("ceph_id changed + SIGHUP: namespace 1 is opened anew",
+      d.text().count("namespace 1 of %s: rbd:" % SUB) == opened + 1)
+st = q1.write(16, blk)
+st2, got = q2.read(16, 16)
+check("... and I/O goes on through the new connection", st == 0 and st2 == 0 and got == blk,
       (st, st2))
 
 # ---- the OSD stops answering ----

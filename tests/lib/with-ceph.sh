@@ -54,7 +54,11 @@ PY
 dir=
 log=$(mktemp "${TMPDIR:-/tmp}/with-ceph.XXXXXX")
 cleanup() {
-	[[ -n $dir ]] && "$mc" stop "$dir" >/dev/null 2>&1
+	if [[ -n $dir ]]; then
+		"$mc" stop "$dir" >/dev/null 2>&1
+		# a daemon still writing as it died can make stop's rm -rf fail
+		[[ -d $dir ]] && sleep 1 && rm -rf -- "$dir"
+	fi
 	rm -f "$log"
 }
 trap cleanup EXIT
