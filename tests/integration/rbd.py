@@ -208,7 +208,7 @@ while time.time() < deadline:
         break
     time.sleep(0.5)
 check("blocklisted: a write fails with a status (%s), no hang (%d watcher address(es))"
-      % (res[-1] if res else None, len(addrs)),
+      % (hex(res[-1]) if res and res[-1] is not None else None, len(addrs)),
       len(addrs) > 0 and res and res[-1] not in (None, 0), res)
 check("blocklisted: the daemon goes on", d.alive())
 try:
