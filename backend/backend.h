@@ -62,6 +62,8 @@ struct be_ns {
 	bool forced_read_only; /* the device is read-only though the config did not say so */
 	bool direct;	       /* O_DIRECT in force (may be refused by the file system) */
 	bool can_punch;	       /* deallocate by hole punching works */
+	/* RAM: one bit per 2 MiB chunk advised for huge pages (written once; ram.c) */
+	uint64_t *ram_hp;
 	void *priv;	       /* the backend's own state (RBD: struct rbd_ns) */
 };
 

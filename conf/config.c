@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config_internal.h"
 
@@ -39,6 +40,28 @@ void cfg_error(struct cfg_parser *ps, int line, const char *fmt, ...)
 	used += (size_t)n;
 	ps->err[used] = '\n';
 	ps->err[used + 1] = '\0';
+}
+
+void cfg_warn(struct cfg_parser *ps, int line, const char *fmt, ...)
+{
+	struct cfg_config *cfg = ps->cfg;
+	size_t used = cfg->warnings ? strlen(cfg->warnings) : 0;
+	char msg[768];
+	char *grown;
+	va_list ap;
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "%s:%d: warning: ", cfg->source, line);
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	grown = realloc(cfg->warnings, used + strlen(msg) + 2);
+	if (grown == NULL) {
+		ps->oom = true;
+		return;
+	}
+	cfg->warnings = grown;
+	sprintf(grown + used, "%s\n", msg);
 }
 
 static void trim(char *s)
@@ -114,12 +137,16 @@ static int handle_key(void *arg, const char *section, const char *name, const ch
 	return 1; /* errors are collected; inih must not add its own */
 }
 
-static int load(const char *name, const char *text, size_t len, struct cfg_config **out,
-		char *errbuf, size_t errlen)
+static int load(const char *name, const char *text, size_t len, const struct stat *st,
+		struct cfg_config **out, char *errbuf, size_t errlen)
 {
 	struct cfg_parser ps = {0};
 	int ret;
 
+	if (st != NULL) {
+		ps.have_mode = true;
+		ps.file_mode = st->st_mode;
+	}
 	if (errlen > 0)
 		errbuf[0] = '\0';
 	ps.cfg = calloc(1, sizeof(*ps.cfg));
@@ -154,13 +181,14 @@ static int load(const char *name, const char *text, size_t len, struct cfg_confi
 int cfg_load_string(const char *name, const char *text, struct cfg_config **out, char *errbuf,
 		    size_t errlen)
 {
-	return load(name, text, strlen(text), out, errbuf, errlen);
+	return load(name, text, strlen(text), NULL, out, errbuf, errlen);
 }
 
 int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
+	struct stat st;
 	FILE *f;
 	int ret;
 
@@ -196,15 +224,18 @@ int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_
 		ret = -EIO;
 		snprintf(errbuf, errlen, "%s: read error\n", path);
 	}
-	fclose(f);
+	if (ret == 0 && text == NULL)
+		text = calloc(1, 1);
+	if (ret == 0 && text == NULL)
+		ret = -ENOMEM;
 	if (ret == 0) {
-		if (text == NULL)
-			text = calloc(1, 1);
-		if (text == NULL)
-			return -ENOMEM;
 		text[len] = '\0';
-		ret = load(path, text, len, out, errbuf, errlen);
+		ret = load(path, text, len, fstat(fileno(f), &st) == 0 ? &st : NULL, out, errbuf,
+			   errlen);
 	}
+	fclose(f);
+	if (text != NULL)
+		explicit_bzero(text, len); /* it may hold inline secrets */
 	free(text);
 	return ret;
 }
@@ -220,7 +251,7 @@ int cfg_load_default(struct cfg_config **out, char *errbuf, size_t errlen)
 				   "[namespace " CFG_DEFAULT_NQN " 1]\n"
 				   "path = ram:1G\n";
 
-	return load("<embedded default>", text, sizeof(text) - 1, out, errbuf, errlen);
+	return load("<embedded default>", text, sizeof(text) - 1, NULL, out, errbuf, errlen);
 }
 
 void cfg_free(struct cfg_config *cfg)
@@ -233,6 +264,8 @@ void cfg_free(struct cfg_config *cfg)
 	}
 	free(cfg->subsys);
 	free(cfg->listeners);
+	cfg_free_hosts(cfg);
+	free(cfg->warnings);
 	free(cfg);
 }
 

@@ -15,6 +15,10 @@
  *   queue_depth = 128              ; I/O queue entries (MQES + 1), 16..4096
  *   max_io_queues = 64
  *   kato_default = 120             ; seconds, applied when a host asks for 0
+ *                                  ; (discovery controllers only)
+ *   tcp_keepalive_idle = 30s       ; TCP keepalive probes after this idle time; 0: off
+ *   tcp_keepalive_interval = 10s   ; between probes
+ *   tcp_keepalive_count = 6        ; unanswered probes before the connection is dropped
  *   busy_poll = 50us               ; spin this long for the next event; 0: never
  *   max_connections = 4096         ; TCP connections held at once (every listener)
  *   max_connections_per_host = 1024 ; per address before Connect, per host NQN after
@@ -30,6 +34,14 @@
  *   allow_host = any               ; or one host NQN per line (repeatable)
  *   serial = NVMFD0001             ; up to 20 ASCII characters
  *   model = nvmfd                  ; up to 40 ASCII characters
+ *   require_auth = no              ; yes: every host must authenticate (DH-HMAC-CHAP)
+ *
+ *   [host NQN]                     ; what one host must prove (nvmfd.ini(5) SECURITY)
+ *   dhchap_key = DHHC-1:01:...:    ; its DH-HMAC-CHAP secret, or @/path/to/file
+ *   dhchap_ctrl_key = DHHC-1:...:  ; ours, for bidirectional authentication
+ *   dhchap_hashes = sha256,sha384,sha512       ; allowed, most preferred first
+ *   dhchap_dhgroups = ffdhe2048,...,null       ; allowed, most preferred first
+ *   tls_key = NVMeTLSkey-1:01:...: ; its TLS pre-shared key, or @/path/to/file
  *
  *   [namespace NQN NSID]
  *   path = /dev/vdb                ; a block device, a regular file, ram:SIZE,
@@ -50,6 +62,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "dhchap_key.h"
+#include "tls_psk.h"
 
 #define CFG_NQN_MAX	 223
 #define CFG_PATH_MAX	 4096
@@ -80,9 +95,39 @@ struct cfg_namespace {
 	int line;
 };
 
+/* Where a secret came from, for messages: the config line, and the file of @path. */
+struct cfg_secret_src {
+	int line;
+	char file[CFG_PATH_MAX]; /* "" when written inline */
+};
+
+#define CFG_DHCHAP_MAX_HASHES	3
+#define CFG_DHCHAP_MAX_DHGROUPS 6
+
+/* A [host NQN] section: the secrets and choices for one host. Keys are wiped by cfg_free(). */
+struct cfg_host {
+	char nqn[CFG_NQN_MAX + 1];
+	int line;
+	bool has_dhchap_key;
+	struct dhchap_key dhchap_key; /* the host's secret: it proves it holds it */
+	struct cfg_secret_src dhchap_key_src;
+	bool has_dhchap_ctrl_key;
+	struct dhchap_key dhchap_ctrl_key; /* ours: bidirectional authentication */
+	struct cfg_secret_src dhchap_ctrl_key_src;
+	/* allowed, most preferred first (NVMF_DHCHAP_HASH_* / _DHGROUP_* ids); 0: the defaults */
+	uint8_t dhchap_hashes[CFG_DHCHAP_MAX_HASHES];
+	uint8_t ndhchap_hashes;
+	uint8_t dhchap_dhgroups[CFG_DHCHAP_MAX_DHGROUPS];
+	uint8_t ndhchap_dhgroups;
+	bool has_tls_key;
+	struct tls_psk_key tls_key; /* the configured PSK (NVMe/TCP 1.1 3.6.1.3) */
+	struct cfg_secret_src tls_key_src;
+};
+
 struct cfg_subsystem {
 	char nqn[CFG_NQN_MAX + 1];
 	bool allow_any_host;
+	bool require_auth; /* a host without a dhchap_key is refused */
 	size_t nhosts;
 	char (*hosts)[CFG_NQN_MAX + 1];
 	char serial[21];
@@ -113,6 +158,9 @@ struct cfg_config {
 	uint32_t max_controllers_per_subsystem;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
+	uint32_t tcp_keepalive_idle_ms; /* 0: no TCP keepalive */
+	uint32_t tcp_keepalive_interval_ms;
+	uint32_t tcp_keepalive_count;
 	uint32_t max_buffers_per_connection; /* bytes */
 	/* RBD namespaces: how to reach the cluster ("" = Ceph's default) */
 	char ceph_conf[CFG_PATH_MAX];
@@ -120,6 +168,10 @@ struct cfg_config {
 	char ceph_keyring[CFG_PATH_MAX];
 	size_t nsubsys;
 	struct cfg_subsystem *subsys;
+	size_t nhosts;
+	struct cfg_host *hosts;
+	/* "file:line: warning: ..." lines (NUL-terminated; NULL: none), e.g. a secret others can read */
+	char *warnings;
 };
 
 /*
@@ -148,3 +200,5 @@ int cfg_parse_duration_us(const char *s, uint64_t *out);
 bool cfg_nqn_valid(const char *nqn);
 
 const struct cfg_subsystem *cfg_find_subsystem(const struct cfg_config *cfg, const char *nqn);
+/* The [host NQN] section of a host, or NULL. */
+const struct cfg_host *cfg_find_host(const struct cfg_config *cfg, const char *nqn);

@@ -30,6 +30,10 @@ void cfg_set_defaults(struct cfg_config *cfg)
 	cfg->max_controllers_per_subsystem = 256;
 	cfg->icreq_timeout_ms = 10000;
 	cfg->pdu_timeout_ms = 30000;
+	/* a host gone without a FIN is noticed within 30 + 6 x 10 = 90 s */
+	cfg->tcp_keepalive_idle_ms = 30000;
+	cfg->tcp_keepalive_interval_ms = 10000;
+	cfg->tcp_keepalive_count = 6;
 	cfg->max_buffers_per_connection = 32u << 20;
 }
 
@@ -156,7 +160,7 @@ int cfg_parse_uuid(const char *s, uint8_t out[16])
 
 /* Why nqn is not a valid configuration NQN (Base 2.0 4.5, and no white space, which
  * an INI value or section name cannot hold), or NULL. */
-static const char *cfg_nqn_why(const char *nqn)
+const char *cfg_nqn_why(const char *nqn)
 {
 	const char *why = NULL;
 
@@ -217,7 +221,7 @@ static int parse_listen(const char *s, uint16_t default_port, struct cfg_listene
 	return 0;
 }
 
-static void *grow(struct cfg_parser *ps, void *arr, size_t n, size_t size)
+void *cfg_grow(struct cfg_parser *ps, void *arr, size_t n, size_t size)
 {
 	void *p = realloc(arr, (n + 1) * size);
 
@@ -258,7 +262,7 @@ static void start_subsystem(struct cfg_parser *ps, const char *nqn, int line)
 		cfg_error(ps, line, "subsystem %s is already defined at line %d", nqn, s->line);
 		return;
 	}
-	arr = grow(ps, cfg->subsys, cfg->nsubsys, sizeof(*arr));
+	arr = cfg_grow(ps, cfg->subsys, cfg->nsubsys, sizeof(*arr));
 	if (arr == NULL)
 		return;
 	cfg->subsys = arr;
@@ -295,7 +299,7 @@ static void start_namespace(struct cfg_parser *ps, const char *args, int line)
 			return;
 		}
 	}
-	arr = grow(ps, ps->pending, ps->npending, sizeof(*arr));
+	arr = cfg_grow(ps, ps->pending, ps->npending, sizeof(*arr));
 	if (arr == NULL)
 		return;
 	ps->pending = arr;
@@ -324,10 +328,16 @@ void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 		start_subsystem(ps, nqn, line);
 	} else if (strncmp(name, "namespace", 9) == 0 && isspace((unsigned char)name[9])) {
 		start_namespace(ps, name + 10, line);
+	} else if (strncmp(name, "host", 4) == 0 && isspace((unsigned char)name[4])) {
+		const char *nqn = name + 5;
+
+		while (isspace((unsigned char)*nqn))
+			nqn++;
+		cfg_start_host(ps, nqn, line);
 	} else {
 		cfg_error(ps, line,
-			  "unknown section [%s] (expected [nvmfd], [subsystem NQN] or "
-			  "[namespace NQN NSID])",
+			  "unknown section [%s] (expected [nvmfd], [subsystem NQN], "
+			  "[namespace NQN NSID] or [host NQN])",
 			  name);
 		ps->kind = SEC_BAD;
 	}
@@ -355,7 +365,7 @@ static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
 			return;
 		}
 	}
-	arr = grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
+	arr = cfg_grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
 	if (arr == NULL)
 		return;
 	cfg->listeners = arr;
@@ -527,6 +537,13 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		u32_key(ps, key, value, 1, 1024, &cfg->max_io_queues);
 	} else if (strcmp(key, "kato_default") == 0) {
 		u32_key(ps, key, value, 1, 3600, &cfg->kato_default);
+	} else if (strcmp(key, "tcp_keepalive_idle") == 0) {
+		/* the kernel counts whole seconds: 1 s to 2 h (its own default), or 0 */
+		duration_key(ps, key, value, 0, 7200000, &cfg->tcp_keepalive_idle_ms);
+	} else if (strcmp(key, "tcp_keepalive_interval") == 0) {
+		duration_key(ps, key, value, 1000, 600000, &cfg->tcp_keepalive_interval_ms);
+	} else if (strcmp(key, "tcp_keepalive_count") == 0) {
+		u32_key(ps, key, value, 1, 127, &cfg->tcp_keepalive_count);
 	} else if (!limit_key(ps, key, value) && !ceph_key(ps, key, value)) {
 		cfg_error(ps, ps->lineno, "unknown key '%s' in [nvmfd]", key);
 	}
@@ -562,7 +579,7 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 				  value, cfg_nqn_why(value));
 			return;
 		}
-		hosts = grow(ps, s->hosts, s->nhosts, sizeof(*hosts));
+		hosts = cfg_grow(ps, s->hosts, s->nhosts, sizeof(*hosts));
 		if (hosts == NULL)
 			return;
 		s->hosts = hosts;
@@ -573,6 +590,9 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 				  "serial must be 1 to 20 printable ASCII characters");
 		else
 			snprintf(s->serial, sizeof(s->serial), "%s", value);
+	} else if (strcmp(key, "require_auth") == 0) {
+		if (cfg_parse_bool(value, &s->require_auth))
+			cfg_error(ps, ps->lineno, "require_auth = '%s': expected yes or no", value);
 	} else if (strcmp(key, "model") == 0) {
 		if (!ascii_field(value, 40))
 			cfg_error(ps, ps->lineno,
@@ -650,6 +670,9 @@ void cfg_apply_key(struct cfg_parser *ps, const char *section, const char *key, 
 	case SEC_NS:
 		ns_key(ps, key, value);
 		break;
+	case SEC_HOST:
+		cfg_host_key(ps, key, value);
+		break;
 	case SEC_NONE:
 		cfg_error(ps, ps->lineno, "'%s' before any [section]", key);
 		break;
@@ -687,7 +710,7 @@ static void attach_namespaces(struct cfg_parser *ps)
 				  p->subnqn);
 			continue;
 		}
-		arr = grow(ps, s->ns, s->nns, sizeof(*arr));
+		arr = cfg_grow(ps, s->ns, s->nns, sizeof(*arr));
 		if (arr == NULL)
 			return;
 		s->ns = arr;
@@ -714,7 +737,7 @@ static void default_discovery_listeners(struct cfg_parser *ps)
 			       cfg->listeners[j].port == l.port;
 		if (dup)
 			continue;
-		arr = grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
+		arr = cfg_grow(ps, cfg->listeners, cfg->nlisteners, sizeof(*arr));
 		if (arr == NULL)
 			return;
 		cfg->listeners = arr;
@@ -751,6 +774,7 @@ void cfg_validate(struct cfg_parser *ps)
 		if (s->model[0] == '\0')
 			snprintf(s->model, sizeof(s->model), "nvmfd");
 	}
+	cfg_validate_hosts(ps);
 	if (cfg->in_capsule_data > cfg->max_transfer)
 		cfg_error(ps, ps->lineno, "in_capsule_data (%u) exceeds max_transfer (%u)",
 			  cfg->in_capsule_data, cfg->max_transfer);

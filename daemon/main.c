@@ -393,9 +393,13 @@ int main(int argc, char **argv)
 			notify_failed("invalid configuration (see the log)", 0);
 		return 1;
 	}
-	if (check)
+	if (check) {
+		if (cfg->warnings != NULL)
+			fputs(cfg->warnings, stderr); /* "file:line: warning: ..." lines */
 		return check_config(cfg);
+	}
 	log_level = verbose ? LOGL_DEBUG : (enum log_level)cfg->log_level;
+	log_lines(LOGL_WARN, cfg->warnings);
 	block_signals();
 	raise_nofile(cfg);
 	o.path = path;

@@ -48,6 +48,8 @@ struct ctrl {
 	struct subsys *subsys;
 	uint16_t cntlid;
 	char hostnqn[NVMF_NQN_FIELD];
+	bool hostnqn_lax; /* HOSTNQN is not a valid NQN (accepted: any host admitted) */
+	char host_label[NVMF_NQN_MAX + 32]; /* the host in log lines (marked when lax) */
 	uint8_t hostid[16];
 	struct conn_info admin_ci;			   /* of the admin queue's connection */
 	uint32_t kato_ms;				   /* 0: no keep-alive timeout */
@@ -59,10 +61,16 @@ struct ctrl {
 
 	/* admin queue's worker only */
 	struct ctrl_props props;
-	uint16_t nr_io_queues; /* granted by Set Features 07h (written under t->lock: */
-	bool nr_io_queues_set; /*  I/O Connects read them there) */
-	uint32_t aen_cfg;      /* Asynchronous Event Configuration (0Bh) */
-	bool vwc;	       /* Volatile Write Cache (06h); others: __atomic_load_n */
+	uint16_t nr_io_queues;	/* granted by Set Features 07h (written under t->lock: */
+	bool nr_io_queues_set;	/*  I/O Connects read them there) */
+	uint32_t aen_cfg;	/* Asynchronous Event Configuration (0Bh) */
+	uint32_t feat_arb;	/* Arbitration (01h) */
+	uint32_t feat_pm;	/* Power Management (02h): power state 0, always */
+	uint32_t feat_err_rec;	/* Error Recovery (05h): TLER */
+	uint32_t feat_irq_coal; /* Interrupt Coalescing (08h): kept, no effect on Fabrics */
+	uint16_t tmpth_over;	/* Temperature Threshold (04h), composite, Kelvin */
+	uint16_t tmpth_under;
+	bool vwc; /* Volatile Write Cache (06h); others: __atomic_load_n */
 	uint16_t aer_cid[TARGET_AERL];
 	unsigned int naer;
 	uint32_t aen_pending; /* events waiting for an AER: bits as in aen_cfg / OAES */

@@ -36,3 +36,13 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	log_vmsg(lvl, fmt, ap);
 	va_end(ap);
 }
+
+void log_lines(enum log_level lvl, const char *text)
+{
+	while (text != NULL && *text != '\0') {
+		size_t n = strcspn(text, "\n");
+
+		log_msg(lvl, "%.*s", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}

@@ -15,6 +15,8 @@ extern enum log_level log_level;
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/* Each line of text as a message of its own (configuration warnings, errors). */
+void log_lines(enum log_level lvl, const char *text);
 
 #define log_err(...)  log_msg(LOGL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOGL_WARN, __VA_ARGS__)

@@ -303,6 +303,10 @@ static void params_from(struct target_params *p, const struct cfg_config *cfg)
 	p->icreq_timeout_ms = cfg->icreq_timeout_ms;
 	p->pdu_timeout_ms = cfg->pdu_timeout_ms;
 	p->conn_buf_cap = cfg->max_buffers_per_connection;
+	/* the kernel's unit is the second: round up */
+	p->ka_idle_s = (cfg->tcp_keepalive_idle_ms + 999) / 1000;
+	p->ka_intvl_s = (cfg->tcp_keepalive_interval_ms + 999) / 1000;
+	p->ka_count = cfg->tcp_keepalive_count;
 }
 
 int target_file_slot_take(struct target *t, struct ns *ns)
@@ -404,6 +408,14 @@ bool subsys_host_allowed(const struct subsys *s, const char *hostnqn)
 							 memory_order_acquire);
 
 	return h->any || host_list_has(h, hostnqn);
+}
+
+bool subsys_admits_any(const struct subsys *s)
+{
+	const struct host_list *h = atomic_load_explicit((_Atomic(struct host_list *) *)&s->hosts,
+							 memory_order_acquire);
+
+	return h->any;
 }
 
 bool host_list_has(const struct host_list *h, const char *nqn)

@@ -287,6 +287,7 @@ int reload_config(struct target *t, struct health *h, const char *path, bool ver
 		log_err("reload: the configuration is not valid: nothing changed");
 		return ret;
 	}
+	log_lines(LOGL_WARN, pl.cfg->warnings);
 	warn_static(old, pl.cfg);
 	ret = plan_build(t, h, &pl);
 	if (ret) {

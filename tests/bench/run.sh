@@ -23,7 +23,10 @@
 #    the spin that waits for the next command. SPDK's per-core reference is
 #    its busy time the same way (useful polls only).
 # 4. Idle: 64 connected idle queues, the target's CPU use.
-# 5. RBD (where Ceph, mini-ceph and an RBD-enabled build are there): a
+# 5. With SPDK_DIR set to an SPDK build: nvmfd and SPDK's nvmf_tgt side by
+#    side, both driven by spdk_nvme_perf (spdk_side_by_side.py; RUNS rounds
+#    of SECS seconds, alternating), written to OUTDIR/spdk-DATE.{md,json}.
+# 6. RBD (where Ceph, mini-ceph and an RBD-enabled build are there): a
 #    throwaway single-node cluster (../shared/tools/mini-ceph, memstore OSD,
 #    on these same CPUs), a 256 MiB image filled once, nvmfd (one worker,
 #    pinned as above) serving it; 4 KiB random read / write QD 32 and 128 KiB
@@ -40,8 +43,8 @@
 # WORKERS ("1 all"), DIGESTS ("none hd"), CLIENTS ("sleep poll": the
 # polling client runs with one worker only), BUSY_POLL_OFF (1: the pass
 # with the target's busy-poll off; 0 skips it), CPU_TARGET (0), CPU_CLIENT (1),
-# PERF_ARGS (more nvmf-perf options for every run), RBD_BENCH (auto: step 5
-# where it can run; 0: never; only: iperf3, pingpong and step 5 only),
+# PERF_ARGS (more nvmf-perf options for every run), RBD_BENCH (auto: step 6
+# where it can run; 0: never; only: iperf3, pingpong and step 6 only),
 # MINI_CEPH (the mini-ceph script).
 # iperf3 comes from Debian: apt-get install -y iperf3 (the bench asks apt
 # itself when it is missing and it runs as root).
@@ -329,3 +332,10 @@ cp "$out/bench-$stamp.md" "$out/latest.md"
 cp "$out/bench-$stamp.json" "$out/latest.json"
 cat "$out/latest.md"
 say "written: $out/bench-$stamp.md, $out/bench-$stamp.json"
+
+# --- SPDK side by side ------------------------------------------------------------
+# The same rows against SPDK's nvmf_tgt, spdk_nvme_perf driving both targets,
+# alternating round by round (spdk_side_by_side.py); skipped with a note
+# unless SPDK_DIR points at an SPDK build.
+python3 "$here/spdk_side_by_side.py" "$bdir/daemon/nvmfd" "$out" ||
+	say "the SPDK comparison failed (see above)"

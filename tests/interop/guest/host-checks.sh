@@ -331,6 +331,23 @@ if connect "$sub_any"; then
 		notok "nvme id-ctrl /dev/$ctrl: subnqn $sub_any, cntrltype 1"
 		note </tmp/idc.out
 	fi
+	# issue 13: the mandatory features (Base 2.0 5.27.1) and one power state.
+	# 81h (Host Identifier) with EXHID 1 (--cdw11=1): a Fabrics controller has
+	# the 128-bit identifier only; EXHID 0 is Invalid Field (as nvmet, SPDK).
+	if grep -Eq '^npss +: 0$' /tmp/idc.out && grep -Eq '^ps +0 : mp:25.00W' /tmp/idc.out; then
+		ok "nvme id-ctrl: npss 0, ps 0 described"
+	else
+		notok "nvme id-ctrl: npss 0 and ps 0"; grep -E '^(npss|ps )' /tmp/idc.out | note
+	fi
+	for f in 1 2 4 5 8 0x81; do
+		args=(-f "$f"); [[ $f == 0x81 ]] && args+=(--cdw11=1)
+		if timeout 30 nvme get-feature "/dev/$ctrl" "${args[@]}" >/tmp/gf.out 2>&1 &&
+			! grep -Eq 'NVMe status|[Ff]ail' /tmp/gf.out; then
+			ok "nvme get-feature ${args[*]}: $(head -1 /tmp/gf.out | tr -s ' ')"
+		else
+			notok "nvme get-feature ${args[*]}"; note </tmp/gf.out
+		fi
+	done
 	timeout 30 nvme id-ns "$dev" >/tmp/idns.out 2>&1
 	nsze=$(awk -F: '$1 ~ /^nsze/ {gsub(/ /, "", $2); print $2}' /tmp/idns.out)
 	if [[ -n $nsze ]] && ((nsze == ram_mb * 2048)) && grep -Eq 'lbads:9 .*in use' /tmp/idns.out; then
