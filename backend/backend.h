@@ -64,7 +64,7 @@ struct be_ns {
 	bool can_punch;	       /* deallocate by hole punching works */
 	/* RAM: one bit per 2 MiB chunk advised for huge pages (written once; ram.c) */
 	uint64_t *ram_hp;
-	void *priv;	       /* the backend's own state (RBD: struct rbd_ns) */
+	void *priv; /* the backend's own state (RBD: struct rbd_ns) */
 };
 
 struct be_io;

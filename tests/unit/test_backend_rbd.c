@@ -3,7 +3,8 @@
  * backend/rbd.c against a real Ceph cluster (tests/lib/with-ceph.sh starts a
  * throwaway one and sets CEPH_CONF; without it every case is skipped): the
  * contract every store passes, on each worker's handle and across them,
- * many ios in flight on one handle, read_only, the images it refuses, the
+ * many ios in flight on one handle, read_only, the images it refuses
+ * (exclusive-lock feature, cache turned on in the image's metadata), the
  * size after a resize, and the errors of a bad path, pool or image.
  */
 #include <errno.h>
@@ -212,6 +213,25 @@ static void test_rbd_read_only_and_lock(void **state)
 	io_uring_queue_exit(&ring);
 }
 
+/* An image whose metadata turns librbd's cache on is refused, saying so. */
+static void test_rbd_cache_refused(void **state)
+{
+	struct be_params p = {.path = g_path, .nqueues = 1, .ceph = &g_ceph};
+	rbd_image_t img;
+	struct be_ns ns;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(rbd_open(g_ioctx, g_img, &img, NULL), 0);
+	assert_int_equal(rbd_metadata_set(img, "conf_rbd_cache", "true"), 0);
+	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "conf_rbd_cache"));
+	assert_int_equal(rbd_metadata_remove(img, "conf_rbd_cache"), 0);
+	rbd_close(img);
+	open_ns(&ns, g_path, false, 1);
+	be_close(&ns);
+}
+
 /* The size a reload reads: every handle learns of a resize. */
 static void test_rbd_resize(void **state)
 {
@@ -266,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_rbd_contract),
 		cmocka_unit_test(test_rbd_many_in_flight),
 		cmocka_unit_test(test_rbd_read_only_and_lock),
+		cmocka_unit_test(test_rbd_cache_refused),
 		cmocka_unit_test(test_rbd_resize),
 		cmocka_unit_test(test_rbd_open_errors),
 	};
