@@ -85,6 +85,9 @@ static int ram_open(struct be_ns *ns, const struct be_params *p, char *why, size
 	}
 	ns->ram = m;
 	ns->can_punch = true;
+	ns->dealloc = BE_DEALLOC_RAM;
+	ns->lim.dealloc_zeroes = true;
+	ns->lim.dealloc_gran = PAGE; /* smaller pieces are zeroed, not freed */
 	return 0;
 }
 
@@ -180,7 +183,7 @@ static int ram_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 	case BE_OP_FLUSH:
 		break;
 	case BE_OP_WRITE_ZEROES:
-		ram_zero(ns, io->offset, io->len, false);
+		ram_zero(ns, io->offset, io->len, io->deac); /* DEAC: pages may go back */
 		break;
 	case BE_OP_DEALLOCATE:
 		ram_zero(ns, io->offset, io->len, true);

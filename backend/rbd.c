@@ -361,6 +361,8 @@ static int open_queue(struct be_ns *ns, const struct be_params *p, struct rbd_qu
 static int rbd_open_ns(struct be_ns *ns, const struct be_params *p, char *why, size_t whylen)
 {
 	char pool[128], nspace[128], image[128];
+	rbd_image_info_t info;
+	uint64_t obj_size = 0;
 	struct rbd_ns *rn;
 	int ret;
 
@@ -400,8 +402,14 @@ static int rbd_open_ns(struct be_ns *ns, const struct be_params *p, char *why, s
 		if (ret)
 			goto fail;
 	}
+	if (rbd_stat(rn->q[0].image, &info, sizeof(info)) == 0)
+		obj_size = info.obj_size;
 	ns->size -= ns->size % ns->block_size;
 	ns->can_punch = true;
+	ns->dealloc = BE_DEALLOC_RBD;
+	/* what a discard frees is whole objects; it zeroes the rest */
+	ns->lim.dealloc_zeroes = true;
+	ns->lim.dealloc_gran = obj_size <= UINT32_MAX ? (uint32_t)obj_size : 0;
 	return 0;
 fail:
 	rbd_close_ns(ns);
@@ -522,13 +530,16 @@ static int rbd_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 		ret = rbd_aio_read(q->image, io->offset, io->len, io->buf, c);
 		break;
 	case BE_OP_WRITE:
-		/* no cache: acknowledged means on the OSDs, so FUA needs nothing more */
+		/* no cache: acknowledged means on the OSDs, so FUA (here and for
+		 * Write Zeroes and Deallocate) needs nothing more */
 		ret = rbd_aio_write(q->image, io->offset, io->len, io->buf, c);
 		break;
 	case BE_OP_FLUSH:
 		ret = rbd_aio_flush(q->image, c);
 		break;
 	case BE_OP_WRITE_ZEROES:
+		/* frees what it can whether or not the host allowed it (deac):
+		 * the zeroes are there either way */
 		ret = rbd_aio_write_zeroes(q->image, io->offset, io->len, c, 0, 0);
 		break;
 	case BE_OP_DEALLOCATE:

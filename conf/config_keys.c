@@ -1,16 +1,91 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Sections, keys and their values; the checks that need the whole file. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include "config_internal.h"
 #include "nqn.h" /* the protocol library's NQN and UUID rules (pure, no I/O) */
 #include "nvmf_spec.h"
 
 #define DISC_NQN NVMF_DISC_NQN
+
+/* Every key of each section (global_key, limit_key, subsys_key, ns_key), for
+ * "did you mean"; tests/unit/test_config.c checks each is accepted. */
+const char *const cfg_global_keys[] = {
+	"listen",
+	"discovery_listen",
+	"discovery",
+	"busy_poll",
+	"workers",
+	"state_dir",
+	"log_level",
+	"max_h2c_data",
+	"in_capsule_data",
+	"max_transfer",
+	"queue_depth",
+	"max_io_queues",
+	"kato_default",
+	"max_connections",
+	"max_connections_per_host",
+	"max_controllers_per_subsystem",
+	"icreq_timeout",
+	"pdu_timeout",
+	"max_buffers_per_connection",
+	"ceph_conf",
+	"ceph_id",
+	"ceph_keyring",
+	NULL,
+};
+const char *const cfg_subsys_keys[] = {"allow_host", "serial", "model", "require_auth", NULL};
+const char *const cfg_ns_keys[] = {"path", "read_only", "direct", "block_size", "uuid", NULL};
+const char *const cfg_host_keys[] = {"dhchap_key",	"dhchap_ctrl_key", "dhchap_hashes",
+				     "dhchap_dhgroups", "tls_key",	   NULL};
+const char *const cfg_section_kinds[] = {"nvmfd", "subsystem", "namespace", "host", NULL};
+
+/* Keys that may be given more than once, each line adding one more. */
+static bool repeatable(const char *key)
+{
+	return strcmp(key, "listen") == 0 || strcmp(key, "discovery_listen") == 0 ||
+	       strcmp(key, "allow_host") == 0;
+}
+
+/* "unknown key 'listn' in [nvmfd]; did you mean 'listen'?" */
+void cfg_unknown_key(struct cfg_parser *ps, const char *key, const char *section,
+		     const char *const *known)
+{
+	static const struct {
+		const char *const *keys;
+		const char *section;
+	} others[] = {{cfg_global_keys, "[nvmfd]"},
+		      {cfg_subsys_keys, "[subsystem NQN]"},
+		      {cfg_ns_keys, "[namespace NQN NSID]"},
+		      {cfg_host_keys, "[host NQN]"}};
+	const char *near = cfg_suggest(key, known);
+
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		if (others[i].keys == known)
+			continue;
+		for (size_t j = 0; others[i].keys[j] != NULL; j++) {
+			if (strcmp(key, others[i].keys[j]) == 0) {
+				cfg_error(ps, ps->lineno,
+					  "'%s' is not a key of [%s]: it belongs in %s", key,
+					  section, others[i].section);
+				return;
+			}
+		}
+	}
+	if (near != NULL)
+		cfg_error(ps, ps->lineno, "unknown key '%s' in [%s]; did you mean '%s'?", key,
+			  section, near);
+	else
+		cfg_error(ps, ps->lineno, "unknown key '%s' in [%s]", key, section);
+}
 
 void cfg_set_defaults(struct cfg_config *cfg)
 {
@@ -35,6 +110,8 @@ void cfg_set_defaults(struct cfg_config *cfg)
 	cfg->tcp_keepalive_interval_ms = 10000;
 	cfg->tcp_keepalive_count = 6;
 	cfg->max_buffers_per_connection = 32u << 20;
+	cfg->cntlid_min = 1;
+	cfg->cntlid_max = CFG_CNTLID_MAX;
 }
 
 /* ---- value parsers ---- */
@@ -221,6 +298,137 @@ static int parse_listen(const char *s, uint16_t default_port, struct cfg_listene
 	return 0;
 }
 
+/* ---- ANA (NVMe Base 2.0 8.1) ---- */
+
+static const struct {
+	const char *name;
+	uint8_t state;
+} ana_names[] = {
+	{"optimized", CFG_ANA_OPTIMIZED},
+	{"non-optimized", CFG_ANA_NON_OPTIMIZED},
+	{"inaccessible", CFG_ANA_INACCESSIBLE},
+	{"persistent-loss", CFG_ANA_PERSISTENT_LOSS},
+	{"change", CFG_ANA_CHANGE},
+};
+
+int cfg_parse_ana_state(const char *s, uint8_t *out)
+{
+	for (size_t i = 0; i < sizeof(ana_names) / sizeof(ana_names[0]); i++) {
+		size_t n = strlen(ana_names[i].name);
+
+		/* "non_optimized" as well as "non-optimized" */
+		if (strncasecmp(s, ana_names[i].name, n) != 0 || s[n] != '\0') {
+			char alt[32];
+
+			snprintf(alt, sizeof(alt), "%s", ana_names[i].name);
+			for (char *c = alt; *c; c++)
+				if (*c == '-')
+					*c = '_';
+			if (strcasecmp(s, alt) != 0)
+				continue;
+		}
+		*out = ana_names[i].state;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *cfg_ana_state_name(uint8_t state)
+{
+	for (size_t i = 0; i < sizeof(ana_names) / sizeof(ana_names[0]); i++)
+		if (ana_names[i].state == state)
+			return ana_names[i].name;
+	return "?";
+}
+
+uint32_t cfg_max_namespaces(uint32_t max_transfer)
+{
+	/* Base 2.0 Figure 224 / 225: header 16 bytes, descriptors 32 bytes + 4 per NSID */
+	uint32_t room;
+
+	if (max_transfer < 16 + 32 * CFG_ANA_GROUPS + 4)
+		return 1;
+	room = (max_transfer - 16 - 32 * CFG_ANA_GROUPS) / 4;
+	return room > 1024 ? 1024 : room;
+}
+
+bool cfg_subsys_serves(const struct cfg_subsystem *s, const char *host, uint16_t port)
+{
+	if (s->nports == 0)
+		return true;
+	for (size_t i = 0; i < s->nports; i++)
+		if (s->ports[i].port == port && strcmp(s->ports[i].host, host) == 0)
+			return true;
+	return false;
+}
+
+/* "1:optimized,2:inaccessible" into l->ana_state; the message on error. */
+static int parse_ana_list(const char *v, struct cfg_listener *l, char *why, size_t len)
+{
+	char buf[CFG_LINE_MAX + 1], *save = NULL;
+	bool seen[CFG_ANA_GROUPS + 1] = {false};
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	if (buf[0] == '\0') {
+		snprintf(why, len, "ana_state is empty (GROUP:STATE[,GROUP:STATE...])");
+		return -EINVAL;
+	}
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':'), *end;
+		unsigned long g;
+		uint8_t st;
+
+		errno = 0;
+		g = colon ? strtoul(tok, &end, 10) : 0;
+		if (colon == NULL || end != colon || errno != 0 || g < 1 || g > CFG_ANA_GROUPS ||
+		    !isdigit((unsigned char)tok[0])) {
+			snprintf(why, len,
+				 "ana_state '%s': expected GROUP:STATE, GROUP from 1 to %d", tok,
+				 CFG_ANA_GROUPS);
+			return -EINVAL;
+		}
+		if (cfg_parse_ana_state(colon + 1, &st)) {
+			snprintf(why, len,
+				 "ana_state '%s': unknown state '%s' (optimized, non-optimized, "
+				 "inaccessible, persistent-loss or change)",
+				 tok, colon + 1);
+			return -EINVAL;
+		}
+		if (seen[g]) {
+			snprintf(why, len, "ana_state: group %lu is given twice", g);
+			return -EINVAL;
+		}
+		seen[g] = true;
+		l->ana_state[g] = st;
+	}
+	return 0;
+}
+
+/*
+ * The words after the address of a 'listen' line: "ana_state=LIST" (NVMe
+ * Base 2.0 8.1.3: the state of each ANA group as seen through this port).
+ */
+static int parse_listen_opts(const char *opts, struct cfg_listener *l, char *why, size_t len)
+{
+	char buf[CFG_LINE_MAX + 1], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", opts);
+	for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (strncmp(w, "ana_state=", 10) != 0) {
+			snprintf(why, len, "unknown option '%s' after the address (ana_state=...)",
+				 w);
+			return -EINVAL;
+		}
+		if (l->discovery_only) {
+			snprintf(why, len, "a discovery_listen port has no ANA state");
+			return -EINVAL;
+		}
+		if (parse_ana_list(w + 10, l, why, len))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 void *cfg_grow(struct cfg_parser *ps, void *arr, size_t n, size_t size)
 {
 	void *p = realloc(arr, (n + 1) * size);
@@ -240,6 +448,25 @@ static struct cfg_subsystem *find_subsys(struct cfg_config *cfg, const char *nqn
 	return (struct cfg_subsystem *)cfg_find_subsystem(cfg, nqn);
 }
 
+/* A refused [subsystem NQN]: its namespaces are not reported as orphans too. */
+static void remember_bad_subsys(struct cfg_parser *ps, const char *nqn)
+{
+	char(*arr)[CFG_LINE_MAX + 1] = cfg_grow(ps, ps->bad_subsys, ps->nbad_subsys, sizeof(*arr));
+
+	if (arr == NULL)
+		return;
+	ps->bad_subsys = arr;
+	snprintf(arr[ps->nbad_subsys++], CFG_LINE_MAX + 1, "%s", nqn);
+}
+
+static bool is_bad_subsys(const struct cfg_parser *ps, const char *nqn)
+{
+	for (size_t i = 0; i < ps->nbad_subsys; i++)
+		if (strcmp(ps->bad_subsys[i], nqn) == 0)
+			return true;
+	return false;
+}
+
 static void start_subsystem(struct cfg_parser *ps, const char *nqn, int line)
 {
 	struct cfg_config *cfg = ps->cfg;
@@ -251,10 +478,12 @@ static void start_subsystem(struct cfg_parser *ps, const char *nqn, int line)
 			  "'%s' is not a valid NQN: it %s (nqn.yyyy-mm.reverse.domain:name, "
 			  "at most %d bytes)",
 			  nqn, cfg_nqn_why(nqn), CFG_NQN_MAX);
+		remember_bad_subsys(ps, nqn);
 		return;
 	}
 	if (strcmp(nqn, DISC_NQN) == 0) {
 		cfg_error(ps, line, "the discovery NQN is not a subsystem nvmfd can export");
+		remember_bad_subsys(ps, nqn);
 		return;
 	}
 	s = find_subsys(cfg, nqn);
@@ -308,15 +537,38 @@ static void start_namespace(struct cfg_parser *ps, const char *args, int line)
 	p->ns.nsid = (uint32_t)nsid;
 	p->ns.line = line;
 	p->ns.direct = true;
+	p->ns.ana_group = 1;
 	ps->cur = ps->npending++;
 	ps->kind = SEC_NS;
 }
 
+/* An unknown section: the kind it is closest to, if any. */
+static void unknown_section(struct cfg_parser *ps, const char *name, int line)
+{
+	char kind[CFG_LINE_MAX + 1];
+	const char *near;
+	size_t n = strcspn(name, " \t");
+
+	snprintf(kind, sizeof(kind), "%.*s", (int)n, name);
+	near = cfg_suggest(kind, cfg_section_kinds);
+	if (near != NULL)
+		cfg_error(ps, line, "unknown section [%s]; did you mean [%s%s]?", name, near,
+			  name + n);
+	else
+		cfg_error(ps, line,
+			  "unknown section [%s] (expected [nvmfd], [subsystem NQN], "
+			  "[namespace NQN NSID] or [host NQN])",
+			  name);
+}
+
 void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 {
+	ps->nseen = 0;
 	if (strcmp(name, "nvmfd") == 0) {
 		if (ps->saw_global)
 			cfg_error(ps, line, "[nvmfd] appears twice");
+		else
+			ps->global_line = line;
 		ps->saw_global = true;
 		ps->kind = SEC_GLOBAL;
 	} else if (strncmp(name, "subsystem", 9) == 0 && isspace((unsigned char)name[9])) {
@@ -335,10 +587,7 @@ void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 			nqn++;
 		cfg_start_host(ps, nqn, line);
 	} else {
-		cfg_error(ps, line,
-			  "unknown section [%s] (expected [nvmfd], [subsystem NQN], "
-			  "[namespace NQN NSID] or [host NQN])",
-			  name);
+		unknown_section(ps, name, line);
 		ps->kind = SEC_BAD;
 	}
 }
@@ -349,14 +598,24 @@ static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
 {
 	struct cfg_config *cfg = ps->cfg;
 	struct cfg_listener l = {0}, *arr;
+	char addr[CFG_LINE_MAX + 1], why[256];
+	size_t alen = strcspn(value, " \t");
 
-	if (parse_listen(value, disc ? CFG_DISC_PORT : CFG_DEFAULT_PORT, &l)) {
+	snprintf(addr, sizeof(addr), "%.*s", (int)alen, value);
+	if (parse_listen(addr, disc ? CFG_DISC_PORT : CFG_DEFAULT_PORT, &l)) {
 		cfg_error(ps, ps->lineno, "'%s' is not ADDRESS[:PORT] (IPv6 as [ADDRESS]:PORT)",
-			  value);
+			  addr);
 		return;
 	}
 	l.discovery_only = disc;
 	l.line = ps->lineno;
+	for (int g = 1; g <= CFG_ANA_GROUPS; g++)
+		l.ana_state[g] = CFG_ANA_OPTIMIZED;
+	if (parse_listen_opts(value + alen, &l, why, sizeof(why))) {
+		cfg_error(ps, ps->lineno, "%s", why);
+		return;
+	}
+	value = addr;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		if (strcmp(cfg->listeners[i].host, l.host) == 0 &&
 		    cfg->listeners[i].port == l.port) {
@@ -473,12 +732,82 @@ static bool rbd_path_ok(const char *v)
 	return parts == 2 || parts == 3;
 }
 
+/* "MIN-MAX", 1 <= MIN <= MAX <= FFEFh: the controller IDs this instance hands out. */
+static void cntlid_range_key(struct cfg_parser *ps, const char *value)
+{
+	unsigned long lo, hi;
+	char *end;
+
+	errno = 0;
+	lo = strtoul(value, &end, 0);
+	if (isdigit((unsigned char)value[0]) && *end == '-' && isdigit((unsigned char)end[1])) {
+		const char *h = end + 1;
+
+		hi = strtoul(h, &end, 0);
+		if (*end == '\0' && errno == 0 && lo >= 1 && lo <= hi && hi <= CFG_CNTLID_MAX) {
+			ps->cfg->cntlid_min = (uint16_t)lo;
+			ps->cfg->cntlid_max = (uint16_t)hi;
+			return;
+		}
+	}
+	cfg_error(ps, ps->lineno,
+		  "cntlid_range = '%s': expected MIN-MAX with 1 <= MIN <= MAX <= %u (65519)", value,
+		  CFG_CNTLID_MAX);
+}
+
+/*
+ * An ADDRESS:PORT list (comma-separated) appended to *arr: a subsystem's
+ * listeners or the referrals. Referrals need a numeric address: the
+ * discovery log carries its family.
+ */
+static void add_addr(struct cfg_parser *ps, struct cfg_addr **arr, size_t *n, const char *value,
+		     uint16_t default_port, const char *key)
+{
+	char buf[CFG_LINE_MAX + 1], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		struct cfg_listener l = {0};
+		struct cfg_addr *a;
+		unsigned char bin[16];
+
+		if (parse_listen(tok, default_port, &l)) {
+			cfg_error(ps, ps->lineno,
+				  "%s = '%s': not ADDRESS[:PORT] (IPv6 as [ADDRESS]:PORT)", key,
+				  tok);
+			return;
+		}
+		if (strcmp(key, "referral") == 0 && inet_pton(AF_INET, l.host, bin) != 1 &&
+		    inet_pton(AF_INET6, l.host, bin) != 1) {
+			cfg_error(ps, ps->lineno, "referral = '%s': the address must be numeric",
+				  tok);
+			return;
+		}
+		for (size_t i = 0; i < *n; i++) {
+			if ((*arr)[i].port == l.port && strcmp((*arr)[i].host, l.host) == 0) {
+				cfg_error(ps, ps->lineno, "%s %s is already given (line %d)", key,
+					  tok, (*arr)[i].line);
+				return;
+			}
+		}
+		a = cfg_grow(ps, *arr, *n, sizeof(**arr));
+		if (a == NULL)
+			return;
+		*arr = a;
+		snprintf(a[*n].host, sizeof(a[*n].host), "%s", l.host);
+		a[*n].port = l.port;
+		a[*n].line = ps->lineno;
+		(*n)++;
+	}
+}
+
 static void global_key(struct cfg_parser *ps, const char *key, const char *value)
 {
 	static const char *const levels[] = {"error", "warn", "info", "debug"};
 	struct cfg_config *cfg = ps->cfg;
 
 	if (strcmp(key, "listen") == 0) {
+		ps->listen_seen = true;
 		add_listener(ps, value, false);
 	} else if (strcmp(key, "discovery_listen") == 0) {
 		ps->discovery_listen_set = true;
@@ -524,10 +853,12 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		if (cfg->max_h2c_data % 4)
 			cfg_error(ps, ps->lineno, "max_h2c_data must be a multiple of 4");
 	} else if (strcmp(key, "in_capsule_data") == 0) {
+		ps->icd_line = ps->lineno;
 		u32_key(ps, key, value, 8192, 1u << 20, &cfg->in_capsule_data);
 		if (cfg->in_capsule_data % 16)
 			cfg_error(ps, ps->lineno, "in_capsule_data must be a multiple of 16");
 	} else if (strcmp(key, "max_transfer") == 0) {
+		ps->mdts_line = ps->lineno;
 		u32_key(ps, key, value, 4096, 32u << 20, &cfg->max_transfer);
 		if (cfg->max_transfer & (cfg->max_transfer - 1))
 			cfg_error(ps, ps->lineno, "max_transfer must be a power of two");
@@ -537,6 +868,10 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		u32_key(ps, key, value, 1, 1024, &cfg->max_io_queues);
 	} else if (strcmp(key, "kato_default") == 0) {
 		u32_key(ps, key, value, 1, 3600, &cfg->kato_default);
+	} else if (strcmp(key, "cntlid_range") == 0) {
+		cntlid_range_key(ps, value);
+	} else if (strcmp(key, "referral") == 0) {
+		add_addr(ps, &cfg->referrals, &cfg->nreferrals, value, CFG_DISC_PORT, "referral");
 	} else if (strcmp(key, "tcp_keepalive_idle") == 0) {
 		/* the kernel counts whole seconds: 1 s to 2 h (its own default), or 0 */
 		duration_key(ps, key, value, 0, 7200000, &cfg->tcp_keepalive_idle_ms);
@@ -545,7 +880,7 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 	} else if (strcmp(key, "tcp_keepalive_count") == 0) {
 		u32_key(ps, key, value, 1, 127, &cfg->tcp_keepalive_count);
 	} else if (!limit_key(ps, key, value) && !ceph_key(ps, key, value)) {
-		cfg_error(ps, ps->lineno, "unknown key '%s' in [nvmfd]", key);
+		cfg_unknown_key(ps, key, "nvmfd", cfg_global_keys);
 	}
 }
 
@@ -599,8 +934,10 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 				  "model must be 1 to 40 printable ASCII characters");
 		else
 			snprintf(s->model, sizeof(s->model), "%s", value);
+	} else if (strcmp(key, "listener") == 0) {
+		add_addr(ps, &s->ports, &s->nports, value, CFG_DEFAULT_PORT, "listener");
 	} else {
-		cfg_error(ps, ps->lineno, "unknown key '%s' in [subsystem]", key);
+		cfg_unknown_key(ps, key, "subsystem", cfg_subsys_keys);
 	}
 }
 
@@ -609,6 +946,8 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 	struct cfg_namespace *ns = &ps->pending[ps->cur].ns;
 
 	if (strcmp(key, "path") == 0) {
+		ns->path_line = ps->lineno;
+		ns->path[0] = '\0'; /* a wrong second path leaves none, not the first */
 		ns->is_ram = ns->is_rbd = false;
 		if (strncmp(value, "ram:", 4) == 0) {
 			if (cfg_parse_size(value + 4, &ns->ram_size) || ns->ram_size < 4096) {
@@ -653,13 +992,43 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 				  value);
 		else
 			ns->has_uuid = true;
+	} else if (strcmp(key, "ana_group") == 0) {
+		u32_key(ps, key, value, 1, CFG_ANA_GROUPS, &ns->ana_group);
 	} else {
-		cfg_error(ps, ps->lineno, "unknown key '%s' in [namespace]", key);
+		cfg_unknown_key(ps, key, "namespace", cfg_ns_keys);
 	}
+}
+
+/* A key given twice in one section: the last value counts, as in most INI
+ * readers, but it is likely a mistake (a copy and paste): a warning. */
+static void seen_key(struct cfg_parser *ps, const char *key)
+{
+	struct cfg_seen_key *arr;
+
+	if (repeatable(key))
+		return;
+	for (size_t i = 0; i < ps->nseen; i++) {
+		if (strcmp(ps->seen[i].name, key) == 0) {
+			cfg_warn(ps, ps->lineno,
+				 "'%s' was already set at line %d: this value replaces it", key,
+				 ps->seen[i].line);
+			ps->seen[i].line = ps->lineno;
+			return;
+		}
+	}
+	arr = cfg_grow(ps, ps->seen, ps->nseen, sizeof(*arr));
+	if (arr == NULL)
+		return;
+	ps->seen = arr;
+	snprintf(arr[ps->nseen].name, sizeof(arr[ps->nseen].name), "%s", key);
+	arr[ps->nseen++].line = ps->lineno;
 }
 
 void cfg_apply_key(struct cfg_parser *ps, const char *section, const char *key, const char *value)
 {
+	/* [host] refuses a key given twice itself (a secret must not be replaced) */
+	if (ps->kind == SEC_GLOBAL || ps->kind == SEC_SUBSYS || ps->kind == SEC_NS)
+		seen_key(ps, key);
 	switch (ps->kind) {
 	case SEC_GLOBAL:
 		global_key(ps, key, value);
@@ -701,13 +1070,16 @@ static void attach_namespaces(struct cfg_parser *ps)
 		struct cfg_namespace *arr;
 
 		if (s == NULL) {
-			cfg_error(ps, p->ns.line, "namespace %u: no [subsystem %s] in this file",
-				  p->ns.nsid, p->subnqn);
+			if (!is_bad_subsys(ps, p->subnqn))
+				cfg_error(ps, p->ns.line,
+					  "namespace %u: no [subsystem %s] in this file",
+					  p->ns.nsid, p->subnqn);
 			continue;
 		}
 		if (p->ns.path[0] == '\0') {
-			cfg_error(ps, p->ns.line, "namespace %u of %s has no path", p->ns.nsid,
-				  p->subnqn);
+			if (p->ns.path_line == 0) /* else its path line was reported */
+				cfg_error(ps, p->ns.line, "namespace %u of %s has no path",
+					  p->ns.nsid, p->subnqn);
 			continue;
 		}
 		arr = cfg_grow(ps, s->ns, s->nns, sizeof(*arr));
@@ -715,6 +1087,31 @@ static void attach_namespaces(struct cfg_parser *ps)
 			return;
 		s->ns = arr;
 		arr[s->nns++] = p->ns;
+	}
+}
+
+/*
+ * What can be said of each namespace's backing store from the file alone
+ * (a RAM size that is not whole blocks), and, for --check, what the
+ * daemon's ns_check finds opening it; orphans too, so that one run says
+ * everything.
+ */
+static void check_namespaces(struct cfg_parser *ps)
+{
+	for (size_t i = 0; i < ps->npending; i++) {
+		const struct cfg_pending_ns *p = &ps->pending[i];
+		uint32_t bs = p->ns.block_size ? p->ns.block_size : 512;
+
+		if (p->ns.path[0] == '\0')
+			continue;
+		if (p->ns.is_ram && p->ns.ram_size % bs != 0)
+			cfg_warn(ps, p->ns.path_line,
+				 "path = %s is not a whole number of %u-byte blocks: "
+				 "namespace %u holds %llu bytes",
+				 p->ns.path, bs, p->ns.nsid,
+				 (unsigned long long)(p->ns.ram_size - p->ns.ram_size % bs));
+		if (ps->ns_check != NULL)
+			ps->ns_check(ps->ns_check_arg, p->subnqn, &p->ns, ps->diags);
 	}
 }
 
@@ -745,16 +1142,38 @@ static void default_discovery_listeners(struct cfg_parser *ps)
 	}
 }
 
+/* A subsystem's listeners are 'listen =' lines of [nvmfd] (not discovery-only ones). */
+static void check_ports(struct cfg_parser *ps, const struct cfg_subsystem *s)
+{
+	const struct cfg_config *cfg = ps->cfg;
+
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct cfg_addr *a = &s->ports[i];
+		bool found = false;
+
+		for (size_t j = 0; j < cfg->nlisteners && !found; j++)
+			found = !cfg->listeners[j].discovery_only &&
+				cfg->listeners[j].port == a->port &&
+				strcmp(cfg->listeners[j].host, a->host) == 0;
+		if (!found)
+			cfg_error(ps, a->line,
+				  "listener %s:%u of %s is not a 'listen =' address of [nvmfd]",
+				  a->host, a->port, s->nqn);
+	}
+}
+
 void cfg_validate(struct cfg_parser *ps)
 {
 	struct cfg_config *cfg = ps->cfg;
 	size_t nio = 0;
 
+	check_namespaces(ps);
 	attach_namespaces(ps);
 	for (size_t i = 0; i < cfg->nlisteners; i++)
 		nio += !cfg->listeners[i].discovery_only;
-	if (nio == 0)
-		cfg_error(ps, ps->lineno, "no 'listen = ADDRESS:PORT' in [nvmfd]");
+	if (nio == 0 && !ps->listen_seen) /* else the listen lines were reported */
+		cfg_error(ps, ps->global_line ? ps->global_line : 1,
+			  "no 'listen = ADDRESS:PORT' in [nvmfd]");
 	default_discovery_listeners(ps);
 	for (size_t i = 0; i < cfg->nsubsys; i++) {
 		struct cfg_subsystem *s = &cfg->subsys[i];
@@ -773,14 +1192,22 @@ void cfg_validate(struct cfg_parser *ps)
 			default_serial(s);
 		if (s->model[0] == '\0')
 			snprintf(s->model, sizeof(s->model), "nvmfd");
+		check_ports(ps, s);
+		if (s->nns > cfg_max_namespaces(cfg->max_transfer))
+			cfg_error(ps, s->line,
+				  "subsystem %s has %zu namespaces: at most %u with max_transfer = "
+				  "%u (the ANA log page must fit one transfer)",
+				  s->nqn, s->nns, cfg_max_namespaces(cfg->max_transfer),
+				  cfg->max_transfer);
 	}
 	cfg_validate_hosts(ps);
 	if (cfg->in_capsule_data > cfg->max_transfer)
-		cfg_error(ps, ps->lineno, "in_capsule_data (%u) exceeds max_transfer (%u)",
-			  cfg->in_capsule_data, cfg->max_transfer);
+		cfg_error(ps, ps->icd_line ? ps->icd_line : ps->mdts_line,
+			  "in_capsule_data (%u) exceeds max_transfer (%u)", cfg->in_capsule_data,
+			  cfg->max_transfer);
 	/* one command of max_transfer bytes must fit, or it would wait for ever */
 	if (cfg->max_buffers_per_connection < cfg->max_transfer)
-		cfg_error(ps, ps->conn_buf_line ? ps->conn_buf_line : ps->lineno,
+		cfg_error(ps, ps->conn_buf_line ? ps->conn_buf_line : ps->mdts_line,
 			  "max_buffers_per_connection (%u) is less than max_transfer (%u)",
 			  cfg->max_buffers_per_connection, cfg->max_transfer);
 }
@@ -789,4 +1216,8 @@ void cfg_parser_fini(struct cfg_parser *ps)
 {
 	free(ps->pending);
 	ps->pending = NULL;
+	free(ps->bad_subsys);
+	ps->bad_subsys = NULL;
+	free(ps->seen);
+	ps->seen = NULL;
 }

@@ -1,42 +1,49 @@
 #!/usr/bin/env bash
-# Install what nvmfd needs to build and test, on Debian 12, as root.
+# Install what nvmfd needs, on Debian 12, as root.
 #
-#   scripts/install-deps.sh [--no-vm] [--no-ceph]
+#   scripts/install-deps.sh [--no-vm | --run-only]
 #
-# Debian packages for the build, the unit and fuzz tests (clang + its runtime
-# for libFuzzer and the sanitizers), unless --no-ceph Ceph's monitor, OSD and
-# command-line tools for the RBD tests (tests/lib/with-ceph.sh starts a
-# throwaway cluster with them; ~220 MB), then, unless --no-vm, the linux-host VM
-# used by the interop tests: ../shared/tools/linux-host/setup installs its own
-# packages (qemu, nvme-cli, ...) and builds its guest image (idempotent;
-# LINUX_HOST_DIR overrides where it is). Does nothing when all is there.
+# Default (scripts/test.sh): Debian packages for the build, the unit and fuzz
+# tests (clang + its runtime for libFuzzer and the sanitizers), then, unless
+# --no-vm, the linux-host VM used by the interop tests:
+# ../shared/tools/linux-host/setup installs its own packages (qemu,
+# nvme-cli, ...) and builds its guest image (idempotent; LINUX_HOST_DIR
+# overrides where it is); the tests also get Ceph's monitor, OSD and tools,
+# with which the RBD tests start throwaway clusters. --run-only
+# (scripts/demo.sh): only what building nvmfd and its tools without the
+# tests (meson setup -Dtests=false) and running them needs (librbd
+# included: RBD namespaces); no test tools, no Ceph daemons, no VM. Does
+# nothing when all is there.
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 lh=$(realpath -m "${LINUX_HOST_DIR:-$src/../shared/tools/linux-host}")
-vm=1 ceph=1
-for a; do
-	case $a in
-	--no-vm) vm=0 ;;
-	--no-ceph) ceph=0 ;;
-	*) echo "usage: $0 [--no-vm] [--no-ceph]" >&2; exit 2 ;;
-	esac
-done
+vm=1 tests=1
+case ${1:-} in
+--no-vm) vm=0 ;;
+--run-only) vm=0 tests=0 ;;
+'') ;;
+*) echo "usage: $0 [--no-vm | --run-only]" >&2; exit 2 ;;
+esac
 
 pkgs=(
-	build-essential meson ninja-build pkg-config git
-	liburing-dev libisal-dev libinih-dev libcmocka-dev
+	build-essential meson ninja-build pkg-config
+	liburing-dev libisal-dev libinih-dev
 	libssl-dev                      # libcrypto: DH-HMAC-CHAP (transport/dhchap*.c)
-	clang libclang-rt-14-dev llvm   # libFuzzer, sanitizer runtimes, llvm-symbolizer
-	clang-format-19                 # tests/layout/format.sh: the tree follows .clang-format
-	valgrind python3                # tests/integration/valgrind_tools.sh
-	python3-fusepy                  # tests/integration/faults.py: a device that returns EIO
-	man-db                          # tests/integration/man_pages.sh (man --warnings)
-	librbd-dev librados-dev         # RBD namespaces (backend/rbd.c; meson -Drbd=auto)
+	librbd-dev librados-dev         # Ceph RBD namespaces (backend/rbd.c; meson -Drbd=auto)
 )
-if ((ceph)); then
-	# the RBD tests' throwaway cluster (../shared/tools/mini-ceph)
-	pkgs+=(ceph-mon ceph-osd ceph-common uuid-runtime bc)
+if ((tests)); then
+	pkgs+=(
+		git libcmocka-dev               # the unit tests
+		clang libclang-rt-14-dev llvm   # libFuzzer, sanitizer runtimes, llvm-symbolizer
+		clang-format-19                 # tests/layout/format.sh: the tree follows .clang-format
+		valgrind python3                # tests/integration/valgrind_tools.sh
+		python3-fusepy                  # tests/integration/faults.py: a device that returns EIO
+		man-db                          # tests/integration/man_pages.sh (man --warnings)
+		# the RBD tests' throwaway clusters (tests/lib/with-ceph.sh runs
+		# ../shared/tools/mini-ceph; ~220 MB)
+		ceph-mon ceph-osd ceph-common uuid-runtime bc
+	)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -49,14 +49,19 @@ static nvme_status_t check_rw(const struct ctrl *c, const struct nvme_sqe *sqe, 
 	plan->offset = slba << ns->lba_shift;
 	plan->len = (uint32_t)bytes;
 	if (sqe->opc != NVME_CMD_READ) {
-		/* a host that turned the volatile write cache off gets write-through */
+		/*
+		 * A host that turned the volatile write cache off gets
+		 * write-through: Write Zeroes too (NVM 3.2.8: FUA applies).
+		 */
 		plan->fua = (cdw12 & NVME_RW_FUA) || !__atomic_load_n(&c->vwc, __ATOMIC_RELAXED);
 	}
+	plan->deac = wz && (cdw12 & NVME_WZ_DEAC);
 	return 0;
 }
 
 /* Dataset Management (NVM 3.2.3): NR 0's based, 16-byte ranges in the data. */
-static nvme_status_t check_dsm(const struct nvme_sqe *sqe, uint32_t sgl_len, struct io_plan *plan)
+static nvme_status_t check_dsm(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_t sgl_len,
+			       struct io_plan *plan)
 {
 	uint32_t nr = NVMEV(NVME_DSM_NR, sqe_dw(sqe->cdw10)) + 1;
 
@@ -65,6 +70,11 @@ static nvme_status_t check_dsm(const struct nvme_sqe *sqe, uint32_t sgl_len, str
 		return SC_SGL_LENGTH;
 	/* only AD asks for anything; IDR / IDW alone are hints: nothing to do */
 	plan->nr_ranges = (sqe_dw(sqe->cdw11) & NVME_DSM_AD) ? nr : 0;
+	/*
+	 * With the write cache off, what completed is durable (Base 5.27.1.4):
+	 * a punched hole must not reappear as old data after a crash.
+	 */
+	plan->fua = !__atomic_load_n(&c->vwc, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -95,6 +105,7 @@ nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_
 {
 	uint32_t nsid = le32toh(sqe->nsid);
 	struct ns *ns;
+	nvme_status_t st;
 
 	memset(plan, 0, sizeof(*plan));
 	/* as nvmet_req_init: no fused commands; PSDT 01b (SGL) is what Fabrics uses */
@@ -108,12 +119,18 @@ nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_
 		return SC_INVALID_OPC;
 	if (sqe->opc == NVME_CMD_FLUSH && nsid == NVME_NSID_ALL) {
 		/* every namespace (VWC bits 2:1 = 11b); plan->ns NULL says so */
-		return sgl_len != 0 ? SC_SGL_LENGTH : 0;
+		if (sgl_len != 0)
+			return SC_SGL_LENGTH;
+		return ana_io_status(c, NULL);
 	}
 	ns = nsid == 0 || nsid == NVME_NSID_ALL ? NULL : subsys_find_ns(c->subsys, nsid);
 	if (ns == NULL)
 		return SC_INVALID_NS;
 	plan->ns = ns;
+	/* Base 8.1.3, as nvmet_check_ana_state: this path cannot serve the namespace */
+	st = ana_io_status(c, ns);
+	if (st)
+		return st;
 	/* NVM 3.3.1, as nvmet: anything that modifies a read-only namespace */
 	if (ns->read_only && sqe->opc != NVME_CMD_READ && sqe->opc != NVME_CMD_FLUSH)
 		return SC_WP;
@@ -121,7 +138,7 @@ nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_
 	case NVME_CMD_FLUSH:
 		return sgl_len != 0 ? SC_SGL_LENGTH : 0;
 	case NVME_CMD_DSM:
-		return check_dsm(sqe, sgl_len, plan);
+		return check_dsm(c, sqe, sgl_len, plan);
 	default:
 		return check_rw(c, sqe, ns, sgl_len, plan);
 	}

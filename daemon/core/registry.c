@@ -87,14 +87,15 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	ns->file_slot = -1;
 	ret = be_open(&ns->be, &bp, err, sizeof(err));
 	if (ret) {
-		log_err("%s:%d: namespace %u of %s: %s", cfg->source, c->line, c->nsid, nqn, err);
+		log_err("%s:%d: namespace %u of %s: %s", cfg->source, c->path_line, c->nsid, nqn,
+			err);
 		free(ns);
 		return ret;
 	}
 	if (ns->be.block_size < 512 || ns->be.block_size > 4096 ||
 	    (ns->be.block_size & (ns->be.block_size - 1))) {
-		log_err("%s:%d: namespace %u: %s has %u-byte blocks (512 to 4096 supported)",
-			cfg->source, c->line, c->nsid, c->path, ns->be.block_size);
+		log_err("%s:%d: namespace %u of %s: %s has %u-byte blocks (512 to 4096 supported)",
+			cfg->source, c->path_line, c->nsid, nqn, c->path, ns->be.block_size);
 		be_close(&ns->be);
 		free(ns);
 		return -EINVAL;
@@ -112,16 +113,18 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	memset(ns->stats, 0, t->nworkers * sizeof(*ns->stats));
 	if (ns->be.kind == BE_BLOCK && c->block_size && c->block_size != ns->be.block_size)
 		log_warn("%s:%d: namespace %u: block_size = %u ignored: %s has %u-byte blocks",
-			 cfg->source, c->line, c->nsid, c->block_size, c->path, ns->be.block_size);
+			 cfg->source, c->path_line, c->nsid, c->block_size, c->path,
+			 ns->be.block_size);
 	if (ns->be.forced_read_only)
 		log_warn("%s:%d: namespace %u: %s is a read-only device: serving it read-only",
-			 cfg->source, c->line, c->nsid, c->path);
+			 cfg->source, c->path_line, c->nsid, c->path);
 	if (c->direct && !ns->be.direct && (ns->be.kind == BE_FILE || ns->be.kind == BE_BLOCK))
 		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache", c->nsid,
 			 nqn, c->path);
-	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s", c->nsid, nqn, c->path,
-		 (unsigned long long)ns->nsze, ns->be.block_size,
-		 ns->read_only ? ", read-only" : "", ns->be.direct ? ", O_DIRECT" : "");
+	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s, deallocate: %s", c->nsid,
+		 nqn, c->path, (unsigned long long)ns->nsze, ns->be.block_size,
+		 ns->read_only ? ", read-only" : "", ns->be.direct ? ", O_DIRECT" : "",
+		 ns->read_only ? "none (read-only)" : be_dealloc_name(ns->be.dealloc));
 	*out = ns;
 	return 0;
 }
@@ -216,18 +219,69 @@ struct host_list *target_hosts_from(const struct cfg_subsystem *c)
 	return h;
 }
 
+struct port_list *target_ports_from(const struct cfg_subsystem *c)
+{
+	struct port_list *p = calloc(1, sizeof(*p) + c->nports * sizeof(p->a[0]));
+
+	if (p == NULL)
+		return NULL;
+	if (c->nports > 0)
+		memcpy(p->a, c->ports, c->nports * sizeof(p->a[0]));
+	p->n = c->nports;
+	return p;
+}
+
+bool port_list_same(const struct port_list *a, const struct port_list *b)
+{
+	size_t an = a ? a->n : 0, bn = b ? b->n : 0;
+
+	if (an != bn)
+		return false;
+	for (size_t i = 0; i < an; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < bn && !found; j++)
+			found = a->a[i].port == b->a[j].port &&
+				strcmp(a->a[i].host, b->a[j].host) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+bool subsys_serves_addr(const struct subsys *s, const char *host, uint16_t port)
+{
+	const struct port_list *p = atomic_load_explicit((_Atomic(struct port_list *) *)&s->ports,
+							 memory_order_acquire);
+
+	if (s->discovery || p == NULL || p->n == 0)
+		return true;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->a[i].port == port && strcmp(p->a[i].host, host) == 0)
+			return true;
+	return false;
+}
+
+bool subsys_serves(const struct subsys *s, const struct listener *l)
+{
+	return l == NULL || subsys_serves_addr(s, l->host, (uint16_t)l->port);
+}
+
 struct subsys *target_subsys_new(const struct cfg_subsystem *c, size_t nns)
 {
 	struct subsys *s = calloc(1, sizeof(*s));
 	struct ns_table *nt = ns_table_alloc(nns);
 	struct host_list *h = target_hosts_from(c);
+	struct port_list *p = target_ports_from(c);
 
-	if (s == NULL || nt == NULL || h == NULL) {
+	if (s == NULL || nt == NULL || h == NULL || p == NULL) {
 		free(s);
 		free(nt);
 		free(h);
+		free(p);
 		return NULL;
 	}
+	atomic_init(&s->ports, p);
 	atomic_init(&s->refs, 1);
 	snprintf(s->nqn, sizeof(s->nqn), "%s", c->nqn);
 	snprintf(s->serial, sizeof(s->serial), "%s", c->serial);
@@ -249,6 +303,7 @@ void subsys_put(struct subsys *s)
 		return;
 	free(atomic_load(&s->nst));
 	free(atomic_load(&s->hosts));
+	free(atomic_load(&s->ports));
 	free(s);
 }
 
@@ -303,6 +358,8 @@ static void params_from(struct target_params *p, const struct cfg_config *cfg)
 	p->icreq_timeout_ms = cfg->icreq_timeout_ms;
 	p->pdu_timeout_ms = cfg->pdu_timeout_ms;
 	p->conn_buf_cap = cfg->max_buffers_per_connection;
+	p->cntlid_min = cfg->cntlid_min;
+	p->cntlid_max = cfg->cntlid_max;
 	/* the kernel's unit is the second: round up */
 	p->ka_idle_s = (cfg->tcp_keepalive_idle_ms + 999) / 1000;
 	p->ka_intvl_s = (cfg->tcp_keepalive_interval_ms + 999) / 1000;

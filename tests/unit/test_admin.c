@@ -81,9 +81,16 @@ static void test_identify_ctrl_io(void **state)
 	assert_int_equal(id.vwc, 0x7);		  /* present, Flush FFFFFFFFh supported (11b) */
 	assert_int_equal(t_le16(&id.oncs), 0x1c); /* DSM, Write Zeroes, Save / Select */
 	assert_int_equal(t_le16(&id.maxcmd), 128);
-	assert_int_equal(id.cmic, 2);
+	/* multi-controller, ANA reporting: what nvme_mpath_init_identify() needs */
+	assert_int_equal(id.cmic, 0xa);
+	assert_int_equal(id.anatt, 10);
+	assert_int_equal(id.anacap, 0x1f);
+	assert_int_equal(t_le32(&id.anagrpmax), 64);
+	assert_int_equal(t_le32(&id.nanagrpid), 64);
+	/* the ANA log fits MDTS as the host sizes it: header, groups, MNAN NSIDs */
+	assert_true(16 + 32 * 64 + 4 * t_le32(&id.mnan) <= 131072);
 	assert_int_equal(t_le32(&id.ctratt), 0x41);
-	assert_int_equal(t_le32(&id.oaes), 0x100);
+	assert_int_equal(t_le32(&id.oaes), 0x900);
 	assert_int_equal(id.lpa, 0x7);
 	assert_int_equal(id.elpe, 63);
 	assert_int_equal(id.aerl, TARGET_AERL - 1);
@@ -157,7 +164,24 @@ static void test_identify_ns(void **state)
 	assert_int_equal(id.lbaf[0].lbads, 9);
 	assert_int_equal(t_le16(&id.lbaf[0].ms), 0);
 	assert_int_equal(id.nmic, 1);
-	assert_int_equal(id.dlfeat, 1);
+	/* NVM Figure 97: a file's holes read as zeroes (001b), Write Zeroes takes DEAC (bit 3) */
+	assert_int_equal(id.dlfeat, 0x09);
+	/* OPTPERF: the file system's 4 KiB block, in 512-byte LBAs, 0's based */
+	assert_int_equal(id.nsfeat & NVME_NS_NSFEAT_IO_OPT, NVME_NS_NSFEAT_IO_OPT);
+	assert_int_equal(t_le16(&id.npwg), 7);
+	assert_int_equal(t_le16(&id.npwa), 7);
+	assert_int_equal(t_le16(&id.npdg), 7);
+	assert_int_equal(t_le16(&id.npda), 7);
+	assert_int_equal(t_le16(&id.nows), 0); /* unknown */
+	/* ns 5, a device that discards: what a discarded block reads is not reported (000b) */
+	assert_int_equal(t_identify(c, NVME_CNS_NS, 5, 0, buf), 0);
+	memcpy(&id, buf, sizeof(id));
+	assert_int_equal(id.dlfeat, 0x08);
+	assert_int_equal(t_le16(&id.npwg), 0);	 /* 512-byte physical blocks */
+	assert_int_equal(t_le16(&id.npdg), 127); /* 64 KiB discard granularity */
+	assert_int_equal(t_le16(&id.nows), 255); /* 128 KiB optimal I/O */
+	assert_int_equal(t_identify(c, NVME_CNS_NS, 1, 0, buf), 0);
+	memcpy(&id, buf, sizeof(id));
 	assert_int_equal(id.nsattr, 0);
 	assert_int_equal(id.dps, 0);
 	assert_memory_equal(id.nguid, F.ns[0].nguid, 16);
@@ -230,9 +254,17 @@ static void test_identify_misc(void **state)
 	struct nvme_sqe sqe = t_sqe(NVME_ADM_IDENTIFY, 0, NVME_CNS_CTRL, 0, 0, 0, 0, 0);
 
 	(void)state;
-	/* CNS 06h for the NVM command set: zeroes; other command sets: invalid */
+	/*
+	 * CNS 06h for the NVM command set (NVM Figure 99): DMRL 0 (NR's 256
+	 * ranges all taken), DMRSL the smallest discard of the namespaces'
+	 * devices in their blocks (ns 5: T_NS5_DISCARD_MAX), DMSL 0; the rest
+	 * zeroes. Other command sets: invalid.
+	 */
 	assert_int_equal(t_identify(c, NVME_CNS_CS_CTRL, 0, 0, buf), 0);
-	assert_true(all_zero(buf, 4096));
+	assert_int_equal(buf[3], 0);
+	assert_int_equal(t_le32(buf + 4), T_NS5_DISCARD_MAX >> 9);
+	assert_true(all_zero(buf + 8, 4096 - 8));
+	assert_true(all_zero(buf, 3));
 	assert_int_equal(t_identify(c, NVME_CNS_CS_CTRL, 0, 2u << 24, buf), INVALID_FIELD);
 	assert_int_equal(t_identify(c, 0x10, 0, 0, buf), INVALID_FIELD);
 	/*
@@ -727,7 +759,7 @@ static void test_log_common(void **state)
 	sqe = t_sqe(NVME_ADM_GET_LOG_PAGE, 0, NVME_LOG_SMART | (126u << 16), 0, 0, 0, 0, 0);
 	assert_int_equal(t_exec(c, &sqe, buf, 512, NULL), SGL_LENGTH);
 	assert_int_equal(t_get_log(c, NVME_LOG_DISC, 0, 0, buf, 1024, false), INVALID_LOG);
-	assert_int_equal(t_get_log(c, NVME_LOG_ANA, 0, 0, buf, 1024, false), INVALID_LOG);
+	assert_int_equal(t_get_log(c, NVME_LOG_RESERVATION, 0, 0, buf, 1024, false), INVALID_LOG);
 	assert_int_equal(t_get_log(c, 0xc0, 0, 0, buf, 1024, false), INVALID_LOG);
 	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0, 2, buf, 16, false), INVALID_FIELD);
 	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0, 516, buf, 16, false), INVALID_FIELD);
@@ -738,7 +770,7 @@ static void test_log_common(void **state)
 	/* supported log pages */
 	assert_int_equal(t_get_log(c, NVME_LOG_SUPPORTED, 0, 0, buf, 1024, false), 0);
 	for (unsigned int lid = 0; lid < 256; lid++)
-		assert_int_equal(t_le32(buf + 4 * lid), lid <= 5);
+		assert_int_equal(t_le32(buf + 4 * lid), lid <= 5 || lid == NVME_LOG_ANA);
 	/* firmware slot: slot 1 active, our version */
 	assert_int_equal(t_get_log(c, NVME_LOG_FW_SLOT, 0, 0, buf, 512, false), 0);
 	assert_int_equal(buf[0], 1);
