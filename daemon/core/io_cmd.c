@@ -220,6 +220,12 @@ nvme_status_t io_dsm_range(const struct ns *ns, const struct nvme_dsm_range *ran
  * -EOPNOTSUPP (a store that cannot zero or deallocate) is Invalid Command
  * Opcode, which the Linux host turns into BLK_STS_NOTSUPP and stops sending
  * that command (writing zeroes itself instead).
+ *
+ * A store that this target cannot reach while others may (an RBD cluster
+ * that does not answer within its timeout, or that has fenced this gateway:
+ * librbd's -ETIMEDOUT, -ESHUTDOWN = EBLOCKLISTED, -ENOTCONN) is Internal
+ * Path Error (Base 2.0, Figure 105, SCT 3h): a path error, which a
+ * multipath host retries on another path, and any host retries.
  */
 nvme_status_t io_errno_status(int err, enum be_op op)
 {
@@ -239,6 +245,11 @@ nvme_status_t io_errno_status(int err, enum be_op op)
 		return SC_INVALID_FIELD;
 	case -EOPNOTSUPP:
 		return SC_INVALID_OPC;
+	case -ETIMEDOUT:
+	case -ESHUTDOWN:
+	case -ENOTCONN:
+	case -ECONNREFUSED:
+		return NVME_SC(PATH, INTERNAL_PATH_ERROR);
 	default:
 		return NVME_SC(GENERIC, INTERNAL);
 	}

@@ -69,11 +69,15 @@ static unsigned int ilog2(uint64_t v)
 int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *nqn,
 		   const struct cfg_namespace *c, struct ns **out)
 {
+	struct be_ceph ceph = {
+		.conf = cfg->ceph_conf, .id = cfg->ceph_id, .keyring = cfg->ceph_keyring};
 	struct be_params bp = {.path = c->path,
 			       .ram_size = c->ram_size,
 			       .block_size = c->block_size,
 			       .read_only = c->read_only,
-			       .direct = c->direct};
+			       .direct = c->direct,
+			       .nqueues = t->nworkers, /* RBD: one image handle per worker */
+			       .ceph = &ceph};
 	struct ns *ns = calloc(1, sizeof(*ns));
 	char err[512];
 	int ret;
@@ -126,7 +130,7 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	if (ns->be.forced_read_only)
 		log_warn("%s:%d: namespace %u: %s is a read-only device: serving it read-only",
 			 cfg->source, c->path_line, c->nsid, c->path);
-	if (c->direct && !ns->be.direct && !ns->be.ram)
+	if (c->direct && !ns->be.direct && (ns->be.kind == BE_FILE || ns->be.kind == BE_BLOCK))
 		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache", c->nsid,
 			 nqn, c->path);
 	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s, deallocate: %s", c->nsid,

@@ -43,6 +43,13 @@ static bool ns_cfg_same(const struct cfg_namespace *a, const struct cfg_namespac
 	       a->ana_group == b->ana_group;
 }
 
+/* RBD namespaces reach their cluster through the [nvmfd] ceph_* keys. */
+static bool ceph_same(const struct cfg_config *a, const struct cfg_config *b)
+{
+	return strcmp(a->ceph_conf, b->ceph_conf) == 0 && strcmp(a->ceph_id, b->ceph_id) == 0 &&
+	       strcmp(a->ceph_keyring, b->ceph_keyring) == 0;
+}
+
 static bool hosts_same(const struct host_list *a, const struct host_list *b)
 {
 	if (a->any != b->any || a->n != b->n)
@@ -190,7 +197,9 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 		const struct cfg_namespace *cn = &cs->ns[i];
 		struct ns *o = ns_table_find(old, cn->nsid);
 
-		if (o != NULL && ns_cfg_same(&o->cfg, cn)) {
+		/* an RBD namespace whose cluster settings changed is opened anew */
+		if (o != NULL && ns_cfg_same(&o->cfg, cn) &&
+		    (!cn->is_rbd || ceph_same(atomic_load(&t->cfg), pl->cfg))) {
 			nt->ns[nt->n++] = o;
 			ret = plan_resize(pl, sp, o);
 			if (ret)

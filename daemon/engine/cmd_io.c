@@ -60,6 +60,8 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 	bio->file_index = -1;
 	bio->user_data = op_data(cmd, OP_BE);
 	bio->done = be_done;
+	bio->queue = cmd->conn->w->id;
+	bio->event_tag = OP_BE_EVENT;
 	if (plan->kind == IO_KIND_VERIFY) {
 		/* read the range a chunk at a time into the scratch buffer, keep nothing */
 		uint32_t n;

@@ -255,6 +255,9 @@ static void handle_cqe(struct worker *w, const struct io_uring_cqe *cqe)
 	case OP_BE:
 		cmd_be_cqe(p, cqe->res);
 		break;
+	case OP_BE_EVENT:
+		be_event_complete(p, cqe->res);
+		break;
 	case OP_MSG:
 		if (p == NULL)
 			begin_stop(w);

@@ -15,7 +15,8 @@
  * struct tx_batch, struct cmd, struct wlistener) is at least 8-byte
  * aligned, so the low 3 bits carry an op_tag saying what the pointer is and
  * which completion handler runs (worker.c, handle_cqe()). The backend puts
- * the same value on every SQE of one be_io (OP_BE | cmd).
+ * the same value on every SQE of one be_io (OP_BE | cmd), and OP_BE_EVENT
+ * on SQEs of its own that complete several be_ios at once (be_event_complete).
  *
  * Thread contexts: workers_start() / workers_stop() are called by main;
  * everything else runs on the worker that owns the object.
@@ -66,6 +67,7 @@ enum op_tag {
 	OP_BE = 4,	 /* struct cmd: a backend SQE of cmd->bio */
 	OP_MSG = 5,	 /* MSG_RING received: struct conn handed over, NULL = stop */
 	OP_MSG_SENT = 6, /* our MSG_RING handing struct conn over has completed */
+	OP_BE_EVENT = 7, /* the backend's own event (an RBD handle's eventfd read) */
 	OP_TAG_MASK = 7,
 };
 
