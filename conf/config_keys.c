@@ -341,7 +341,7 @@ void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 
 /* ---- keys ---- */
 
-static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
+static void add_listener(struct cfg_parser *ps, const char *value, bool disc, bool tls)
 {
 	struct cfg_config *cfg = ps->cfg;
 	struct cfg_listener l = {0}, *arr;
@@ -352,6 +352,7 @@ static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
 		return;
 	}
 	l.discovery_only = disc;
+	l.tls = tls;
 	l.line = ps->lineno;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		if (strcmp(cfg->listeners[i].host, l.host) == 0 &&
@@ -424,11 +425,16 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 	struct cfg_config *cfg = ps->cfg;
 
 	if (strcmp(key, "listen") == 0) {
-		add_listener(ps, value, false);
+		add_listener(ps, value, false, false);
+	} else if (strcmp(key, "tls_listen") == 0) {
+		add_listener(ps, value, false, true);
 	} else if (strcmp(key, "discovery_listen") == 0) {
 		ps->discovery_listen_set = true;
 		if (strcmp(value, "none") != 0)
-			add_listener(ps, value, true);
+			add_listener(ps, value, true, false);
+	} else if (strcmp(key, "tls_discovery_listen") == 0) {
+		ps->discovery_listen_set = true;
+		add_listener(ps, value, true, true);
 	} else if (strcmp(key, "discovery") == 0) {
 		if (cfg_parse_bool(value, &cfg->discovery))
 			cfg_error(ps, ps->lineno, "discovery = '%s': expected yes or no", value);
@@ -645,7 +651,11 @@ static void attach_namespaces(struct cfg_parser *ps)
 	}
 }
 
-/* Unless told otherwise, discovery is also served on port 8009 of every I/O address. */
+/*
+ * Unless told otherwise, discovery is also served on port 8009 of every I/O
+ * address; the one of a TLS address is a TLS port too, so that nothing of
+ * a TLS-only target crosses the network in plain text.
+ */
 static void default_discovery_listeners(struct cfg_parser *ps)
 {
 	struct cfg_config *cfg = ps->cfg;
@@ -702,6 +712,18 @@ void cfg_validate(struct cfg_parser *ps)
 			snprintf(s->model, sizeof(s->model), "nvmfd");
 	}
 	cfg_validate_hosts(ps);
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		bool keyed = false;
+
+		for (size_t j = 0; j < cfg->nhosts && !keyed; j++)
+			keyed = cfg->hosts[j].has_tls_key;
+		if (cfg->listeners[i].tls && !keyed) {
+			cfg_warn(ps, cfg->listeners[i].line,
+				 "a TLS listener, but no [host] section has a tls_key: "
+				 "no host can connect to it");
+			break;
+		}
+	}
 	if (cfg->in_capsule_data > cfg->max_transfer)
 		cfg_error(ps, ps->lineno, "in_capsule_data (%u) exceeds max_transfer (%u)",
 			  cfg->in_capsule_data, cfg->max_transfer);

@@ -621,6 +621,26 @@ void tls_session_consume_out(struct tls_session *s, size_t n)
 	byteq_drop(&s->out, n);
 }
 
+size_t tls_session_take_out(struct tls_session *s, struct tls_outbuf *ob)
+{
+	struct byteq q = s->out;
+
+	s->out.p = ob->base;
+	s->out.cap = ob->base ? ob->cap : 0;
+	s->out.head = s->out.tail = 0;
+	ob->base = q.p;
+	ob->cap = q.cap;
+	ob->off = q.head;
+	ob->len = q.tail - q.head;
+	return ob->len;
+}
+
+void tls_outbuf_free(struct tls_outbuf *ob)
+{
+	free(ob->base);
+	memset(ob, 0, sizeof(*ob));
+}
+
 int tls_looks_like_client_hello(const uint8_t *b, size_t n)
 {
 	/* type handshake(22), legacy_record_version 0x0301..0x0304 */

@@ -95,6 +95,25 @@ size_t tls_session_pending_out(struct tls_session *s, const uint8_t **ptr);
 void tls_session_consume_out(struct tls_session *s, size_t n);
 
 /*
+ * The pending output as a buffer the caller owns until it gives it back:
+ * for an asynchronous send, which must not see the queue move or grow
+ * while the kernel reads it. Only ciphertext is in it.
+ */
+struct tls_outbuf {
+	uint8_t *base; /* storage (cap bytes), or NULL */
+	size_t cap;
+	size_t off, len; /* the bytes to send: base + off, len */
+};
+
+/*
+ * Move the pending output into ob (returns ob->len, possibly 0); the
+ * session continues in ob's previous storage, so a caller that alternates
+ * a few outbufs allocates nothing in the steady state.
+ */
+size_t tls_session_take_out(struct tls_session *s, struct tls_outbuf *ob);
+void tls_outbuf_free(struct tls_outbuf *ob);
+
+/*
  * Decrypt up to len plaintext bytes into buf: the count (> 0), 0 when the
  * peer sent close_notify, -EAGAIN when more input is needed, or a failure.
  */

@@ -15,6 +15,9 @@
  *    when cfg->discovery), with EPCSD (we keep persistent discovery
  *    controllers: KATO, Keep Alive, AER and the discovery change event) and
  *    DUPRETINFO (every one of them returns this same log).
+ * A tls_listen port says so with TREQ "secure channel required" and TSAS
+ * SECTYPE TLS 1.3 (what nvmet writes for addr_tsas tls1.3, and what makes
+ * nvme-cli's connect-all use --tls).
  * portid is the listener's index + 1. A wildcard listener (0.0.0.0, ::) or
  * one given by name is reported with the local address the asking host
  * reached us at, if the families match (as FreeBSD ctld does); a host that
@@ -133,8 +136,12 @@ static void put_record(struct disc_gen *g, size_t li, uint8_t subtype, const cha
 	e.trtype = NVMF_TRTYPE_TCP;
 	e.adrfam = a.adrfam;
 	e.subtype = subtype;
-	/* no secure channel required, and none offered (no TLS); SQ flow control always on */
-	e.treq = NVMF_TREQ_SECURE_NOT_REQUIRED;
+	/*
+	 * TREQ secure channel (NVMe-oF 1.1 Figure 40): required on a
+	 * tls_listen port, which allows nothing else; not required (and none
+	 * offered) on a plain one. SQ flow control always on.
+	 */
+	e.treq = l->tls ? NVMF_TREQ_SECURE_REQUIRED : NVMF_TREQ_SECURE_NOT_REQUIRED;
 	e.portid = htole16((uint16_t)(li + 1));
 	e.cntlid = htole16(NVMF_CNTLID_DYNAMIC);
 	e.asqsz = htole16(TARGET_ADMIN_QDEPTH);
@@ -144,7 +151,8 @@ static void put_record(struct disc_gen *g, size_t li, uint8_t subtype, const cha
 	str_copy(e.trsvcid, sizeof(e.trsvcid), port);
 	str_copy(e.subnqn, sizeof(e.subnqn), nqn);
 	str_copy(e.traddr, sizeof(e.traddr), a.traddr);
-	e.tcp.sectype = NVMF_TCP_SECTYPE_NONE;
+	/* TSAS for TCP (NVMe/TCP 1.1 3.6.1.1): SECTYPE TLS 1.3 on a TLS port */
+	e.tcp.sectype = l->tls ? NVMF_TCP_SECTYPE_TLS13 : NVMF_TCP_SECTYPE_NONE;
 	log_win_put(g->w, sizeof(struct nvmf_disc_log_hdr) + g->n * sizeof(e), &e, sizeof(e));
 	g->n++;
 }
