@@ -8,7 +8,9 @@
  * exported for Linux kernel TLS.
  *
  * Fixed policy (3.6.1.1): TLS 1.3 only; TLS_AES_128_GCM_SHA256 (PSKs of
- * SHA-256 identities) and TLS_AES_256_GCM_SHA384 (SHA-384); PSK with
+ * SHA-256 identities) and TLS_AES_256_GCM_SHA384 (SHA-384), except for a
+ * host that binds a SHA-384 PSK with SHA-256 as Linux's tlshd does (then
+ * the SHA-256 suites it offers, TLS_CHACHA20_POLY1305_SHA256 included); PSK with
  * (EC)DHE key exchange (psk_dhe_ke, as the Linux host's tlshd offers);
  * no certificates, no session tickets or resumption, no 0-RTT.
  *
@@ -46,6 +48,8 @@ enum tls_cipher {
 	TLS_CIPHER_NONE = 0,
 	TLS_CIPHER_AES_128_GCM_SHA256, /* 0x1301 */
 	TLS_CIPHER_AES_256_GCM_SHA384, /* 0x1302 */
+	/* only with a SHA-384 PSK bound with SHA-256, as tlshd does (tls_session.c) */
+	TLS_CIPHER_CHACHA20_POLY1305_SHA256, /* 0x1303 */
 };
 
 struct tls_ctx;
@@ -163,7 +167,7 @@ struct tls_traffic_keys {
 /*
  * Export the keys for kernel TLS (tx: what this side sends, rx: what it
  * receives; either may be NULL). -ENOTCONN before the handshake, -ESTALE
- * after a KeyUpdate, -EBUSY for rx while input is buffered here (partial
+ * after a KeyUpdate, -EOPNOTSUPP for TLS_CHACHA20_POLY1305_SHA256, -EBUSY for rx while input is buffered here (partial
  * records, unconsumed ciphertext or undelivered plaintext: the kernel
  * could not see those bytes). Before enabling TLS_TX the caller must send
  * everything tls_session_pending_out() holds.
