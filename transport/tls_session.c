@@ -641,6 +641,11 @@ int tls_session_feed(struct tls_session *s, const void *buf, size_t len)
 	return byteq_put(&s->in, buf, len);
 }
 
+bool tls_session_input_pending(const struct tls_session *s)
+{
+	return byteq_len(&s->in) > 0 || rec_scan_mid_record(&s->rx_scan) || SSL_pending(s->ssl) > 0;
+}
+
 void tls_session_feed_eof(struct tls_session *s)
 {
 	s->in_eof = true;

@@ -80,6 +80,12 @@ void tls_session_free(struct tls_session *s);
 /* Ciphertext received from the peer (copied). 0, -ENOMEM, or -EPIPE after feed_eof. */
 int tls_session_feed(struct tls_session *s, const void *buf, size_t len);
 
+/*
+ * Ciphertext the session holds and has not turned into plaintext yet: a
+ * partial record, or records not read. The peer closing now truncates.
+ */
+bool tls_session_input_pending(const struct tls_session *s);
+
 /* The peer closed its side: no more input will come. */
 void tls_session_feed_eof(struct tls_session *s);
 

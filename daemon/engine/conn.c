@@ -446,8 +446,10 @@ void conn_recv_done(struct conn *c, int res)
 	}
 	if (res == -ECANCELED && c->rx_pause)
 		return; /* paused (draining) */
-	if (res == 0 && c->tls != NULL && !c->tls_up && c->tls_first_seen) {
-		conn_tls_eof(c); /* the host gave up during the handshake: logged, counted */
+	if (res == 0 && c->tls != NULL && c->tls_first_seen &&
+	    (!c->tls_up || tls_session_input_pending(c->tls))) {
+		/* the host gave up during the handshake, or inside a record: logged, counted */
+		conn_tls_eof(c);
 		return;
 	}
 	if (res <= 0) {

@@ -277,7 +277,8 @@ void conn_tx_fini(struct conn *c);
  * conn_tls_out_pending(): the session holds bytes to send.
  * conn_tls_plain_check(): on a plain port, the first n bytes: -EPROTO (and
  *   closed) if they start a ClientHello.
- * conn_tls_eof(): the host closed its side before the handshake finished.
+ * conn_tls_eof(): the host closed its side before the handshake finished,
+ *   or inside a record (truncated): log, count, close.
  * conn_tls_timeout(): conn_tick, the handshake is unfinished at the ICReq
  *   deadline: log, count, close.
  */

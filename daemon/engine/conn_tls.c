@@ -236,6 +236,14 @@ void conn_tls_timeout(struct conn *c)
 
 void conn_tls_eof(struct conn *c)
 {
+	ssize_t n;
+
 	tls_session_feed_eof(c->tls);
-	tls_fail(c, tls_session_handshake(c->tls));
+	if (!c->tls_up) {
+		tls_fail(c, tls_session_handshake(c->tls));
+		return;
+	}
+	/* a truncated record: the session says so (-ECONNRESET, "inside a record") */
+	n = tls_session_read(c->tls, c->rxbuf, c->rxbuf_size);
+	tls_fail(c, n < 0 ? (int)n : -ECONNRESET);
 }
