@@ -622,8 +622,10 @@ void host_session_close(struct host_session *s)
 
 	for (unsigned int i = 0; i < s->nio; i++)
 		nvmf_qpair_free(s->io[i]);
-	for (unsigned int i = 0; i < s->ntcpq; i++)
+	for (unsigned int i = 0; i < s->ntcpq; i++) {
 		close(s->tcpq[i].fd);
+		nvmf_tcp_queue_info_fini(&s->tcpq[i]);
+	}
 	free(s->io);
 	free(s->tcpq);
 	s->io = NULL;

@@ -144,7 +144,17 @@ struct nvmf_tcp_queue_info {
 	uint32_t h2c_max;    /* H2CData DATAL to send: MAXH2CDATA or the max_h2c cap */
 	uint32_t max_icd;    /* in-capsule data this queue may send (0: none) */
 	uint32_t max_xfer;   /* nvmf_max_xfer() of the association */
+	/*
+	 * TLS: the queue's session (after the handshake) and its context, now
+	 * the caller's: every byte on fd goes through it (tls_session.h). Free
+	 * both with nvmf_tcp_queue_info_fini().
+	 */
+	struct tls_session *tls;
+	struct tls_ctx *tls_ctx;
 };
+
+/* Free what a detached queue still owns (the TLS session); the fd stays open. */
+void nvmf_tcp_queue_info_fini(struct nvmf_tcp_queue_info *info);
 
 /*
  * Detach a TCP queue pair's connection: fill *info, free the queue pair

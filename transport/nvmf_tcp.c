@@ -753,10 +753,22 @@ int nvmf_tcp_qpair_detach(struct nvmf_qpair *qp, struct nvmf_tcp_queue_info *inf
 		.h2c_max = tq->h2c_max,
 		.max_icd = qp->nq_max_icd,
 		.max_xfer = qp->nq_association->na_max_xfer,
+		.tls = tq->tls,
+		.tls_ctx = tq->tls_ctx,
 	};
+	tq->tls = NULL;
+	tq->tls_ctx = NULL;
 	tq->s = -1;
 	tcp_qpair_free(qp);
 	return 0;
+}
+
+void nvmf_tcp_queue_info_fini(struct nvmf_tcp_queue_info *info)
+{
+	tls_session_free(info->tls);
+	tls_ctx_free(info->tls_ctx);
+	info->tls = NULL;
+	info->tls_ctx = NULL;
 }
 
 static struct nvmf_capsule *tcp_capsule_alloc(struct nvmf_qpair *qp)
