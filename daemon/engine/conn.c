@@ -461,8 +461,14 @@ void conn_recv_done(struct conn *c, int res)
 	}
 	if (c->tls != NULL) {
 		/* ciphertext: into the session, then plaintext out of it */
+		/*
+		 * ciphertext: into the session, then plaintext out of it; what the
+		 * handshake's end staged (kernel TLS, or keys it could not export)
+		 * is parsed first
+		 */
+		c->rx_off = c->rx_len = 0;
 		if (conn_tls_input(c, c->rxbuf, (uint32_t)res) == 0)
-			rx_tls_pump(c);
+			rx_process(c);
 		return;
 	}
 	if (!c->tls_first_seen && conn_tls_plain_check(c, c->rxbuf, (uint32_t)res) < 0)

@@ -115,6 +115,7 @@ struct conn {
 	bool tls_mode;		 /* accepted on a TLS port: nothing in plain text */
 	struct tls_session *tls; /* userspace record layer; NULL for plain text */
 	bool tls_up;		 /* the handshake is complete */
+	bool ktls;		 /* ... and the kernel does the records (tls is NULL) */
 	bool tls_first_seen;	 /* the first bytes of the connection were looked at */
 	bool tls_in_pump;	 /* in rx_tls_pump (no re-entry) */
 	bool tls_notify_sent;	 /* close_notify queued */
@@ -267,7 +268,11 @@ void conn_tx_fini(struct conn *c);
  * conn_tls_setup(): once, before the workers start (the shared context).
  * conn_tls_start(): at accept on a TLS port; 0 or -errno.
  * conn_tls_input(): n received bytes at p go into the session; drives the
- *   handshake. 0, or < 0 when the connection was closed.
+ *   handshake; once it is done, hands the records to kernel TLS where the
+ *   kernel has it (then c->tls is NULL, c->ktls set, and what the session
+ *   had decrypted is staged in rxbuf). 0, or < 0 when the connection was
+ *   closed. NVMFD_KTLS=0 in the environment keeps every record in user
+ *   space.
  * conn_tls_read(): plaintext into buf: > 0, -EAGAIN (receive more), or
  *   < 0 when the connection was closed (logged, counted).
  * conn_tls_encrypt(): b's iovcnt iovecs become ciphertext records, and b's

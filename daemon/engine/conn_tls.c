@@ -19,14 +19,28 @@
  * count on its listener (listener.h enum listener_tls_fail).
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "conn.h"
 #include "listener.h"
 
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
 static struct tls_ctx *g_tls_ctx;
+/*
+ * Kernel TLS: 1 usable (or not tried yet), 0 not (no tls module, or
+ * NVMFD_KTLS=0): probed by the first connection that tries, logged once.
+ */
+static _Atomic int g_ktls = 1;
 
 int conn_tls_setup(void)
 {
@@ -34,6 +48,10 @@ int conn_tls_setup(void)
 
 	if (g_tls_ctx != NULL)
 		return 0;
+	if (getenv("NVMFD_KTLS") != NULL && strcmp(getenv("NVMFD_KTLS"), "0") == 0) {
+		atomic_store(&g_ktls, 0);
+		log_info("TLS: kernel TLS off (NVMFD_KTLS=0): records in user space");
+	}
 	g_tls_ctx = tls_ctx_new(&err);
 	if (g_tls_ctx == NULL) {
 		log_err("TLS: cannot create the OpenSSL context: %s", strerror(-err));
@@ -142,6 +160,79 @@ int conn_tls_plain_check(struct conn *c, const uint8_t *p, uint32_t n)
 	return -EPROTO;
 }
 
+/*
+ * Hand the record layer to the kernel (TCP_ULP "tls", TLS_TX / TLS_RX with
+ * the traffic keys and sequence numbers): from now on the socket carries
+ * plaintext PDUs for io_uring, as on a plain port. What the session already
+ * decrypted (an ICReq that came with the host's Finished) is staged first.
+ * Returns 1 when the kernel took over, 0 to stay in user space, < 0 when
+ * the connection had to be closed (half offloaded).
+ */
+static int ktls_offload(struct conn *c)
+{
+	struct tls_traffic_keys tx, rx;
+	union tls_ktls_crypto_info ci;
+	const uint8_t *out;
+	uint32_t staged = 0;
+	size_t len;
+	int ret;
+
+	if (!atomic_load(&g_ktls) || tls_session_pending_out(c->tls, &out) > 0)
+		return 0;
+	if (tls_session_cipher(c->tls) == TLS_CIPHER_CHACHA20_POLY1305_SHA256)
+		return 0; /* tls_traffic_keys carries AES-GCM only */
+	/* the plaintext the session holds, staged as if received */
+	while (staged < c->rxbuf_size) {
+		ssize_t n = tls_session_read(c->tls, c->rxbuf + staged, c->rxbuf_size - staged);
+
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0)
+			return tls_fail(c, n ? (int)n : -ECONNRESET);
+		staged += (uint32_t)n;
+	}
+	c->rx_off = 0;
+	c->rx_len = staged;
+	ret = tls_session_export_keys(c->tls, &tx, &rx);
+	if (ret) {
+		conn_dbg(c, "TLS: keys not exported for kernel TLS (%s): user space",
+			 strerror(-ret));
+		return 0; /* e.g. half a record buffered: the staged bytes are parsed as usual */
+	}
+	if (setsockopt(c->fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) != 0) {
+		int e = errno;
+
+		tls_traffic_keys_clear(&tx);
+		tls_traffic_keys_clear(&rx);
+		if (atomic_exchange(&g_ktls, 0))
+			log_info("TLS: no kernel TLS (TCP_ULP tls: %s): records in user space",
+				 strerror(e));
+		return 0;
+	}
+	ret = tls_traffic_keys_to_ktls(&tx, &ci, &len);
+	if (ret == 0 && setsockopt(c->fd, SOL_TLS, TLS_TX, &ci, (socklen_t)len) != 0)
+		ret = -errno;
+	if (ret == 0)
+		ret = tls_traffic_keys_to_ktls(&rx, &ci, &len);
+	if (ret == 0 && setsockopt(c->fd, SOL_TLS, TLS_RX, &ci, (socklen_t)len) != 0)
+		ret = -errno;
+	explicit_bzero(&ci, sizeof(ci));
+	tls_traffic_keys_clear(&tx);
+	tls_traffic_keys_clear(&rx);
+	if (ret) {
+		/* the socket is half the kernel's: no way back */
+		listener_tls_count(c->l, LTLS_OTHER);
+		conn_err(c, "TLS: enabling kernel TLS failed: %s; closing", strerror(-ret));
+		conn_close(c, CLOSE_NOW, "kernel TLS");
+		return ret;
+	}
+	c->ktls = true;
+	c->tls_notify_sent = true; /* no close_notify from here (a plain FIN) */
+	conn_dbg(c, "TLS: records by the kernel (kTLS)%s", staged ? ", ICReq staged" : "");
+	conn_tls_free(c);
+	return 1;
+}
+
 int conn_tls_input(struct conn *c, const uint8_t *p, uint32_t n)
 {
 	int ret;
@@ -174,7 +265,8 @@ int conn_tls_input(struct conn *c, const uint8_t *p, uint32_t n)
 	atomic_fetch_add_explicit(&c->l->tls_stats.handshakes, 1, memory_order_relaxed);
 	conn_dbg(c, "TLS 1.3 with %s, identity %s", tls_cipher_name(tls_session_cipher(c->tls)),
 		 tls_session_identity(c->tls));
-	return 0;
+	ret = ktls_offload(c);
+	return ret < 0 ? ret : 0;
 }
 
 ssize_t conn_tls_read(struct conn *c, void *buf, size_t len)

@@ -228,7 +228,7 @@ static void submit_send(struct conn *c, struct tx_batch *b)
 static bool tx_queued(struct conn *c)
 {
 	return c->txq != NULL || c->icresp_pending || c->term_pending || conn_tls_out_pending(c) ||
-	       (c->closing && c->tx_close && c->tls_up && !c->tls_notify_sent);
+	       (c->closing && c->tx_close && c->tls != NULL && c->tls_up && !c->tls_notify_sent);
 }
 
 void conn_tx_flush(struct conn *c)
@@ -290,7 +290,8 @@ void conn_tx_flush(struct conn *c)
 	memset(&b->msg, 0, sizeof(b->msg));
 	b->msg.msg_iov = b->iov;
 	b->msg.msg_iovlen = (size_t)iovcnt;
-	b->zc = c->tls == NULL && conn_zc_wanted(c, b->payload);
+	/* kernel TLS encrypts into its own pages: zero-copy would only add notifications */
+	b->zc = c->tls == NULL && !c->ktls && conn_zc_wanted(c, b->payload);
 	*c->tx_tail = b;
 	c->tx_tail = &b->next;
 	submit_send(c, b);

@@ -15,7 +15,10 @@
 # key and a plain connect are refused (and nvmfd logs and counts why). Then
 # the guest serves nvmet on a TLS port (addr_tsas tls1.3) and this script
 # runs nvmfdd against it (forwarded): identify, write / read back / compare
-# with both identity forms, and a wrong key refused.
+# with both identity forms, and a wrong key refused. Last, nvmfd itself runs
+# in the guest (copied with its libraries), where the kernel has TLS: the
+# kernel host connects over loopback and /proc/net/tls_stat shows nvmfd's
+# queues in kernel TLS; with NVMFD_KTLS=0 they stay in user space.
 #
 # Prints TAP (the guest's checks relayed as "guest: ...") and exits 0 if
 # every check passed, 1 otherwise, 77 (skip) when the linux-host tool, qemu,
@@ -113,7 +116,13 @@ else
 fi
 
 # --- the guest ---------------------------------------------------------------
-"$lh/run" --guest trixie --timeout "$GUEST_TIMEOUT" \
+# nvmfd itself runs in the guest too (part 3: kernel TLS), with its libraries.
+files=(--file "$nvmfd:/opt/nvmfd/nvmfd")
+while read -r lib; do
+	files+=(--file "$(readlink -f "$lib"):/opt/nvmfd/lib/$(basename "$lib")")
+done < <(ldd "$nvmfd" | awk '$2 == "=>" && $3 ~ /^\// && $1 !~ /^lib(c|m|pthread|dl|rt)\.so/ {print $3}')
+"$lh/run" --guest trixie --timeout "$GUEST_TIMEOUT" "${files[@]}" \
+	--env NVMFD_BIN=/opt/nvmfd/nvmfd --env NVMFD_LIBS=/opt/nvmfd/lib \
 	--fwd "127.0.0.1:$P_HOLD:5555" --fwd "127.0.0.1:$P_NVMET:4420" \
 	--file "$work/hostnqn:/etc/nvme/hostnqn" \
 	--env ADDR=10.0.2.2 --env TLS_PORT="$P_TLS" --env PLAIN_PORT="$P_PLAIN" \

@@ -23,12 +23,20 @@
 #   inserted for TOOL_NQN and SUB (identity NVMe0R01 and, with --identity=1,
 #   NVMe1R01). Prints "HOLD nvmet" and waits on HOLD_PORT until the machine
 #   has run its checks.
+# Part 3, kernel TLS in nvmfd (when NVMFD_BIN names the machine's nvmfd,
+#   copied in with its libraries in NVMFD_LIBS): nvmfd runs here on
+#   127.0.0.1:4430 with KEY1 for HOST1, the host connects with --tls over
+#   loopback, fio verify; /proc/net/tls_stat must count kernel TLS sockets
+#   for nvmfd's queues as well as the host's, and nvmfd must log "records by
+#   the kernel" for each queue; then with NVMFD_KTLS=0, where only the
+#   host's sockets use kernel TLS.
 #
 # Prints TAP ("ok N - ...", "# ..." notes, the plan last), then
 # "TLS-CHECKS EXIT <status>".
 #
 # Environment: ADDR, TLS_PORT, PLAIN_PORT, SUB, HOST2, KEY1, KEY2, WRONG_KEY,
-# TOOL_NQN, NVMET_PORT (4420), HOLD_PORT (5555), HOLD_SECONDS (120), FIO_MB (4).
+# TOOL_NQN, NVMET_PORT (4420), HOLD_PORT (5555), HOLD_SECONDS (120), FIO_MB (4),
+# NVMFD_BIN, NVMFD_LIBS.
 set -uo pipefail
 
 [[ -e /etc/linux-host-release ]] || { echo "run this inside the guest: run --guest trixie $0" >&2; exit 2; }
@@ -193,3 +201,69 @@ for _ in $(seq 50); do grep -q ":$hex 0\+:0000 0A" /proc/net/tcp 2>/dev/null && 
 echo "HOLD nvmet"
 wait "$ncpid"
 echo "# the machine says: $(tr -d '\r' </tmp/hold.out | head -n1)"
+
+# ---- part 3: nvmfd in this guest, kernel TLS --------------------------------------
+nvmfd_bin=${NVMFD_BIN:-}
+if [[ -z $nvmfd_bin || ! -x $nvmfd_bin ]]; then
+	echo "# part 3 skipped: no NVMFD_BIN"
+	exit 0
+fi
+step "nvmfd in the guest: kernel TLS ($nvmfd_bin)"
+rm -f "$cfs/ports/1/subsystems/"* 2>/dev/null
+keyctl clear %:.nvme 2>/dev/null
+mkdir -p /tmp/nvmfd-state
+printf '%s\n' "$key1" >/tmp/key1 && chmod 600 /tmp/key1
+printf '%s\n' '[nvmfd]' 'tls_listen = 127.0.0.1:4430' 'discovery_listen = none' 'workers = 2' \
+	'state_dir = /tmp/nvmfd-state' "[subsystem $sub]" 'allow_host = any' "[namespace $sub 1]" \
+	'path = ram:64M' "[host $host1]" 'tls_key = @/tmp/key1' >/tmp/nvmfd.ini
+chmod 600 /tmp/nvmfd.ini
+tls_stat() { awk -v k="$1" '$1 == k {print $2}' /proc/net/tls_stat; }
+ktls_q='' ktls_tx='' ktls_rx=''
+ktls_run() {  # LABEL ENV...: nvmfd with ENV, connect, fio; sets ktls_q/tx/rx
+	local label=$1 pid c dev
+	shift
+	ktls_q='' ktls_tx='' ktls_rx=''
+	env "$@" LD_LIBRARY_PATH="${NVMFD_LIBS:-}" "$nvmfd_bin" -v -c /tmp/nvmfd.ini >/tmp/nvmfd.log 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do grep -q 'listening on 127.0.0.1:4430' /tmp/nvmfd.log && break; sleep 0.2; done
+	if ! kill -0 "$pid" 2>/dev/null; then
+		notok "$label: nvmfd starts in the guest"
+		note </tmp/nvmfd.log
+		return
+	fi
+	nvme check-tls-key --keydata="$key1" --hostnqn="$host1" --subsysnqn="$sub" --insert >/dev/null 2>&1
+	if timeout 90 nvme connect -t tcp -a 127.0.0.1 -s 4430 -n "$sub" --hostnqn="$host1" --tls \
+		--nr-io-queues=2 >/tmp/conn.out 2>&1; then
+		c=$(ctrl_of "$sub" "$host1") dev=$(ns_of)
+		ktls_tx=$(tls_stat TlsCurrTxSw) ktls_rx=$(tls_stat TlsCurrRxSw)
+		ktls_q=$(cat "/sys/class/nvme/$c/queue_count" 2>/dev/null)
+		if [[ -n $dev ]] && io_check "$dev"; then
+			ok "$label: connect --tls over loopback, fio write+verify ($ktls_q queues; TlsCurrTxSw $ktls_tx, TlsCurrRxSw $ktls_rx)"
+		else
+			notok "$label: I/O on ${dev:-no namespace}"
+		fi
+		[[ -n $c ]] && disconnect "$c"
+	else
+		notok "$label: nvme connect --tls to nvmfd in the guest"
+		note </tmp/conn.out
+	fi
+	kill -TERM "$pid"
+	wait "$pid"
+	echo "# nvmfd's TLS lines:"
+	grep -E 'TLS|kTLS' /tmp/nvmfd.log | head -n 8 | note
+	keyctl clear %:.nvme 2>/dev/null
+}
+ktls_run "nvmfd with kernel TLS"
+n_k=$(grep -c 'records by the kernel (kTLS)' /tmp/nvmfd.log)
+if [[ -n $ktls_q ]] && ((n_k == ktls_q && ktls_tx >= 2 * ktls_q && ktls_rx >= 2 * ktls_q)); then
+	ok "kernel TLS on both ends: nvmfd logged $n_k kTLS queues of $ktls_q; TlsCurrTxSw $ktls_tx, TlsCurrRxSw $ktls_rx (host + nvmfd)"
+else
+	notok "kernel TLS on both ends (nvmfd kTLS queues $n_k of ${ktls_q:-?}; TlsCurrTxSw ${ktls_tx:-?}, TlsCurrRxSw ${ktls_rx:-?})"
+fi
+ktls_run "nvmfd with NVMFD_KTLS=0 (user space records)" NVMFD_KTLS=0
+n_k=$(grep -c 'records by the kernel (kTLS)' /tmp/nvmfd.log)
+if [[ -n $ktls_q ]] && ((n_k == 0 && ktls_tx < 2 * ktls_q)) && grep -q 'kernel TLS off' /tmp/nvmfd.log; then
+	ok "NVMFD_KTLS=0: nvmfd keeps the records in user space (TlsCurrTxSw $ktls_tx: the host's only)"
+else
+	notok "NVMFD_KTLS=0: user space records (kTLS queues $n_k, TlsCurrTxSw ${ktls_tx:-?}, queues ${ktls_q:-?})"
+fi
