@@ -814,7 +814,7 @@ static int write_record(struct tls_session *s, const void *p, size_t n)
 
 ssize_t tls_session_write(struct tls_session *s, const struct iovec *iov, int iovcnt)
 {
-	size_t fill = 0, total = 0;
+	size_t fill = 0, total = 0, used = 0; /* used: staging bytes to wipe */
 	int r = 0;
 
 	if (s->err)
@@ -842,6 +842,7 @@ ssize_t tls_session_write(struct tls_session *s, const struct iovec *iov, int io
 			n = TLS_MAX_FRAGMENT - fill < left ? TLS_MAX_FRAGMENT - fill : left;
 			memcpy(s->staging + fill, p, n);
 			fill += n;
+			used = fill > used ? fill : used;
 			p += n;
 			left -= n;
 			if (fill == TLS_MAX_FRAGMENT) {
@@ -852,7 +853,7 @@ ssize_t tls_session_write(struct tls_session *s, const struct iovec *iov, int io
 	}
 	if (r == 0 && fill > 0)
 		r = write_record(s, s->staging, fill);
-	OPENSSL_cleanse(s->staging, TLS_MAX_FRAGMENT);
+	OPENSSL_cleanse(s->staging, used); /* the plaintext packed there, not all 16 KiB */
 	return r ? r : (ssize_t)total;
 }
 
