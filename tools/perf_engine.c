@@ -570,8 +570,8 @@ static int on_recv_tls(struct queue *q, uint32_t len)
 		if (n == -EAGAIN)
 			break;
 		if (n <= 0)
-			return fail(q->w, n ? (int)n : -ECONNRESET, "queue %u: TLS: %s", q->info->qid,
-				    n ? tls_session_error(t) : "close_notify");
+			return fail(q->w, n ? (int)n : -ECONNRESET, "queue %u: TLS: %s",
+				    q->info->qid, n ? tls_session_error(t) : "close_notify");
 		if (want) {
 			tcp_rx_data_placed(&q->rx, (uint32_t)n);
 			q->rx_len = q->rx_off = 0;
