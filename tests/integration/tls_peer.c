@@ -94,18 +94,20 @@ static int wait_closed(int s, int64_t t0)
 	}
 }
 
-int main(int argc, char **argv)
+static struct tls_ctx *ctx;
+static struct tls_session *t;
+static int s = -1;
+
+static int run(int argc, char **argv)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	char identity[TLS_PSK_IDENTITY_MAX + 1];
 	uint8_t psk[TLS_PSK_MAX_LEN];
 	struct tls_psk_key key;
-	struct tls_session *t;
-	struct tls_ctx *ctx;
 	const char *why = NULL, *mode;
 	unsigned int version = argc > 6 ? (unsigned int)atoi(argv[6]) : 1;
 	int64_t t0;
-	int s, r, err = 0;
+	int r, err = 0;
 
 	if (argc < 6) {
 		fprintf(stderr,
@@ -201,4 +203,16 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "unknown mode %s\n", mode);
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	int ret = run(argc, argv);
+
+	/* everything freed: the sanitizer build checks for leaks */
+	tls_session_free(t);
+	tls_ctx_free(ctx);
+	if (s >= 0)
+		close(s);
+	return ret;
 }
