@@ -45,6 +45,7 @@ static void fill_conn_info(const struct conn *c, struct conn_info *ci)
 
 	memset(ci, 0, sizeof(*ci));
 	snprintf(ci->peer, sizeof(ci->peer), "%s", c->peer);
+	ci->l = c->l;
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) != 0)
 		return;
