@@ -7,6 +7,7 @@
  *                                  ; then optionally ana_state=GROUP:STATE[,GROUP:STATE...]
  *                                  ; (optimized, non-optimized, inaccessible,
  *                                  ; persistent-loss, change; unlisted groups: optimized)
+ *   tls_listen = 0.0.0.0:4421      ; repeatable, like listen; TLS 1.3 (PSK) required
  *   discovery_listen = 0.0.0.0:8009 ; repeatable; discovery-only port(s)
  *   discovery = yes                ; also answer discovery on the I/O ports
  *   workers = auto                 ; or 1..256
@@ -49,6 +50,7 @@
  *   dhchap_hashes = sha256,sha384,sha512       ; allowed, most preferred first
  *   dhchap_dhgroups = ffdhe2048,...,null       ; allowed, most preferred first
  *   tls_key = NVMeTLSkey-1:01:...: ; its TLS pre-shared key, or @/path/to/file
+ *   tls_psk_derivation = libnvme-compat ; or rfc8446: how the host derives (NVMe0 identities)
  *
  *   [namespace NQN NSID]
  *   path = /dev/vdb                ; a block device, a regular file, ram:SIZE,
@@ -102,6 +104,7 @@ struct cfg_listener {
 	char host[64]; /* numeric address or name, without brackets */
 	uint16_t port;
 	bool discovery_only;
+	bool tls; /* tls_listen: TLS 1.3 with a PSK before ICReq, nothing in plain text */
 	int line;
 	/* the state of each ANA group through this listener, [0] unused */
 	uint8_t ana_state[CFG_ANA_GROUPS + 1];
@@ -157,6 +160,13 @@ struct cfg_host {
 	bool has_tls_key;
 	struct tls_psk_key tls_key; /* the configured PSK (NVMe/TCP 1.1 3.6.1.3) */
 	struct cfg_secret_src tls_key_src;
+	/*
+	 * How this host turns tls_key into the TLS PSK when its identity
+	 * cannot tell (NVMe0 identities; tls_psk.h enum tls_psk_kdf). The
+	 * default, libnvme-compat, is what nvme-cli <= 2.15 computes.
+	 */
+	enum tls_psk_kdf tls_psk_kdf;
+	int tls_psk_kdf_line; /* 0: the default */
 };
 
 struct cfg_subsystem {

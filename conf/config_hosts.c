@@ -60,6 +60,8 @@ void cfg_start_host(struct cfg_parser *ps, const char *nqn, int line)
 	h = &arr[cfg->nhosts];
 	snprintf(h->nqn, sizeof(h->nqn), "%s", nqn);
 	h->line = line;
+	/* what nvme-cli <= 2.15 (Linux 6.12 distributions) computes: tls_psk.h */
+	h->tls_psk_kdf = TLS_PSK_KDF_LIBNVME_COMPAT;
 	ps->cur = cfg->nhosts++;
 	ps->kind = SEC_HOST;
 }
@@ -192,6 +194,35 @@ out:
 	explicit_bzero(buf, sizeof(buf));
 }
 
+/* tls_psk_derivation: names as tls_psk.h explains them. */
+static void tls_derivation(struct cfg_parser *ps, const char *value, struct cfg_host *h)
+{
+	static const struct {
+		const char *name;
+		enum tls_psk_kdf kdf;
+	} names[] = {
+		{"rfc8446", TLS_PSK_KDF_RFC8446},
+		{"libnvme-compat", TLS_PSK_KDF_LIBNVME_COMPAT},
+		{"libnvme-last-info", TLS_PSK_KDF_LIBNVME_LAST_INFO},
+	};
+
+	if (h->tls_psk_kdf_line) {
+		cfg_error(ps, ps->lineno, "tls_psk_derivation is set twice in this [host]");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(value, names[i].name) == 0) {
+			h->tls_psk_kdf = names[i].kdf;
+			h->tls_psk_kdf_line = ps->lineno;
+			return;
+		}
+	}
+	cfg_error(ps, ps->lineno,
+		  "tls_psk_derivation = '%s': expected rfc8446, libnvme-compat or "
+		  "libnvme-last-info",
+		  value);
+}
+
 struct id_name {
 	uint8_t id;
 	const char *name;
@@ -275,6 +306,8 @@ void cfg_host_key(struct cfg_parser *ps, const char *key, const char *value)
 			h->dhchap_dhgroups, &h->ndhchap_dhgroups, CFG_DHCHAP_MAX_DHGROUPS);
 	} else if (strcmp(key, "tls_key") == 0) {
 		tls_secret(ps, value, h);
+	} else if (strcmp(key, "tls_psk_derivation") == 0) {
+		tls_derivation(ps, value, h);
 	} else {
 		cfg_unknown_key(ps, key, "host", cfg_host_keys);
 	}
@@ -298,6 +331,9 @@ void cfg_validate_hosts(struct cfg_parser *ps)
 			cfg_warn(ps, h->dhchap_ctrl_key_src.line,
 				 "dhchap_ctrl_key is the host's own secret: a host that knows "
 				 "it can pose as this controller");
+		if (h->tls_psk_kdf_line && !h->has_tls_key)
+			cfg_warn(ps, h->tls_psk_kdf_line,
+				 "tls_psk_derivation without tls_key: it has no effect");
 		if ((h->ndhchap_hashes || h->ndhchap_dhgroups) && !h->has_dhchap_key)
 			cfg_warn(ps, h->line,
 				 "dhchap_hashes / dhchap_dhgroups without dhchap_key: "

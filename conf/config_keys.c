@@ -19,7 +19,9 @@
  * "did you mean"; tests/unit/test_config.c checks each is accepted. */
 const char *const cfg_global_keys[] = {
 	"listen",
+	"tls_listen",
 	"discovery_listen",
+	"tls_discovery_listen",
 	"discovery",
 	"busy_poll",
 	"workers",
@@ -44,14 +46,20 @@ const char *const cfg_global_keys[] = {
 };
 const char *const cfg_subsys_keys[] = {"allow_host", "serial", "model", "require_auth", NULL};
 const char *const cfg_ns_keys[] = {"path", "read_only", "direct", "block_size", "uuid", NULL};
-const char *const cfg_host_keys[] = {"dhchap_key",	"dhchap_ctrl_key", "dhchap_hashes",
-				     "dhchap_dhgroups", "tls_key",	   NULL};
+const char *const cfg_host_keys[] = {"dhchap_key",
+				     "dhchap_ctrl_key",
+				     "dhchap_hashes",
+				     "dhchap_dhgroups",
+				     "tls_key",
+				     "tls_psk_derivation",
+				     NULL};
 const char *const cfg_section_kinds[] = {"nvmfd", "subsystem", "namespace", "host", NULL};
 
 /* Keys that may be given more than once, each line adding one more. */
 static bool repeatable(const char *key)
 {
 	return strcmp(key, "listen") == 0 || strcmp(key, "discovery_listen") == 0 ||
+	       strcmp(key, "tls_listen") == 0 || strcmp(key, "tls_discovery_listen") == 0 ||
 	       strcmp(key, "allow_host") == 0;
 }
 
@@ -594,7 +602,7 @@ void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 
 /* ---- keys ---- */
 
-static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
+static void add_listener(struct cfg_parser *ps, const char *value, bool disc, bool tls)
 {
 	struct cfg_config *cfg = ps->cfg;
 	struct cfg_listener l = {0}, *arr;
@@ -608,6 +616,7 @@ static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
 		return;
 	}
 	l.discovery_only = disc;
+	l.tls = tls;
 	l.line = ps->lineno;
 	for (int g = 1; g <= CFG_ANA_GROUPS; g++)
 		l.ana_state[g] = CFG_ANA_OPTIMIZED;
@@ -808,11 +817,17 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 
 	if (strcmp(key, "listen") == 0) {
 		ps->listen_seen = true;
-		add_listener(ps, value, false);
+		add_listener(ps, value, false, false);
+	} else if (strcmp(key, "tls_listen") == 0) {
+		ps->listen_seen = true;
+		add_listener(ps, value, false, true);
 	} else if (strcmp(key, "discovery_listen") == 0) {
 		ps->discovery_listen_set = true;
 		if (strcmp(value, "none") != 0)
-			add_listener(ps, value, true);
+			add_listener(ps, value, true, false);
+	} else if (strcmp(key, "tls_discovery_listen") == 0) {
+		ps->discovery_listen_set = true;
+		add_listener(ps, value, true, true);
 	} else if (strcmp(key, "discovery") == 0) {
 		if (cfg_parse_bool(value, &cfg->discovery))
 			cfg_error(ps, ps->lineno, "discovery = '%s': expected yes or no", value);
@@ -1115,7 +1130,11 @@ static void check_namespaces(struct cfg_parser *ps)
 	}
 }
 
-/* Unless told otherwise, discovery is also served on port 8009 of every I/O address. */
+/*
+ * Unless told otherwise, discovery is also served on port 8009 of every I/O
+ * address; the one of a TLS address is a TLS port too, so that nothing of
+ * a TLS-only target crosses the network in plain text.
+ */
 static void default_discovery_listeners(struct cfg_parser *ps)
 {
 	struct cfg_config *cfg = ps->cfg;
@@ -1201,6 +1220,18 @@ void cfg_validate(struct cfg_parser *ps)
 				  cfg->max_transfer);
 	}
 	cfg_validate_hosts(ps);
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		bool keyed = false;
+
+		for (size_t j = 0; j < cfg->nhosts && !keyed; j++)
+			keyed = cfg->hosts[j].has_tls_key;
+		if (cfg->listeners[i].tls && !keyed) {
+			cfg_warn(ps, cfg->listeners[i].line,
+				 "a TLS listener, but no [host] section has a tls_key: "
+				 "no host can connect to it");
+			break;
+		}
+	}
 	if (cfg->in_capsule_data > cfg->max_transfer)
 		cfg_error(ps, ps->icd_line ? ps->icd_line : ps->mdts_line,
 			  "in_capsule_data (%u) exceeds max_transfer (%u)", cfg->in_capsule_data,

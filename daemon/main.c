@@ -80,7 +80,8 @@ static void status_line(struct target *t, char *msg, size_t size)
 		     st->n == 1 ? "" : "s", nns, nns == 1 ? "" : "s");
 	len = (size_t)n;
 	for (size_t i = 0; i < ls->n && len < size; i++) {
-		n = snprintf(msg + len, size - len, "%s%s%s", i ? ", " : "", ls->l[i]->name,
+		n = snprintf(msg + len, size - len, "%s%s%s%s", i ? ", " : "", ls->l[i]->name,
+			     atomic_load(&ls->l[i]->tls) ? " (TLS)" : "",
 			     atomic_load(&ls->l[i]->discovery_only) ? " (discovery)" : "");
 		len += (size_t)n;
 	}
@@ -112,6 +113,35 @@ static void notify_reloading(void)
 		 "MONOTONIC_USEC=%llu",
 		 (unsigned long long)(clock_mono_ns() / 1000));
 	notify_send(msg);
+}
+
+/*
+ * TLS refusals per listener (listener.h): a summary line when the count
+ * moved, at most once a minute, and at the stop. Each refusal also has its
+ * own line from the worker.
+ */
+#define TLS_REPORT_MS 60000
+
+static void tls_report(struct target *t, bool final)
+{
+	static int64_t next_ms;
+	const struct listener_set *ls = atomic_load(&t->ls);
+	int64_t now = clock_mono_ms();
+
+	if (!final && now < next_ms)
+		return;
+	for (size_t i = 0; ls != NULL && i < ls->n; i++) {
+		struct listener *l = ls->l[i];
+		char sum[512];
+		uint64_t fails = listener_tls_summary(l, sum, sizeof(sum));
+
+		if (fails == l->tls_logged &&
+		    !(final && atomic_load(&l->tls) && atomic_load(&l->tls_stats.handshakes)))
+			continue;
+		l->tls_logged = fails;
+		log_info("%s: %s", l->name, sum);
+		next_ms = now + TLS_REPORT_MS;
+	}
 }
 
 struct daemon_opts {
@@ -151,6 +181,7 @@ static void serve(struct target *t, struct health *h, const struct daemon_opts *
 			notify_ready(t, ret ? " (the last reload failed: see the log)" : "");
 		}
 		reload_poll(t, h);
+		tls_report(t, false);
 		if (clock_mono_ms() - last_save >= HEALTH_SAVE_S * 1000) {
 			int ret = health_save(h, t, false);
 
@@ -301,7 +332,8 @@ static int run(struct cfg_config *cfg, unsigned int nworkers, const struct daemo
 	}
 	ls = atomic_load(&t.ls);
 	for (size_t i = 0; i < ls->n; i++)
-		log_info("listening on %s%s", ls->l[i]->name,
+		log_info("listening on %s%s%s", ls->l[i]->name,
+			 atomic_load(&ls->l[i]->tls) ? " (TLS 1.3 with PSK required)" : "",
 			 atomic_load(&ls->l[i]->discovery_only) ? " (discovery)" : "");
 	log_info("nvmfd %s: %zu subsystem(s), %u worker(s), power cycle %llu", NVMFD_VERSION,
 		 target_subsystems(&t)->n, nworkers, (unsigned long long)t.power_cycles);
@@ -309,6 +341,7 @@ static int run(struct cfg_config *cfg, unsigned int nworkers, const struct daemo
 	serve(&t, h, o);
 	notify_send("STOPPING=1\nSTATUS=stopping");
 	workers_stop();
+	tls_report(&t, true);
 	reload_fini(&t, h);
 	ret = health_save(h, &t, true);
 	if (ret)

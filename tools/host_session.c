@@ -92,7 +92,18 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
 /* ---- Options ---- */
 
 /* getopt values of the shared options that have no letter. */
-enum { OPT_HOSTNQN = 0x100, OPT_TIMEOUT, OPT_HOSTID, OPT_MAX_H2C, OPT_KATO, OPT_SQFLOW };
+enum {
+	OPT_HOSTNQN = 0x100,
+	OPT_TIMEOUT,
+	OPT_HOSTID,
+	OPT_MAX_H2C,
+	OPT_KATO,
+	OPT_SQFLOW,
+	OPT_TLS,
+	OPT_TLS_KEY,
+	OPT_TLS_IDENTITY,
+	OPT_TLS_DERIVATION,
+};
 
 /*
  * The shared options. One is offered when the tool's HOST_OPTS_* bits
@@ -126,6 +137,17 @@ static const struct host_opt {
 	{OPT_SQFLOW, "disable-sqflow", no_argument, HOST_OPTS_SQFLOW, 0, "--disable-sqflow",
 	 "Connect without SQ flow control (reads may then end\n"
 	 "with C2HData SUCCESS, no CapsuleResp)"},
+	{OPT_TLS, "tls", no_argument, 0, 0, "--tls",
+	 "TLS 1.3 with a pre-shared key (needs --tls-key)"},
+	{OPT_TLS_KEY, "tls-key", required_argument, 0, 0, "--tls-key KEY",
+	 "the PSK, NVMeTLSkey-1:hh:base64: or @FILE holding it\n"
+	 "(implies --tls)"},
+	{OPT_TLS_IDENTITY, "tls-identity", required_argument, 0, 0, "--tls-identity 0|1",
+	 "PSK identity NVMe0R0x (0) or NVMe1R0x with digest (1,\n"
+	 "the default)"},
+	{OPT_TLS_DERIVATION, "tls-derivation", required_argument, 0, 0, "--tls-derivation KDF",
+	 "rfc8446 (default), libnvme-compat (nvme-cli <= 2.15)\n"
+	 "or libnvme-last-info"},
 };
 
 #define NOPTS (sizeof(host_opt_table) / sizeof(host_opt_table[0]))
@@ -151,6 +173,42 @@ void host_opts_init(struct host_opts *o, unsigned int offered_opts, uint32_t tim
 	o->ap.timeout_ms = timeout_ms;
 	o->default_timeout_s = timeout_ms / 1000;
 	o->refused_hint = refused_hint;
+	o->ap.tls_identity = 1;
+	o->ap.tls_kdf = TLS_PSK_KDF_RFC8446;
+}
+
+/* --tls-key: the interchange format, inline or in a file (@FILE: not in ps(1)). */
+static int parse_tls_key(struct host_opts *o, const char *arg)
+{
+	char buf[TLS_PSK_INTERCHANGE_MAX + 64];
+	const char *why = NULL;
+	int ret;
+
+	if (arg[0] == '@') {
+		FILE *f = fopen(arg + 1, "re");
+		size_t n;
+
+		if (f == NULL) {
+			warnx("--tls-key %s: %s", arg, strerror(errno));
+			return -EINVAL;
+		}
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		buf[strcspn(buf, " \t\r\n")] = '\0';
+	} else {
+		snprintf(buf, sizeof(buf), "%s", arg);
+	}
+	ret = tls_psk_parse(buf, &o->ap.tls_key, &why);
+	explicit_bzero(buf, sizeof(buf));
+	if (ret) {
+		warnx("--tls-key: not a TLS PSK (NVMeTLSkey-1:hh:base64:): %s",
+		      why ? why : "malformed");
+		return -EINVAL;
+	}
+	o->ap.tls = true;
+	o->has_tls_key = true;
+	return 1;
 }
 
 int host_opt_parse(struct host_opts *o, int ch, const char *arg)
@@ -188,6 +246,26 @@ int host_opt_parse(struct host_opts *o, int ch, const char *arg)
 		return parse_u32(arg, 0, UINT32_MAX, &o->ap.kato_ms) ? -EINVAL : 1;
 	case OPT_SQFLOW:
 		o->ap.disable_sqflow = true;
+		break;
+	case OPT_TLS:
+		o->ap.tls = true;
+		break;
+	case OPT_TLS_KEY:
+		return parse_tls_key(o, arg);
+	case OPT_TLS_IDENTITY:
+		if (strcmp(arg, "0") != 0 && strcmp(arg, "1") != 0)
+			return -EINVAL;
+		o->ap.tls_identity = (unsigned int)(arg[0] - '0');
+		break;
+	case OPT_TLS_DERIVATION:
+		if (strcmp(arg, "rfc8446") == 0)
+			o->ap.tls_kdf = TLS_PSK_KDF_RFC8446;
+		else if (strcmp(arg, "libnvme-compat") == 0)
+			o->ap.tls_kdf = TLS_PSK_KDF_LIBNVME_COMPAT;
+		else if (strcmp(arg, "libnvme-last-info") == 0)
+			o->ap.tls_kdf = TLS_PSK_KDF_LIBNVME_LAST_INFO;
+		else
+			return -EINVAL;
 		break;
 	}
 	return 1;
@@ -291,6 +369,11 @@ int host_opts_getopt(struct host_opts *o, int argc, char **argv, const char *sho
 	}
 	if (o->ap.hostnqn[0] != '\0' && nvmf_nqn_check(o->ap.hostnqn, &why)) {
 		warnx("host NQN \"%s\" %s", o->ap.hostnqn, why);
+		return -EINVAL;
+	}
+	if (o->ap.tls && !o->has_tls_key) {
+		/* no keyring here: the key is given (nvme-cli's --tls-key) */
+		warnx("--tls needs --tls-key NVMeTLSkey-1:...: (or @FILE)");
 		return -EINVAL;
 	}
 	return optind;
@@ -539,8 +622,10 @@ void host_session_close(struct host_session *s)
 
 	for (unsigned int i = 0; i < s->nio; i++)
 		nvmf_qpair_free(s->io[i]);
-	for (unsigned int i = 0; i < s->ntcpq; i++)
+	for (unsigned int i = 0; i < s->ntcpq; i++) {
 		close(s->tcpq[i].fd);
+		nvmf_tcp_queue_info_fini(&s->tcpq[i]);
+	}
 	free(s->io);
 	free(s->tcpq);
 	s->io = NULL;

@@ -66,6 +66,7 @@ struct host_opts {
 					    * host NQN and ID ("" / zero: /etc/nvme, nqn.h) */
 	struct tool_addr addr;
 	const char *subnqn;
+	bool has_tls_key; /* --tls-key given (ap.tls_key) */
 	/* How this tool reports. */
 	const char *refused_hint; /* after "connection refused \u2014 " */
 	bool name_subsystem;	  /* status messages name the subsystem after the address */

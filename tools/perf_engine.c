@@ -32,6 +32,7 @@
 #include "pdu.h"
 #include "perf.h"
 #include "status.h"
+#include "tls_session.h"
 
 #define RXBUF_SIZE   (128u << 10)
 #define MAX_SEND_IOV 1024		  /* IOV_MAX */
@@ -71,6 +72,10 @@ struct queue {
 	uint64_t rng;
 	uint64_t seq_first, seq_end, seq_next; /* in commands */
 	uint8_t term_data[NVME_TCP_TERM_DATA_MAX];
+	/* TLS: records through info->tls; ciphertext in, and out (one iovec) */
+	uint8_t *tls_in;
+	struct tls_outbuf tls_out;
+	struct iovec tls_iov;
 };
 
 struct worker {
@@ -184,6 +189,28 @@ static int arm_send(struct queue *q)
 	return 0;
 }
 
+/*
+ * TLS: what was gathered becomes records (the session encrypts into a
+ * buffer this queue owns until the send completes), sent as one iovec.
+ */
+static int flush_tls(struct queue *q)
+{
+	struct tls_session *t = q->info->tls;
+	ssize_t n = q->npend ? tls_session_write(t, q->pend, (int)q->npend) : 0;
+
+	if (n < 0)
+		return fail(q->w, (int)n, "queue %u: TLS: %s", q->info->qid, tls_session_error(t));
+	q->npend = 0;
+	if (tls_session_take_out(t, &q->tls_out) == 0)
+		return 0;
+	q->tls_iov.iov_base = q->tls_out.base + q->tls_out.off;
+	q->tls_iov.iov_len = q->tls_out.len;
+	q->fly[0] = q->tls_iov;
+	q->nfly = 1;
+	q->fly_off = 0;
+	return arm_send(q);
+}
+
 /* Everything gathered since the last send leaves in one sendmsg. */
 static int flush(struct queue *q)
 {
@@ -191,6 +218,8 @@ static int flush(struct queue *q)
 
 	if (q->send_busy || q->npend == 0)
 		return 0;
+	if (q->info->tls != NULL)
+		return flush_tls(q);
 	tmp = q->fly;
 	q->fly = q->pend;
 	q->pend = tmp;
@@ -480,8 +509,12 @@ static int arm_recv(struct queue *q)
 
 	if (sqe == NULL)
 		return fail(q->w, -EBUSY, "queue %u: the submission queue is full", q->info->qid);
-	/* Large payloads go straight into the command's buffer. */
-	if (want >= 4096) {
+	if (q->info->tls != NULL) {
+		/* ciphertext; the plaintext is read out where the codec wants it (on_recv_tls) */
+		q->placing = 0;
+		io_uring_prep_recv(sqe, (int)q->index, q->tls_in, RXBUF_SIZE, 0);
+	} else if (want >= 4096) {
+		/* Large payloads go straight into the command's buffer. */
 		q->placing = want;
 		io_uring_prep_recv(sqe, (int)q->index, where, want, 0);
 	} else {
@@ -520,6 +553,39 @@ static int feed(struct queue *q)
 	return 0;
 }
 
+/* TLS: records in; plaintext into the command's buffer or rxbuf, then the codec. */
+static int on_recv_tls(struct queue *q, uint32_t len)
+{
+	struct tls_session *t = q->info->tls;
+	ssize_t n;
+	int ret;
+
+	if (tls_session_feed(t, q->tls_in, len))
+		return fail(q->w, -ENOMEM, "out of memory");
+	for (;;) {
+		void *where = NULL;
+		uint32_t want = tcp_rx_data_wanted(&q->rx, &where);
+
+		n = tls_session_read(t, want ? where : q->rxbuf, want ? want : RXBUF_SIZE);
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0)
+			return fail(q->w, n ? (int)n : -ECONNRESET, "queue %u: TLS: %s",
+				    q->info->qid, n ? tls_session_error(t) : "close_notify");
+		if (want) {
+			tcp_rx_data_placed(&q->rx, (uint32_t)n);
+			q->rx_len = q->rx_off = 0;
+		} else {
+			q->rx_len = (uint32_t)n;
+			q->rx_off = 0;
+		}
+		ret = feed(q);
+		if (ret)
+			return ret;
+	}
+	return arm_recv(q);
+}
+
 static int on_recv(struct queue *q, int res)
 {
 	int ret;
@@ -532,6 +598,8 @@ static int on_recv(struct queue *q, int res)
 	if (res == 0)
 		return fail(q->w, -ECONNRESET, "queue %u: the controller closed the connection",
 			    q->info->qid);
+	if (q->info->tls != NULL)
+		return on_recv_tls(q, (uint32_t)res);
 	if (q->placing) {
 		tcp_rx_data_placed(&q->rx, (uint32_t)res);
 		q->rx_len = q->rx_off = 0;
@@ -571,6 +639,8 @@ static int queue_init(struct worker *w, struct queue *q, unsigned int i)
 	q->fly = calloc(q->iov_cap, sizeof(struct iovec));
 	q->rxbuf = aligned_alloc(4096, RXBUF_SIZE);
 	q->data = aligned_alloc(4096, per_slot * q->nslots);
+	if (q->info->tls != NULL && (q->tls_in = malloc(RXBUF_SIZE)) == NULL)
+		return fail(w, -ENOMEM, "out of memory");
 	if (!q->slots || !q->pend || !q->fly || !q->rxbuf || !q->data)
 		return fail(w, -ENOMEM, "out of memory");
 	memset(q->data, 0, per_slot * q->nslots);
@@ -603,6 +673,8 @@ static void queue_fini(struct queue *q)
 	free(q->fly);
 	free(q->rxbuf);
 	free(q->data);
+	free(q->tls_in);
+	tls_outbuf_free(&q->tls_out);
 }
 
 static int ring_init(struct worker *w)

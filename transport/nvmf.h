@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "nvme_spec.h"
+#include "tls_psk.h"
 #include "nvmf_spec.h"
 
 struct nvmf_association;
@@ -51,6 +52,18 @@ struct nvmf_association_params {
 	/* Host identity; "" / all zero: nvmf_host_identity() (nqn.h). */
 	char hostnqn[NVMF_NQN_FIELD];
 	uint8_t hostid[16];
+	/*
+	 * TCP: TLS 1.3 with this pre-shared key before the ICReq (NVMe/TCP
+	 * 1.1 3.6.1). The identity offered is NVMe<tls_identity>R0<h>
+	 * hostnqn subnqn [digest] (tls_psk.h), the TLS PSK derived as
+	 * tls_kdf says (RFC 8446 unless the controller's side was set up
+	 * by nvme-cli <= 2.15). The key is wiped when the association is
+	 * freed.
+	 */
+	bool tls;
+	struct tls_psk_key tls_key;
+	unsigned int tls_identity; /* 0 or 1 */
+	enum tls_psk_kdf tls_kdf;
 };
 
 /*
@@ -131,7 +144,17 @@ struct nvmf_tcp_queue_info {
 	uint32_t h2c_max;    /* H2CData DATAL to send: MAXH2CDATA or the max_h2c cap */
 	uint32_t max_icd;    /* in-capsule data this queue may send (0: none) */
 	uint32_t max_xfer;   /* nvmf_max_xfer() of the association */
+	/*
+	 * TLS: the queue's session (after the handshake) and its context, now
+	 * the caller's: every byte on fd goes through it (tls_session.h). Free
+	 * both with nvmf_tcp_queue_info_fini().
+	 */
+	struct tls_session *tls;
+	struct tls_ctx *tls_ctx;
 };
+
+/* Free what a detached queue still owns (the TLS session); the fd stays open. */
+void nvmf_tcp_queue_info_fini(struct nvmf_tcp_queue_info *info);
 
 /*
  * Detach a TCP queue pair's connection: fill *info, free the queue pair

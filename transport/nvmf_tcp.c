@@ -26,8 +26,10 @@
 #include "nvmf_internal.h"
 #include "pdu.h"
 #include "status.h"
+#include "tls_session.h"
 
 #define RXBUF_SIZE (64u << 10)
+#define TLS_INBUF  (TLS_MAX_FRAGMENT + 256) /* ciphertext per recv: a record */
 
 struct nvmf_tcp_qpair {
 	struct nvmf_qpair qp;
@@ -38,6 +40,10 @@ struct nvmf_tcp_qpair {
 	uint8_t *rxbuf;	  /* staging for headers and small payloads */
 	size_t rx_len, rx_off;
 	uint8_t term_data[NVME_TCP_TERM_DATA_MAX];
+	/* TLS (3.6.1): every byte goes through this session */
+	struct tls_ctx *tls_ctx;
+	struct tls_session *tls;
+	uint8_t *tls_in; /* TLS_INBUF bytes of ciphertext */
 };
 
 struct nvmf_tcp_capsule {
@@ -79,14 +85,10 @@ static int io_error(struct nvmf_tcp_qpair *tq, int err, const char *what)
 	return tcp_fail(tq, err, "%s: %s", what, strerror(-err));
 }
 
-static int send_pdu(struct nvmf_tcp_qpair *tq, const struct tcp_tx_pdu *t)
+static int send_iov(struct nvmf_tcp_qpair *tq, struct iovec *iov, int iovcnt)
 {
-	struct iovec iov[4];
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)t->iovcnt};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
 
-	if (tq->qp.nq_dead)
-		return tq->qp.nq_dead;
-	memcpy(iov, t->iov, sizeof(iov[0]) * (size_t)t->iovcnt);
 	while (msg.msg_iovlen > 0) {
 		ssize_t n = sendmsg(tq->s, &msg, MSG_NOSIGNAL);
 
@@ -110,11 +112,91 @@ static int send_pdu(struct nvmf_tcp_qpair *tq, const struct tcp_tx_pdu *t)
 	return 0;
 }
 
+static int tls_error(struct nvmf_tcp_qpair *tq, int err, const char *when)
+{
+	return tcp_fail(tq, err, "TLS %s: %s", when, tls_session_error(tq->tls));
+}
+
+/* Send the records (or handshake messages, alerts) the session holds. */
+static int tls_flush(struct nvmf_tcp_qpair *tq)
+{
+	const uint8_t *p;
+	size_t n = tls_session_pending_out(tq->tls, &p);
+	struct iovec iov;
+	int ret;
+
+	if (n == 0)
+		return 0;
+	iov.iov_base = (void *)p;
+	iov.iov_len = n;
+	ret = send_iov(tq, &iov, 1);
+	tls_session_consume_out(tq->tls, n);
+	return ret;
+}
+
+static int send_pdu(struct nvmf_tcp_qpair *tq, const struct tcp_tx_pdu *t)
+{
+	struct iovec iov[4];
+
+	if (tq->qp.nq_dead)
+		return tq->qp.nq_dead;
+	memcpy(iov, t->iov, sizeof(iov[0]) * (size_t)t->iovcnt);
+	if (tq->tls != NULL) {
+		ssize_t n = tls_session_write(tq->tls, iov, t->iovcnt);
+
+		if (n < 0)
+			return tls_error(tq, (int)n, "send");
+		return tls_flush(tq);
+	}
+	return send_iov(tq, iov, t->iovcnt);
+}
+
+/* Ciphertext from the socket into the session; 0 or a failure. */
+static int tls_refill(struct nvmf_tcp_qpair *tq)
+{
+	ssize_t n;
+
+	do {
+		n = recv(tq->s, tq->tls_in, TLS_INBUF, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return io_error(tq, -errno, "waiting for the controller");
+	if (n == 0) {
+		tls_session_feed_eof(tq->tls);
+		return 0;
+	}
+	if (tls_session_feed(tq->tls, tq->tls_in, (size_t)n) != 0)
+		return tcp_fail(tq, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Plaintext out of the session, receiving records as needed. */
+static ssize_t tls_recv_some(struct nvmf_tcp_qpair *tq, void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = tls_session_read(tq->tls, buf, len);
+		int ret;
+
+		if (n > 0)
+			return n;
+		if (n == 0)
+			return tcp_fail(tq, -ECONNRESET,
+					"the controller closed the connection (close_notify)");
+		if (n != -EAGAIN)
+			return tls_error(tq, (int)n, "receive");
+		ret = tls_refill(tq);
+		if (ret)
+			return ret;
+	}
+}
+
 /* recv() into buf; 0 bytes (orderly close) is an error here. */
 static ssize_t recv_some(struct nvmf_tcp_qpair *tq, void *buf, size_t len)
 {
 	ssize_t n;
 
+	if (tq->tls != NULL)
+		return tls_recv_some(tq, buf, len);
 	do {
 		n = recv(tq->s, buf, len, 0);
 	} while (n < 0 && errno == EINTR);
@@ -551,6 +633,52 @@ static int ic_exchange(struct nvmf_tcp_qpair *tq)
 	return 0;
 }
 
+/*
+ * 3.6.1: TLS 1.3 with the PSK before the ICReq. The identity and the TLS
+ * PSK come from the configured key and the two NQNs (tls_psk.h).
+ */
+static int tls_connect(struct nvmf_tcp_qpair *tq, const struct nvmf_qpair_params *p)
+{
+	struct nvmf_association *na = tq->qp.nq_association;
+	const struct nvmf_association_params *ap = &na->na_params;
+	char identity[TLS_PSK_IDENTITY_MAX + 1];
+	uint8_t psk[TLS_PSK_MAX_LEN];
+	int ret;
+
+	ret = tls_psk_host_derive(&ap->tls_key, ap->hostnqn, p->subnqn, ap->tls_identity,
+				  ap->tls_kdf, identity, sizeof(identity), psk);
+	if (ret)
+		return tcp_fail(tq, ret, "TLS: cannot derive the PSK identity: %s", strerror(-ret));
+	tq->tls_in = malloc(TLS_INBUF);
+	tq->tls_ctx = tls_ctx_new(&ret);
+	if (tq->tls_ctx != NULL && tq->tls_in != NULL)
+		tq->tls = tls_session_new_client(
+			tq->tls_ctx, identity, psk,
+			tls_psk_hash_len(tls_psk_key_cipher_hash(&ap->tls_key)), &ret);
+	explicit_bzero(psk, sizeof(psk));
+	if (tq->tls == NULL)
+		return tcp_fail(tq, ret ? ret : -ENOMEM, "TLS: cannot start a session");
+	for (;;) {
+		ret = tls_session_handshake(tq->tls);
+		if (tls_flush(tq) != 0)
+			return tq->qp.nq_dead;
+		if (ret == 0)
+			return 0;
+		if (ret != -EAGAIN) {
+			if (ret == -ECONNRESET)
+				return tcp_fail(
+					tq, ret,
+					"TLS handshake: the controller closed the connection "
+					"(no TLS on that port, or it knows no key for %s)",
+					identity);
+			return tls_error(tq, ret, "handshake");
+		}
+		ret = tls_refill(tq);
+		if (ret)
+			return ret;
+	}
+}
+
 static struct nvmf_qpair *tcp_qpair_alloc(struct nvmf_association *na,
 					  const struct nvmf_qpair_params *params, int *err)
 {
@@ -572,6 +700,8 @@ static struct nvmf_qpair *tcp_qpair_alloc(struct nvmf_association *na,
 	/* Before the ICResp: no digests, no PDA (pdu.h); a host, no ICD limit. */
 	tcp_rx_init(&tq->rx, &tq->params);
 	*err = dial(na, params, &tq->s);
+	if (*err == 0 && na->na_params.tls)
+		*err = tls_connect(tq, params);
 	if (*err == 0)
 		*err = ic_exchange(tq);
 	if (*err) {
@@ -585,9 +715,16 @@ static void tcp_qpair_free(struct nvmf_qpair *qp)
 {
 	struct nvmf_tcp_qpair *tq = TQP(qp);
 
-	if (tq->s >= 0)
+	if (tq->s >= 0) {
+		/* RFC 8446 6.1: close_notify before the FIN */
+		if (tq->tls != NULL && !qp->nq_dead && tls_session_close(tq->tls) == 0)
+			(void)tls_flush(tq);
 		close(tq->s);
+	}
 	nvmf_qpair_fini(qp);
+	tls_session_free(tq->tls);
+	tls_ctx_free(tq->tls_ctx);
+	free(tq->tls_in);
 	free(tq->rxbuf);
 	free(tq);
 }
@@ -616,10 +753,22 @@ int nvmf_tcp_qpair_detach(struct nvmf_qpair *qp, struct nvmf_tcp_queue_info *inf
 		.h2c_max = tq->h2c_max,
 		.max_icd = qp->nq_max_icd,
 		.max_xfer = qp->nq_association->na_max_xfer,
+		.tls = tq->tls,
+		.tls_ctx = tq->tls_ctx,
 	};
+	tq->tls = NULL;
+	tq->tls_ctx = NULL;
 	tq->s = -1;
 	tcp_qpair_free(qp);
 	return 0;
+}
+
+void nvmf_tcp_queue_info_fini(struct nvmf_tcp_queue_info *info)
+{
+	tls_session_free(info->tls);
+	tls_ctx_free(info->tls_ctx);
+	info->tls = NULL;
+	info->tls_ctx = NULL;
 }
 
 static struct nvmf_capsule *tcp_capsule_alloc(struct nvmf_qpair *qp)

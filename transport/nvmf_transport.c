@@ -109,6 +109,7 @@ nvmf_association_alloc(uint8_t trtype, const struct nvmf_association_params *par
 	na->na_refs = 1;
 	*err = apply_identity(&na->na_params, &why);
 	if (*err) {
+		tls_psk_key_clear(&na->na_params.tls_key);
 		free(na);
 		return NULL;
 	}
@@ -117,8 +118,10 @@ nvmf_association_alloc(uint8_t trtype, const struct nvmf_association_params *par
 
 static void association_put(struct nvmf_association *na)
 {
-	if (--na->na_refs == 0)
+	if (--na->na_refs == 0) {
+		tls_psk_key_clear(&na->na_params.tls_key);
 		free(na);
+	}
 }
 
 void nvmf_association_free(struct nvmf_association *na)

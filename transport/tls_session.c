@@ -68,6 +68,8 @@ struct tls_session {
 	void *lookup_arg;
 	char identity[TLS_PSK_IDENTITY_MAX + 1];
 	uint8_t psk[TLS_PSK_MAX_LEN]; /* client: the TLS PSK to offer */
+	/* server: the host binds its SHA-384 PSK with SHA-256 (client_hello_cb) */
+	bool sha256_binder;
 	size_t psk_len;
 	enum tls_cipher cipher;
 
@@ -295,7 +297,8 @@ static void info_cb(const SSL *ssl, int where, int ret)
 {
 	struct tls_session *s = SSL_get_app_data(ssl);
 
-	if ((where & SSL_CB_READ_ALERT) && (ret >> 8) == SSL3_AL_FATAL)
+	/* SSL_CB_READ_ALERT shares SSL_CB_ALERT with SSL_CB_WRITE_ALERT: both bits */
+	if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT && (ret >> 8) == SSL3_AL_FATAL)
 		s->alert_rcvd = ret & 0xff;
 }
 
@@ -358,10 +361,10 @@ static const SSL_CIPHER *cipher_for(SSL *ssl, enum tls_psk_hash h)
 }
 
 /* An SSL_SESSION carrying an external PSK for this cipher (RFC 8446 4.2.11). */
-static SSL_SESSION *psk_session(SSL *ssl, const uint8_t *psk, size_t len)
+static SSL_SESSION *psk_session(SSL *ssl, const uint8_t *psk, size_t len, bool sha256)
 {
 	const SSL_CIPHER *c =
-		cipher_for(ssl, len == 48 ? TLS_PSK_HASH_SHA384 : TLS_PSK_HASH_SHA256);
+		cipher_for(ssl, len == 48 && !sha256 ? TLS_PSK_HASH_SHA384 : TLS_PSK_HASH_SHA256);
 	SSL_SESSION *sess = SSL_SESSION_new();
 
 	if (sess == NULL || c == NULL || !SSL_SESSION_set1_master_key(sess, psk, len) ||
@@ -384,7 +387,7 @@ static int psk_use_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id, size
 	/* after a HelloRetryRequest md is the chosen suite's: ours or nothing */
 	if (md != NULL && (c == NULL || md != SSL_CIPHER_get_handshake_digest(c)))
 		return 1;
-	*sess = psk_session(ssl, s->psk, s->psk_len);
+	*sess = psk_session(ssl, s->psk, s->psk_len, false);
 	if (*sess == NULL)
 		return 0;
 	*id = (const unsigned char *)s->identity;
@@ -413,7 +416,7 @@ static int psk_find_cb(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESS
 		}
 		return 1;
 	}
-	*sess = psk_session(ssl, r.psk, r.len);
+	*sess = psk_session(ssl, r.psk, r.len, s->sha256_binder);
 	tls_psk_resolved_clear(&r);
 	if (*sess == NULL)
 		return 0;
@@ -430,11 +433,38 @@ static int psk_find_cb(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESS
  * the first NVMe identity offered (pre_shared_key, RFC 8446 4.2.11:
  * identities<7..2^16-1> of identity<1..2^16-1> + obfuscated_ticket_age).
  */
+/*
+ * The length of the first binder (RFC 8446 4.2.11: binders<33..2^16-1> of
+ * PskBinderEntry<32..255> after the identities), or 0.
+ */
+static size_t first_binder_len(const unsigned char *ext, size_t len)
+{
+	size_t ids;
+
+	if (len < 2)
+		return 0;
+	ids = (size_t)ext[0] << 8 | ext[1];
+	if (2 + ids + 3 > len)
+		return 0;
+	return ext[2 + ids + 2];
+}
+
+/*
+ * tlshd (ktls-utils 1.0, the Linux host's and target's handshake agent)
+ * computes every external PSK binder with SHA-256, gnutls' only choice
+ * (ktls-utils PR #86), also for a SHA-384 PSK (NVMe?R02 identities); it
+ * then offers TLS_CHACHA20_POLY1305_SHA256 next to TLS_AES_256_GCM_SHA384,
+ * and the nvmet target picks it. A SHA-384 suite cannot verify such a
+ * binder: to serve these hosts, the PSK is used with the SHA-256 suites
+ * they offer. The key itself is still the 48-byte SHA-384 one.
+ */
+#define SHA256_SUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
+
 static int client_hello_cb(SSL *ssl, int *al, void *arg)
 {
 	struct tls_session *s = SSL_get_app_data(ssl);
-	const unsigned char *p;
-	size_t len, ids;
+	const unsigned char *p, *ext;
+	size_t len, ids, ext_len;
 
 	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &p, &len) || len < 2) {
 		s->cb_err = -EPROTO;
@@ -442,6 +472,8 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
 		*al = SSL_AD_HANDSHAKE_FAILURE;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
+	ext = p;
+	ext_len = len;
 	ids = (size_t)p[0] << 8 | p[1];
 	p += 2;
 	len -= 2;
@@ -454,8 +486,14 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
 			break;
 		if (n >= 9 && memcmp(p + 2, "NVMe", 4) == 0 && p[2 + 6] == '0' &&
 		    (p[2 + 7] == '1' || p[2 + 7] == '2')) {
-			SSL_set_ciphersuites(ssl, p[2 + 7] == '1' ? "TLS_AES_128_GCM_SHA256"
-								  : "TLS_AES_256_GCM_SHA384");
+			bool sha384 = p[2 + 7] == '2';
+
+			/* only when it is the first identity: its binder is the first */
+			s->sha256_binder = sha384 && p == ext + 2 &&
+					   first_binder_len(ext, ext_len) == 32;
+			SSL_set_ciphersuites(ssl, !sha384	     ? "TLS_AES_128_GCM_SHA256"
+						  : s->sha256_binder ? SHA256_SUITES
+								     : "TLS_AES_256_GCM_SHA384");
 			break;
 		}
 		p += n + 6;
@@ -603,6 +641,11 @@ int tls_session_feed(struct tls_session *s, const void *buf, size_t len)
 	return byteq_put(&s->in, buf, len);
 }
 
+bool tls_session_input_pending(const struct tls_session *s)
+{
+	return byteq_len(&s->in) > 0 || rec_scan_mid_record(&s->rx_scan) || SSL_pending(s->ssl) > 0;
+}
+
 void tls_session_feed_eof(struct tls_session *s)
 {
 	s->in_eof = true;
@@ -619,6 +662,26 @@ void tls_session_consume_out(struct tls_session *s, size_t n)
 	if (n > byteq_len(&s->out))
 		n = byteq_len(&s->out);
 	byteq_drop(&s->out, n);
+}
+
+size_t tls_session_take_out(struct tls_session *s, struct tls_outbuf *ob)
+{
+	struct byteq q = s->out;
+
+	s->out.p = ob->base;
+	s->out.cap = ob->base ? ob->cap : 0;
+	s->out.head = s->out.tail = 0;
+	ob->base = q.p;
+	ob->cap = q.cap;
+	ob->off = q.head;
+	ob->len = q.tail - q.head;
+	return ob->len;
+}
+
+void tls_outbuf_free(struct tls_outbuf *ob)
+{
+	free(ob->base);
+	memset(ob, 0, sizeof(*ob));
 }
 
 int tls_looks_like_client_hello(const uint8_t *b, size_t n)
@@ -682,9 +745,17 @@ int tls_session_handshake(struct tls_session *s)
 		/* only the PSK may authenticate the peer (no certificates) */
 		if (!SSL_session_reused(s->ssl))
 			return fail(s, -EKEYREJECTED, "the handshake did not use the PSK");
-		s->cipher = c && SSL_CIPHER_get_protocol_id(c) == 0x1302
-				    ? TLS_CIPHER_AES_256_GCM_SHA384
-				    : TLS_CIPHER_AES_128_GCM_SHA256;
+		switch (c ? SSL_CIPHER_get_protocol_id(c) : 0) {
+		case 0x1302:
+			s->cipher = TLS_CIPHER_AES_256_GCM_SHA384;
+			break;
+		case 0x1303:
+			s->cipher = TLS_CIPHER_CHACHA20_POLY1305_SHA256;
+			break;
+		default:
+			s->cipher = TLS_CIPHER_AES_128_GCM_SHA256;
+			break;
+		}
 		s->hs_done = true;
 		return 0;
 	}
@@ -743,7 +814,7 @@ static int write_record(struct tls_session *s, const void *p, size_t n)
 
 ssize_t tls_session_write(struct tls_session *s, const struct iovec *iov, int iovcnt)
 {
-	size_t fill = 0, total = 0;
+	size_t fill = 0, total = 0, used = 0; /* used: staging bytes to wipe */
 	int r = 0;
 
 	if (s->err)
@@ -771,6 +842,7 @@ ssize_t tls_session_write(struct tls_session *s, const struct iovec *iov, int io
 			n = TLS_MAX_FRAGMENT - fill < left ? TLS_MAX_FRAGMENT - fill : left;
 			memcpy(s->staging + fill, p, n);
 			fill += n;
+			used = fill > used ? fill : used;
 			p += n;
 			left -= n;
 			if (fill == TLS_MAX_FRAGMENT) {
@@ -781,7 +853,7 @@ ssize_t tls_session_write(struct tls_session *s, const struct iovec *iov, int io
 	}
 	if (r == 0 && fill > 0)
 		r = write_record(s, s->staging, fill);
-	OPENSSL_cleanse(s->staging, TLS_MAX_FRAGMENT);
+	OPENSSL_cleanse(s->staging, used); /* the plaintext packed there, not all 16 KiB */
 	return r ? r : (ssize_t)total;
 }
 
@@ -820,6 +892,8 @@ const char *tls_cipher_name(enum tls_cipher c)
 		return "TLS_AES_128_GCM_SHA256";
 	case TLS_CIPHER_AES_256_GCM_SHA384:
 		return "TLS_AES_256_GCM_SHA384";
+	case TLS_CIPHER_CHACHA20_POLY1305_SHA256:
+		return "TLS_CHACHA20_POLY1305_SHA256";
 	default:
 		return "none";
 	}
@@ -836,6 +910,8 @@ int tls_session_export_keys(struct tls_session *s, struct tls_traffic_keys *tx,
 		return -ENOTCONN;
 	if (s->key_updated)
 		return -ESTALE;
+	if (s->cipher == TLS_CIPHER_CHACHA20_POLY1305_SHA256)
+		return -EOPNOTSUPP; /* tls_traffic_keys carries AES-GCM keys only */
 	if ((tx && s->secret_tx_len == 0) || (rx && s->secret_rx_len == 0))
 		return -ENODATA;
 	if (rx &&

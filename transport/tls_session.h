@@ -8,7 +8,9 @@
  * exported for Linux kernel TLS.
  *
  * Fixed policy (3.6.1.1): TLS 1.3 only; TLS_AES_128_GCM_SHA256 (PSKs of
- * SHA-256 identities) and TLS_AES_256_GCM_SHA384 (SHA-384); PSK with
+ * SHA-256 identities) and TLS_AES_256_GCM_SHA384 (SHA-384), except for a
+ * host that binds a SHA-384 PSK with SHA-256 as Linux's tlshd does (then
+ * the SHA-256 suites it offers, TLS_CHACHA20_POLY1305_SHA256 included); PSK with
  * (EC)DHE key exchange (psk_dhe_ke, as the Linux host's tlshd offers);
  * no certificates, no session tickets or resumption, no 0-RTT.
  *
@@ -46,6 +48,8 @@ enum tls_cipher {
 	TLS_CIPHER_NONE = 0,
 	TLS_CIPHER_AES_128_GCM_SHA256, /* 0x1301 */
 	TLS_CIPHER_AES_256_GCM_SHA384, /* 0x1302 */
+	/* only with a SHA-384 PSK bound with SHA-256, as tlshd does (tls_session.c) */
+	TLS_CIPHER_CHACHA20_POLY1305_SHA256, /* 0x1303 */
 };
 
 struct tls_ctx;
@@ -76,6 +80,12 @@ void tls_session_free(struct tls_session *s);
 /* Ciphertext received from the peer (copied). 0, -ENOMEM, or -EPIPE after feed_eof. */
 int tls_session_feed(struct tls_session *s, const void *buf, size_t len);
 
+/*
+ * Ciphertext the session holds and has not turned into plaintext yet: a
+ * partial record, or records not read. The peer closing now truncates.
+ */
+bool tls_session_input_pending(const struct tls_session *s);
+
 /* The peer closed its side: no more input will come. */
 void tls_session_feed_eof(struct tls_session *s);
 
@@ -93,6 +103,25 @@ bool tls_session_handshake_done(const struct tls_session *s);
  */
 size_t tls_session_pending_out(struct tls_session *s, const uint8_t **ptr);
 void tls_session_consume_out(struct tls_session *s, size_t n);
+
+/*
+ * The pending output as a buffer the caller owns until it gives it back:
+ * for an asynchronous send, which must not see the queue move or grow
+ * while the kernel reads it. Only ciphertext is in it.
+ */
+struct tls_outbuf {
+	uint8_t *base; /* storage (cap bytes), or NULL */
+	size_t cap;
+	size_t off, len; /* the bytes to send: base + off, len */
+};
+
+/*
+ * Move the pending output into ob (returns ob->len, possibly 0); the
+ * session continues in ob's previous storage, so a caller that alternates
+ * a few outbufs allocates nothing in the steady state.
+ */
+size_t tls_session_take_out(struct tls_session *s, struct tls_outbuf *ob);
+void tls_outbuf_free(struct tls_outbuf *ob);
 
 /*
  * Decrypt up to len plaintext bytes into buf: the count (> 0), 0 when the
@@ -144,7 +173,7 @@ struct tls_traffic_keys {
 /*
  * Export the keys for kernel TLS (tx: what this side sends, rx: what it
  * receives; either may be NULL). -ENOTCONN before the handshake, -ESTALE
- * after a KeyUpdate, -EBUSY for rx while input is buffered here (partial
+ * after a KeyUpdate, -EOPNOTSUPP for TLS_CHACHA20_POLY1305_SHA256, -EBUSY for rx while input is buffered here (partial
  * records, unconsumed ciphertext or undelivered plaintext: the kernel
  * could not see those bytes). Before enabling TLS_TX the caller must send
  * everything tls_session_pending_out() holds.

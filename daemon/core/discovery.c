@@ -19,6 +19,9 @@
  *  - subtype 1 (referral): each 'referral =' of [nvmfd], the discovery
  *    controller of another gateway, with portid 0 (its port IDs are its
  *    own) and the discovery NQN.
+ * A tls_listen port says so with TREQ "secure channel required" and TSAS
+ * SECTYPE TLS 1.3 (what nvmet writes for addr_tsas tls1.3, and what makes
+ * nvme-cli's connect-all use --tls); referrals say nothing of TLS.
  * portid is the listener's index + 1. A wildcard listener (0.0.0.0, ::) or
  * one given by name is reported with the local address the asking host
  * reached us at, if the families match (as FreeBSD ctld does); a host that
@@ -126,7 +129,7 @@ static bool listener_addr(const struct disc_gen *g, const struct cfg_listener *l
 
 /* One entry at the next record's place. */
 static void put_entry(struct disc_gen *g, const struct disc_addr *a, uint16_t portid, uint16_t port,
-		      uint8_t subtype, const char *nqn)
+		      uint8_t subtype, const char *nqn, bool tls)
 {
 	struct nvmf_disc_log_entry e;
 	char svc[8];
@@ -135,8 +138,12 @@ static void put_entry(struct disc_gen *g, const struct disc_addr *a, uint16_t po
 	e.trtype = NVMF_TRTYPE_TCP;
 	e.adrfam = a->adrfam;
 	e.subtype = subtype;
-	/* no secure channel required, and none offered (no TLS); SQ flow control always on */
-	e.treq = NVMF_TREQ_SECURE_NOT_REQUIRED;
+	/*
+	 * TREQ secure channel (NVMe-oF 1.1 Figure 40): required on a
+	 * tls_listen port, which allows nothing else; not required (and none
+	 * offered) on a plain one. SQ flow control always on.
+	 */
+	e.treq = tls ? NVMF_TREQ_SECURE_REQUIRED : NVMF_TREQ_SECURE_NOT_REQUIRED;
 	e.portid = htole16(portid);
 	e.cntlid = htole16(NVMF_CNTLID_DYNAMIC);
 	e.asqsz = htole16(TARGET_ADMIN_QDEPTH);
@@ -146,7 +153,8 @@ static void put_entry(struct disc_gen *g, const struct disc_addr *a, uint16_t po
 	str_copy(e.trsvcid, sizeof(e.trsvcid), svc);
 	str_copy(e.subnqn, sizeof(e.subnqn), nqn);
 	str_copy(e.traddr, sizeof(e.traddr), a->traddr);
-	e.tcp.sectype = NVMF_TCP_SECTYPE_NONE;
+	/* TSAS for TCP (NVMe/TCP 1.1 3.6.1.1): SECTYPE TLS 1.3 on a TLS port */
+	e.tcp.sectype = tls ? NVMF_TCP_SECTYPE_TLS13 : NVMF_TCP_SECTYPE_NONE;
 	log_win_put(g->w, sizeof(struct nvmf_disc_log_hdr) + g->n * sizeof(e), &e, sizeof(e));
 	g->n++;
 }
@@ -157,7 +165,7 @@ static void put_record(struct disc_gen *g, size_t li, uint8_t subtype, const cha
 	struct disc_addr a;
 
 	if (listener_addr(g, l, &a))
-		put_entry(g, &a, (uint16_t)(li + 1), l->port, subtype, nqn);
+		put_entry(g, &a, (uint16_t)(li + 1), l->port, subtype, nqn, l->tls);
 }
 
 /* oF 1.1 5.3: a referral names another discovery controller (numeric: conf checked it). */
@@ -171,7 +179,7 @@ static void put_referrals(struct disc_gen *g)
 		a.adrfam = inet_pton(AF_INET, r->host, &a4) == 1 ? NVMF_ADRFAM_IPV4
 								 : NVMF_ADRFAM_IPV6;
 		str_copy(a.traddr, sizeof(a.traddr), r->host);
-		put_entry(g, &a, 0, r->port, NVMF_SUBTYPE_REFERRAL, NVMF_DISC_NQN);
+		put_entry(g, &a, 0, r->port, NVMF_SUBTYPE_REFERRAL, NVMF_DISC_NQN, false);
 	}
 }
 

@@ -50,6 +50,7 @@ struct listener *listener_alloc(const struct cfg_listener *cl)
 	}
 	atomic_init(&l->refs, 1);
 	atomic_init(&l->discovery_only, cl->discovery_only);
+	atomic_init(&l->tls, cl->tls);
 	atomic_init(&l->ana, a);
 	l->fd = -1;
 	l->port = cl->port;
@@ -134,4 +135,48 @@ struct listener *listener_set_find(const struct listener_set *s, const struct cf
 			return l;
 	}
 	return NULL;
+}
+
+const char *listener_tls_fail_name(enum listener_tls_fail f)
+{
+	static const char *const names[LTLS_NFAIL] = {
+		[LTLS_NOT_TLS] = "not TLS",
+		[LTLS_PLAIN_PORT] = "TLS on a plain port",
+		[LTLS_UNKNOWN_ID] = "unknown identity",
+		[LTLS_KEY_MISMATCH] = "wrong key",
+		[LTLS_TIMEOUT] = "handshake timeout",
+		[LTLS_BAD_RECORD] = "bad record",
+		[LTLS_OTHER] = "other",
+	};
+
+	return (unsigned)f < LTLS_NFAIL ? names[f] : "?";
+}
+
+void listener_tls_count(struct listener *l, enum listener_tls_fail f)
+{
+	if ((unsigned)f < LTLS_NFAIL)
+		atomic_fetch_add_explicit(&l->tls_stats.fail[f], 1, memory_order_relaxed);
+}
+
+uint64_t listener_tls_summary(struct listener *l, char *buf, size_t len)
+{
+	uint64_t total = 0;
+	size_t off;
+	int n;
+
+	n = snprintf(buf, len, "%llu TLS handshake(s)",
+		     (unsigned long long)atomic_load(&l->tls_stats.handshakes));
+	off = n > 0 ? (size_t)n : 0;
+	for (int f = 0; f < LTLS_NFAIL; f++) {
+		uint64_t v = atomic_load_explicit(&l->tls_stats.fail[f], memory_order_relaxed);
+
+		if (v == 0)
+			continue;
+		n = snprintf(buf + off, off < len ? len - off : 0, "%s%s %llu",
+			     total ? ", " : "; refused or broken: ", listener_tls_fail_name(f),
+			     (unsigned long long)v);
+		off += n > 0 ? (size_t)n : 0;
+		total += v;
+	}
+	return total;
 }

@@ -16,6 +16,27 @@
 #include "config.h"
 
 /*
+ * Why TLS connections of a listener ended before the handshake finished, or
+ * broke afterwards (nvmfd.ini(5) TLS). Counted by the workers, logged by
+ * main (listener_tls_summary).
+ */
+enum listener_tls_fail {
+	LTLS_NOT_TLS,	   /* a TLS port: the first bytes were no ClientHello (plain ICReq) */
+	LTLS_PLAIN_PORT,   /* a plain port: the first bytes were a ClientHello */
+	LTLS_UNKNOWN_ID,   /* no key for the offered identity, or one we cannot parse */
+	LTLS_KEY_MISMATCH, /* the host's PSK differs (binder, digest, hash) */
+	LTLS_TIMEOUT,	   /* no finished handshake within icreq_timeout */
+	LTLS_BAD_RECORD,   /* a corrupted, malformed or truncated record */
+	LTLS_OTHER,	   /* another protocol failure or alert */
+	LTLS_NFAIL,
+};
+
+struct listener_tls_stats {
+	_Atomic uint64_t handshakes; /* completed */
+	_Atomic uint64_t fail[LTLS_NFAIL];
+};
+
+/*
  * The ANA state of each group as seen through one listener (NVMe Base 2.0
  * 8.1: the port is what a host's path goes through). Immutable once
  * published: a reload swaps the listener's pointer (the listener itself,
@@ -31,7 +52,15 @@ struct listener {
 	_Atomic bool removed;
 	int fd;
 	_Atomic bool discovery_only; /* a reload may change it in place */
-	char host[64];		     /* as configured: the identity a reload compares */
+	/*
+	 * tls_listen: a reload may change it in place; connections accepted
+	 * before keep the mode they began with, but plain ones are closed
+	 * when the port begins to require TLS.
+	 */
+	_Atomic bool tls;
+	struct listener_tls_stats tls_stats;
+	uint64_t tls_logged; /* main: the failures its last summary line counted */
+	char host[64];	     /* as configured: the identity a reload compares */
 	unsigned int port;
 	char name[80]; /* "127.0.0.1:4420", "[::1]:4420" */
 	_Atomic(struct ana_states *) ana;
@@ -52,6 +81,14 @@ struct listener *listener_alloc(const struct cfg_listener *cl);
 void listener_get(struct listener *l);
 void listener_put(struct listener *l);
 struct listener_set *listener_set_alloc(size_t n);
+/* The name of a listener_tls_fail ("unknown identity", ...). */
+const char *listener_tls_fail_name(enum listener_tls_fail f);
+void listener_tls_count(struct listener *l, enum listener_tls_fail f);
+/*
+ * "N handshakes, M failed (unknown identity 1, ...)" into buf; returns the
+ * number of failures.
+ */
+uint64_t listener_tls_summary(struct listener *l, char *buf, size_t len);
 /* The listener of set s that cl names (same address and port), or NULL. */
 struct listener *listener_set_find(const struct listener_set *s, const struct cfg_listener *cl);
 

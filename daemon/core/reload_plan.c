@@ -310,7 +310,8 @@ static int plan_listeners(struct target *t, struct plan *pl)
 		struct listener *l = listener_set_find(cur, cl);
 
 		if (l != NULL) {
-			changed |= atomic_load(&l->discovery_only) != cl->discovery_only;
+			changed |= atomic_load(&l->discovery_only) != cl->discovery_only ||
+				   atomic_load(&l->tls) != cl->tls;
 			ret = plan_ana(pl, l, cl);
 			if (ret)
 				return ret;

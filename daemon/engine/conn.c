@@ -100,6 +100,7 @@ int conn_set_qsize(struct conn *c, uint32_t qsize)
 
 static void conn_free_mem(struct conn *c)
 {
+	conn_tls_free(c);
 	free(c->slots);
 	free(c->rxbuf);
 	conn_tx_fini(c);
@@ -184,6 +185,15 @@ void conn_accept(struct worker *w, struct listener *l, int fd)
 	c->p.max_icd = tp->io_icd > NVME_TCP_ADMIN_ICD ? tp->io_icd : NVME_TCP_ADMIN_ICD;
 	tcp_rx_init(&c->rx, &c->p);
 	worker_conn_add(w, c);
+	if (atomic_load(&l->tls)) {
+		int ret = conn_tls_start(c);
+
+		if (ret) {
+			conn_err(c, "TLS: cannot start a session: %s", strerror(-ret));
+			conn_close(c, CLOSE_NOW, "no TLS session");
+			return;
+		}
+	}
 	conn_dbg(c, "accepted on %s", l->name);
 	conn_rx_resume(c, 0);
 }
@@ -242,7 +252,7 @@ static void rx_arm(struct conn *c)
 			return;
 	} else if (c->rx_pause || c->rx_off != c->rx_len) {
 		return;
-	} else {
+	} else if (c->tls == NULL) {
 		want = tcp_rx_data_wanted(&c->rx, &where);
 	}
 	sqe = worker_sqe(c->w);
@@ -365,8 +375,10 @@ static int rx_step(struct conn *c, const uint8_t *p, uint32_t len, uint32_t *use
 	return 0;
 }
 
-/* Run the staged bytes through the codec, then receive more if allowed. */
-static void rx_process(struct conn *c)
+static void rx_tls_pump(struct conn *c);
+
+/* Run the staged bytes through the codec. */
+static void rx_consume(struct conn *c)
 {
 	while (!c->rx_pause && !c->closing && c->rx_off < c->rx_len) {
 		uint32_t used;
@@ -379,11 +391,64 @@ static void rx_process(struct conn *c)
 		if (ret < 0)
 			break;
 	}
+}
+
+/* Run the staged bytes through the codec, then receive more if allowed. */
+static void rx_process(struct conn *c)
+{
+	rx_consume(c);
 	if (c->closing)
 		return;
 	if (c->rx_off == c->rx_len)
 		c->rx_off = c->rx_len = 0;
-	rx_arm(c);
+	if (c->tls != NULL)
+		rx_tls_pump(c);
+	else
+		rx_arm(c);
+}
+
+/*
+ * TLS (conn_tls.c): plaintext out of the session into the places a plain
+ * receive would fill: payload the codec wants straight into the command's
+ * buffer, anything else into the staging buffer, which is then parsed as
+ * if received. Ciphertext is received into the staging buffer only when
+ * the session has no whole record left and nothing is staged.
+ */
+static void rx_tls_pump(struct conn *c)
+{
+	ssize_t n = -EAGAIN;
+	uint32_t used;
+
+	if (c->tls_in_pump)
+		return; /* the outer loop goes on */
+	c->tls_in_pump = true;
+	while (!c->closing && !c->rx_pause && c->rx_off == c->rx_len) {
+		void *where = NULL;
+		uint32_t want = tcp_rx_data_wanted(&c->rx, &where);
+
+		if (want != 0) {
+			n = conn_tls_read(c, where, want);
+			if (n <= 0)
+				break;
+			tcp_rx_data_placed(&c->rx, (uint32_t)n);
+			if ((uint32_t)n == want && rx_step(c, NULL, 0, &used) < 0)
+				break;
+			continue;
+		}
+		n = conn_tls_read(c, c->rxbuf, c->rxbuf_size);
+		if (n <= 0)
+			break;
+		c->rx_off = 0;
+		c->rx_len = (uint32_t)n;
+		c->rx_full = false;
+		c->rx_whole = 0;
+		rx_consume(c);
+		if (!c->closing && c->rx_off == c->rx_len)
+			c->rx_off = c->rx_len = 0;
+	}
+	c->tls_in_pump = false;
+	if (n == -EAGAIN || !c->tls_up)
+		rx_arm(c); /* checks closing, pauses and staged bytes */
 }
 
 void conn_rx_resume(struct conn *c, unsigned int clear)
@@ -411,6 +476,12 @@ void conn_recv_done(struct conn *c, int res)
 	}
 	if (res == -ECANCELED && c->rx_pause)
 		return; /* paused (draining) */
+	if (res == 0 && c->tls != NULL && c->tls_first_seen &&
+	    (!c->tls_up || tls_session_input_pending(c->tls))) {
+		/* the host gave up during the handshake, or inside a record: logged, counted */
+		conn_tls_eof(c);
+		return;
+	}
 	if (res <= 0) {
 		if (res < 0 && !quiet_error(res))
 			conn_warn(c, "receive: %s", strerror(-res));
@@ -418,6 +489,20 @@ void conn_recv_done(struct conn *c, int res)
 			   res == 0 ? "the host closed the connection" : strerror(-res));
 		return;
 	}
+	if (c->tls != NULL) {
+		/* ciphertext: into the session, then plaintext out of it */
+		/*
+		 * ciphertext: into the session, then plaintext out of it; what the
+		 * handshake's end staged (kernel TLS, or keys it could not export)
+		 * is parsed first
+		 */
+		c->rx_off = c->rx_len = 0;
+		if (conn_tls_input(c, c->rxbuf, (uint32_t)res) == 0)
+			rx_process(c);
+		return;
+	}
+	if (!c->tls_first_seen && conn_tls_plain_check(c, c->rxbuf, (uint32_t)res) < 0)
+		return;
 	if (c->recv_direct) {
 		tcp_rx_data_placed(&c->rx, (uint32_t)res);
 		/* all placed: a zero-length feed moves on to the digest or the PDU */
@@ -682,6 +767,16 @@ void conn_tick(struct conn *c)
 	if (c->closing) {
 		if (c->fin_sent && now >= c->linger_ms && c->recv_armed)
 			hard_close(c);
+		return;
+	}
+	if (!c->tls_mode && atomic_load(&c->l->tls)) {
+		conn_warn(c, "its listener now requires TLS (reload): closing");
+		conn_close(c, CLOSE_NOW, "listener requires TLS");
+		return;
+	}
+	if (c->tls != NULL && !c->tls_up &&
+	    now - c->accepted_ms >= (int64_t)w->t->p.icreq_timeout_ms) {
+		conn_tls_timeout(c);
 		return;
 	}
 	if (!c->rx.ic_done && now - c->accepted_ms >= (int64_t)w->t->p.icreq_timeout_ms) {

@@ -46,6 +46,7 @@
 #include "ctrl.h"
 #include "log.h"
 #include "pdu.h"
+#include "tls_session.h"
 #include "worker.h"
 
 #define CONN_RXBUF_SIZE	 (16u << 10)  /* staging: headers and small payloads, at first */
@@ -89,11 +90,12 @@ struct tx_batch {
 	struct iovec iov[CONN_TX_BATCH * 4];
 	struct msghdr msg;
 	size_t total, sent;
-	uint32_t payload; /* C2HData bytes in it */
-	bool zc;	  /* sent with SENDMSG_ZC */
-	bool sending;	  /* a send SQE of it is in flight */
-	bool finished;	  /* all sent, or given up */
-	int notifs;	  /* notification CQEs still to come */
+	uint32_t payload;      /* C2HData bytes in it */
+	struct tls_outbuf tls; /* TLS: the ciphertext this batch sends (conn_tls.c) */
+	bool zc;	       /* sent with SENDMSG_ZC */
+	bool sending;	       /* a send SQE of it is in flight */
+	bool finished;	       /* all sent, or given up */
+	int notifs;	       /* notification CQEs still to come */
 } __attribute__((aligned(8)));
 
 struct conn {
@@ -108,6 +110,16 @@ struct conn {
 	int64_t accepted_ms;
 	struct sockaddr_storage peer_ss;
 	bool lim_pending; /* counted for its address (conn_limits.h): not connected yet */
+
+	/* TLS (conn_tls.c): set at accept on a tls_listen port */
+	bool tls_mode;		 /* accepted on a TLS port: nothing in plain text */
+	struct tls_session *tls; /* userspace record layer; NULL for plain text */
+	bool tls_up;		 /* the handshake is complete */
+	bool ktls;		 /* ... and the kernel does the records (tls is NULL) */
+	bool tls_first_seen;	 /* the first bytes of the connection were looked at */
+	bool tls_in_pump;	 /* in rx_tls_pump (no re-entry) */
+	bool tls_notify_sent;	 /* close_notify queued */
+	char tls_host[224];	 /* the host NQN its identity named (logs) */
 
 	/* codec */
 	struct tcp_conn_params p;
@@ -247,6 +259,47 @@ void conn_maybe_handoff(struct conn *c);
 /* The first batch storage (at accept); 0 or -ENOMEM. Free them all (conn_free). */
 int conn_tx_init(struct conn *c);
 void conn_tx_fini(struct conn *c);
+
+/*
+ * TLS record layer (conn_tls.c): TLS 1.3 with a PSK (NVMe/TCP 1.1 3.6.1)
+ * between the socket and the codec, in userspace over memory BIOs; the
+ * worker that owns the connection encrypts and decrypts; the codec never
+ * knows.
+ *
+ * conn_tls_setup(): once, before the workers start (the shared context).
+ * conn_tls_start(): at accept on a TLS port; 0 or -errno.
+ * conn_tls_input(): n received bytes at p go into the session; drives the
+ *   handshake; once it is done, hands the records to kernel TLS where the
+ *   kernel has it (then c->tls is NULL, c->ktls set, and what the session
+ *   had decrypted is staged in rxbuf). 0, or < 0 when the connection was
+ *   closed. NVMFD_KTLS=0 in the environment keeps every record in user
+ *   space.
+ * conn_tls_read(): plaintext into buf: > 0, -EAGAIN (receive more), or
+ *   < 0 when the connection was closed (logged, counted).
+ * conn_tls_encrypt(): b's iovcnt iovecs become ciphertext records, and b's
+ *   iovec is that ciphertext (*iovcnt 1, or 0 when there is nothing to
+ *   send); with iovcnt 0 it sends what the session holds (handshake,
+ *   alerts). 0 or < 0 (closed).
+ * conn_tls_out_pending(): the session holds bytes to send.
+ * conn_tls_plain_check(): on a plain port, the first n bytes: -EPROTO (and
+ *   closed) if they start a ClientHello.
+ * conn_tls_eof(): the host closed its side before the handshake finished,
+ *   or inside a record (truncated): log, count, close.
+ * conn_tls_timeout(): conn_tick, the handshake is unfinished at the ICReq
+ *   deadline: log, count, close.
+ */
+int conn_tls_setup(void);
+void conn_tls_teardown(void);
+int conn_tls_start(struct conn *c);
+void conn_tls_free(struct conn *c);
+int conn_tls_input(struct conn *c, const uint8_t *p, uint32_t n);
+ssize_t conn_tls_read(struct conn *c, void *buf, size_t len);
+int conn_tls_encrypt(struct conn *c, struct tx_batch *b, int *iovcnt);
+bool conn_tls_out_pending(struct conn *c);
+int conn_tls_plain_check(struct conn *c, const uint8_t *p, uint32_t n);
+void conn_tls_timeout(struct conn *c);
+/* The host closed its side before the handshake finished. */
+void conn_tls_eof(struct conn *c);
 
 /*
  * Zero-copy send (conn_zc.c), per worker. conn_zc_setup(): at worker start,

@@ -142,6 +142,7 @@ static void free_list(struct tx_batch *b)
 	while (b != NULL) {
 		struct tx_batch *next = b->next;
 
+		tls_outbuf_free(&b->tls);
 		free(b);
 		b = next;
 	}
@@ -170,6 +171,7 @@ static struct tx_batch *batch_get(struct conn *c)
 		b = malloc(sizeof(*b));
 		if (b == NULL)
 			return NULL;
+		memset(&b->tls, 0, sizeof(b->tls));
 		c->nr_batches++;
 	}
 	b->conn = c;
@@ -223,9 +225,10 @@ static void submit_send(struct conn *c, struct tx_batch *b)
 	c->send_armed = true;
 }
 
-static bool tx_queued(const struct conn *c)
+static bool tx_queued(struct conn *c)
 {
-	return c->txq != NULL || c->icresp_pending || c->term_pending;
+	return c->txq != NULL || c->icresp_pending || c->term_pending || conn_tls_out_pending(c) ||
+	       (c->closing && c->tx_close && c->tls != NULL && c->tls_up && !c->tls_notify_sent);
 }
 
 void conn_tx_flush(struct conn *c)
@@ -273,10 +276,25 @@ void conn_tx_flush(struct conn *c)
 		add_pdu(b, &iovcnt, &s->pdu);
 		c->term_pending = false;
 	}
+	if (c->tls != NULL) {
+		/* records the batch owns; the PDUs' buffers are not sent from */
+		if (conn_tls_encrypt(c, b, &iovcnt) < 0 || iovcnt == 0) {
+			b->finished = true;
+			*c->tx_tail = b;
+			c->tx_tail = &b->next;
+			release_batches(c);
+			if (!c->closing)
+				return;
+			if (c->tx_close && !c->fin_sent)
+				conn_fin(c);
+			return;
+		}
+	}
 	memset(&b->msg, 0, sizeof(b->msg));
 	b->msg.msg_iov = b->iov;
 	b->msg.msg_iovlen = (size_t)iovcnt;
-	b->zc = conn_zc_wanted(c, b->payload);
+	/* kernel TLS encrypts into its own pages: zero-copy would only add notifications */
+	b->zc = c->tls == NULL && !c->ktls && conn_zc_wanted(c, b->payload);
 	*c->tx_tail = b;
 	c->tx_tail = &b->next;
 	submit_send(c, b);

@@ -101,9 +101,11 @@ static int publish(struct target *t, struct plan *pl, struct leftovers *lo)
 				ret |= ptrs_push(&lo->listeners, old->l[i]);
 			}
 		}
-		for (size_t i = 0; i < pl->cfg->nlisteners; i++)
+		for (size_t i = 0; i < pl->cfg->nlisteners; i++) {
 			atomic_store(&pl->ls->l[i]->discovery_only,
 				     pl->cfg->listeners[i].discovery_only);
+			atomic_store(&pl->ls->l[i]->tls, pl->cfg->listeners[i].tls);
+		}
 		lo->ls = atomic_exchange(&t->ls, pl->ls);
 	}
 	lo->cfg = atomic_exchange(&t->cfg, pl->cfg);

@@ -315,9 +315,13 @@ int workers_start(struct target *t)
 
 	if (t->nworkers == 0 || g_workers != NULL)
 		return -EINVAL;
+	ret = conn_tls_setup();
+	if (ret)
+		return ret;
 	ret = workers_alloc(t);
 	if (ret) {
 		workers_free();
+		conn_tls_teardown();
 		return ret;
 	}
 	/* Signals are main's: workers start with every one blocked. */
@@ -344,6 +348,7 @@ int workers_start(struct target *t)
 	if (ret) {
 		stop_and_join();
 		workers_free();
+		conn_tls_teardown();
 		atomic_store(&t->stopping, false);
 		return ret;
 	}
@@ -361,4 +366,5 @@ void workers_stop(void)
 	log_info("stopping %u worker(s)", g_nworkers);
 	stop_and_join();
 	workers_free();
+	conn_tls_teardown();
 }

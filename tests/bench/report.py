@@ -179,6 +179,53 @@ def main():
                 f(m["lat_us"]["p99"], "{:.0f}"), f(m["target_cores"], "{:.2f}")]) + " |")
         res["rbd_bench_iops"] = {k: med(v) for k, v in rbdb.items()}
         json.dump(res, open(a.out + ".json", "w"), indent=1)
+    # TLS: plain and TLS runs alternating on one target (1 worker, busy_poll 0)
+    aes = next((r["bytes_per_s"] for r in recs if r["kind"] == "aes"), None)
+    tls = {}
+    for r in recs:
+        if r["kind"] == "tls":
+            tls.setdefault(r["row"], {}).setdefault(r["mode"], []).append(r["r"])
+    tls_rows = []
+    for row, modes in tls.items():
+        t = {"row": row}
+        for mode, runs in modes.items():
+            cpu_us = [1e6 / x["target_cpu"]["iops_per_cpu_s"]
+                      if x.get("target_cpu") and x["target_cpu"]["iops_per_cpu_s"] else None
+                      for x in runs]
+            t[mode] = {"iops": med([x["total"]["iops"] for x in runs]),
+                       "iops_all": [x["total"]["iops"] for x in runs],
+                       "target_cpu_us_per_io": med(cpu_us),
+                       "cpu_us_all": cpu_us,
+                       "bytes_per_io": runs[0]["total"]["bytes_per_s"] / runs[0]["total"]["iops"]
+                       if runs[0]["total"]["iops"] else None,
+                       "errors": sum(x["errors"] for x in runs)}
+        p, q = t.get("plain"), t.get("tls")
+        if p and q and p["iops"] and p["target_cpu_us_per_io"] and q["target_cpu_us_per_io"]:
+            t["iops_ratio"] = q["iops"] / p["iops"]
+            t["extra_cpu_us_per_io"] = q["target_cpu_us_per_io"] - p["target_cpu_us_per_io"]
+            b = p["bytes_per_io"]
+            if b and t["extra_cpu_us_per_io"] > 0:
+                t["extra_cpu_gb_s"] = b / (t["extra_cpu_us_per_io"] * 1e-6) / 1e9
+                if aes:
+                    t["aes_passes"] = aes / (b / (t["extra_cpu_us_per_io"] * 1e-6))
+        tls_rows.append(t)
+    res["tls"] = {"aes_128_gcm_bytes_per_s": aes, "rows": tls_rows}
+    json.dump(res, open(a.out + ".json", "w"), indent=1)
+    if tls_rows:
+        md += ["", "TLS (one target, 1 worker pinned, busy_poll 0; polling client; plain and TLS "
+               "runs alternating; medians): target CPU per I/O from nvmf-perf --target-pid. "
+               "AES-128-GCM on one core (openssl speed, 16 KiB): "
+               + f(aes / 1e9 if aes else None, "{:.2f}") + " GB/s; passes = the extra CPU "
+               "per byte over AES-GCM's cost per byte.", "",
+               "| row | plain IOPS | TLS IOPS | TLS / plain | plain CPU us/IO | TLS CPU us/IO "
+               "| extra us/IO | extra as GB/s | passes |", "|" + "---|" * 9]
+        for t in tls_rows:
+            p, q = t.get("plain", {}), t.get("tls", {})
+            md.append("| " + " | ".join([
+                t["row"], f(p.get("iops")), f(q.get("iops")), f(t.get("iops_ratio"), "{:.2f}"),
+                f(p.get("target_cpu_us_per_io"), "{:.1f}"), f(q.get("target_cpu_us_per_io"), "{:.1f}"),
+                f(t.get("extra_cpu_us_per_io"), "{:.1f}"), f(t.get("extra_cpu_gb_s"), "{:.2f}"),
+                f(t.get("aes_passes"), "{:.1f}")]) + " |")
     errs = sum(m["errors"] for m in rows)
     md.append(f"Failed commands over all runs: {errs}.")
     open(a.out + ".md", "w").write("\n".join(md) + "\n")

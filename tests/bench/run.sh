@@ -23,7 +23,13 @@
 #    the spin that waits for the next command. SPDK's per-core reference is
 #    its busy time the same way (useful polls only).
 # 4. Idle: 64 connected idle queues, the target's CPU use.
-# 5. With SPDK_DIR set to an SPDK build: nvmfd and SPDK's nvmf_tgt side by
+# 5. TLS (TLS=1, the default): one target (1 worker pinned, busy_poll 0 so
+#    that its CPU is the work) with a plain and a tls_listen port; 4K QD 32
+#    random read / write and 128K QD 16 read / write, polling client, plain
+#    and TLS runs alternating (RUNS each): IOPS and the target's CPU per I/O,
+#    TLS over plain in the same run; and `openssl speed` AES-128-GCM on one
+#    core, to express the TLS cost in passes over the data.
+# 7. With SPDK_DIR set to an SPDK build: nvmfd and SPDK's nvmf_tgt side by
 #    side, both driven by spdk_nvme_perf (spdk_side_by_side.py; RUNS rounds
 #    of SECS seconds, alternating), written to OUTDIR/spdk-DATE.{md,json}.
 # 6. RBD (where Ceph, mini-ceph and an RBD-enabled build are there): a
@@ -43,9 +49,10 @@
 # WORKERS ("1 all"), DIGESTS ("none hd"), CLIENTS ("sleep poll": the
 # polling client runs with one worker only), BUSY_POLL_OFF (1: the pass
 # with the target's busy-poll off; 0 skips it), CPU_TARGET (0), CPU_CLIENT (1),
-# PERF_ARGS (more nvmf-perf options for every run), RBD_BENCH (auto: step 6
-# where it can run; 0: never; only: iperf3, pingpong and step 6 only),
-# MINI_CEPH (the mini-ceph script).
+# PERF_ARGS (more nvmf-perf options for every run), TLS (1; 0 skips step 5),
+# TLS_ONLY (1: only step 5), RBD_BENCH (auto: the RBD step where it can run;
+# 0: never; only: iperf3, pingpong and the RBD step only), MINI_CEPH (the
+# mini-ceph script).
 # iperf3 comes from Debian: apt-get install -y iperf3 (the bench asks apt
 # itself when it is missing and it runs as root).
 set -euo pipefail
@@ -57,6 +64,7 @@ RUNS=${RUNS:-3} SECS=${SECS:-5} WARMUP=${WARMUP:-1} IDLE_SECS=${IDLE_SECS:-10}
 ROWS=${ROWS:-all} WORKERS=${WORKERS:-1 all} DIGESTS=${DIGESTS:-none hd}
 CLIENTS=${CLIENTS:-sleep poll} BUSY_POLL_OFF=${BUSY_POLL_OFF:-1}
 CT=${CPU_TARGET:-0} CC_=${CPU_CLIENT:-1}
+TLS=${TLS:-1} TLS_ONLY=${TLS_ONLY:-0}
 read -r -a perf_args <<<"${PERF_ARGS:-}"
 ncpu=$(nproc)
 SUB=nqn.2026-11.io.nvmfd:bench
@@ -188,6 +196,7 @@ stop_target() { kill "$dpid"; wait "$dpid" 2>/dev/null || true; dpid=''; }
 
 # passes: workers:busy_poll (the default 50us, and 0 with one worker)
 passes=()
+[[ $TLS_ONLY == 1 ]] && WORKERS=''
 for wk in $WORKERS; do
 	passes+=("$wk:50us")
 	[[ $wk == 1 && $BUSY_POLL_OFF == 1 && " $CLIENTS " == *" poll "* ]] && passes+=("1:0")
@@ -318,6 +327,45 @@ EOF
 	cephdir=''
 else
 	say "rbd: skipped ($rbd_why)"
+fi
+
+# --- TLS: the record layer's cost ------------------------------------------------
+TLS_HOST=nqn.2026-11.io.nvmfd:bench-host
+if [[ $TLS != 0 ]]; then
+	python3 -c 'import base64,os,struct,zlib; k=os.urandom(32); print("NVMeTLSkey-1:01:" + base64.b64encode(k + struct.pack("<I", zlib.crc32(k))).decode() + ":")' >"$work/psk"
+	chmod 600 "$work/psk"
+	start_target 1 0
+	stop_target
+	P_TLS=$(port)
+	sed -i "s/^discovery_listen = none/tls_listen = 127.0.0.1:$P_TLS\ndiscovery_listen = none/" "$work/nvmfd.ini"
+	printf '[host %s]\ntls_key = @%s\n' "$TLS_HOST" "$work/psk" >>"$work/nvmfd.ini"
+	taskset -c "$CT" "$nvmfd" -c "$work/nvmfd.ini" >"$work/nvmfd.log" 2>&1 &
+	dpid=$!
+	for _ in $(seq 100); do timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_TLS" 2>/dev/null && break; sleep 0.1; done
+	say "TLS: target pid $dpid, plain :$P_IO, TLS :$P_TLS"
+	"$perf" -n 1 -w write -o 128k -q 16 -t 0.001 --fill -c "$CC_" --hostnqn "$TLS_HOST" \
+		"127.0.0.1:$P_IO" "$SUB" >/dev/null
+	# AES-128-GCM on one core (16 KiB records), for the cost in passes over the data
+	aes=$(taskset -c "$CT" openssl speed -evp aes-128-gcm -bytes 16384 -seconds 2 2>/dev/null |
+		awk '/^AES-128-GCM|^aes-128-gcm/ {v=$NF; sub(/k$/, "", v); print v * 1000}')
+	echo "{\"kind\": \"aes\", \"bytes_per_s\": ${aes:-null}}" >>"$raw"
+	for row in "rr4k-qd32 randread 4k 32" "rw4k-qd32 randwrite 4k 32" "sr128k-qd16 read 128k 16" \
+		"sw128k-qd16 write 128k 16"; do
+		read -r name wl bs qd <<<"$row"
+		for r in $(seq "$RUNS"); do
+			for mode in plain tls; do
+				targ=("127.0.0.1:$P_IO")
+				tla=()
+				[[ $mode == tls ]] && targ=("127.0.0.1:$P_TLS") tla=(--tls-key "@$work/psk")
+				say "TLS pass: $name $mode run $r/$RUNS"
+				j=$("$perf" --json -n 1 -w "$wl" -o "$bs" -q "$qd" -c "$CC_" -t "$SECS" \
+					-a "$WARMUP" --poll --hostnqn "$TLS_HOST" "${tla[@]}" "${perf_args[@]}" \
+					--target-pid "$dpid" "${targ[@]}" "$SUB" | tr -d '\n') || say "  run failed"
+				[[ -n $j ]] && echo "{\"kind\": \"tls\", \"row\": \"$name\", \"mode\": \"$mode\", \"r\": $j}" >>"$raw"
+			done
+		done
+	done
+	stop_target
 fi
 
 iperf_samples end

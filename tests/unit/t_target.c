@@ -54,6 +54,7 @@ void t_fixture_init(struct t_fixture *f)
 	log_level = LOGL_WARN; /* refusals are worth seeing; each controller's life is not */
 	listener(f, 0, "0.0.0.0", 4420, false);
 	listener(f, 1, "192.0.2.1", 4421, false);
+	f->listeners[1].tls = true; /* tls_listen */
 	listener(f, 2, "::", 4420, false);
 	listener(f, 3, "0.0.0.0", 8009, true);
 	f->cfg.listeners = f->listeners;

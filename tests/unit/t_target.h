@@ -5,7 +5,7 @@
  *   subsystem NQN_A (any host): namespaces 1 (1 GiB of 512-byte blocks),
  *     2 (read-only, 4 KiB blocks), 5 (small): NN = 5, 3 and 4 inactive
  *   subsystem NQN_B: only HOST_A may connect, no namespaces
- *   listeners: 0 = 0.0.0.0:4420, 1 = 192.0.2.1:4421, 2 = [::]:4420,
+ *   listeners: 0 = 0.0.0.0:4420, 1 = 192.0.2.1:4421 (TLS), 2 = [::]:4420,
  *              3 = 0.0.0.0:8009 discovery_only; cfg.discovery = no
  *   limits: io_qdepth 128, max_io_queues 8, mdts_bytes 128 KiB (MDTS 5),
  *           io_icd 8192, kato_default 120 s, cap_to 30, 2 workers

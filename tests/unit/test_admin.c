@@ -672,11 +672,13 @@ static void check_entry(const struct nvmf_disc_log_entry *e, uint8_t subtype, ui
 			uint16_t portid, const char *traddr, const char *trsvcid, const char *nqn)
 {
 	char pad[256];
+	bool tls = strcmp(trsvcid, "4421") == 0; /* listener 1 requires TLS */
 
 	assert_int_equal(e->trtype, NVMF_TRTYPE_TCP);
 	assert_int_equal(e->adrfam, adrfam);
 	assert_int_equal(e->subtype, subtype);
-	assert_int_equal(e->treq, NVMF_TREQ_SECURE_NOT_REQUIRED);
+	/* TREQ secure channel required and TSAS SECTYPE TLS 1.3 on a TLS port */
+	assert_int_equal(e->treq, tls ? NVMF_TREQ_SECURE_REQUIRED : NVMF_TREQ_SECURE_NOT_REQUIRED);
 	assert_int_equal(t_le16(&e->portid), portid);
 	assert_int_equal(t_le16(&e->cntlid), 0xffff);
 	assert_int_equal(t_le16(&e->asqsz), 32);
@@ -691,7 +693,7 @@ static void check_entry(const struct nvmf_disc_log_entry *e, uint8_t subtype, ui
 	memset(pad, 0, sizeof(pad));
 	snprintf(pad, sizeof(pad), "%s", nqn);
 	assert_memory_equal(e->subnqn, pad, sizeof(e->subnqn));
-	assert_int_equal(e->tcp.sectype, 0);
+	assert_int_equal(e->tcp.sectype, tls ? NVMF_TCP_SECTYPE_TLS13 : NVMF_TCP_SECTYPE_NONE);
 }
 
 static uint64_t read_numrec(struct ctrl *d)

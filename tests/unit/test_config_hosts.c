@@ -232,13 +232,82 @@ static void test_warnings(void **state)
 	rmdir(dir);
 }
 
+/*
+ * TLS: tls_listen ports (and the default discovery port of their address),
+ * tls_psk_derivation and its default, their mistakes and warnings.
+ */
+static void test_tls(void **state)
+{
+	static char text[4096];
+	char body[1024];
+	struct cfg_config *cfg = NULL;
+	const struct cfg_host *h;
+
+	(void)state;
+	snprintf(body, sizeof(body),
+		 "[host " HOST1 "]\ntls_key = %s\n[host " HOST2 "]\ntls_key = %s\n"
+		 "tls_psk_derivation = rfc8446\n",
+		 tls_a, tls_a);
+	cfg = load(body, 0);
+	h = cfg_find_host(cfg, HOST1);
+	assert_int_equal(h->tls_psk_kdf, TLS_PSK_KDF_LIBNVME_COMPAT); /* the default */
+	assert_int_equal(h->tls_psk_kdf_line, 0);
+	h = cfg_find_host(cfg, HOST2);
+	assert_int_equal(h->tls_psk_kdf, TLS_PSK_KDF_RFC8446);
+	assert_int_equal(h->tls_psk_kdf_line, 11);
+	assert_false(cfg->listeners[0].tls);
+	cfg_free(cfg);
+
+	fails_with("[host " HOST1 "]\ntls_psk_derivation = hkdf\n",
+		   "t.ini:8: tls_psk_derivation = 'hkdf': expected rfc8446, libnvme-compat");
+	fails_with("[host " HOST1 "]\ntls_psk_derivation = rfc8446\n"
+		   "tls_psk_derivation = rfc8446\n",
+		   "t.ini:9: tls_psk_derivation is set twice");
+
+	/* a TLS port; its address's default discovery port requires TLS too */
+	snprintf(text, sizeof(text),
+		 "[nvmfd]\ntls_listen = 127.0.0.1:4421\nlisten = 127.0.0.2:4420\n"
+		 "[subsystem " SUBNQN "]\nallow_host = any\n[host " HOST1 "]\ntls_key = %s\n",
+		 tls_a);
+	assert_int_equal(cfg_load_string("t.ini", text, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->nlisteners, 4);
+	assert_true(cfg->listeners[0].tls);
+	assert_false(cfg->listeners[0].discovery_only);
+	assert_false(cfg->listeners[1].tls);
+	assert_int_equal(cfg->listeners[2].port, 8009);
+	assert_true(cfg->listeners[2].discovery_only);
+	assert_true(cfg->listeners[2].tls);
+	assert_false(cfg->listeners[3].tls);
+	cfg_free(cfg);
+
+	/* a TLS port no host can use: a warning; tls_discovery_listen */
+	assert_int_equal(cfg_load_string("t.ini",
+					 "[nvmfd]\ntls_listen = 127.0.0.1:4421\n"
+					 "tls_discovery_listen = 127.0.0.1:8010\n"
+					 "[subsystem " SUBNQN "]\nallow_host = any\n",
+					 &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg->nlisteners, 2);
+	assert_true(cfg->listeners[1].tls && cfg->listeners[1].discovery_only);
+	assert_non_null(cfg->warnings);
+	assert_non_null(strstr(cfg->warnings, "t.ini:2: warning: a TLS listener, but no [host] "
+					      "section has a tls_key"));
+	cfg_free(cfg);
+	cfg = NULL;
+	assert_int_not_equal(cfg_load_string("t.ini",
+					     "[nvmfd]\ntls_listen = 127.0.0.1:4421\n"
+					     "listen = 127.0.0.1:4421\n",
+					     &cfg, err, sizeof(err)),
+			     0);
+	assert_non_null(strstr(err, "t.ini:3: 127.0.0.1:4421 is already a listener (line 2)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_host_section),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_secret_file),
-		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_host_section), cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_secret_file),  cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
