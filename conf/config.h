@@ -21,6 +21,7 @@
  *   max_controllers_per_subsystem = 256
  *   icreq_timeout = 10s            ; accept to ICReq; durations: N, Ns or Nms
  *   pdu_timeout = 30s              ; a PDU's first byte to its last
+ *   auth_timeout = 30s             ; DH-HMAC-CHAP: Connect (or AUTH_Negotiate) to success
  *   max_buffers_per_connection = 32M ; data buffer bytes one connection may hold
  *
  *   [subsystem NQN]
@@ -149,6 +150,7 @@ struct cfg_config {
 	uint32_t max_controllers_per_subsystem;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
+	uint32_t auth_timeout_ms;	     /* an authentication transaction, Connect to success */
 	uint32_t max_buffers_per_connection; /* bytes */
 	size_t nsubsys;
 	struct cfg_subsystem *subsys;

@@ -30,6 +30,7 @@ void cfg_set_defaults(struct cfg_config *cfg)
 	cfg->max_controllers_per_subsystem = 256;
 	cfg->icreq_timeout_ms = 10000;
 	cfg->pdu_timeout_ms = 30000;
+	cfg->auth_timeout_ms = 30000;
 	cfg->max_buffers_per_connection = 32u << 20;
 }
 
@@ -409,6 +410,8 @@ static bool limit_key(struct cfg_parser *ps, const char *key, const char *value)
 		duration_key(ps, key, value, 100, 600000, &cfg->icreq_timeout_ms);
 	} else if (strcmp(key, "pdu_timeout") == 0) {
 		duration_key(ps, key, value, 100, 3600000, &cfg->pdu_timeout_ms);
+	} else if (strcmp(key, "auth_timeout") == 0) {
+		duration_key(ps, key, value, 100, 600000, &cfg->auth_timeout_ms);
 	} else if (strcmp(key, "max_buffers_per_connection") == 0) {
 		u32_key(ps, key, value, 4096, 1u << 30, &cfg->max_buffers_per_connection);
 		ps->conn_buf_line = ps->lineno;

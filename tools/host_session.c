@@ -92,7 +92,16 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
 /* ---- Options ---- */
 
 /* getopt values of the shared options that have no letter. */
-enum { OPT_HOSTNQN = 0x100, OPT_TIMEOUT, OPT_HOSTID, OPT_MAX_H2C, OPT_KATO, OPT_SQFLOW };
+enum {
+	OPT_HOSTNQN = 0x100,
+	OPT_TIMEOUT,
+	OPT_HOSTID,
+	OPT_MAX_H2C,
+	OPT_KATO,
+	OPT_SQFLOW,
+	OPT_DHCHAP_SECRET,
+	OPT_DHCHAP_CTRL_SECRET,
+};
 
 /*
  * The shared options. One is offered when the tool's HOST_OPTS_* bits
@@ -126,6 +135,11 @@ static const struct host_opt {
 	{OPT_SQFLOW, "disable-sqflow", no_argument, HOST_OPTS_SQFLOW, 0, "--disable-sqflow",
 	 "Connect without SQ flow control (reads may then end\n"
 	 "with C2HData SUCCESS, no CapsuleResp)"},
+	{OPT_DHCHAP_SECRET, "dhchap-secret", required_argument, 0, 0, "--dhchap-secret KEY",
+	 "DH-HMAC-CHAP host secret, DHHC-1:hh:...: or @FILE\n"
+	 "(used when the target requires authentication)"},
+	{OPT_DHCHAP_CTRL_SECRET, "dhchap-ctrl-secret", required_argument, 0, 0,
+	 "--dhchap-ctrl-secret KEY", "the controller's secret: authenticate it too"},
 };
 
 #define NOPTS (sizeof(host_opt_table) / sizeof(host_opt_table[0]))
@@ -151,6 +165,50 @@ void host_opts_init(struct host_opts *o, unsigned int offered_opts, uint32_t tim
 	o->ap.timeout_ms = timeout_ms;
 	o->default_timeout_s = timeout_ms / 1000;
 	o->refused_hint = refused_hint;
+}
+
+/*
+ * A DH-HMAC-CHAP secret as nvme-cli takes it (DHHC-1:hh:base64:), or
+ * @FILE holding one (so that it need not be on the command line, which
+ * other users can read in /proc). Errors are said here without echoing
+ * the secret: -EKEYREJECTED.
+ */
+static int parse_secret(const char *opt, const char *arg, struct dhchap_key *k)
+{
+	char buf[DHCHAP_KEY_STR_MAX + 64], *nl;
+	const char *why = NULL, *s = arg;
+	FILE *f = NULL;
+	int ret;
+
+	if (arg[0] == '@') {
+		f = fopen(arg + 1, "re");
+		if (f == NULL) {
+			warn("--%s: %s", opt, arg + 1);
+			return -EKEYREJECTED;
+		}
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+		nl = strpbrk(buf, "\r\n");
+		if (nl != NULL)
+			*nl = '\0';
+		s = buf;
+	}
+	ret = dhchap_key_parse(s, k, &why);
+	explicit_bzero(buf, sizeof(buf));
+	if (ret == -EKEYREJECTED)
+		warnx("--%s: the secret's CRC does not match its key", opt);
+	else if (ret)
+		warnx("--%s: not a DH-HMAC-CHAP secret (DHHC-1:hh:base64:): %s", opt,
+		      why ? why : "malformed");
+	return ret ? -EKEYREJECTED : 1;
+}
+
+void host_opts_wipe(struct host_opts *o)
+{
+	dhchap_key_wipe(&o->ap.dhchap_key);
+	dhchap_key_wipe(&o->ap.dhchap_ctrl_key);
+	o->ap.has_dhchap_key = o->ap.has_dhchap_ctrl_key = false;
 }
 
 int host_opt_parse(struct host_opts *o, int ch, const char *arg)
@@ -189,6 +247,12 @@ int host_opt_parse(struct host_opts *o, int ch, const char *arg)
 	case OPT_SQFLOW:
 		o->ap.disable_sqflow = true;
 		break;
+	case OPT_DHCHAP_SECRET:
+		o->ap.has_dhchap_key = true;
+		return parse_secret(h->name, arg, &o->ap.dhchap_key);
+	case OPT_DHCHAP_CTRL_SECRET:
+		o->ap.has_dhchap_ctrl_key = true;
+		return parse_secret(h->name, arg, &o->ap.dhchap_ctrl_key);
 	}
 	return 1;
 }
@@ -279,6 +343,10 @@ int host_opts_getopt(struct host_opts *o, int argc, char **argv, const char *sho
 		ret = host_opt_parse(o, ch, optarg);
 		if (ret == 0)
 			ret = tool_opt(ctx, ch, optarg);
+		if (ret == -EKEYREJECTED) { /* said, without echoing the secret */
+			usage(stderr);
+			return -EINVAL;
+		}
 		if (ret < 0) {
 			if (idx >= 0)
 				warnx("invalid value \"%s\" for --%s", optarg,
@@ -288,6 +356,10 @@ int host_opts_getopt(struct host_opts *o, int argc, char **argv, const char *sho
 			usage(stderr);
 			return -EINVAL;
 		}
+	}
+	if (o->ap.has_dhchap_ctrl_key && !o->ap.has_dhchap_key) {
+		warnx("--dhchap-ctrl-secret needs --dhchap-secret");
+		return -EINVAL;
 	}
 	if (o->ap.hostnqn[0] != '\0' && nvmf_nqn_check(o->ap.hostnqn, &why)) {
 		warnx("host NQN \"%s\" %s", o->ap.hostnqn, why);

@@ -109,6 +109,8 @@ nvmf_association_alloc(uint8_t trtype, const struct nvmf_association_params *par
 	na->na_refs = 1;
 	*err = apply_identity(&na->na_params, &why);
 	if (*err) {
+		dhchap_key_wipe(&na->na_params.dhchap_key);
+		dhchap_key_wipe(&na->na_params.dhchap_ctrl_key);
 		free(na);
 		return NULL;
 	}
@@ -117,8 +119,11 @@ nvmf_association_alloc(uint8_t trtype, const struct nvmf_association_params *par
 
 static void association_put(struct nvmf_association *na)
 {
-	if (--na->na_refs == 0)
-		free(na);
+	if (--na->na_refs != 0)
+		return;
+	dhchap_key_wipe(&na->na_params.dhchap_key);
+	dhchap_key_wipe(&na->na_params.dhchap_ctrl_key);
+	free(na);
 }
 
 void nvmf_association_free(struct nvmf_association *na)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabrics_auth.h"
 #include "log.h"
 #include "nqn.h"
 
@@ -78,9 +79,10 @@ refuse(const struct connect_args *a, nvme_status_t st, uint32_t dw0, const char 
  * unknown SUBNQN is Connect Invalid Parameters at subnqn, a host not on
  * the subsystem's list Connect Invalid Host.
  */
-static nvme_status_t check_names(const struct connect_args *a, struct subsys **out)
+static nvme_status_t check_names(const struct connect_args *a, struct subsys **out, bool *auth)
 {
 	struct subsys *s;
+	bool no_key;
 
 	if (!a->subnqn_ok)
 		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(subnqn), "SUBNQN is not terminated");
@@ -95,6 +97,12 @@ static nvme_status_t check_names(const struct connect_args *a, struct subsys **o
 	if (!subsys_host_allowed(s, a->hostnqn))
 		return refuse(a, NVME_SC_DNR(COMMAND_SPECIFIC, CONNECT_INVALID_HOST),
 			      IPO_DATA(hostnqn), "host not allowed");
+	/* Base 8.13: a host with a key authenticates (ATR); require_auth refuses the others */
+	*auth = qauth_connect_required(a->t, s, a->hostnqn, &no_key);
+	if (no_key)
+		return refuse(a, NVME_SC_DNR(COMMAND_SPECIFIC, CONNECT_INVALID_HOST),
+			      IPO_DATA(hostnqn),
+			      "require_auth: no dhchap_key is configured for this host");
 	*out = s;
 	return 0;
 }
@@ -210,6 +218,7 @@ static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
 	struct subsys *s;
 	struct ctrl *c;
 	nvme_status_t st;
+	bool auth;
 	int ret;
 
 	/* oF 3.3: the dynamic controller model asks with CNTLID FFFFh */
@@ -217,7 +226,7 @@ static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
 		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(cntlid),
 			      "CNTLID %#x on an admin queue (FFFFh: dynamic controllers only)",
 			      le16toh(a->data->cntlid));
-	st = check_names(a, &s);
+	st = check_names(a, &s, &auth);
 	if (st)
 		return st;
 	if (a->sqsize == 0 || a->sqsize > TARGET_ADMIN_QDEPTH - 1)
@@ -249,9 +258,10 @@ static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
 		return refuse(a, NVME_SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
 			      "%u controllers already", TARGET_MAX_CTRLS);
 	}
-	log_info("controller %u of %s for %s from %s%s, keep-alive %u ms", c->cntlid, s->nqn,
-		 c->hostnqn, a->ci->peer, s->discovery ? " (discovery)" : "", c->kato_ms);
-	*a->dw0 = c->cntlid;
+	log_info("controller %u of %s for %s from %s%s, keep-alive %u ms%s", c->cntlid, s->nqn,
+		 c->hostnqn, a->ci->peer, s->discovery ? " (discovery)" : "", c->kato_ms,
+		 auth ? ", authentication required" : "");
+	*a->dw0 = c->cntlid | (auth ? NVMF_CONNECT_AUTHREQ_ATR : 0);
 	*out = c;
 	return 0;
 }
@@ -323,8 +333,9 @@ static nvme_status_t io_connect(const struct connect_args *a, int64_t now_ms, st
 	struct subsys *s;
 	struct ctrl *c;
 	nvme_status_t st;
+	bool auth;
 
-	st = check_names(a, &s);
+	st = check_names(a, &s, &auth);
 	if (st)
 		return st;
 	pthread_mutex_lock(&a->t->lock);
@@ -342,7 +353,7 @@ static nvme_status_t io_connect(const struct connect_args *a, int64_t now_ms, st
 	ctrl_touch(c, now_ms);
 	log_debug("controller %u: I/O queue %u (%u entries) from %s", c->cntlid, a->qid,
 		  a->sqsize + 1, a->ci->peer);
-	*a->dw0 = c->cntlid;
+	*a->dw0 = c->cntlid | (auth ? NVMF_CONNECT_AUTHREQ_ATR : 0);
 	*out = c;
 	return 0;
 }

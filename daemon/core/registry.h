@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth_backoff.h"
 #include "backend.h"
 #include "config.h"
 #include "conn_limits.h"
@@ -112,8 +113,10 @@ struct subsys {
 	char model[41];
 	_Atomic(struct ns_table *) nst;
 	_Atomic(struct host_list *) hosts;
-	_Atomic bool removed;	      /* by a reload: its controllers are being killed */
-	_Atomic uint64_t err_entries; /* error log entries, ever (earlier runs' included) */
+	_Atomic bool removed;		/* by a reload: its controllers are being killed */
+	_Atomic uint64_t err_entries;	/* error log entries, ever (earlier runs' included) */
+	_Atomic uint64_t auth_failures; /* failed DH-HMAC-CHAP transactions (fabrics_auth.h) */
+	_Atomic uint64_t auth_successes;
 };
 
 /* The I/O subsystems. Immutable once published. */
@@ -138,7 +141,8 @@ struct target_params {
 	uint32_t max_ctrls_per_subsys;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
-	uint32_t conn_buf_cap; /* data buffer bytes one connection may hold */
+	uint32_t auth_timeout_ms; /* DH-HMAC-CHAP transaction (fabrics_auth.h) */
+	uint32_t conn_buf_cap;	  /* data buffer bytes one connection may hold */
 };
 
 struct ctrl;
@@ -169,7 +173,8 @@ struct target {
 	struct ctrl *ctrls[TARGET_MAX_CTRLS];
 	uint16_t next_cntlid;
 	_Atomic bool stopping;
-	struct limits limits; /* connections held, per address (conn_limits.h) */
+	struct limits limits;		  /* connections held, per address (conn_limits.h) */
+	struct auth_backoff auth_backoff; /* failed authentications, per address */
 };
 
 /*

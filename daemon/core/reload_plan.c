@@ -74,6 +74,7 @@ void warn_static(const struct cfg_config *o, const struct cfg_config *n)
 	STATIC_KEY(max_controllers_per_subsystem, "max_controllers_per_subsystem");
 	STATIC_KEY(icreq_timeout_ms, "icreq_timeout");
 	STATIC_KEY(pdu_timeout_ms, "pdu_timeout");
+	STATIC_KEY(auth_timeout_ms, "auth_timeout");
 	STATIC_KEY(max_buffers_per_connection, "max_buffers_per_connection");
 #undef STATIC_KEY
 	if (strcmp(o->state_dir, n->state_dir) != 0)
