@@ -89,3 +89,20 @@ int be_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 	io->xfered = 0;
 	return ns->ops->submit(ns, ring, io);
 }
+
+const char *be_dealloc_name(enum be_dealloc d)
+{
+	switch (d) {
+	case BE_DEALLOC_NOOP:
+		return "nothing (the device cannot discard)";
+	case BE_DEALLOC_DISCARD:
+		return "discard";
+	case BE_DEALLOC_ZERO_UNMAP:
+		return "zeroing with unmap";
+	case BE_DEALLOC_PUNCH:
+		return "hole punching";
+	case BE_DEALLOC_RAM:
+		return "pages released";
+	}
+	return "?";
+}

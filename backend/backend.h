@@ -23,9 +23,35 @@ enum be_kind { BE_FILE, BE_BLOCK, BE_RAM };
 enum be_op {
 	BE_OP_READ,
 	BE_OP_WRITE,
-	BE_OP_FLUSH, /* durable: fdatasync */
-	BE_OP_WRITE_ZEROES,
-	BE_OP_DEALLOCATE, /* reads back as zeroes afterwards */
+	BE_OP_FLUSH,	    /* durable: fdatasync */
+	BE_OP_WRITE_ZEROES, /* reads back as zeroes afterwards */
+	BE_OP_DEALLOCATE,   /* frees the range where the store can (be_ns.dealloc) */
+};
+
+/*
+ * What Deallocate does on a store, chosen at open. It never writes: a host's
+ * TRIM (mkfs, fstrim, blkdiscard) must not become a full write that fills
+ * a thin volume.
+ */
+enum be_dealloc {
+	BE_DEALLOC_NOOP,       /* a device without discard: advisory, nothing done */
+	BE_DEALLOC_DISCARD,    /* block device: io_uring's block discard (Linux 6.12) */
+	BE_DEALLOC_ZERO_UNMAP, /* block device, older kernels: the device's Write Zeroes
+				* with unmap (fallocate PUNCH_HOLE, which the kernel never
+				* turns into writes of zeroes) */
+	BE_DEALLOC_PUNCH,      /* file: hole punching (ZERO_RANGE where holes are refused) */
+	BE_DEALLOC_RAM,	       /* RAM: whole pages given back to the kernel */
+};
+
+/* What the store tells of itself, for Identify (all bytes; 0 = unknown). */
+struct be_limits {
+	bool dealloc_zeroes;   /* deallocated blocks read back as zeroes */
+	uint32_t dealloc_gran; /* a deallocation frees whole units of this */
+	uint32_t write_gran;   /* the physical block: smaller writes cost a read-modify-write */
+	uint32_t io_opt;       /* optimal I/O size */
+	uint64_t dealloc_max;  /* what one discard of the device covers (0: no limit) */
+	uint64_t zeroes_max;   /* a block device's Write Zeroes per command: 0 if it has
+				* none, and then zeroing writes zeroes */
 };
 
 struct be_params {
@@ -45,9 +71,14 @@ struct be_ns {
 	uint64_t size; /* bytes, a multiple of block_size */
 	uint32_t block_size;
 	bool read_only;
-	bool forced_read_only; /* the device is read-only though the config did not say so */
-	bool direct;	       /* O_DIRECT in force (may be refused by the file system) */
-	bool can_punch;	       /* deallocate by hole punching works */
+	bool forced_read_only;	 /* the device is read-only though the config did not say so */
+	bool direct;		 /* O_DIRECT in force (may be refused by the file system) */
+	bool can_punch;		 /* fallocate(PUNCH_HOLE) works: holes in a file, zeroing
+				* with unmap on a device (learnt: cleared on EOPNOTSUPP) */
+	enum be_dealloc dealloc; /* may fall back at run time: read it with be_dealloc_now() */
+	struct be_limits lim;
+	/* RAM: one bit per 2 MiB chunk advised for huge pages (written once; ram.c) */
+	uint64_t *ram_hp;
 };
 
 struct be_io;
@@ -60,13 +91,19 @@ struct be_io {
 	int file_index; /* this worker's fixed-file slot for the fd, or -1 */
 	uint64_t offset;
 	uint32_t len;
-	bool fua;	    /* WRITE: durable before done (RWF_DSYNC) */
+	/*
+	 * Durable before done: WRITE with RWF_DSYNC; WRITE_ZEROES and
+	 * DEALLOCATE with an fdatasync (a device cache flush) after them.
+	 */
+	bool fua;
+	bool deac;	    /* WRITE_ZEROES: the host lets the range be deallocated (NVM 3.2.8) */
 	uint64_t user_data; /* put on every SQE this io queues */
 	be_done_fn done;
 	/* internal */
 	struct be_ns *ns;
 	struct io_uring *ring;
 	uint32_t xfered;
+	uint8_t how; /* file.c: the SQE the current step queues */
 };
 
 struct be_ops {
@@ -101,6 +138,15 @@ void be_close(struct be_ns *ns);
  * store, -EINVAL for a range outside the store.
  */
 int be_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io);
+
+/* What deallocate does on ns now (a fallback may have changed it since open). */
+static inline enum be_dealloc be_dealloc_now(const struct be_ns *ns)
+{
+	return __atomic_load_n(&ns->dealloc, __ATOMIC_RELAXED);
+}
+
+/* "discard", "hole punching", ... for the log and the documentation. */
+const char *be_dealloc_name(enum be_dealloc d);
 
 /* The worker hands over each CQE whose user_data belongs to io. */
 void be_io_complete(struct be_io *io, int res);

@@ -21,47 +21,20 @@
 
 void cfg_error(struct cfg_parser *ps, int line, const char *fmt, ...)
 {
-	size_t used = strlen(ps->err);
 	va_list ap;
-	int n;
 
-	ps->nerrors++;
-	if (used + 1 >= ps->errlen)
-		return;
-	n = snprintf(ps->err + used, ps->errlen - used, "%s:%d: ", ps->cfg->source, line);
-	if (n < 0 || (size_t)n >= ps->errlen - used)
-		return;
-	used += (size_t)n;
 	va_start(ap, fmt);
-	n = vsnprintf(ps->err + used, ps->errlen - used, fmt, ap);
+	cfg_diag_vadd(ps->diags, line, false, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= ps->errlen - used - 1)
-		return;
-	used += (size_t)n;
-	ps->err[used] = '\n';
-	ps->err[used + 1] = '\0';
 }
 
 void cfg_warn(struct cfg_parser *ps, int line, const char *fmt, ...)
 {
-	struct cfg_config *cfg = ps->cfg;
-	size_t used = cfg->warnings ? strlen(cfg->warnings) : 0;
-	char msg[768];
-	char *grown;
 	va_list ap;
-	int n;
 
-	n = snprintf(msg, sizeof(msg), "%s:%d: warning: ", cfg->source, line);
 	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	cfg_diag_vadd(ps->diags, line, true, fmt, ap);
 	va_end(ap);
-	grown = realloc(cfg->warnings, used + strlen(msg) + 2);
-	if (grown == NULL) {
-		ps->oom = true;
-		return;
-	}
-	cfg->warnings = grown;
-	sprintf(grown + used, "%s\n", msg);
 }
 
 static void trim(char *s)
@@ -91,6 +64,41 @@ static void see_section_line(struct cfg_parser *ps, const char *line)
 	snprintf(name, sizeof(name), "%.*s", (int)(end - line - 1), line + 1);
 	trim(name);
 	cfg_section_start(ps, name, ps->lineno);
+}
+
+/*
+ * A line that is neither blank, a comment, a [section] nor key = value is
+ * reported here and handed to inih as a comment: inih would name only the
+ * first such line of a file. A line that starts with white space may
+ * continue the previous value (inih's multi-line values): left to inih.
+ */
+static void syntax_check(struct cfg_parser *ps, char *buf)
+{
+	const char *p = buf;
+
+	if (isspace((unsigned char)*p)) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '[' && strchr(p, ']') == NULL) {
+			cfg_error(ps, ps->lineno, "'[' without ']'");
+			buf[0] = ';';
+		}
+		return;
+	}
+	if (*p == '\0' || *p == ';' || *p == '#')
+		return;
+	if (*p == '[') {
+		if (strchr(p, ']') == NULL) {
+			cfg_error(ps, ps->lineno, "'[' without ']'");
+			buf[0] = ';';
+		}
+		return;
+	}
+	if (strpbrk(p, "=:") == NULL || *p == '=' || *p == ':') {
+		cfg_error(ps, ps->lineno,
+			  "syntax error (expected [section], key = value, or a ; comment)");
+		buf[0] = ';';
+	}
 }
 
 /* fgets-like reader handed to ini_parse_stream(). */
@@ -125,6 +133,8 @@ static char *read_line(char *buf, int size, void *arg)
 			break;
 		}
 	}
+	if (buf[0] != ';')
+		syntax_check(ps, buf);
 	see_section_line(ps, buf);
 	return buf;
 }
@@ -137,18 +147,22 @@ static int handle_key(void *arg, const char *section, const char *name, const ch
 	return 1; /* errors are collected; inih must not add its own */
 }
 
-static int load(const char *name, const char *text, size_t len, const struct stat *st,
-		struct cfg_config **out, char *errbuf, size_t errlen)
+/*
+ * Parse, then validate the whole file even when lines were wrong (so that
+ * one run reports everything), then sort what was found by line. Returns
+ * the configuration in *out only when there is no error.
+ */
+static int parse(const char *name, const char *text, size_t len, const struct stat *st,
+		 cfg_ns_check_fn ns_check, void *arg, struct cfg_config **out,
+		 struct cfg_diags *diags)
 {
 	struct cfg_parser ps = {0};
 	int ret;
 
-	if (st != NULL) {
+	if (st != NULL) { /* to warn of inline secrets others can read */
 		ps.have_mode = true;
 		ps.file_mode = st->st_mode;
 	}
-	if (errlen > 0)
-		errbuf[0] = '\0';
 	ps.cfg = calloc(1, sizeof(*ps.cfg));
 	if (ps.cfg == NULL)
 		return -ENOMEM;
@@ -156,26 +170,62 @@ static int load(const char *name, const char *text, size_t len, const struct sta
 	cfg_set_defaults(ps.cfg);
 	ps.text = text;
 	ps.text_len = len;
-	ps.err = errbuf;
-	ps.errlen = errlen;
+	ps.diags = diags;
+	ps.ns_check = ns_check;
+	ps.ns_check_arg = arg;
 
 	ret = ini_parse_stream(read_line, &ps, handle_key, &ps);
 	if (ret > 0)
 		cfg_error(&ps, ret,
 			  "syntax error (expected [section], key = value, or a ; comment)");
 	else if (ret < 0)
-		cfg_error(&ps, 0, "cannot parse (out of memory)");
-	if (ps.nerrors == 0)
+		ps.oom = true;
+	if (!ps.oom)
 		cfg_validate(&ps);
 	cfg_parser_fini(&ps);
-	if (ps.nerrors > 0 || ps.oom) {
-		if (ps.oom && ps.nerrors == 0)
-			cfg_error(&ps, 0, "out of memory");
-		cfg_free(ps.cfg);
-		return ps.oom ? -ENOMEM : -EINVAL;
+	cfg_diags_sort(diags);
+	if (ps.oom || diags->oom)
+		ret = -ENOMEM;
+	else if (diags->nerrors > 0)
+		ret = -EINVAL;
+	else
+		ret = 0;
+	if (ret == 0 && diags->n > 0) {
+		/* no error: every message is a warning; for the daemon's log, as
+		 * "file:line: warning: ..." lines */
+		size_t size = 1;
+
+		for (size_t i = 0; i < diags->n; i++)
+			size += strlen(diags->d[i].msg) + strlen(name) + 32;
+		ps.cfg->warnings = malloc(size);
+		if (ps.cfg->warnings != NULL)
+			cfg_diags_format(diags, name, ps.cfg->warnings, size);
+		else
+			ret = -ENOMEM;
 	}
-	*out = ps.cfg;
-	return 0;
+	if (ret || out == NULL)
+		cfg_free(ps.cfg);
+	else
+		*out = ps.cfg;
+	return ret;
+}
+
+/* Errors (and the warnings among them) into errbuf; a file that loads keeps its
+ * warnings in cfg->warnings, errbuf empty. */
+static int load(const char *name, const char *text, size_t len, const struct stat *st,
+		struct cfg_config **out, char *errbuf, size_t errlen)
+{
+	struct cfg_diags diags = {0};
+	int ret = parse(name, text, len, st, NULL, NULL, out, &diags);
+
+	if (ret != 0)
+		cfg_diags_format(&diags, name, errbuf, errlen);
+	else if (errlen > 0)
+		errbuf[0] = '\0';
+	if (ret == -ENOMEM && errlen > 0 && errbuf[0] == '\0')
+		snprintf(errbuf, errlen, "%s: out of memory\n", name);
+	cfg_diags_free(&diags);
+	return ret;
 }
 
 int cfg_load_string(const char *name, const char *text, struct cfg_config **out, char *errbuf,
@@ -184,21 +234,21 @@ int cfg_load_string(const char *name, const char *text, struct cfg_config **out,
 	return load(name, text, strlen(text), NULL, out, errbuf, errlen);
 }
 
-int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_t errlen)
+/* The whole file into *text (NUL-terminated); a message in errbuf if it cannot be read. */
+static int read_file(const char *path, char **text, size_t *len, struct stat *st, bool *have_st,
+		     char *errbuf, size_t errlen)
 {
-	char *text = NULL;
-	size_t len = 0;
-	struct stat st;
+	char *buf = NULL;
+	size_t n_all = 0;
 	FILE *f;
-	int ret;
+	int ret = 0;
 
 	f = fopen(path, "r");
 	if (f == NULL) {
 		ret = -errno;
-		snprintf(errbuf, errlen, "%s: %s\n", path, strerror(-ret));
+		snprintf(errbuf, errlen, "%s", strerror(-ret));
 		return ret;
 	}
-	ret = 0;
 	for (;;) {
 		char chunk[4096];
 		size_t n = fread(chunk, 1, sizeof(chunk), f);
@@ -206,43 +256,90 @@ int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_
 
 		if (n == 0)
 			break;
-		if (len + n > CFG_FILE_MAX) {
-			snprintf(errbuf, errlen, "%s: larger than %d bytes\n", path, CFG_FILE_MAX);
+		if (n_all + n > CFG_FILE_MAX) {
+			snprintf(errbuf, errlen, "larger than %d bytes", CFG_FILE_MAX);
 			ret = -EFBIG;
 			break;
 		}
-		grown = realloc(text, len + n + 1);
+		grown = realloc(buf, n_all + n + 1);
 		if (grown == NULL) {
 			ret = -ENOMEM;
+			snprintf(errbuf, errlen, "out of memory");
 			break;
 		}
-		text = grown;
-		memcpy(text + len, chunk, n);
-		len += n;
+		buf = grown;
+		memcpy(buf + n_all, chunk, n);
+		n_all += n;
 	}
 	if (ret == 0 && ferror(f)) {
 		ret = -EIO;
-		snprintf(errbuf, errlen, "%s: read error\n", path);
+		snprintf(errbuf, errlen, "read error");
 	}
-	if (ret == 0 && text == NULL)
-		text = calloc(1, 1);
-	if (ret == 0 && text == NULL)
-		ret = -ENOMEM;
-	if (ret == 0) {
-		text[len] = '\0';
-		ret = load(path, text, len, fstat(fileno(f), &st) == 0 ? &st : NULL, out, errbuf,
-			   errlen);
-	}
+	*have_st = fstat(fileno(f), st) == 0;
 	fclose(f);
-	if (text != NULL)
-		explicit_bzero(text, len); /* it may hold inline secrets */
+	if (ret == 0 && buf == NULL) {
+		buf = calloc(1, 1);
+		if (buf == NULL) {
+			ret = -ENOMEM;
+			snprintf(errbuf, errlen, "out of memory");
+		}
+	}
+	if (ret) {
+		if (buf != NULL)
+			explicit_bzero(buf, n_all); /* it may hold inline secrets */
+		free(buf);
+		return ret;
+	}
+	buf[n_all] = '\0';
+	*text = buf;
+	*len = n_all;
+	return 0;
+}
+
+int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_t errlen)
+{
+	char why[128], *text;
+	struct stat st;
+	bool have_st;
+	size_t len;
+	int ret = read_file(path, &text, &len, &st, &have_st, why, sizeof(why));
+
+	if (ret) {
+		snprintf(errbuf, errlen, "%s: %s\n", path, why);
+		return ret;
+	}
+	ret = load(path, text, len, have_st ? &st : NULL, out, errbuf, errlen);
+	explicit_bzero(text, len); /* it may hold inline secrets */
 	free(text);
 	return ret;
 }
 
-int cfg_load_default(struct cfg_config **out, char *errbuf, size_t errlen)
+int cfg_check_string(const char *name, const char *text, cfg_ns_check_fn ns_check, void *arg,
+		     struct cfg_config **out, struct cfg_diags *diags)
 {
-	static const char text[] = "[nvmfd]\n"
+	return parse(name, text, strlen(text), NULL, ns_check, arg, out, diags);
+}
+
+int cfg_check_file(const char *path, cfg_ns_check_fn ns_check, void *arg, struct cfg_config **out,
+		   struct cfg_diags *diags)
+{
+	char why[128], *text;
+	struct stat st;
+	bool have_st;
+	size_t len;
+	int ret = read_file(path, &text, &len, &st, &have_st, why, sizeof(why));
+
+	if (ret) {
+		cfg_diag_add(diags, 0, false, "%s", why);
+		return ret;
+	}
+	ret = parse(path, text, len, have_st ? &st : NULL, ns_check, arg, out, diags);
+	explicit_bzero(text, len);
+	free(text);
+	return ret;
+}
+
+static const char default_text[] = "[nvmfd]\n"
 				   "listen = 127.0.0.1:4420\n"
 				   "discovery_listen = 127.0.0.1:8009\n"
 				   "state_dir = /var/lib/nvmfd\n"
@@ -251,7 +348,17 @@ int cfg_load_default(struct cfg_config **out, char *errbuf, size_t errlen)
 				   "[namespace " CFG_DEFAULT_NQN " 1]\n"
 				   "path = ram:1G\n";
 
-	return load("<embedded default>", text, sizeof(text) - 1, NULL, out, errbuf, errlen);
+int cfg_load_default(struct cfg_config **out, char *errbuf, size_t errlen)
+{
+	return load("<embedded default>", default_text, sizeof(default_text) - 1, NULL, out, errbuf,
+		    errlen);
+}
+
+int cfg_check_default(cfg_ns_check_fn ns_check, void *arg, struct cfg_config **out,
+		      struct cfg_diags *diags)
+{
+	return parse("<embedded default>", default_text, sizeof(default_text) - 1, NULL, ns_check,
+		     arg, out, diags);
 }
 
 void cfg_free(struct cfg_config *cfg)

@@ -15,6 +15,10 @@
  *   queue_depth = 128              ; I/O queue entries (MQES + 1), 16..4096
  *   max_io_queues = 64
  *   kato_default = 120             ; seconds, applied when a host asks for 0
+ *                                  ; (discovery controllers only)
+ *   tcp_keepalive_idle = 30s       ; TCP keepalive probes after this idle time; 0: off
+ *   tcp_keepalive_interval = 10s   ; between probes
+ *   tcp_keepalive_count = 6        ; unanswered probes before the connection is dropped
  *   busy_poll = 50us               ; spin this long for the next event; 0: never
  *   max_connections = 4096         ; TCP connections held at once (every listener)
  *   max_connections_per_host = 1024 ; per address before Connect, per host NQN after
@@ -44,7 +48,11 @@
  *   direct = yes                   ; O_DIRECT for files and block devices
  *   uuid = 8-4-4-4-12              ; optional; by default derived from NQN and NSID
  *
- * Every error is reported as "file:line: message" and fails the whole load.
+ * Every error is reported as "file:line: message" and fails the whole load;
+ * a warning ("file:line: warning: message": a value given twice, a RAM size
+ * rounded down to whole blocks) does not. All of a file's problems are
+ * reported in one run, in line order, an unknown key or section with the
+ * known name it is closest to ("did you mean 'listen'?").
  * inih reads at most 198 characters per line (Debian's build): longer lines
  * are reported, never truncated silently.
  *
@@ -84,7 +92,8 @@ struct cfg_namespace {
 	bool direct;
 	bool has_uuid;
 	uint8_t uuid[16];
-	int line;
+	int line;      /* its [namespace ...] header */
+	int path_line; /* its path key: where backing-store problems are reported */
 };
 
 /* Where a secret came from, for messages: the config line, and the file of @path. */
@@ -150,7 +159,10 @@ struct cfg_config {
 	uint32_t max_controllers_per_subsystem;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
-	uint32_t auth_timeout_ms;	     /* an authentication transaction, Connect to success */
+	uint32_t auth_timeout_ms;	/* an authentication transaction, Connect to success */
+	uint32_t tcp_keepalive_idle_ms; /* 0: no TCP keepalive */
+	uint32_t tcp_keepalive_interval_ms;
+	uint32_t tcp_keepalive_count;
 	uint32_t max_buffers_per_connection; /* bytes */
 	size_t nsubsys;
 	struct cfg_subsystem *subsys;
@@ -163,7 +175,8 @@ struct cfg_config {
 /*
  * Parse and validate a configuration. Returns 0 and a new config in *out
  * (free with cfg_free), or a negative errno with the messages ("file:line:
- * what is wrong", one per line) in errbuf.
+ * what is wrong", one per line, in line order) in errbuf. On success errbuf
+ * holds the warnings, if any ("file:line: warning: ..." lines).
  */
 int cfg_load_file(const char *path, struct cfg_config **out, char *errbuf, size_t errlen);
 int cfg_load_string(const char *name, const char *text, struct cfg_config **out, char *errbuf,
@@ -174,6 +187,54 @@ int cfg_load_default(struct cfg_config **out, char *errbuf, size_t errlen);
 #define CFG_DEFAULT_NQN "nqn.2026-11.io.nvmfd:default"
 
 void cfg_free(struct cfg_config *cfg);
+
+/* One problem of a file; line 0: of the file as a whole (it cannot be read). */
+struct cfg_diag {
+	int line;
+	bool warning; /* the file loads all the same */
+	char *msg;    /* without "file:line: " */
+};
+
+struct cfg_diags {
+	size_t n, cap;
+	struct cfg_diag *d;
+	size_t nerrors, nwarnings;
+	bool oom; /* some were lost */
+};
+
+void cfg_diag_add(struct cfg_diags *d, int line, bool warning, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void cfg_diags_sort(struct cfg_diags *d);
+/* "file:line: [warning: ]message" (no newline), as snprintf. */
+int cfg_diag_format(const struct cfg_diag *g, const char *source, char *buf, size_t len);
+/* Every message, one per line, as many as fit in whole lines. */
+void cfg_diags_format(const struct cfg_diags *d, const char *source, char *buf, size_t len);
+void cfg_diags_free(struct cfg_diags *d);
+/* The name of names (NULL-terminated) that word is a slip of the keyboard for, or NULL. */
+const char *cfg_suggest(const char *word, const char *const *names);
+
+/*
+ * A check of one namespace's backing store for cfg_check_*(): called for
+ * every namespace whose path is well formed (even one the file has other
+ * errors in), it adds its own problems at ns->path_line. The configuration
+ * module does no I/O: the daemon opens the store.
+ */
+typedef void (*cfg_ns_check_fn)(void *arg, const char *subnqn, const struct cfg_namespace *ns,
+				struct cfg_diags *diags);
+
+/*
+ * nvmfd --check: every problem of the file (values, cross-references, and
+ * what ns_check finds) into *diags, sorted by line. Returns 0 and the
+ * configuration in *out (when out is not NULL) if there is no error,
+ * -EINVAL if there is one, another negative errno if the file cannot be
+ * read (said in *diags at line 0). Free *diags with cfg_diags_free.
+ */
+int cfg_check_file(const char *path, cfg_ns_check_fn ns_check, void *arg, struct cfg_config **out,
+		   struct cfg_diags *diags);
+int cfg_check_default(cfg_ns_check_fn ns_check, void *arg, struct cfg_config **out,
+		      struct cfg_diags *diags);
+int cfg_check_string(const char *name, const char *text, cfg_ns_check_fn ns_check, void *arg,
+		     struct cfg_config **out, struct cfg_diags *diags);
 
 /* Helpers shared with the daemon and the tools. */
 int cfg_parse_size(const char *s, uint64_t *out);

@@ -276,7 +276,7 @@ void cfg_host_key(struct cfg_parser *ps, const char *key, const char *value)
 	} else if (strcmp(key, "tls_key") == 0) {
 		tls_secret(ps, value, h);
 	} else {
-		cfg_error(ps, ps->lineno, "unknown key '%s' in [host]", key);
+		cfg_unknown_key(ps, key, "host", cfg_host_keys);
 	}
 }
 

@@ -12,6 +12,75 @@
 
 #define DISC_NQN NVMF_DISC_NQN
 
+/* Every key of each section (global_key, limit_key, subsys_key, ns_key), for
+ * "did you mean"; tests/unit/test_config.c checks each is accepted. */
+const char *const cfg_global_keys[] = {
+	"listen",
+	"discovery_listen",
+	"discovery",
+	"busy_poll",
+	"workers",
+	"state_dir",
+	"log_level",
+	"max_h2c_data",
+	"in_capsule_data",
+	"max_transfer",
+	"queue_depth",
+	"max_io_queues",
+	"kato_default",
+	"max_connections",
+	"max_connections_per_host",
+	"max_controllers_per_subsystem",
+	"icreq_timeout",
+	"pdu_timeout",
+	"max_buffers_per_connection",
+	NULL,
+};
+const char *const cfg_subsys_keys[] = {"allow_host", "serial", "model", "require_auth", NULL};
+const char *const cfg_ns_keys[] = {"path", "read_only", "direct", "block_size", "uuid", NULL};
+const char *const cfg_host_keys[] = {"dhchap_key",	"dhchap_ctrl_key", "dhchap_hashes",
+				     "dhchap_dhgroups", "tls_key",	   NULL};
+const char *const cfg_section_kinds[] = {"nvmfd", "subsystem", "namespace", "host", NULL};
+
+/* Keys that may be given more than once, each line adding one more. */
+static bool repeatable(const char *key)
+{
+	return strcmp(key, "listen") == 0 || strcmp(key, "discovery_listen") == 0 ||
+	       strcmp(key, "allow_host") == 0;
+}
+
+/* "unknown key 'listn' in [nvmfd]; did you mean 'listen'?" */
+void cfg_unknown_key(struct cfg_parser *ps, const char *key, const char *section,
+		     const char *const *known)
+{
+	static const struct {
+		const char *const *keys;
+		const char *section;
+	} others[] = {{cfg_global_keys, "[nvmfd]"},
+		      {cfg_subsys_keys, "[subsystem NQN]"},
+		      {cfg_ns_keys, "[namespace NQN NSID]"},
+		      {cfg_host_keys, "[host NQN]"}};
+	const char *near = cfg_suggest(key, known);
+
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		if (others[i].keys == known)
+			continue;
+		for (size_t j = 0; others[i].keys[j] != NULL; j++) {
+			if (strcmp(key, others[i].keys[j]) == 0) {
+				cfg_error(ps, ps->lineno,
+					  "'%s' is not a key of [%s]: it belongs in %s", key,
+					  section, others[i].section);
+				return;
+			}
+		}
+	}
+	if (near != NULL)
+		cfg_error(ps, ps->lineno, "unknown key '%s' in [%s]; did you mean '%s'?", key,
+			  section, near);
+	else
+		cfg_error(ps, ps->lineno, "unknown key '%s' in [%s]", key, section);
+}
+
 void cfg_set_defaults(struct cfg_config *cfg)
 {
 	cfg->discovery = true;
@@ -31,6 +100,10 @@ void cfg_set_defaults(struct cfg_config *cfg)
 	cfg->icreq_timeout_ms = 10000;
 	cfg->pdu_timeout_ms = 30000;
 	cfg->auth_timeout_ms = 30000;
+	/* a host gone without a FIN is noticed within 30 + 6 x 10 = 90 s */
+	cfg->tcp_keepalive_idle_ms = 30000;
+	cfg->tcp_keepalive_interval_ms = 10000;
+	cfg->tcp_keepalive_count = 6;
 	cfg->max_buffers_per_connection = 32u << 20;
 }
 
@@ -237,6 +310,25 @@ static struct cfg_subsystem *find_subsys(struct cfg_config *cfg, const char *nqn
 	return (struct cfg_subsystem *)cfg_find_subsystem(cfg, nqn);
 }
 
+/* A refused [subsystem NQN]: its namespaces are not reported as orphans too. */
+static void remember_bad_subsys(struct cfg_parser *ps, const char *nqn)
+{
+	char(*arr)[CFG_LINE_MAX + 1] = cfg_grow(ps, ps->bad_subsys, ps->nbad_subsys, sizeof(*arr));
+
+	if (arr == NULL)
+		return;
+	ps->bad_subsys = arr;
+	snprintf(arr[ps->nbad_subsys++], CFG_LINE_MAX + 1, "%s", nqn);
+}
+
+static bool is_bad_subsys(const struct cfg_parser *ps, const char *nqn)
+{
+	for (size_t i = 0; i < ps->nbad_subsys; i++)
+		if (strcmp(ps->bad_subsys[i], nqn) == 0)
+			return true;
+	return false;
+}
+
 static void start_subsystem(struct cfg_parser *ps, const char *nqn, int line)
 {
 	struct cfg_config *cfg = ps->cfg;
@@ -248,10 +340,12 @@ static void start_subsystem(struct cfg_parser *ps, const char *nqn, int line)
 			  "'%s' is not a valid NQN: it %s (nqn.yyyy-mm.reverse.domain:name, "
 			  "at most %d bytes)",
 			  nqn, cfg_nqn_why(nqn), CFG_NQN_MAX);
+		remember_bad_subsys(ps, nqn);
 		return;
 	}
 	if (strcmp(nqn, DISC_NQN) == 0) {
 		cfg_error(ps, line, "the discovery NQN is not a subsystem nvmfd can export");
+		remember_bad_subsys(ps, nqn);
 		return;
 	}
 	s = find_subsys(cfg, nqn);
@@ -309,11 +403,33 @@ static void start_namespace(struct cfg_parser *ps, const char *args, int line)
 	ps->kind = SEC_NS;
 }
 
+/* An unknown section: the kind it is closest to, if any. */
+static void unknown_section(struct cfg_parser *ps, const char *name, int line)
+{
+	char kind[CFG_LINE_MAX + 1];
+	const char *near;
+	size_t n = strcspn(name, " \t");
+
+	snprintf(kind, sizeof(kind), "%.*s", (int)n, name);
+	near = cfg_suggest(kind, cfg_section_kinds);
+	if (near != NULL)
+		cfg_error(ps, line, "unknown section [%s]; did you mean [%s%s]?", name, near,
+			  name + n);
+	else
+		cfg_error(ps, line,
+			  "unknown section [%s] (expected [nvmfd], [subsystem NQN], "
+			  "[namespace NQN NSID] or [host NQN])",
+			  name);
+}
+
 void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 {
+	ps->nseen = 0;
 	if (strcmp(name, "nvmfd") == 0) {
 		if (ps->saw_global)
 			cfg_error(ps, line, "[nvmfd] appears twice");
+		else
+			ps->global_line = line;
 		ps->saw_global = true;
 		ps->kind = SEC_GLOBAL;
 	} else if (strncmp(name, "subsystem", 9) == 0 && isspace((unsigned char)name[9])) {
@@ -332,10 +448,7 @@ void cfg_section_start(struct cfg_parser *ps, const char *name, int line)
 			nqn++;
 		cfg_start_host(ps, nqn, line);
 	} else {
-		cfg_error(ps, line,
-			  "unknown section [%s] (expected [nvmfd], [subsystem NQN], "
-			  "[namespace NQN NSID] or [host NQN])",
-			  name);
+		unknown_section(ps, name, line);
 		ps->kind = SEC_BAD;
 	}
 }
@@ -427,6 +540,7 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 	struct cfg_config *cfg = ps->cfg;
 
 	if (strcmp(key, "listen") == 0) {
+		ps->listen_seen = true;
 		add_listener(ps, value, false);
 	} else if (strcmp(key, "discovery_listen") == 0) {
 		ps->discovery_listen_set = true;
@@ -472,10 +586,12 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		if (cfg->max_h2c_data % 4)
 			cfg_error(ps, ps->lineno, "max_h2c_data must be a multiple of 4");
 	} else if (strcmp(key, "in_capsule_data") == 0) {
+		ps->icd_line = ps->lineno;
 		u32_key(ps, key, value, 8192, 1u << 20, &cfg->in_capsule_data);
 		if (cfg->in_capsule_data % 16)
 			cfg_error(ps, ps->lineno, "in_capsule_data must be a multiple of 16");
 	} else if (strcmp(key, "max_transfer") == 0) {
+		ps->mdts_line = ps->lineno;
 		u32_key(ps, key, value, 4096, 32u << 20, &cfg->max_transfer);
 		if (cfg->max_transfer & (cfg->max_transfer - 1))
 			cfg_error(ps, ps->lineno, "max_transfer must be a power of two");
@@ -485,8 +601,15 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		u32_key(ps, key, value, 1, 1024, &cfg->max_io_queues);
 	} else if (strcmp(key, "kato_default") == 0) {
 		u32_key(ps, key, value, 1, 3600, &cfg->kato_default);
+	} else if (strcmp(key, "tcp_keepalive_idle") == 0) {
+		/* the kernel counts whole seconds: 1 s to 2 h (its own default), or 0 */
+		duration_key(ps, key, value, 0, 7200000, &cfg->tcp_keepalive_idle_ms);
+	} else if (strcmp(key, "tcp_keepalive_interval") == 0) {
+		duration_key(ps, key, value, 1000, 600000, &cfg->tcp_keepalive_interval_ms);
+	} else if (strcmp(key, "tcp_keepalive_count") == 0) {
+		u32_key(ps, key, value, 1, 127, &cfg->tcp_keepalive_count);
 	} else if (!limit_key(ps, key, value)) {
-		cfg_error(ps, ps->lineno, "unknown key '%s' in [nvmfd]", key);
+		cfg_unknown_key(ps, key, "nvmfd", cfg_global_keys);
 	}
 }
 
@@ -541,7 +664,7 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 		else
 			snprintf(s->model, sizeof(s->model), "%s", value);
 	} else {
-		cfg_error(ps, ps->lineno, "unknown key '%s' in [subsystem]", key);
+		cfg_unknown_key(ps, key, "subsystem", cfg_subsys_keys);
 	}
 }
 
@@ -550,6 +673,9 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 	struct cfg_namespace *ns = &ps->pending[ps->cur].ns;
 
 	if (strcmp(key, "path") == 0) {
+		ns->path_line = ps->lineno;
+		ns->path[0] = '\0'; /* a wrong second path leaves none, not the first */
+		ns->is_ram = false;
 		if (strncmp(value, "ram:", 4) == 0) {
 			if (cfg_parse_size(value + 4, &ns->ram_size) || ns->ram_size < 4096) {
 				cfg_error(ps, ps->lineno,
@@ -584,12 +710,40 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 		else
 			ns->has_uuid = true;
 	} else {
-		cfg_error(ps, ps->lineno, "unknown key '%s' in [namespace]", key);
+		cfg_unknown_key(ps, key, "namespace", cfg_ns_keys);
 	}
+}
+
+/* A key given twice in one section: the last value counts, as in most INI
+ * readers, but it is likely a mistake (a copy and paste): a warning. */
+static void seen_key(struct cfg_parser *ps, const char *key)
+{
+	struct cfg_seen_key *arr;
+
+	if (repeatable(key))
+		return;
+	for (size_t i = 0; i < ps->nseen; i++) {
+		if (strcmp(ps->seen[i].name, key) == 0) {
+			cfg_warn(ps, ps->lineno,
+				 "'%s' was already set at line %d: this value replaces it", key,
+				 ps->seen[i].line);
+			ps->seen[i].line = ps->lineno;
+			return;
+		}
+	}
+	arr = cfg_grow(ps, ps->seen, ps->nseen, sizeof(*arr));
+	if (arr == NULL)
+		return;
+	ps->seen = arr;
+	snprintf(arr[ps->nseen].name, sizeof(arr[ps->nseen].name), "%s", key);
+	arr[ps->nseen++].line = ps->lineno;
 }
 
 void cfg_apply_key(struct cfg_parser *ps, const char *section, const char *key, const char *value)
 {
+	/* [host] refuses a key given twice itself (a secret must not be replaced) */
+	if (ps->kind == SEC_GLOBAL || ps->kind == SEC_SUBSYS || ps->kind == SEC_NS)
+		seen_key(ps, key);
 	switch (ps->kind) {
 	case SEC_GLOBAL:
 		global_key(ps, key, value);
@@ -631,13 +785,16 @@ static void attach_namespaces(struct cfg_parser *ps)
 		struct cfg_namespace *arr;
 
 		if (s == NULL) {
-			cfg_error(ps, p->ns.line, "namespace %u: no [subsystem %s] in this file",
-				  p->ns.nsid, p->subnqn);
+			if (!is_bad_subsys(ps, p->subnqn))
+				cfg_error(ps, p->ns.line,
+					  "namespace %u: no [subsystem %s] in this file",
+					  p->ns.nsid, p->subnqn);
 			continue;
 		}
 		if (p->ns.path[0] == '\0') {
-			cfg_error(ps, p->ns.line, "namespace %u of %s has no path", p->ns.nsid,
-				  p->subnqn);
+			if (p->ns.path_line == 0) /* else its path line was reported */
+				cfg_error(ps, p->ns.line, "namespace %u of %s has no path",
+					  p->ns.nsid, p->subnqn);
 			continue;
 		}
 		arr = cfg_grow(ps, s->ns, s->nns, sizeof(*arr));
@@ -645,6 +802,31 @@ static void attach_namespaces(struct cfg_parser *ps)
 			return;
 		s->ns = arr;
 		arr[s->nns++] = p->ns;
+	}
+}
+
+/*
+ * What can be said of each namespace's backing store from the file alone
+ * (a RAM size that is not whole blocks), and, for --check, what the
+ * daemon's ns_check finds opening it; orphans too, so that one run says
+ * everything.
+ */
+static void check_namespaces(struct cfg_parser *ps)
+{
+	for (size_t i = 0; i < ps->npending; i++) {
+		const struct cfg_pending_ns *p = &ps->pending[i];
+		uint32_t bs = p->ns.block_size ? p->ns.block_size : 512;
+
+		if (p->ns.path[0] == '\0')
+			continue;
+		if (p->ns.is_ram && p->ns.ram_size % bs != 0)
+			cfg_warn(ps, p->ns.path_line,
+				 "path = %s is not a whole number of %u-byte blocks: "
+				 "namespace %u holds %llu bytes",
+				 p->ns.path, bs, p->ns.nsid,
+				 (unsigned long long)(p->ns.ram_size - p->ns.ram_size % bs));
+		if (ps->ns_check != NULL)
+			ps->ns_check(ps->ns_check_arg, p->subnqn, &p->ns, ps->diags);
 	}
 }
 
@@ -680,11 +862,13 @@ void cfg_validate(struct cfg_parser *ps)
 	struct cfg_config *cfg = ps->cfg;
 	size_t nio = 0;
 
+	check_namespaces(ps);
 	attach_namespaces(ps);
 	for (size_t i = 0; i < cfg->nlisteners; i++)
 		nio += !cfg->listeners[i].discovery_only;
-	if (nio == 0)
-		cfg_error(ps, ps->lineno, "no 'listen = ADDRESS:PORT' in [nvmfd]");
+	if (nio == 0 && !ps->listen_seen) /* else the listen lines were reported */
+		cfg_error(ps, ps->global_line ? ps->global_line : 1,
+			  "no 'listen = ADDRESS:PORT' in [nvmfd]");
 	default_discovery_listeners(ps);
 	for (size_t i = 0; i < cfg->nsubsys; i++) {
 		struct cfg_subsystem *s = &cfg->subsys[i];
@@ -706,11 +890,12 @@ void cfg_validate(struct cfg_parser *ps)
 	}
 	cfg_validate_hosts(ps);
 	if (cfg->in_capsule_data > cfg->max_transfer)
-		cfg_error(ps, ps->lineno, "in_capsule_data (%u) exceeds max_transfer (%u)",
-			  cfg->in_capsule_data, cfg->max_transfer);
+		cfg_error(ps, ps->icd_line ? ps->icd_line : ps->mdts_line,
+			  "in_capsule_data (%u) exceeds max_transfer (%u)", cfg->in_capsule_data,
+			  cfg->max_transfer);
 	/* one command of max_transfer bytes must fit, or it would wait for ever */
 	if (cfg->max_buffers_per_connection < cfg->max_transfer)
-		cfg_error(ps, ps->conn_buf_line ? ps->conn_buf_line : ps->lineno,
+		cfg_error(ps, ps->conn_buf_line ? ps->conn_buf_line : ps->mdts_line,
 			  "max_buffers_per_connection (%u) is less than max_transfer (%u)",
 			  cfg->max_buffers_per_connection, cfg->max_transfer);
 }
@@ -719,4 +904,8 @@ void cfg_parser_fini(struct cfg_parser *ps)
 {
 	free(ps->pending);
 	ps->pending = NULL;
+	free(ps->bad_subsys);
+	ps->bad_subsys = NULL;
+	free(ps->seen);
+	ps->seen = NULL;
 }

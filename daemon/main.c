@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "clock.h"
 #include "config.h"
 #include "health.h"
@@ -30,14 +31,17 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: nvmfd [-c FILE] [--check] [-s DIR] [-v] [-w WORKERS]\n"
+		   "       nvmfd -V | -h\n"
 		   "  -c, --config FILE   read FILE (default: the embedded configuration, a 1 GiB\n"
 		   "                      RAM namespace on 127.0.0.1:4420, discovery on :8009)\n"
-		   "      --check         validate the configuration and exit (0 valid, 1 not)\n"
+		   "      --check         report every problem of the configuration, backing\n"
+		   "                      stores included, and exit (0 valid, 1 not)\n"
 		   "  -s, --state-dir DIR keep the health counters in DIR (overrides state_dir)\n"
 		   "  -v, --verbose       debug messages (log_level = debug)\n"
 		   "  -w, --workers N     worker threads (default: the configuration, or one per "
 		   "CPU)\n"
-		   "  -V, --version\n"
+		   "  -V, --version       print the version and exit\n"
+		   "  -h, --help          this summary\n"
 		   "SIGHUP reloads the configuration file; SIGTERM and SIGINT stop.\n");
 }
 
@@ -312,23 +316,6 @@ done:
 	return ret;
 }
 
-/* --check: the file, and that every namespace's backing store opens (as sshd -t loads keys). */
-static int check_config(struct cfg_config *cfg)
-{
-	static struct target t;
-	int ret;
-
-	log_level = LOGL_WARN; /* what is wrong or ignored (health counters are not touched) */
-	ret = target_init(&t, cfg, 1);
-	if (ret == 0) {
-		printf("%s: configuration OK (%zu subsystem(s), %zu listener(s))\n", cfg->source,
-		       cfg->nsubsys, cfg->nlisteners);
-		target_fini(&t);
-	}
-	cfg_free(cfg);
-	return ret ? 1 : 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -388,15 +375,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (check)
+		return check_config(path);
 	if (load_config(path, &cfg) != 0) {
-		if (!check)
-			notify_failed("invalid configuration (see the log)", 0);
+		notify_failed("invalid configuration (see the log)", 0);
 		return 1;
-	}
-	if (check) {
-		if (cfg->warnings != NULL)
-			fputs(cfg->warnings, stderr); /* "file:line: warning: ..." lines */
-		return check_config(cfg);
 	}
 	log_level = verbose ? LOGL_DEBUG : (enum log_level)cfg->log_level;
 	log_lines(LOGL_WARN, cfg->warnings);

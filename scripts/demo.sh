@@ -41,12 +41,15 @@ say() { printf '\n%s>>> %s%s\n' "$bold" "$*" "$plain"; }
 die() { echo "demo: $*" >&2; exit 1; }
 
 if ((install)); then
-	say "installing dependencies (scripts/install-deps.sh)"
-	scripts/install-deps.sh
+	# what building and running nvmfd needs; the test tools and the qemu
+	# guest are scripts/test.sh's
+	say "installing dependencies (scripts/install-deps.sh --run-only)"
+	scripts/install-deps.sh --run-only
 fi
 
 say "building into build/"
-[[ -f build/meson-private/coredata.dat ]] || meson setup build
+# without the tests (they need cmocka): meson configure build -Dtests=true adds them
+[[ -f build/meson-private/coredata.dat ]] || meson setup build -Dtests=false
 ninja -C build
 nvmfd=$src/build/daemon/nvmfd
 nvmfdd=$src/build/tools/nvmfdd

@@ -15,7 +15,10 @@
 #                    skips there (it runs the tools under valgrind in stage 2)
 #   4. libFuzzer:    tests/fuzz/run-fuzzers.sh (clang build in build-fuzz/),
 #                    FUZZ_SECONDS (30) per fuzzer
-#   5. tests/print-summary.py: the failures, then "N passed, N failed, N skipped"
+#   5. /var/lib/nvmfd is as it was before stage 1 (tests keep their state in
+#      their own directories), else a failed step;
+#      tests/print-summary.py: the failures, each skip with its reason, then
+#      "N passed, N failed, N skipped"
 #
 # --quick skips stages 3 and 4. Environment: INTEROP (auto|enabled|disabled;
 # default enabled when ../shared/tools/linux-host is there, else auto),
@@ -45,12 +48,46 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:print_s
 
 logs=()
 steps=$(mktemp "${TMPDIR:-/tmp}/nvmfd-steps.XXXXXX")
-trap 'rm -f "$steps"' EXIT
+state_before=$(mktemp "${TMPDIR:-/tmp}/nvmfd-state.XXXXXX")
+state_after=$(mktemp "${TMPDIR:-/tmp}/nvmfd-state.XXXXXX")
+trap 'rm -f "$steps" "$state_before" "$state_after"' EXIT
 t_all=$SECONDS
 timings=()
 stage() { printf '\n======== %s\n' "$*"; stage_t=$SECONDS; stage_name=$*; }
 done_stage() { timings+=("$(printf '%5ss  %s' $((SECONDS - stage_t)) "$stage_name")"); }
 step_fail() { echo "FAIL $*" >>"$steps"; echo "!!! $*"; }
+
+# Tests never touch the system's state: /var/lib/nvmfd (a real service's
+# health counters) must be left as it was, absent or not. system_state prints
+# what it holds: every entry's name, type, mode and size, and each file's
+# SHA-256. While an nvmfd that the tests did not start runs (a real service,
+# which rewrites its health file every minute), only what a test daemon would
+# change is compared: the entries, and the health file's power cycles, unsafe
+# shutdowns and subsystem / namespace names.
+STATE_DIR=/var/lib/nvmfd
+service_pids=$(pgrep -x nvmfd | tr '\n' ' ')
+system_state() {
+	if [[ ! -e $STATE_DIR ]]; then
+		echo "$STATE_DIR: absent"
+		return
+	fi
+	(
+		cd "$STATE_DIR" || { echo "$STATE_DIR: unreadable"; exit 0; }
+		find . -printf '%p %y %m %s\n' 2>&1 | sort
+		if [[ -z $service_pids ]]; then
+			find . -type f -exec sha256sum {} + 2>&1 | sort -k2
+		elif [[ -f health ]]; then
+			grep -E '^(power_cycles|unsafe_shutdowns) |^(subsystem|namespace) ' health 2>&1 |
+				awk '{ print $1, $2, ($1 == "namespace" ? $3 : "") }'
+		fi
+	) | if [[ -n $service_pids ]]; then
+		# a size or mode the service may change is not the tests' doing
+		sed -E 's/^(\.\/health(\.[^ ]*)? f) [0-9]+ [0-9]+$/\1/; /^\.\/\.health\./d'
+	else
+		cat
+	fi
+}
+system_state >"$state_before"
 
 # configure DIR OPTIONS...: meson setup, or reconfigure an existing build dir.
 configure() {
@@ -120,6 +157,14 @@ if ((!quick)); then
 	fi
 	rm -f "$fuzzlog"
 	done_stage
+fi
+
+system_state >"$state_after"
+if cmp -s "$state_before" "$state_after"; then
+	echo "PASS $STATE_DIR left as it was" >>"$steps"
+else
+	step_fail "$STATE_DIR changed during the tests (a test without its own state directory?): $(
+		diff "$state_before" "$state_after" | grep '^[<>]' | head -5 | tr '\n' ';')"
 fi
 
 stage "5. summary"

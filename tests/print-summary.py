@@ -8,7 +8,9 @@ and optionally a steps file with lines "PASS|FAIL|SKIP NAME [DETAIL]" for
 things that are not meson tests (a build that failed, a fuzzer run). A test
 whose output is TAP counts once per case ("ok" / "not ok" line; "# SKIP"
 cases as skipped), plus one failure if meson judged it failed while no case
-did (a crash, a timeout); any other test counts once. Lists every failure
+did (a crash, a timeout); any other test counts once. Lists every skip with
+its reason (a TAP case's "# SKIP reason"; a whole test that exited 77: its
+"1..0 # SKIP reason" line, else its last line of output), every failure
 (with its "not ok" lines, else the last lines of its output) and ends with
 the line CI reads:
 
@@ -42,11 +44,13 @@ def failure_detail(entry):
     return tail(out, 10) + tail(entry.get("stderr"), 10)
 
 
-TAP_CASE = re.compile(r"^(not )?ok\b[^#]*(#\s*(\w+))?", re.IGNORECASE)
+TAP_CASE = re.compile(r"^(not )?ok\b\s*\d*\s*-?\s*([^#]*)(#\s*(\w+)\s*(.*))?", re.IGNORECASE)
+TAP_PLAN_SKIP = re.compile(r"^1\.\.0\b\s*#\s*SKIP\b:?\s*(.*)", re.IGNORECASE)
 
 
-def tap_counts(stdout):
-    """(passed, failed, skipped) cases of a TAP stream, or None if it has none."""
+def tap_counts(stdout, skips=None):
+    """(passed, failed, skipped) cases of a TAP stream, or None if it has none;
+    each skipped case's (name, reason) appended to skips."""
     p = f = s = 0
     seen = False
     for line in (stdout or "").splitlines():
@@ -54,14 +58,29 @@ def tap_counts(stdout):
         if not m:
             continue
         seen = True
-        directive = (m.group(3) or "").upper()
+        directive = (m.group(4) or "").upper()
         if directive == "SKIP" or (m.group(1) and directive == "TODO"):
             s += 1  # a known failure (not ok # TODO) is not a pass either
+            if skips is not None:
+                why = (m.group(5) or "").strip() or "no reason given"
+                skips.append((m.group(2).strip(), why if directive == "SKIP" else "TODO: " + why))
         elif m.group(1):
             f += 1
         else:
             p += 1
     return (p, f, s) if seen else None
+
+
+def skip_reason(entry):
+    """Why a whole test was skipped (exit status 77): its TAP "1..0 # SKIP
+    reason", else the last line it printed."""
+    out, err = entry.get("stdout") or "", entry.get("stderr") or ""
+    for line in (out + "\n" + err).splitlines():
+        m = TAP_PLAN_SKIP.match(line.strip())
+        if m and m.group(1).strip():
+            return m.group(1).strip()
+    last = tail(out, 1) or tail(err, 1)
+    return last[0].strip() if last else "no reason given (exit status 77)"
 
 
 def main():
@@ -72,6 +91,7 @@ def main():
 
     passed = failed = skipped = 0
     failures = []
+    skips = []  # (title, reason)
     for spec in args.logs:
         label, _, path = spec.rpartition("=")
         if not label:
@@ -91,7 +111,8 @@ def main():
                 e = json.loads(line)
                 tests += 1
                 res = e.get("result", "ERROR")
-                cases = tap_counts(e.get("stdout")) if res not in SKIP else None
+                case_skips = []
+                cases = tap_counts(e.get("stdout"), case_skips) if res not in SKIP else None
                 if cases:
                     p, fl, sk = cases
                     if res not in PASS and fl == 0:
@@ -103,6 +124,11 @@ def main():
                 else:
                     p, fl, sk = 0, 1, 0
                 counts = [counts[0] + p, counts[1] + fl, counts[2] + sk]
+                if res in SKIP:
+                    skips.append((f"{label}: {e.get('name')}", skip_reason(e)))
+                elif cases:
+                    skips += [(f"{label}: {e.get('name')}: {case}", why)
+                              for case, why in case_skips]
                 if res not in PASS and res not in SKIP:
                     dur = e.get("duration") or 0
                     failures.append((f"{label}: {e.get('name')} ({res}, {dur:.1f}s)", failure_detail(e)))
@@ -121,10 +147,16 @@ def main():
                     passed += 1
                 elif word == "SKIP":
                     skipped += 1
+                    name, _, why = rest.partition(" ")
+                    skips.append((name or "unnamed step", why or "no reason given"))
                 elif word == "FAIL":
                     failed += 1
                     failures.append((rest or "unnamed step", []))
 
+    if skips:
+        print("Skipped:")
+        for title, why in skips:
+            print(f"  SKIPPED {title}: {why}")
     if failures:
         print("Failures:")
         for title, detail in failures:

@@ -284,6 +284,7 @@ enum {
 	NVME_CNS_CS_NS = 0x05,
 	NVME_CNS_CS_CTRL = 0x06,
 	NVME_CNS_CS_NS_ACTIVE_LIST = 0x07,
+	NVME_CNS_CS_INDEP_NS = 0x08,
 };
 #define NVME_IDENTIFY_DATA_SIZE 4096
 
@@ -465,6 +466,7 @@ enum {
 	NVME_CTRL_ONCS_WRITE_UNCOR = 1 << 1,
 	NVME_CTRL_ONCS_DSM = 1 << 2,
 	NVME_CTRL_ONCS_WRITE_ZEROES = 1 << 3,
+	NVME_CTRL_ONCS_SAVE_SELECT = 1 << 4, /* SV in Set Features, SEL in Get Features */
 	NVME_CTRL_VWC_PRESENT = 1 << 0,
 	NVME_CTRL_VWC_FLUSH_NSID_ALL = 3 << 1, /* bits 2:1 = 11b: Flush of FFFFFFFFh supported */
 	NVME_CTRL_FRMW_SLOT1_RO = 1 << 0,
@@ -484,6 +486,27 @@ struct nvme_lbaf {
 WIRE_SIZE(nvme_lbaf, 4);
 
 /* Identify Namespace data structure, NVM command set (NVM spec Figure 97). */
+/* I/O Command Set Independent Identify Namespace (CNS 08h, Base 2.0 Figure 280). */
+struct nvme_id_ns_cs_indep {
+	uint8_t nsfeat;
+	uint8_t nmic;
+	uint8_t rescap;
+	uint8_t fpi;
+	__le32 anagrpid;
+	uint8_t nsattr;
+	uint8_t rsvd9;
+	__le16 nvmsetid;
+	__le16 endgid;
+	uint8_t nstat; /* bit 0: namespace ready */
+	uint8_t rsvd15[4081];
+};
+WIRE_SIZE(nvme_id_ns_cs_indep, 4096);
+WIRE_OFF(nvme_id_ns_cs_indep, anagrpid, 4);
+WIRE_OFF(nvme_id_ns_cs_indep, nsattr, 8);
+WIRE_OFF(nvme_id_ns_cs_indep, endgid, 12);
+WIRE_OFF(nvme_id_ns_cs_indep, nstat, 14);
+#define NVME_NS_NSTAT_READY 0x01
+
 struct nvme_id_ns {
 	__le64 nsze;
 	__le64 ncap;
@@ -552,6 +575,27 @@ WIRE_OFF(nvme_id_ns, vs, 384);
 #define NVME_NS_NSATTR_WP	(1 << 0)
 /* DLFEAT: deallocated blocks read as zeroes (bits 2:0 = 001b). */
 #define NVME_NS_DLFEAT_READ_ZEROES 0x1
+/* DLFEAT bit 3: Write Zeroes takes the Deallocate bit for this namespace. */
+#define NVME_NS_DLFEAT_WZ_DEAC 0x8
+
+/*
+ * I/O Command Set specific Identify Controller data structure for the NVM
+ * command set (Identify CNS 06h, CSI 00h; NVM Command Set 1.0 Figure 99).
+ * Sizes are in logical blocks, limits 0 = none reported.
+ */
+struct nvme_id_ctrl_nvm {
+	uint8_t vsl;  /* Verify Size Limit */
+	uint8_t wzsl; /* Write Zeroes Size Limit (2^n MPSMIN units) */
+	uint8_t wusl; /* Write Uncorrectable Size Limit */
+	uint8_t dmrl; /* Dataset Management Ranges Limit */
+	__le32 dmrsl; /* Dataset Management Range Size Limit */
+	__le64 dmsl;  /* Dataset Management Size Limit */
+	uint8_t rsvd16[4080];
+};
+WIRE_SIZE(nvme_id_ctrl_nvm, 4096);
+WIRE_OFF(nvme_id_ctrl_nvm, dmrl, 3);
+WIRE_OFF(nvme_id_ctrl_nvm, dmrsl, 4);
+WIRE_OFF(nvme_id_ctrl_nvm, dmsl, 8);
 
 /* Namespace Identification Descriptor (Figure 276). */
 struct nvme_ns_id_desc {

@@ -181,8 +181,12 @@ static int check_data_layout(struct tcp_rx *rx, const struct nvme_tcp_ch *ch, ui
 			return bad_field(rx, CH_FIELD(plen));
 		return 0;
 	}
-	/* Data starts after the header (and digest), aligned to the PDA. */
-	if (ch->pdo < full_hlen || ch->pdo >= plen || (rx->p->rxpda != 0 && ch->pdo % align != 0))
+	/*
+	 * Data starts after the header (and digest), at a multiple of
+	 * (PDA + 1) dwords (3.6.2.2-3: PDA is 0's based, so PDA 0 is dword
+	 * alignment, not none; as nvmet_tcp_check_pdo and SPDK).
+	 */
+	if (ch->pdo < full_hlen || ch->pdo >= plen || ch->pdo % align != 0)
 		return bad_field(rx, CH_FIELD(pdo));
 	if (plen - ch->pdo <= dgst)
 		return bad_field(rx, CH_FIELD(plen));

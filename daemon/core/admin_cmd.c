@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Admin commands on the admin queue (NVMe Base 2.0, "Base" below): the
- * dispatch of every command an admin queue takes, Set / Get Features,
- * Keep Alive, Asynchronous Event Request, Abort. Identify is in
- * admin_identify.c, Get Log Page in admin_log.c, the Fabrics commands
+ * dispatch of every command an admin queue takes, Keep Alive,
+ * Asynchronous Event Request, Abort. Set / Get Features are in
+ * admin_features.c, Identify in admin_identify.c, Get Log Page in admin_log.c, the Fabrics commands
  * (NVMe over Fabrics 1.1, "oF") in fabrics_cmd.c.
  */
 #include "ctrl_internal.h"
@@ -18,155 +18,6 @@ void ascii_pad(char *dst, size_t n, const char *src)
 
 	memcpy(dst, src, len);
 	memset(dst + len, ' ', n - len);
-}
-
-/* ---- Set / Get Features (Base 5.27) ---- */
-
-static bool feature_supported(const struct ctrl *c, uint8_t fid)
-{
-	switch (fid) {
-	case NVME_FEAT_ASYNC_EVENT:
-	case NVME_FEAT_KATO:
-		return true;
-	case NVME_FEAT_TEMP_THRESH:
-	case NVME_FEAT_VOLATILE_WC:
-	case NVME_FEAT_NUM_QUEUES:
-		/* a discovery controller has only 0Bh and 0Fh (as nvmet) */
-		return !ctrl_is_disc(c);
-	default:
-		return false;
-	}
-}
-
-static uint32_t aen_supported(const struct ctrl *c)
-{
-	return ctrl_is_disc(c) ? AEN_DISC_CHANGE : AEN_NS_ATTR | AEN_SMART_CRIT;
-}
-
-static uint32_t max_queues(const struct ctrl *c)
-{
-	uint32_t n = c->t->p.max_io_queues;
-
-	return n > CTRL_MAX_IO_QUEUES ? CTRL_MAX_IO_QUEUES : n ? n : 1;
-}
-
-/* Base 5.27.1.7: Number of Queues, NSQR / NCQR 0's based; 65535 is invalid. */
-static nvme_status_t set_num_queues(struct ctrl *c, uint32_t cdw11, uint32_t *dw0)
-{
-	uint32_t nsqr = cdw11 & 0xffff, ncqr = cdw11 >> 16, max = max_queues(c);
-	uint32_t nsqa = nsqr + 1 < max ? nsqr + 1 : max, ncqa = ncqr + 1 < max ? ncqr + 1 : max;
-	struct target *t = c->t;
-	bool busy = false;
-
-	if (nsqr == 0xffff || ncqr == 0xffff)
-		return SC_INVALID_FIELD;
-	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; i < CTRL_MAX_IO_QUEUES / 64; i++)
-		busy |= atomic_load(&c->io_qmap[i]) != 0;
-	if (!busy) {
-		c->nr_io_queues = (uint16_t)(nsqa < ncqa ? nsqa : ncqa);
-		c->nr_io_queues_set = true;
-	}
-	pthread_mutex_unlock(&t->lock);
-	/* "only ... prior to creation of any I/O Submission and/or Completion Queues" */
-	if (busy)
-		return SC_CMD_SEQ;
-	*dw0 = NVME_FEAT_NQ(nsqa - 1, ncqa - 1);
-	return 0;
-}
-
-/* Temperature Threshold: TMPTH 15:0, TMPSEL 19:16, THSEL 21:20 (0 over, 1 under). */
-static nvme_status_t temp_thresh_check(uint32_t cdw11)
-{
-	uint32_t tmpsel = (cdw11 >> 16) & 0xf, thsel = (cdw11 >> 20) & 0x3;
-
-	/* the composite temperature (0) or all sensors (Fh), over or under */
-	if ((tmpsel != 0 && tmpsel != 0xf) || thsel > 1)
-		return SC_INVALID_FIELD;
-	return 0;
-}
-
-static nvme_status_t set_features(struct ctrl *c, struct ctrl_req *r)
-{
-	uint32_t cdw10 = sqe_dw(r->sqe->cdw10), cdw11 = sqe_dw(r->sqe->cdw11);
-	uint8_t fid = (uint8_t)NVMEV(NVME_FEAT_FID, cdw10);
-
-	if (r->buf_len != 0)
-		return SC_SGL_LENGTH;
-	if (!feature_supported(c, fid))
-		return SC_INVALID_FIELD;
-	if (cdw10 & NVME_FEAT_SV)
-		return NVME_SC_DNR(COMMAND_SPECIFIC, FEATURE_NOT_SAVEABLE);
-	switch (fid) {
-	case NVME_FEAT_NUM_QUEUES:
-		return set_num_queues(c, cdw11, &r->dw0);
-	case NVME_FEAT_ASYNC_EVENT:
-		if (cdw11 & ~aen_supported(c))
-			return SC_INVALID_FIELD;
-		c->aen_cfg = cdw11;
-		return 0;
-	case NVME_FEAT_KATO:
-		c->kato_ms = ctrl_kato_round(cdw11);
-		return 0;
-	case NVME_FEAT_VOLATILE_WC:
-		/* WCE 0: the connection code makes every write FUA */
-		__atomic_store_n(&c->vwc, (cdw11 & 1) != 0, __ATOMIC_RELAXED);
-		return 0;
-	case NVME_FEAT_TEMP_THRESH:
-		/* accepted, not kept: there is no sensor to compare it with */
-		return temp_thresh_check(cdw11);
-	}
-	return SC_INVALID_FIELD;
-}
-
-/* Get Features SEL (Base 5.15): 0 current, 1 default, 2 saved, 3 capabilities. */
-enum { SEL_CURRENT, SEL_DEFAULT, SEL_SAVED, SEL_CAPS };
-#define FEAT_CAP_CHANGEABLE (1u << 2)
-
-static uint32_t feature_value(const struct ctrl *c, uint8_t fid, uint32_t cdw11, bool dflt)
-{
-	uint32_t n;
-
-	switch (fid) {
-	case NVME_FEAT_TEMP_THRESH:
-		return ((cdw11 >> 20) & 0x3) == 0 ? CTRL_WCTEMP : 0;
-	case NVME_FEAT_VOLATILE_WC:
-		return dflt ? 1 : __atomic_load_n(&c->vwc, __ATOMIC_RELAXED);
-	case NVME_FEAT_NUM_QUEUES:
-		/* before Set Features, what it would grant at most */
-		n = dflt || !c->nr_io_queues_set ? max_queues(c) : c->nr_io_queues;
-		return NVME_FEAT_NQ(n - 1, n - 1);
-	case NVME_FEAT_ASYNC_EVENT:
-		return dflt ? 0 : c->aen_cfg;
-	case NVME_FEAT_KATO:
-		if (dflt)
-			return ctrl_is_disc(c) ? ctrl_kato_round(c->t->p.kato_default_ms) : 0;
-		return c->kato_ms;
-	}
-	return 0;
-}
-
-static nvme_status_t get_features(struct ctrl *c, struct ctrl_req *r)
-{
-	uint32_t cdw10 = sqe_dw(r->sqe->cdw10), cdw11 = sqe_dw(r->sqe->cdw11);
-	uint8_t fid = (uint8_t)NVMEV(NVME_FEAT_FID, cdw10);
-	uint32_t sel = NVMEV(NVME_FEAT_SEL, cdw10);
-	nvme_status_t st;
-
-	if (r->buf_len != 0)
-		return SC_SGL_LENGTH;
-	if (!feature_supported(c, fid) || sel > SEL_CAPS)
-		return SC_INVALID_FIELD;
-	if (fid == NVME_FEAT_TEMP_THRESH && (st = temp_thresh_check(cdw11)) != 0)
-		return st;
-	if (sel == SEL_CAPS) {
-		/* changeable, not saveable, not namespace specific */
-		r->dw0 = FEAT_CAP_CHANGEABLE;
-		return 0;
-	}
-	/* nothing is saveable: "saved" reports the default */
-	r->dw0 = feature_value(c, fid, cdw11, sel != SEL_CURRENT);
-	return 0;
 }
 
 /* ---- Keep Alive, Abort, Asynchronous Event Request ---- */
@@ -222,9 +73,9 @@ static nvme_status_t admin_dispatch(struct ctrl *c, struct ctrl_req *r)
 	case NVME_ADM_GET_LOG_PAGE:
 		return admin_get_log_page(c, r);
 	case NVME_ADM_SET_FEATURES:
-		return set_features(c, r);
+		return admin_set_features(c, r);
 	case NVME_ADM_GET_FEATURES:
-		return get_features(c, r);
+		return admin_get_features(c, r);
 	case NVME_ADM_KEEP_ALIVE:
 		return keep_alive(c, r);
 	case NVME_ADM_ABORT:
@@ -254,13 +105,14 @@ enum ctrl_exec ctrl_admin_exec(struct ctrl *c, struct ctrl_req *r)
 	r->dw0 = 0;
 	r->dw1 = 0;
 	r->out_len = 0;
-	r->status = check_flags(sqe);
-	if (r->status)
-		return CTRL_EXEC_DONE;
+	/* byte 01 of a Fabrics command is reserved (oF 1.1 Figure 10): not checked */
 	if (sqe->opc == NVME_ADM_FABRICS) {
 		r->status = ctrl_fabrics_exec(c, r);
 		return CTRL_EXEC_DONE;
 	}
+	r->status = check_flags(sqe);
+	if (r->status)
+		return CTRL_EXEC_DONE;
 	/* Base 3.5.1 / nvmet_check_ctrl_status: nothing but Fabrics before CC.EN, CSTS.RDY */
 	if (!NVMEV(NVME_CC_EN, c->props.cc) || !props_ready(&c->props)) {
 		r->status = SC_CMD_SEQ;

@@ -2,11 +2,14 @@
 /*
  * Identify (NVMe Base 2.0 5.17, "Base" below; NVM Command Set 1.0, "NVM";
  * NVMe over Fabrics 1.1, "oF"): controller (01h), namespace (00h), active
- * namespace list (02h), namespace identification descriptors (03h), and the
- * NVM command set's controller data (06h). What the Linux host checks is in
+ * namespace list (02h), namespace identification descriptors (03h), and
+ * those of NVMe 2.0 (Base Figure 273) for the NVM command set (CSI 00h):
+ * its namespace (05h) and controller (06h) data, its active namespace list
+ * (07h), and the command-set-independent namespace data (08h). What the Linux host checks is in
  * PEERS.md section 2; the values follow PEERS.md section 6.
  */
 #include "ctrl_internal.h"
+#include "ns_caps.h"
 
 #include <string.h>
 
@@ -89,7 +92,9 @@ static void id_ctrl_io(const struct ctrl *c, struct nvme_id_ctrl *id)
 	id->maxcmd = htole16((uint16_t)t->p.io_qdepth);
 	id->nn = htole32(nn);
 	id->mnan = htole32(nn);
-	id->oncs = htole16(NVME_CTRL_ONCS_DSM | NVME_CTRL_ONCS_WRITE_ZEROES);
+	/* SEL of Get Features is implemented (saving is refused: nothing is saveable) */
+	id->oncs = htole16(NVME_CTRL_ONCS_DSM | NVME_CTRL_ONCS_WRITE_ZEROES |
+			   NVME_CTRL_ONCS_SAVE_SELECT);
 	id->vwc = ID_VWC;
 	id->ioccsz = htole32((sizeof(struct nvme_sqe) + t->p.io_icd) / 16);
 	/* one power state; nothing changes with it (the values qemu and nvmet use) */
@@ -135,12 +140,31 @@ static nvme_status_t id_ns(const struct ctrl *c, uint32_t nsid, void *buf)
 	id.lbaf[0].lbads = (uint8_t)ns->lba_shift;
 	/* shared: every controller of the subsystem reaches it (Linux multipath wants it) */
 	id.nmic = 1;
-	id.dlfeat = NVME_NS_DLFEAT_READ_ZEROES;
+	ns_id_caps(ns, &id); /* DLFEAT, granularities: the backing store's */
 	put_le64(id.nvmcap, ns_blocks(ns) << ns->lba_shift);
 	if (ns->read_only)
 		id.nsattr = NVME_NS_NSATTR_WP;
 	memcpy(id.nguid, ns->nguid, sizeof(id.nguid));
 	memcpy(id.eui64, ns->eui64, sizeof(id.eui64));
+	memcpy(buf, &id, sizeof(id));
+	return 0;
+}
+
+/*
+ * CNS 06h, CSI 00h (NVM Figure 99): the NVM command set's limits. No
+ * Verify, Write Zeroes or Write Uncorrectable size limit (0); Dataset
+ * Management's from the namespaces' stores (ns_caps.c).
+ */
+static nvme_status_t id_ctrl_nvm(const struct ctrl *c, void *buf)
+{
+	struct nvme_id_ctrl_nvm id;
+	struct dsm_limits dl;
+
+	memset(&id, 0, sizeof(id));
+	subsys_dsm_limits(c->subsys, &dl);
+	id.dmrl = dl.dmrl;
+	id.dmrsl = htole32(dl.dmrsl);
+	id.dmsl = htole64(dl.dmsl);
 	memcpy(buf, &id, sizeof(id));
 	return 0;
 }
@@ -196,6 +220,51 @@ static nvme_status_t id_desc_list(const struct ctrl *c, uint32_t nsid, void *buf
 	return 0;
 }
 
+/*
+ * An NSID for CNS 05h / 08h: active (true), or inactive in 1..NN (zeroes,
+ * Base 5.17.2.1); anything else is Invalid Namespace or Format.
+ */
+static nvme_status_t ns_of(const struct ctrl *c, uint32_t nsid, const struct ns **out)
+{
+	*out = NULL;
+	if (nsid == 0 || nsid == NVME_NSID_ALL)
+		return SC_INVALID_NS;
+	*out = subsys_find_ns(c->subsys, nsid);
+	if (*out == NULL && nsid > highest_nsid(c->subsys))
+		return SC_INVALID_NS;
+	return 0;
+}
+
+/*
+ * CNS 05h, CSI 00h: the NVM Command Set Identify Namespace (NVM 1.0
+ * 4.1.5.2): no storage tag, no protection information, no extended LBA
+ * formats (CTRATT.ELBAS clear): all zero for an active namespace.
+ */
+static nvme_status_t id_ns_nvm(const struct ctrl *c, uint32_t nsid)
+{
+	const struct ns *ns;
+
+	return ns_of(c, nsid, &ns);
+}
+
+/* CNS 08h (Base Figure 280): what does not depend on the command set. */
+static nvme_status_t id_ns_indep(const struct ctrl *c, uint32_t nsid, void *buf)
+{
+	struct nvme_id_ns_cs_indep id;
+	const struct ns *ns;
+	nvme_status_t st = ns_of(c, nsid, &ns);
+
+	if (st || ns == NULL)
+		return st;
+	memset(&id, 0, sizeof(id));
+	id.nmic = 1; /* shared, as CNS 00h says */
+	if (ns->read_only)
+		id.nsattr = NVME_NS_NSATTR_WP;
+	id.nstat = NVME_NS_NSTAT_READY;
+	memcpy(buf, &id, sizeof(id));
+	return 0;
+}
+
 nvme_status_t admin_identify(struct ctrl *c, struct ctrl_req *r)
 {
 	uint32_t cdw10 = sqe_dw(r->sqe->cdw10), cdw11 = sqe_dw(r->sqe->cdw11);
@@ -222,9 +291,18 @@ nvme_status_t admin_identify(struct ctrl *c, struct ctrl_req *r)
 	case NVME_CNS_NS_DESC_LIST:
 		st = id_desc_list(c, nsid, r->buf);
 		break;
+	case NVME_CNS_CS_NS:
+		st = csi == NVME_CSI_NVM ? id_ns_nvm(c, nsid) : SC_INVALID_FIELD;
+		break;
 	case NVME_CNS_CS_CTRL:
-		/* NVM command set: nothing to report beyond zeroes (no limits) */
-		st = csi == NVME_CSI_NVM ? 0 : SC_INVALID_FIELD;
+		st = csi == NVME_CSI_NVM ? id_ctrl_nvm(c, r->buf) : SC_INVALID_FIELD;
+		break;
+	case NVME_CNS_CS_NS_ACTIVE_LIST:
+		/* every namespace is of the NVM command set */
+		st = csi == NVME_CSI_NVM ? id_ns_list(c, nsid, r->buf) : SC_INVALID_FIELD;
+		break;
+	case NVME_CNS_CS_INDEP_NS:
+		st = id_ns_indep(c, nsid, r->buf);
 		break;
 	default:
 		st = SC_INVALID_FIELD;

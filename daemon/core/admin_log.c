@@ -81,6 +81,9 @@ static nvme_status_t log_smart(struct ctrl *c, uint32_t nsid, struct log_win *w,
 	life.unsafe_shutdowns = t->unsafe_shutdowns;
 	life.err_entries = atomic_load_explicit(&s->err_entries, memory_order_relaxed);
 	smart_fill(&log, &sc, &life);
+	/* this controller's thresholds (Set Features 04h) against the temperature */
+	if (ctrl_temp_warning(c))
+		log.critical_warning |= SMART_CRIT_TEMP;
 	log_win_put(w, 0, &log, sizeof(log));
 	*size = sizeof(log);
 	return 0;
@@ -222,6 +225,8 @@ static void log_read_done(struct ctrl *c, uint8_t lid, bool rae)
 		ctrl_aen_log_read(c, AEN_NS_ATTR);
 	} else if (lid == NVME_LOG_DISC) {
 		ctrl_aen_log_read(c, AEN_DISC_CHANGE);
+	} else if (lid == NVME_LOG_SMART) {
+		ctrl_aen_log_read(c, AEN_SMART_TEMP);
 	}
 }
 

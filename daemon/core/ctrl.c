@@ -117,7 +117,7 @@ void ctrl_kill(struct ctrl *c, const char *why)
 	if (atomic_exchange(&c->dead, true))
 		return;
 	atomic_store(&c->enabled, false);
-	log_info("controller %u of %s for %s (%s): %s", c->cntlid, c->subsys->nqn, c->hostnqn,
+	log_info("controller %u of %s for %s (%s): %s", c->cntlid, c->subsys->nqn, c->host_label,
 		 c->admin_ci.peer, why);
 }
 
@@ -138,8 +138,9 @@ void ctrl_reset(struct ctrl *c)
 	c->aen_pending = 0;
 	c->aen_masked = 0;
 	__atomic_store_n(&c->vwc, !ctrl_is_disc(c), __ATOMIC_RELAXED);
+	ctrl_features_reset(c);
 	log_info("controller %u of %s for %s: reset by the host", c->cntlid, c->subsys->nqn,
-		 c->hostnqn);
+		 c->host_label);
 }
 
 /* ---- error log (Base 5.16.1.2) ---- */
@@ -183,6 +184,9 @@ void ctrl_error_log_copy(struct ctrl *c, struct nvme_error_log_entry *out)
 
 static uint32_t aen_result(uint32_t bit)
 {
+	/* Base Figure 148: SMART / Health status, Temperature Threshold (01h) */
+	if (bit == AEN_SMART_TEMP)
+		return NVME_AER_RESULT(NVME_AER_TYPE_SMART, 0x01, NVME_LOG_SMART);
 	if (bit == AEN_NS_ATTR)
 		return NVME_AER_RESULT(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_CHANGED,
 				       NVME_LOG_CHANGED_NS);
@@ -238,6 +242,15 @@ void ctrl_notify_ns_changed(struct ctrl *c, uint32_t nsid)
 	/* an event the host did not enable is not reported (the log still lists it) */
 	if (c->aen_cfg & AEN_NS_ATTR)
 		c->aen_pending |= AEN_NS_ATTR;
+	aen_try(c);
+}
+
+void ctrl_notify_smart(struct ctrl *c, uint32_t bit)
+{
+	if (ctrl_is_disc(c))
+		return;
+	if (c->aen_cfg & bit)
+		c->aen_pending |= bit;
 	aen_try(c);
 }
 

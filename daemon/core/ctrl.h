@@ -49,6 +49,8 @@ struct ctrl {
 	struct subsys *subsys;
 	uint16_t cntlid;
 	char hostnqn[NVMF_NQN_FIELD];
+	bool hostnqn_lax; /* HOSTNQN is not a valid NQN (accepted: any host admitted) */
+	char host_label[NVMF_NQN_MAX + 32]; /* the host in log lines (marked when lax) */
 	uint8_t hostid[16];
 	struct conn_info admin_ci;			   /* of the admin queue's connection */
 	uint32_t kato_ms;				   /* 0: no keep-alive timeout */
@@ -60,10 +62,16 @@ struct ctrl {
 
 	/* admin queue's worker only */
 	struct ctrl_props props;
-	uint16_t nr_io_queues; /* granted by Set Features 07h (written under t->lock: */
-	bool nr_io_queues_set; /*  I/O Connects read them there) */
-	uint32_t aen_cfg;      /* Asynchronous Event Configuration (0Bh) */
-	bool vwc;	       /* Volatile Write Cache (06h); others: __atomic_load_n */
+	uint16_t nr_io_queues;	/* granted by Set Features 07h (written under t->lock: */
+	bool nr_io_queues_set;	/*  I/O Connects read them there) */
+	uint32_t aen_cfg;	/* Asynchronous Event Configuration (0Bh) */
+	uint32_t feat_arb;	/* Arbitration (01h) */
+	uint32_t feat_pm;	/* Power Management (02h): power state 0, always */
+	uint32_t feat_err_rec;	/* Error Recovery (05h): TLER */
+	uint32_t feat_irq_coal; /* Interrupt Coalescing (08h): kept, no effect on Fabrics */
+	uint16_t tmpth_over;	/* Temperature Threshold (04h), composite, Kelvin */
+	uint16_t tmpth_under;
+	bool vwc; /* Volatile Write Cache (06h); others: __atomic_load_n */
 	uint16_t aer_cid[TARGET_AERL];
 	unsigned int naer;
 	uint32_t aen_pending; /* events waiting for an AER: bits as in aen_cfg / OAES */
@@ -206,7 +214,8 @@ struct io_plan {
 	struct ns *ns;	 /* NULL: Flush of every namespace (NSID FFFFFFFFh) */
 	uint64_t offset; /* bytes */
 	uint32_t len;	 /* bytes: the data transfer for Read/Write, the range otherwise */
-	bool fua;
+	bool fua;	 /* durable before completion: FUA, or the volatile write cache off */
+	bool deac;	 /* Write Zeroes: the range may be deallocated (NVM 3.2.8, CDW12 bit 25) */
 	uint32_t nr_ranges; /* Dataset Management: ranges in the H2C data to deallocate
 			     * (io_dsm_range each); 0 without AD: complete, nothing to do */
 };

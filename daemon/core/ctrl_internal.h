@@ -32,7 +32,9 @@
 /* Bits of aen_cfg / aen_pending / aen_masked (Set Features 0Bh, OAES). */
 #define AEN_NS_ATTR	NVME_CTRL_OAES_NS_ATTR
 #define AEN_DISC_CHANGE NVME_CTRL_OAES_DISC_CHANGE
-#define AEN_SMART_CRIT	0xffu /* critical warning bits 7:0: accepted, never raised */
+#define AEN_SMART_CRIT	0xffu /* critical warning bits 7:0: accepted */
+#define AEN_SMART_TEMP	0x02u /* critical warning bit 1 (temperature): raised */
+#define SMART_CRIT_TEMP 0x02u /* SMART log critical warning: temperature (Base Figure 207) */
 
 /* Copy src into a fixed-size ASCII field, padded with spaces (NVMe Base 2.0 1.5). */
 void ascii_pad(char *dst, size_t n, const char *src);
@@ -64,6 +66,14 @@ void log_win_put(struct log_win *w, uint64_t pos, const void *src, size_t n);
 /* admin_identify.c */
 nvme_status_t admin_identify(struct ctrl *c, struct ctrl_req *r);
 
+/* admin_features.c: Set / Get Features, the features' defaults */
+nvme_status_t admin_set_features(struct ctrl *c, struct ctrl_req *r);
+nvme_status_t admin_get_features(struct ctrl *c, struct ctrl_req *r);
+/* Every feature admin_features.c keeps back to its default (connect, reset). */
+void ctrl_features_reset(struct ctrl *c);
+/* The composite temperature is past a threshold of Set Features 04h. */
+bool ctrl_temp_warning(const struct ctrl *c);
+
 /* admin_log.c */
 nvme_status_t admin_get_log_page(struct ctrl *c, struct ctrl_req *r);
 
@@ -91,6 +101,8 @@ void ctrl_error_log_copy(struct ctrl *c, struct nvme_error_log_entry *out);
 void ctrl_reset(struct ctrl *c);
 /* A ready event (pending, enabled, not masked) for an AER: masks it, gives dw0. */
 bool ctrl_aen_take(struct ctrl *c, uint32_t *result);
+/* A SMART / Health event (AEN_SMART_*): reported if the host enabled it (0Bh). */
+void ctrl_notify_smart(struct ctrl *c, uint32_t bit);
 /* The host read a log page with RAE clear: the event type may be reported again. */
 void ctrl_aen_log_read(struct ctrl *c, uint32_t aen_bit);
 /* KATO in ms as the controller keeps it: rounded up to the KAS granularity. */

@@ -66,7 +66,7 @@ static void prop_event(struct ctrl *c, enum props_event ev)
 	case PROPS_EV_FATAL:
 		atomic_store(&c->enabled, false);
 		log_warn("controller %u of %s for %s: invalid CC %#x, CSTS.CFS set", c->cntlid,
-			 c->subsys->nqn, c->hostnqn, c->props.cc);
+			 c->subsys->nqn, c->host_label, c->props.cc);
 		break;
 	}
 }

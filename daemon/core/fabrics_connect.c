@@ -31,6 +31,7 @@ struct connect_args {
 	uint16_t sqsize; /* 0's based */
 	bool subnqn_ok;	 /* NUL-terminated within its field */
 	bool hostnqn_ok;
+	const char *host_why; /* HOSTNQN does not conform: why (NULL: it does) */
 	char subnqn[NVMF_NQN_FIELD];
 	char hostnqn[NVMF_NQN_FIELD];
 	uint32_t *dw0;
@@ -78,10 +79,18 @@ refuse(const struct connect_args *a, nvme_status_t st, uint32_t dw0, const char 
  * The subsystem and the host, as nvmet checks them (nvmet_alloc_ctrl): an
  * unknown SUBNQN is Connect Invalid Parameters at subnqn, a host not on
  * the subsystem's list Connect Invalid Host.
+ *
+ * A HOSTNQN that is empty or not an NQN (Base 2.0 4.5) is what real hosts
+ * send: SPDK's initiator sends an empty one unless told otherwise. A
+ * subsystem that admits any host takes it (as nvmet and SPDK's target,
+ * which do not look at it); the controller is marked and warned about once
+ * (admin_connect). A subsystem with an allow-list cannot name such a host:
+ * Connect Invalid Parameters at hostnqn (oF 1.1 3.3, Figure 21).
  */
-static nvme_status_t check_names(const struct connect_args *a, struct subsys **out, bool *auth)
+static nvme_status_t check_names(struct connect_args *a, struct subsys **out, bool *auth)
 {
 	struct subsys *s;
+	const char *why = NULL;
 	bool no_key;
 
 	if (!a->subnqn_ok)
@@ -92,8 +101,16 @@ static nvme_status_t check_names(const struct connect_args *a, struct subsys **o
 	if (s->discovery && a->qid != 0)
 		return refuse(a, SC_CONNECT_PARAM, IPO_SQE(qid),
 			      "a discovery controller has no I/O queues");
-	if (!a->hostnqn_ok || !nvmf_nqn_valid(a->hostnqn))
-		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(hostnqn), "HOSTNQN is not a valid NQN");
+	if (!a->hostnqn_ok)
+		why = "has no NUL in its 256 bytes";
+	else if (a->hostnqn[0] == '\0')
+		why = "is empty";
+	else if (nvmf_nqn_check(a->hostnqn, &why) == 0)
+		why = NULL;
+	if (why != NULL && !subsys_admits_any(s))
+		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(hostnqn),
+			      "HOSTNQN %s, and the subsystem has an allow-list", why);
+	a->host_why = why;
 	if (!subsys_host_allowed(s, a->hostnqn))
 		return refuse(a, NVME_SC_DNR(COMMAND_SPECIFIC, CONNECT_INVALID_HOST),
 			      IPO_DATA(hostnqn), "host not allowed");
@@ -198,6 +215,16 @@ static struct ctrl *ctrl_alloc(const struct connect_args *a, struct subsys *s, i
 	c->subsys = s;
 	subsys_get(s);
 	memcpy(c->hostnqn, a->hostnqn, sizeof(c->hostnqn));
+	c->hostnqn_lax = a->host_why != NULL;
+	if (c->hostnqn_lax) {
+		char safe[NVMF_NQN_MAX + 1];
+
+		log_safe(safe, a->hostnqn);
+		snprintf(c->host_label, sizeof(c->host_label), "\"%s\" (not a valid host NQN)",
+			 safe);
+	} else {
+		snprintf(c->host_label, sizeof(c->host_label), "%s", a->hostnqn);
+	}
 	memcpy(c->hostid, a->data->hostid, sizeof(c->hostid));
 	c->admin_ci = *a->ci;
 	/* a discovery controller always has a keep-alive timeout (as nvmet, 120 s) */
@@ -209,11 +236,12 @@ static struct ctrl *ctrl_alloc(const struct connect_args *a, struct subsys *s, i
 			    : (uint16_t)(t->p.io_qdepth > 1 ? t->p.io_qdepth - 1 : 0);
 	props_init(&c->props, mqes, t->p.cap_to, s->discovery);
 	c->vwc = !s->discovery;
+	ctrl_features_reset(c);
 	ctrl_touch(c, now_ms);
 	return c;
 }
 
-static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms, struct ctrl **out)
+static nvme_status_t admin_connect(struct connect_args *a, int64_t now_ms, struct ctrl **out)
 {
 	struct subsys *s;
 	struct ctrl *c;
@@ -258,8 +286,12 @@ static nvme_status_t admin_connect(const struct connect_args *a, int64_t now_ms,
 		return refuse(a, NVME_SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
 			      "%u controllers already", TARGET_MAX_CTRLS);
 	}
+	if (c->hostnqn_lax)
+		log_warn("controller %u of %s from %s: HOSTNQN %s; accepted because the subsystem "
+			 "admits any host (the host is %s in this controller's messages)",
+			 c->cntlid, s->nqn, a->ci->peer, a->host_why, c->host_label);
 	log_info("controller %u of %s for %s from %s%s, keep-alive %u ms%s", c->cntlid, s->nqn,
-		 c->hostnqn, a->ci->peer, s->discovery ? " (discovery)" : "", c->kato_ms,
+		 c->host_label, a->ci->peer, s->discovery ? " (discovery)" : "", c->kato_ms,
 		 auth ? ", authentication required" : "");
 	*a->dw0 = c->cntlid | (auth ? NVMF_CONNECT_AUTHREQ_ATR : 0);
 	*out = c;
@@ -326,7 +358,7 @@ static void io_join(const struct connect_args *a, struct ctrl *c, struct io_refu
 		atomic_fetch_or(&c->io_qmap[(a->qid - 1) / 64], bit);
 }
 
-static nvme_status_t io_connect(const struct connect_args *a, int64_t now_ms, struct ctrl **out)
+static nvme_status_t io_connect(struct connect_args *a, int64_t now_ms, struct ctrl **out)
 {
 	uint16_t cntlid = le16toh(a->data->cntlid);
 	struct io_refusal r = {0};

@@ -49,14 +49,19 @@ static nvme_status_t check_rw(const struct ctrl *c, const struct nvme_sqe *sqe, 
 	plan->offset = slba << ns->lba_shift;
 	plan->len = (uint32_t)bytes;
 	if (sqe->opc != NVME_CMD_READ) {
-		/* a host that turned the volatile write cache off gets write-through */
+		/*
+		 * A host that turned the volatile write cache off gets
+		 * write-through: Write Zeroes too (NVM 3.2.8: FUA applies).
+		 */
 		plan->fua = (cdw12 & NVME_RW_FUA) || !__atomic_load_n(&c->vwc, __ATOMIC_RELAXED);
 	}
+	plan->deac = wz && (cdw12 & NVME_WZ_DEAC);
 	return 0;
 }
 
 /* Dataset Management (NVM 3.2.3): NR 0's based, 16-byte ranges in the data. */
-static nvme_status_t check_dsm(const struct nvme_sqe *sqe, uint32_t sgl_len, struct io_plan *plan)
+static nvme_status_t check_dsm(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_t sgl_len,
+			       struct io_plan *plan)
 {
 	uint32_t nr = NVMEV(NVME_DSM_NR, sqe_dw(sqe->cdw10)) + 1;
 
@@ -65,6 +70,11 @@ static nvme_status_t check_dsm(const struct nvme_sqe *sqe, uint32_t sgl_len, str
 		return SC_SGL_LENGTH;
 	/* only AD asks for anything; IDR / IDW alone are hints: nothing to do */
 	plan->nr_ranges = (sqe_dw(sqe->cdw11) & NVME_DSM_AD) ? nr : 0;
+	/*
+	 * With the write cache off, what completed is durable (Base 5.27.1.4):
+	 * a punched hole must not reappear as old data after a crash.
+	 */
+	plan->fua = !__atomic_load_n(&c->vwc, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -121,7 +131,7 @@ nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_
 	case NVME_CMD_FLUSH:
 		return sgl_len != 0 ? SC_SGL_LENGTH : 0;
 	case NVME_CMD_DSM:
-		return check_dsm(sqe, sgl_len, plan);
+		return check_dsm(c, sqe, sgl_len, plan);
 	default:
 		return check_rw(c, sqe, ns, sgl_len, plan);
 	}

@@ -41,8 +41,14 @@ void log_lines(enum log_level lvl, const char *text)
 {
 	while (text != NULL && *text != '\0') {
 		size_t n = strcspn(text, "\n");
+		/* "file:line: warning: what": the log's own prefix already says warning */
+		const char *w = memmem(text, n, ": warning: ", 11);
 
-		log_msg(lvl, "%.*s", (int)n, text);
+		if (lvl == LOGL_WARN && w != NULL)
+			log_msg(lvl, "%.*s: %.*s", (int)(w - text), text,
+				(int)(n - (size_t)(w + 11 - text)), w + 11);
+		else
+			log_msg(lvl, "%.*s", (int)n, text);
 		text += n + (text[n] == '\n');
 	}
 }

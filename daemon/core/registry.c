@@ -83,14 +83,15 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	ns->file_slot = -1;
 	ret = be_open(&ns->be, &bp, err, sizeof(err));
 	if (ret) {
-		log_err("%s:%d: namespace %u of %s: %s", cfg->source, c->line, c->nsid, nqn, err);
+		log_err("%s:%d: namespace %u of %s: %s", cfg->source, c->path_line, c->nsid, nqn,
+			err);
 		free(ns);
 		return ret;
 	}
 	if (ns->be.block_size < 512 || ns->be.block_size > 4096 ||
 	    (ns->be.block_size & (ns->be.block_size - 1))) {
-		log_err("%s:%d: namespace %u: %s has %u-byte blocks (512 to 4096 supported)",
-			cfg->source, c->line, c->nsid, c->path, ns->be.block_size);
+		log_err("%s:%d: namespace %u of %s: %s has %u-byte blocks (512 to 4096 supported)",
+			cfg->source, c->path_line, c->nsid, nqn, c->path, ns->be.block_size);
 		be_close(&ns->be);
 		free(ns);
 		return -EINVAL;
@@ -108,16 +109,18 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	memset(ns->stats, 0, t->nworkers * sizeof(*ns->stats));
 	if (ns->be.kind == BE_BLOCK && c->block_size && c->block_size != ns->be.block_size)
 		log_warn("%s:%d: namespace %u: block_size = %u ignored: %s has %u-byte blocks",
-			 cfg->source, c->line, c->nsid, c->block_size, c->path, ns->be.block_size);
+			 cfg->source, c->path_line, c->nsid, c->block_size, c->path,
+			 ns->be.block_size);
 	if (ns->be.forced_read_only)
 		log_warn("%s:%d: namespace %u: %s is a read-only device: serving it read-only",
-			 cfg->source, c->line, c->nsid, c->path);
+			 cfg->source, c->path_line, c->nsid, c->path);
 	if (c->direct && !ns->be.direct && !ns->be.ram)
 		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache", c->nsid,
 			 nqn, c->path);
-	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s", c->nsid, nqn, c->path,
-		 (unsigned long long)ns->nsze, ns->be.block_size,
-		 ns->read_only ? ", read-only" : "", ns->be.direct ? ", O_DIRECT" : "");
+	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s, deallocate: %s", c->nsid,
+		 nqn, c->path, (unsigned long long)ns->nsze, ns->be.block_size,
+		 ns->read_only ? ", read-only" : "", ns->be.direct ? ", O_DIRECT" : "",
+		 ns->read_only ? "none (read-only)" : be_dealloc_name(ns->be.dealloc));
 	*out = ns;
 	return 0;
 }
@@ -300,6 +303,10 @@ static void params_from(struct target_params *p, const struct cfg_config *cfg)
 	p->pdu_timeout_ms = cfg->pdu_timeout_ms;
 	p->auth_timeout_ms = cfg->auth_timeout_ms;
 	p->conn_buf_cap = cfg->max_buffers_per_connection;
+	/* the kernel's unit is the second: round up */
+	p->ka_idle_s = (cfg->tcp_keepalive_idle_ms + 999) / 1000;
+	p->ka_intvl_s = (cfg->tcp_keepalive_interval_ms + 999) / 1000;
+	p->ka_count = cfg->tcp_keepalive_count;
 }
 
 int target_file_slot_take(struct target *t, struct ns *ns)
@@ -403,6 +410,14 @@ bool subsys_host_allowed(const struct subsys *s, const char *hostnqn)
 							 memory_order_acquire);
 
 	return h->any || host_list_has(h, hostnqn);
+}
+
+bool subsys_admits_any(const struct subsys *s)
+{
+	const struct host_list *h = atomic_load_explicit((_Atomic(struct host_list *) *)&s->hosts,
+							 memory_order_acquire);
+
+	return h->any;
 }
 
 bool host_list_has(const struct host_list *h, const char *nqn)

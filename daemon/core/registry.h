@@ -143,6 +143,10 @@ struct target_params {
 	uint32_t pdu_timeout_ms;
 	uint32_t auth_timeout_ms; /* DH-HMAC-CHAP transaction (fabrics_auth.h) */
 	uint32_t conn_buf_cap;	  /* data buffer bytes one connection may hold */
+	/* TCP keepalive on every accepted connection (seconds; idle 0: none) */
+	uint32_t ka_idle_s;
+	uint32_t ka_intvl_s;
+	uint32_t ka_count;
 };
 
 struct ctrl;
@@ -208,6 +212,8 @@ uint64_t target_power_on_s(const struct target *t);
 struct subsys *target_find_subsys(struct target *t, const char *nqn);
 struct ns *subsys_find_ns(const struct subsys *s, uint32_t nsid);
 bool subsys_host_allowed(const struct subsys *s, const char *hostnqn);
+/* The subsystem admits any host (allow_host = any), not only those it lists. */
+bool subsys_admits_any(const struct subsys *s);
 /* Whether the list names this host NQN (its "any" aside). */
 bool host_list_has(const struct host_list *h, const char *nqn);
 

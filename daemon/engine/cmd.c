@@ -189,6 +189,13 @@ void cmd_complete_status(struct cmd *cmd, nvme_status_t status)
  * Block Offset descriptor for in-capsule data (offset 0, length = what
  * arrived), or a Transport Data Block (type 5h, subtype Ah) for data moved
  * by R2T / C2HData; no fused commands. Sets cmd->dir and cmd->data_len.
+ *
+ * What the specifications call reserved is not looked at (as nvmet and
+ * SPDK): byte 01 of a Fabrics command (oF 1.1 Figure 10: no FUSE, no PSDT
+ * there), and the SGL of a command that transfers no data (its DPTR
+ * describes nothing: Keep Alive, Flush, Property Get / Set, whose bytes
+ * 05-39 are reserved, oF 3.5 / 3.6). Such a command must still bring no
+ * in-capsule data.
  */
 static nvme_status_t check_sgl(struct cmd *cmd)
 {
@@ -197,14 +204,21 @@ static nvme_status_t check_sgl(struct cmd *cmd)
 	uint32_t len = le32toh(sgl->length), icd_max;
 	uint8_t opc = cmd->sqe.opc;
 
-	if (NVMEV(NVME_SQE_PSDT, cmd->sqe.flags) != NVME_PSDT_SGL_MPTR_CONTIG ||
-	    NVMEV(NVME_SQE_FUSE, cmd->sqe.flags) != 0)
+	if (!cmd->fabrics && (NVMEV(NVME_SQE_PSDT, cmd->sqe.flags) != NVME_PSDT_SGL_MPTR_CONTIG ||
+			      NVMEV(NVME_SQE_FUSE, cmd->sqe.flags) != 0))
 		return NVME_SC_DNR(GENERIC, INVALID_FIELD);
 	if (cmd->fabrics) /* FCTYPE bits 1:0 give a Fabrics command's direction */
 		opc = ((const struct nvmf_fabrics_cmd *)(const void *)&cmd->sqe)->fctype;
 	cmd->dir = opc & NVME_OPC_XFER_MASK;
 	if (cmd->dir == NVME_OPC_XFER_BIDIR)
 		return NVME_SC_DNR(GENERIC, INVALID_FIELD);
+	if (cmd->dir == NVME_OPC_XFER_NONE) {
+		/* data in the capsule of a command that moves none */
+		if (cmd->icd_len != 0)
+			return NVME_SC_DNR(GENERIC, SGL_INVALID_DATA);
+		cmd->data_len = 0;
+		return 0;
+	}
 	if (sgl->type == NVME_SGL_ICD) {
 		/* 8 KiB for Fabrics and admin commands on any queue, IOCCSZ for I/O */
 		icd_max = cmd->fabrics || c->qid == 0 ? NVME_TCP_ADMIN_ICD : c->w->t->p.io_icd;

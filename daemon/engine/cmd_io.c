@@ -76,6 +76,7 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 		n = cmd->rng_left < DSM_CHUNK ? (uint32_t)cmd->rng_left : DSM_CHUNK;
 		bio->offset = cmd->rng_off;
 		bio->len = n;
+		bio->fua = plan->fua; /* the write cache is off */
 		cmd->rng_off += n;
 		cmd->rng_left -= n;
 		*nsp = ns;
@@ -99,6 +100,8 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 			return false;
 		bio->offset = plan->offset;
 		bio->len = plan->len;
+		bio->fua = plan->fua;
+		bio->deac = plan->deac;
 		break;
 	}
 	cmd->be_idx++;

@@ -105,6 +105,34 @@ static void conn_free_mem(struct conn *c)
 	free(c);
 }
 
+/*
+ * TCP keepalive on every connection (nvmfd.ini(5) tcp_keepalive_*): a host
+ * that vanished without a FIN (power loss, a cut link) is noticed within
+ * idle + count x interval, its connection closed, and with the admin
+ * queue's connection its controller (ctrl_queue_gone), whatever KATO it
+ * asked for. TCP_USER_TIMEOUT bounds the same wait when data is unacked
+ * (keepalive probes are only sent on an idle connection). Failures cost
+ * only the early detection: logged, not fatal.
+ */
+static void conn_keepalive(int fd, const struct target_params *p)
+{
+	int on = p->ka_idle_s != 0, idle = (int)p->ka_idle_s, intvl = (int)p->ka_intvl_s;
+	int cnt = (int)p->ka_count;
+	unsigned int user_ms = (p->ka_idle_s + p->ka_intvl_s * p->ka_count) * 1000u;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0) {
+		log_debug("SO_KEEPALIVE: %s", strerror(errno));
+		return;
+	}
+	if (!on)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms)) != 0)
+		log_debug("TCP keepalive options: %s", strerror(errno));
+}
+
 void conn_accept(struct worker *w, struct listener *l, int fd)
 {
 	const struct target_params *tp = &w->t->p;
@@ -137,6 +165,7 @@ void conn_accept(struct worker *w, struct listener *l, int fd)
 	c->lim_pending = true;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		log_debug("TCP_NODELAY: %s", strerror(errno));
+	conn_keepalive(fd, &w->t->p);
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	if (ss.ss_family != 0)
 		c->zc_remote = conn_zc_remote(fd, &ss);

@@ -248,8 +248,11 @@ void conn_tx_flush(struct conn *c)
 	if (c->icresp_pending) {
 		struct tx_slot *s = &b->slot[b->n++];
 
-		/* 3.6.2.3: PFV 0, CPDA 0, the host's digests, our MAXH2CDATA */
-		tcp_build_icresp(&s->pdu, 0, c->ic_dgst, c->p.maxh2cdata);
+		/*
+		 * 3.6.2.3: PFV 0, the host's digests, our MAXH2CDATA, and CPDA
+		 * the alignment the codec checks H2C data PDOs against (rxpda)
+		 */
+		tcp_build_icresp(&s->pdu, c->p.rxpda, c->ic_dgst, c->p.maxh2cdata);
 		s->done = NULL;
 		add_pdu(b, &iovcnt, &s->pdu);
 		c->icresp_pending = false;

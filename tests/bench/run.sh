@@ -23,6 +23,9 @@
 #    the spin that waits for the next command. SPDK's per-core reference is
 #    its busy time the same way (useful polls only).
 # 4. Idle: 64 connected idle queues, the target's CPU use.
+# 5. With SPDK_DIR set to an SPDK build: nvmfd and SPDK's nvmf_tgt side by
+#    side, both driven by spdk_nvme_perf (spdk_side_by_side.py; RUNS rounds
+#    of SECS seconds, alternating), written to OUTDIR/spdk-DATE.{md,json}.
 # Output: OUTDIR/bench-DATE.md (Markdown table) and OUTDIR/bench-DATE.json,
 # also copied to OUTDIR/latest.{md,json}.
 #
@@ -232,3 +235,10 @@ cp "$out/bench-$stamp.md" "$out/latest.md"
 cp "$out/bench-$stamp.json" "$out/latest.json"
 cat "$out/latest.md"
 say "written: $out/bench-$stamp.md, $out/bench-$stamp.json"
+
+# --- SPDK side by side ------------------------------------------------------------
+# The same rows against SPDK's nvmf_tgt, spdk_nvme_perf driving both targets,
+# alternating round by round (spdk_side_by_side.py); skipped with a note
+# unless SPDK_DIR points at an SPDK build.
+python3 "$here/spdk_side_by_side.py" "$bdir/daemon/nvmfd" "$out" ||
+	say "the SPDK comparison failed (see above)"

@@ -146,7 +146,7 @@ bad() {
 		ok "--check $name: exit 1, \"${want#"$work/"}\""
 	fi
 	rc=0
-	timeout -k 2 10 "$nvmfd" -c "$f" >"$chk_out" 2>&1 </dev/null || rc=$?
+	timeout -k 2 10 "$nvmfd" -c "$f" -s "$work/state-$name" >"$chk_out" 2>&1 </dev/null || rc=$?
 	if ((rc == 0 || rc == 124 || rc == 137)); then
 		notok "nvmfd -c $name.ini refuses to start (exit $rc)"
 		show "$chk_out"
@@ -181,7 +181,7 @@ allow_host = any
 path = ram:1M
 EOF
 missing=$work/no-such-dir/missing.img
-bad missing-file 6 "namespace 1 of $SUB_ANY: $missing: No such file or directory" <<EOF
+bad missing-file 7 "namespace 1 of $SUB_ANY: $missing: No such file or directory" <<EOF
 [nvmfd]
 listen = 127.0.0.1:$P_CLOSED
 discovery_listen = none
@@ -190,6 +190,57 @@ allow_host = any
 [namespace $SUB_ANY 1]
 path = $missing
 EOF
+
+# A file with many problems: --check names every one in one run, in line
+# order (values, a misspelled key and section with "did you mean", a
+# cross-reference, a missing and an unreadable backing store at their path
+# lines, a warning), then "N errors, N warnings", exit 1.
+multi=$work/multi.ini
+truncate -s 1M "$work/unreadable.img"
+chmod 000 "$work/unreadable.img"
+cat >"$multi" <<EOF
+[nvmfd]
+listn = 127.0.0.1:$P_CLOSED
+listen = 127.0.0.1:$P_CLOSED
+discovery_listen = none
+workers = 2
+workers = 0
+[subsytem nqn.2026-11.io.nvmfd:typo]
+[subsystem $SUB_ANY]
+allow_host = any
+[namespace $SUB_ANY 1]
+path = $missing
+[namespace $SUB_ANY 2]
+path = ram:1M
+blocksize = 4096
+[namespace $SUB_NONE 1]
+path = $work/unreadable.img
+EOF
+want_multi="$multi:2: unknown key 'listn' in [nvmfd]; did you mean 'listen'?
+$multi:6: warning: 'workers' was already set at line 5: this value replaces it
+$multi:6: workers = '0': expected a number from 1 to 256 (k, M, G suffixes allowed)
+$multi:7: unknown section [subsytem nqn.2026-11.io.nvmfd:typo]; did you mean [subsystem nqn.2026-11.io.nvmfd:typo]?
+$multi:11: namespace 1 of $SUB_ANY: $missing: No such file or directory
+$multi:14: unknown key 'blocksize' in [namespace]; did you mean 'block_size'?
+$multi:15: namespace 1: no [subsystem $SUB_NONE] in this file"
+if ((EUID != 0)); then # root opens any file: no "Permission denied" then
+	want_multi+="
+$multi:16: namespace 1 of $SUB_NONE: $work/unreadable.img: Permission denied
+$multi: 7 errors, 1 warning"
+else
+	want_multi+="
+$multi: 6 errors, 1 warning"
+fi
+rc=0
+timeout 10 "$nvmfd" --check -c "$multi" >"$chk_out" 2>&1 || rc=$?
+if ((rc == 1)) && [[ $(cat "$chk_out") == "$want_multi" ]]; then
+	ok "--check on a file with many problems: each one, in line order, with did-you-mean (exit 1)"
+else
+	notok "--check on a file with many problems: exit $rc, want 1 and exactly:"
+	sed 's/^/#   want| /' <<<"$want_multi"
+	show "$chk_out"
+fi
+chmod 600 "$work/unreadable.img"
 
 # ============================================================================
 # 2. The daemon on the generated configuration

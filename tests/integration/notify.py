@@ -39,13 +39,15 @@ SUB = "nqn.2026-11.io.nvmfd:notify"
 def config(port, dport, extra=""):
     path = os.path.join(work, "nvmfd-%d.ini" % port)
     with open(path, "w") as f:
+        # its own state_dir: never the health file of /var/lib/nvmfd (a real service's)
         f.write("[nvmfd]\nlisten = 127.0.0.1:%d\ndiscovery_listen = 127.0.0.1:%d\n"
-                "workers = 2\nlog_level = info\n%s\n"
+                "workers = 2\nlog_level = info\nstate_dir = %s\n%s\n"
                 "[subsystem %s]\nallow_host = any\n"
                 "[namespace %s 1]\npath = ram:16M\n"
                 "[namespace %s 2]\npath = ram:8M\nblock_size = 4096\n"
                 "[subsystem %s-2]\nallow_host = any\n"
-                "[namespace %s-2 1]\npath = ram:8M\n" % (port, dport, extra, SUB, SUB, SUB, SUB, SUB))
+                "[namespace %s-2 1]\npath = ram:8M\n"
+                % (port, dport, os.path.join(work, "state"), extra, SUB, SUB, SUB, SUB, SUB))
     return path
 
 def recv_all(sock, timeout):

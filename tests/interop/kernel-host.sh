@@ -28,6 +28,9 @@
 # checks id-ns, blkdiscard, write-zeroes, fio verify and flush, and leaves
 # 1 MiB of data ("BLKDATA off=O len=L md5=M") that this script then finds on
 # the loop device itself; without root or losetup those checks are SKIPs.
+# Then blkdiscard of 8 MiB on both SUB_RES namespaces between "HOLD alloc
+# before" and "HOLD alloc after": here the backing files must have lost 8 MiB
+# of allocation each and the loop device must have written nothing.
 #
 # Prints TAP from both sides (the guest's checks relayed as "guest: ..." as
 # they happen, the plan last) and exits 0 if every check passed, 1 otherwise,
@@ -249,6 +252,34 @@ reload_for_guest() {
 	else notok "reload: the guest's hold port never answered"; fi
 }
 
+# The guest's "HOLD alloc before" / "HOLD alloc after" around its blkdiscard
+# of 8 MiB on each SUB_RES namespace: the backing files' allocated bytes must
+# drop by 8 MiB each (holes: a sparse file, the file behind the loop device),
+# and the loop device's sectors written (its stat, field 7) must not move.
+alloc_before=()
+alloc_now() {  # FILE: allocated bytes
+	echo $(($(stat -c %b "$1") * $(stat -c %B "$1")))
+}
+loop_written() { [[ -n $loopdev ]] && awk '{print $7}' "/sys/block/${loopdev##*/}/stat" || echo 0; }
+alloc_for_guest() {
+	local line=$1 b a w
+	if [[ $line == *before ]]; then
+		alloc_before=("$(alloc_now "$img")" "$( [[ -n $loopdev ]] && alloc_now "$blkimg" || echo 0)" "$(loop_written)")
+	else
+		a=$(alloc_now "$img") b=${alloc_before[0]:-0}
+		if ((b - a == 8 << 20)); then ok "blkdiscard in the guest: the file behind namespace 1 has 8 MiB fewer allocated bytes ($b -> $a)"
+		else notok "blkdiscard in the guest: the file behind namespace 1 has 8 MiB fewer allocated bytes ($b -> $a)"; fi
+		if [[ -n $loopdev ]]; then
+			a=$(alloc_now "$blkimg") b=${alloc_before[1]:-0} w=$(loop_written)
+			if ((b - a == 8 << 20)); then ok "blkdiscard in the guest: the file behind $loopdev has 8 MiB fewer allocated bytes ($b -> $a)"
+			else notok "blkdiscard in the guest: the file behind $loopdev has 8 MiB fewer allocated bytes ($b -> $a)"; fi
+			if [[ $w == "${alloc_before[2]}" ]]; then ok "blkdiscard in the guest: $loopdev wrote nothing (sectors written $w)"
+			else notok "blkdiscard in the guest: $loopdev wrote nothing (sectors written ${alloc_before[2]} -> $w)"; fi
+		fi
+	fi
+	release "alloc" || notok "alloc: the guest's hold port never answered"
+}
+
 # The guest's "HOLD smart KEY=VALUE ...": what nvme smart-log printed for
 # SUB_ANY (NSID FFFFFFFFh), against nvmf-stat --json here.
 smart_for_guest() {
@@ -287,6 +318,7 @@ relay() {
 		"HOLD restart"*) restart_for_guest "$line" ;;
 		"HOLD reload"*) reload_for_guest "$line" ;;
 		"HOLD smart"*) smart_for_guest "$line" ;;
+		"HOLD alloc"*) alloc_for_guest "$line" ;;
 		"HOLD skip"*) echo "# the guest skipped the restart (no connection to $SUB_RES)" ;;
 		"BLKDATA "*) blkdata=$line; echo "# guest: $line" ;;
 		"#"*) echo "$line" ;;

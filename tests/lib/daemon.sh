@@ -41,6 +41,19 @@ cleanup() {
 	fi
 }
 
+# state_dir_given NVMFD-ARGS...: whether they give -s, or -c a file with state_dir.
+state_dir_given() {
+	local prev='' a
+	for a; do
+		[[ $a == -s || $a == --state-dir || $a == --state-dir=* ]] && return 0
+		if [[ $prev == -c || $prev == --config ]] && grep -Eq '^[[:space:]]*state_dir[[:space:]]*=' "$a"; then
+			return 0
+		fi
+		prev=$a
+	done
+	return 1
+}
+
 # shellcheck disable=SC2154  # $nvmfd is the script's
 # start_nvmfd "PORT..." ARGS...: "$nvmfd" ARGS in the background, its output
 # in $dlog; 0 once every PORT accepts on 127.0.0.1, 1 (saying why) when it
@@ -48,6 +61,10 @@ cleanup() {
 start_nvmfd() {
 	local ports=$1 p all deadline=$((SECONDS + 10))
 	shift
+	# Tests never touch the system's state (/var/lib/nvmfd holds a real
+	# service's health counters): without -s or a state_dir in the file, -s
+	# $work/state.
+	if ! state_dir_given "$@"; then set -- "$@" -s "$work/state"; fi
 	"$nvmfd" "$@" >"$dlog" 2>&1 </dev/null &
 	dpid=$!
 	while ((SECONDS < deadline)); do

@@ -24,6 +24,7 @@ Section numbers: NVMe/TCP Transport 1.0 ("TCP"), NVMe over Fabrics 1.1
 ("oF"), NVMe Base 2.0 ("Base").
 """
 import os
+import re
 import signal
 import socket
 import struct
@@ -540,7 +541,12 @@ class Daemon:
             f.write(conf_text)
         self.logpath = os.path.join(work, name + ".log")
         self.log = open(self.logpath, "w")
-        self.p = subprocess.Popen([nvmfd, "-c", self.conf] + list(args), stdout=self.log,
+        args = list(args)
+        # Tests never touch the system's state (/var/lib/nvmfd holds a real
+        # service's health counters): a file without state_dir gets -s here.
+        if "-s" not in args and not re.search(r"^\s*state_dir\s*=", conf_text, re.M):
+            args += ["-s", os.path.join(work, name + ".state")]
+        self.p = subprocess.Popen([nvmfd, "-c", self.conf] + args, stdout=self.log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                   env=dict(os.environ, **(env or {})))
         self.pid = self.p.pid

@@ -59,6 +59,18 @@ void t_fixture_init(struct t_fixture *f)
 	ns_init(f, 0, 1, T_NS1_BLOCKS, 9, false);
 	ns_init(f, 1, 2, T_NS2_BLOCKS, 12, true);
 	ns_init(f, 2, 5, T_NS5_BLOCKS, 9, false);
+	/* what backend/ finds: ns 1 a file on a 4 KiB-block file system ... */
+	f->ns[0].be.dealloc = BE_DEALLOC_PUNCH;
+	f->ns[0].be.lim = (struct be_limits){
+		.dealloc_zeroes = true, .dealloc_gran = 4096, .write_gran = 4096};
+	/* ... ns 5 a block device that discards T_NS5_DISCARD_MAX bytes at once */
+	f->ns[2].be.kind = BE_BLOCK;
+	f->ns[2].be.dealloc = BE_DEALLOC_DISCARD;
+	f->ns[2].be.lim = (struct be_limits){.dealloc_gran = 65536,
+					     .write_gran = 512,
+					     .io_opt = 131072,
+					     .dealloc_max = T_NS5_DISCARD_MAX,
+					     .zeroes_max = T_NS5_DISCARD_MAX};
 	st = subsys_table_alloc(2);
 	ant = ns_table_alloc(3);
 	ah = host_list_alloc(0);

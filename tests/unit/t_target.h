@@ -22,10 +22,11 @@
 #define HOST_A "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
 #define HOST_B "nqn.2014-08.org.nvmexpress:uuid:66666666-7777-8888-9999-000000000000"
 
-#define T_NWORKERS   2
-#define T_NS1_BLOCKS (1ULL << 21)
-#define T_NS2_BLOCKS 1000ULL
-#define T_NS5_BLOCKS 64ULL
+#define T_NWORKERS	  2
+#define T_NS1_BLOCKS	  (1ULL << 21)
+#define T_NS5_DISCARD_MAX (4ULL << 20) /* bytes: ns 5 is a device that discards this at once */
+#define T_NS2_BLOCKS	  1000ULL
+#define T_NS5_BLOCKS	  64ULL
 
 struct t_fixture {
 	struct target t;

@@ -78,8 +78,8 @@ static void test_identify_ctrl_io(void **state)
 	assert_int_equal(id.mdts, 5);
 	assert_int_equal(t_le32(&id.nn), 5);
 	assert_int_equal(t_le32(&id.mnan), 5);
-	assert_int_equal(id.vwc, 0x7); /* present, Flush FFFFFFFFh supported (11b) */
-	assert_int_equal(t_le16(&id.oncs), 0x0c);
+	assert_int_equal(id.vwc, 0x7);		  /* present, Flush FFFFFFFFh supported (11b) */
+	assert_int_equal(t_le16(&id.oncs), 0x1c); /* DSM, Write Zeroes, Save / Select */
 	assert_int_equal(t_le16(&id.maxcmd), 128);
 	assert_int_equal(id.cmic, 2);
 	assert_int_equal(t_le32(&id.ctratt), 0x41);
@@ -157,7 +157,24 @@ static void test_identify_ns(void **state)
 	assert_int_equal(id.lbaf[0].lbads, 9);
 	assert_int_equal(t_le16(&id.lbaf[0].ms), 0);
 	assert_int_equal(id.nmic, 1);
-	assert_int_equal(id.dlfeat, 1);
+	/* NVM Figure 97: a file's holes read as zeroes (001b), Write Zeroes takes DEAC (bit 3) */
+	assert_int_equal(id.dlfeat, 0x09);
+	/* OPTPERF: the file system's 4 KiB block, in 512-byte LBAs, 0's based */
+	assert_int_equal(id.nsfeat & NVME_NS_NSFEAT_IO_OPT, NVME_NS_NSFEAT_IO_OPT);
+	assert_int_equal(t_le16(&id.npwg), 7);
+	assert_int_equal(t_le16(&id.npwa), 7);
+	assert_int_equal(t_le16(&id.npdg), 7);
+	assert_int_equal(t_le16(&id.npda), 7);
+	assert_int_equal(t_le16(&id.nows), 0); /* unknown */
+	/* ns 5, a device that discards: what a discarded block reads is not reported (000b) */
+	assert_int_equal(t_identify(c, NVME_CNS_NS, 5, 0, buf), 0);
+	memcpy(&id, buf, sizeof(id));
+	assert_int_equal(id.dlfeat, 0x08);
+	assert_int_equal(t_le16(&id.npwg), 0);	 /* 512-byte physical blocks */
+	assert_int_equal(t_le16(&id.npdg), 127); /* 64 KiB discard granularity */
+	assert_int_equal(t_le16(&id.nows), 255); /* 128 KiB optimal I/O */
+	assert_int_equal(t_identify(c, NVME_CNS_NS, 1, 0, buf), 0);
+	memcpy(&id, buf, sizeof(id));
 	assert_int_equal(id.nsattr, 0);
 	assert_int_equal(id.dps, 0);
 	assert_memory_equal(id.nguid, F.ns[0].nguid, 16);
@@ -230,12 +247,47 @@ static void test_identify_misc(void **state)
 	struct nvme_sqe sqe = t_sqe(NVME_ADM_IDENTIFY, 0, NVME_CNS_CTRL, 0, 0, 0, 0, 0);
 
 	(void)state;
-	/* CNS 06h for the NVM command set: zeroes; other command sets: invalid */
+	/*
+	 * CNS 06h for the NVM command set (NVM Figure 99): DMRL 0 (NR's 256
+	 * ranges all taken), DMRSL the smallest discard of the namespaces'
+	 * devices in their blocks (ns 5: T_NS5_DISCARD_MAX), DMSL 0; the rest
+	 * zeroes. Other command sets: invalid.
+	 */
 	assert_int_equal(t_identify(c, NVME_CNS_CS_CTRL, 0, 0, buf), 0);
-	assert_true(all_zero(buf, 4096));
+	assert_int_equal(buf[3], 0);
+	assert_int_equal(t_le32(buf + 4), T_NS5_DISCARD_MAX >> 9);
+	assert_true(all_zero(buf + 8, 4096 - 8));
+	assert_true(all_zero(buf, 3));
 	assert_int_equal(t_identify(c, NVME_CNS_CS_CTRL, 0, 2u << 24, buf), INVALID_FIELD);
 	assert_int_equal(t_identify(c, 0x10, 0, 0, buf), INVALID_FIELD);
-	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 1, 0, buf), INVALID_FIELD);
+	/*
+	 * Base 2.0 Figure 273, CSI 00h (NVM): CNS 05h the NVM namespace data
+	 * (zeroes: no PI, no extended LBA formats), 07h the active NSIDs, 08h
+	 * the command-set-independent namespace data (NMIC, NSATTR, NSTAT).
+	 * Namespaces 1, 2 (read-only) and 5 are active.
+	 */
+	memset(buf, 0xee, 4096);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 1, 0, buf), 0);
+	assert_true(all_zero(buf, 4096));
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 3, 0, buf), 0); /* inactive, <= NN */
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 6, 0, buf), INVALID_NS);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 0, 0, buf), INVALID_NS);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS, 1, 2u << 24, buf), INVALID_FIELD);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS_ACTIVE_LIST, 1, 0, buf), 0);
+	assert_int_equal(t_le32(buf), 2);
+	assert_int_equal(t_le32(buf + 4), 5);
+	assert_int_equal(t_le32(buf + 8), 0);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_NS_ACTIVE_LIST, 0, 2u << 24, buf),
+			 INVALID_FIELD);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_INDEP_NS, 2, 0, buf), 0);
+	assert_int_equal(buf[1], 1);		     /* NMIC: shared */
+	assert_int_equal(buf[8], NVME_NS_NSATTR_WP); /* read-only */
+	assert_int_equal(buf[14], NVME_NS_NSTAT_READY);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_INDEP_NS, 1, 0, buf), 0);
+	assert_int_equal(buf[8], 0);
+	assert_int_equal(t_identify(c, NVME_CNS_CS_INDEP_NS, 4, 0, buf), 0);
+	assert_true(all_zero(buf, 4096));
+	assert_int_equal(t_identify(c, NVME_CNS_CS_INDEP_NS, 0xffffffffu, 0, buf), INVALID_NS);
 	/* the transfer must be 4 KiB */
 	assert_int_equal(t_exec(c, &sqe, buf, 4092, NULL), SGL_LENGTH);
 	t_admin_gone(c);
@@ -398,14 +450,148 @@ static void test_features_io(void **state)
 	assert_int_equal(setf(c, NVME_FEAT_TEMP_THRESH, 350 | 2u << 20, NULL), INVALID_FIELD);
 	assert_int_equal(setf(c, NVME_FEAT_TEMP_THRESH, 350 | 3u << 16, NULL), INVALID_FIELD);
 	/* what we do not have */
-	assert_int_equal(setf(c, NVME_FEAT_POWER_MGMT, 0, NULL), INVALID_FIELD);
-	assert_int_equal(getf(c, NVME_FEAT_ARBITRATION, 0, 0, &dw0), INVALID_FIELD);
-	assert_int_equal(getf(c, NVME_FEAT_HOST_ID, 0, 1, &dw0), INVALID_FIELD);
+	assert_int_equal(getf(c, NVME_FEAT_IRQ_CONFIG, 0, 0, &dw0), INVALID_FIELD);
+	assert_int_equal(getf(c, NVME_FEAT_TIMESTAMP, 0, 0, &dw0), INVALID_FIELD);
 	/* a reset brings features back to their defaults */
 	assert_int_equal(t_prop_set(c, NVME_REG_CC, CC_IO), 0);
 	assert_int_equal(c->aen_cfg, 0);
 	assert_false(c->nr_io_queues_set);
 	t_admin_gone(c);
+}
+
+/* Get Features into a buffer (Host Identifier's 16 bytes). */
+static nvme_status_t getf_buf(struct ctrl *c, uint8_t fid, uint32_t cdw11, void *out, uint32_t len)
+{
+	struct nvme_sqe sqe = t_sqe(NVME_ADM_GET_FEATURES, 0, fid, cdw11, 0, 0, 0, 0);
+
+	return t_exec(c, &sqe, out, len, NULL);
+}
+
+/*
+ * The mandatory features a host reads (Base 2.0 Figure 317; spdk_nvme_identify
+ * and nvme-cli read 01h, 02h, 04h, 05h, 08h, 81h): Arbitration (5.27.1.1),
+ * Power Management with one power state (5.27.1.2, NPSS 0), Temperature
+ * Threshold (5.27.1.4), Error Recovery (5.27.1.5), Interrupt Coalescing
+ * (5.27.1.8), Host Identifier (5.27.1.26, the HOSTID of Connect).
+ */
+static void test_features_mandatory(void **state)
+{
+	struct ctrl *c = t_admin(&F, NQN_A, HOST_A, 0);
+	uint32_t dw0 = 0;
+
+	(void)state;
+	/* Arbitration: AB 111b by default; AB, LPW, MPW, HPW kept, bits 7:3 dropped */
+	assert_int_equal(getf(c, NVME_FEAT_ARBITRATION, 0, 0, &dw0), 0);
+	assert_int_equal(dw0, 7);
+	assert_int_equal(setf(c, NVME_FEAT_ARBITRATION, 0x030201fau, NULL), 0);
+	assert_int_equal(getf(c, NVME_FEAT_ARBITRATION, 0, 0, &dw0), 0);
+	assert_int_equal(dw0, 0x03020102u);
+	assert_int_equal(getf(c, NVME_FEAT_ARBITRATION, 1, 0, &dw0), 0);
+	assert_int_equal(dw0, 7);
+	assert_int_equal(getf(c, NVME_FEAT_ARBITRATION, 3, 0, &dw0), 0);
+	assert_int_equal(dw0, 4); /* changeable, not saveable */
+	/* Power Management: PS 0 only (NPSS 0), no workload hint */
+	assert_int_equal(getf(c, NVME_FEAT_POWER_MGMT, 0, 0, &dw0), 0);
+	assert_int_equal(dw0, 0);
+	assert_int_equal(setf(c, NVME_FEAT_POWER_MGMT, 0, NULL), 0);
+	assert_int_equal(setf(c, NVME_FEAT_POWER_MGMT, 1, NULL), INVALID_FIELD);
+	assert_int_equal(setf(c, NVME_FEAT_POWER_MGMT, 1u << 5, NULL), INVALID_FIELD);
+	assert_int_equal(t_identify(c, NVME_CNS_CTRL, 0, 0, buf), 0);
+	assert_int_equal(((struct nvme_id_ctrl *)buf)->npss, 0);
+	assert_int_not_equal(t_le16(&((struct nvme_id_ctrl *)buf)->psd[0].mp), 0);
+	/* Error Recovery: TLER kept; DULBE not supported */
+	assert_int_equal(setf(c, NVME_FEAT_ERR_RECOVERY, 30, NULL), 0);
+	assert_int_equal(getf(c, NVME_FEAT_ERR_RECOVERY, 0, 0, &dw0), 0);
+	assert_int_equal(dw0, 30);
+	assert_int_equal(setf(c, NVME_FEAT_ERR_RECOVERY, 1u << 16, NULL), INVALID_FIELD);
+	/* Interrupt Coalescing: accepted and reported (no interrupts on Fabrics) */
+	assert_int_equal(getf(c, NVME_FEAT_IRQ_COALESCE, 0, 0, &dw0), 0);
+	assert_int_equal(dw0, 0);
+	assert_int_equal(setf(c, NVME_FEAT_IRQ_COALESCE, 0x0a04, NULL), 0);
+	assert_int_equal(getf(c, NVME_FEAT_IRQ_COALESCE, 0, 0, &dw0), 0);
+	assert_int_equal(dw0, 0x0a04);
+	assert_int_equal(getf(c, NVME_FEAT_IRQ_COALESCE, 2, 0, &dw0), 0); /* saved: default */
+	assert_int_equal(dw0, 0);
+	/* Host Identifier: EXHID 1, 16 bytes of data: Connect's HOSTID; not settable */
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(getf_buf(c, NVME_FEAT_HOST_ID, 1, buf, 16), 0);
+	assert_memory_equal(buf, F.hostid, 16);
+	assert_int_equal(getf_buf(c, NVME_FEAT_HOST_ID, 0, buf, 8), INVALID_FIELD);
+	assert_int_equal(getf_buf(c, NVME_FEAT_HOST_ID, 1, buf, 8), SGL_LENGTH);
+	assert_int_equal(getf(c, NVME_FEAT_HOST_ID, 3, 0, &dw0), 0);
+	assert_int_equal(dw0, 0); /* not changeable */
+	assert_int_equal(setf(c, NVME_FEAT_HOST_ID, 1, NULL), CMD_SEQ);
+	/* data on a feature that has none */
+	assert_int_equal(getf_buf(c, NVME_FEAT_ARBITRATION, 0, buf, 16), SGL_LENGTH);
+	/* a reset brings them back to their defaults */
+	assert_int_equal(t_prop_set(c, NVME_REG_CC, CC_IO), 0);
+	assert_int_equal(c->feat_arb, 7);
+	assert_int_equal(c->feat_err_rec, 0);
+	assert_int_equal(c->feat_irq_coal, 0);
+	t_admin_gone(c);
+}
+
+/*
+ * Temperature Threshold (Base 5.27.1.4) kept per controller; a threshold the
+ * composite temperature (313 K, no sensor) is past sets the SMART critical
+ * warning bit 1 (Figure 207) and, where enabled in 0Bh, an AEN of type
+ * SMART / Health, information Temperature Threshold, log 02h (Figure 148),
+ * reported again once the host has read the log.
+ */
+static void test_temp_threshold(void **state)
+{
+	struct ctrl *c = t_admin(&F, NQN_A, HOST_A, 0), *d = t_admin(&F, NQN_A, HOST_A, 0);
+	struct nvme_smart_log log;
+	struct nvme_sqe sqe = t_sqe(NVME_ADM_ASYNC_EVENT, 0, 0, 0, 0, 0, 0, 0);
+	struct ctrl_req r;
+	uint32_t dw0 = 0;
+
+	(void)state;
+	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0xffffffffu, 0, &log, sizeof(log), false), 0);
+	assert_int_equal(log.critical_warning, 0);
+	/* sensors 1-8 are not implemented; THSEL 10b is reserved */
+	assert_int_equal(setf(c, NVME_FEAT_TEMP_THRESH, 300 | 1u << 16, NULL), INVALID_FIELD);
+	assert_int_equal(getf(c, NVME_FEAT_TEMP_THRESH, 0, 2u << 20, &dw0), INVALID_FIELD);
+	/* the temperature AEN enabled, an AER waiting */
+	assert_int_equal(setf(c, NVME_FEAT_ASYNC_EVENT, AEN_SMART_TEMP, NULL), 0);
+	sqe.cid = 77;
+	memset(&r, 0, sizeof(r));
+	r.sqe = &sqe;
+	assert_int_equal(ctrl_admin_exec(c, &r), CTRL_EXEC_HELD);
+	/* over threshold 310 K: crossed */
+	assert_int_equal(setf(c, NVME_FEAT_TEMP_THRESH, 310, NULL), 0);
+	assert_int_equal(getf(c, NVME_FEAT_TEMP_THRESH, 0, 0, &dw0), 0);
+	assert_int_equal(dw0, 310);
+	assert_int_equal(F.naer_done, 1);
+	assert_int_equal(F.aer_cid[0], 77);
+	assert_int_equal(F.aer_dw0[0], NVME_AER_RESULT(NVME_AER_TYPE_SMART, 1, NVME_LOG_SMART));
+	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0xffffffffu, 0, &log, sizeof(log), false), 0);
+	assert_int_equal(log.critical_warning, SMART_CRIT_TEMP);
+	/* the other controller keeps its own thresholds */
+	assert_int_equal(t_get_log(d, NVME_LOG_SMART, 0xffffffffu, 0, &log, sizeof(log), false), 0);
+	assert_int_equal(log.critical_warning, 0);
+	/* back above: the warning clears; under threshold 320 K: set again */
+	assert_int_equal(setf(c, NVME_FEAT_TEMP_THRESH, 350, NULL), 0);
+	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0xffffffffu, 0, &log, sizeof(log), false), 0);
+	assert_int_equal(log.critical_warning, 0);
+	assert_int_equal(setf(c, NVME_FEAT_TEMP_THRESH, 320 | 1u << 20, NULL), 0);
+	assert_int_equal(getf(c, NVME_FEAT_TEMP_THRESH, 0, 1u << 20, &dw0), 0);
+	assert_int_equal(dw0, 320);
+	assert_int_equal(getf(c, NVME_FEAT_TEMP_THRESH, 1, 1u << 20, &dw0), 0);
+	assert_int_equal(dw0, 0); /* the default under threshold */
+	/* read with RAE set: the event stays for the next AER (the first was unmasked
+	 * when the log was read with RAE clear above) */
+	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0xffffffffu, 0, &log, sizeof(log), true), 0);
+	assert_int_equal(log.critical_warning, SMART_CRIT_TEMP);
+	sqe.cid = 78;
+	assert_int_equal(ctrl_admin_exec(c, &r), CTRL_EXEC_DONE);
+	assert_int_equal(r.dw0, NVME_AER_RESULT(NVME_AER_TYPE_SMART, 1, NVME_LOG_SMART));
+	/* a reset: thresholds back to WCTEMP / 0 */
+	assert_int_equal(t_prop_set(c, NVME_REG_CC, CC_IO), 0);
+	assert_int_equal(c->tmpth_over, 343);
+	assert_int_equal(c->tmpth_under, 0);
+	t_admin_gone(c);
+	t_admin_gone(d);
 }
 
 static void test_features_disc(void **state)
@@ -423,6 +609,8 @@ static void test_features_disc(void **state)
 	assert_int_equal(setf(d, NVME_FEAT_NUM_QUEUES, 0, NULL), INVALID_FIELD);
 	assert_int_equal(getf(d, NVME_FEAT_VOLATILE_WC, 0, 0, &dw0), INVALID_FIELD);
 	assert_int_equal(getf(d, NVME_FEAT_TEMP_THRESH, 0, 0, &dw0), INVALID_FIELD);
+	assert_int_equal(getf(d, NVME_FEAT_ARBITRATION, 0, 0, &dw0), INVALID_FIELD);
+	assert_int_equal(getf(d, NVME_FEAT_POWER_MGMT, 0, 0, &dw0), INVALID_FIELD);
 	t_admin_gone(d);
 }
 
@@ -713,6 +901,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_properties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_features_mandatory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_temp_threshold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_disc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discovery_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discovery_filters, setup, teardown),

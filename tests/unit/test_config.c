@@ -273,6 +273,31 @@ static void test_limits(void **state)
 		"t.ini:3: max_buffers_per_connection (65536) is less than max_transfer (1048576)");
 }
 
+/* TCP keepalive (nvmfd.ini(5)): defaults that find a vanished host in 90 s; 0 is off. */
+static void test_tcp_keepalive(void **state)
+{
+	struct cfg_config *cfg;
+
+	(void)state;
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\n");
+	assert_int_equal(cfg->tcp_keepalive_idle_ms, 30000);
+	assert_int_equal(cfg->tcp_keepalive_interval_ms, 10000);
+	assert_int_equal(cfg->tcp_keepalive_count, 6);
+	cfg_free(cfg);
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\ntcp_keepalive_idle = 0\n"
+		      "tcp_keepalive_interval = 2s\ntcp_keepalive_count = 3\n");
+	assert_int_equal(cfg->tcp_keepalive_idle_ms, 0);
+	assert_int_equal(cfg->tcp_keepalive_interval_ms, 2000);
+	assert_int_equal(cfg->tcp_keepalive_count, 3);
+	cfg_free(cfg);
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\ntcp_keepalive_idle = 3h\n",
+		   "t.ini:3: tcp_keepalive_idle = '3h': expected a duration");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\ntcp_keepalive_interval = 0\n",
+		   "t.ini:3: tcp_keepalive_interval = '0'");
+	load_fails("[nvmfd]\nlisten = 127.0.0.1\ntcp_keepalive_count = 0\n",
+		   "t.ini:3: tcp_keepalive_count = '0': expected a number from 1 to 127");
+}
+
 static void test_parsers(void **state)
 {
 	uint64_t v;
@@ -361,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test(test_busy_poll),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_tcp_keepalive),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

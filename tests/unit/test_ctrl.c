@@ -148,13 +148,6 @@ static void test_admin_refusals(void **state)
 	memset(data.subnqn, 'x', sizeof(data.subnqn)); /* no NUL in the field */
 	refused(connect_raw(&cmd, &data, &dw0, &c), dw0, c, PARAM, true, IPO_DATA(subnqn));
 
-	raw_admin(&cmd, &data);
-	snprintf(data.hostnqn, sizeof(data.hostnqn), "not-an-nqn");
-	refused(connect_raw(&cmd, &data, &dw0, &c), dw0, c, PARAM, true, IPO_DATA(hostnqn));
-	assert_int_equal(dw0, 0x10200);
-	memset(data.hostnqn, 'n', sizeof(data.hostnqn));
-	refused(connect_raw(&cmd, &data, &dw0, &c), dw0, c, PARAM, true, IPO_DATA(hostnqn));
-
 	/* NQN_B admits HOST_A only */
 	raw_admin(&cmd, &data);
 	snprintf(data.subnqn, sizeof(data.subnqn), "%s", NQN_B);
@@ -164,6 +157,64 @@ static void test_admin_refusals(void **state)
 	snprintf(data.hostnqn, sizeof(data.hostnqn), "%s", HOST_A);
 	assert_int_equal(connect_raw(&cmd, &data, &dw0, &c), 0);
 	assert_ptr_equal(c->subsys, &F.b);
+	t_admin_gone(c);
+	assert_true(table_empty());
+}
+
+/*
+ * oF 1.1 3.3 / Base 2.0 4.5: an empty or non-conforming HOSTNQN (SPDK's
+ * initiator sends an empty one) is taken by a subsystem that admits any
+ * host, marked in the controller; with an allow-list it is Connect Invalid
+ * Parameters at the HOSTNQN field (IATTR 1, IPO 512).
+ */
+static void test_lax_hostnqn(void **state)
+{
+	static const char *const bad[] = {"", "not-an-nqn", "nqn.2014-08.org.nvmexpress:uuid:x"};
+	struct nvmf_connect_cmd cmd;
+	struct nvmf_connect_data data;
+	struct ctrl *c = NULL, *q = NULL;
+	uint32_t dw0 = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* NQN_A admits any host */
+		raw_admin(&cmd, &data);
+		snprintf(data.hostnqn, sizeof(data.hostnqn), "%s", bad[i]);
+		assert_int_equal(connect_raw(&cmd, &data, &dw0, &c), 0);
+		assert_non_null(c);
+		assert_true(c->hostnqn_lax);
+		assert_string_equal(c->hostnqn, bad[i]);
+		assert_non_null(strstr(c->host_label, "not a valid host NQN"));
+		/* its I/O queues join it with the same HOSTNQN */
+		assert_int_equal(t_prop_set(c, NVME_REG_CC, (6u << 16) | (4u << 20)), 0);
+		assert_int_equal(t_prop_set(c, NVME_REG_CC, (6u << 16) | (4u << 20) | 1), 0);
+		cmd.qid = htole16(1);
+		data.cntlid = htole16(c->cntlid);
+		assert_int_equal(connect_raw(&cmd, &data, &dw0, &q), 0);
+		assert_ptr_equal(q, c);
+		ctrl_queue_gone(q, 1);
+		ctrl_put(q);
+		t_admin_gone(c);
+
+		/* NQN_B has an allow-list */
+		raw_admin(&cmd, &data);
+		snprintf(data.subnqn, sizeof(data.subnqn), "%s", NQN_B);
+		snprintf(data.hostnqn, sizeof(data.hostnqn), "%s", bad[i]);
+		refused(connect_raw(&cmd, &data, &dw0, &c), dw0, c, PARAM, true, IPO_DATA(hostnqn));
+		assert_int_equal(dw0, 0x10200);
+	}
+	/* no NUL in the field: accepted when any host is, truncated */
+	raw_admin(&cmd, &data);
+	memset(data.hostnqn, 'n', sizeof(data.hostnqn));
+	assert_int_equal(connect_raw(&cmd, &data, &dw0, &c), 0);
+	assert_true(c->hostnqn_lax);
+	t_admin_gone(c);
+	snprintf(data.subnqn, sizeof(data.subnqn), "%s", NQN_B);
+	refused(connect_raw(&cmd, &data, &dw0, &c), dw0, c, PARAM, true, IPO_DATA(hostnqn));
+	/* a conforming NQN is not marked */
+	assert_int_equal(t_connect(&F, NQN_A, HOST_A, 0, 31, 0xffff, 0, &dw0, &c), 0);
+	assert_false(c->hostnqn_lax);
+	assert_string_equal(c->host_label, HOST_A);
 	t_admin_gone(c);
 	assert_true(table_empty());
 }
@@ -679,6 +730,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_admin_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lax_hostnqn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cntlid_allocation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_controller_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_connect, setup, teardown),

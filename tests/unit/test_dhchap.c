@@ -22,22 +22,10 @@
 
 #include "dhchap.h"
 #include "dhchap_key.h"
+#include "t_hex.h"
 
 #define HOSTNQN	  "nqn.2014-08.org.nvmexpress:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
 #define SUBSYSNQN "nqn.2026-11.org.example:disk0"
-
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (; s[0] && s[1]; s += 2) {
-		unsigned v;
-
-		sscanf(s, "%2x", &v);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
 
 /* HMAC-SHA-256(spec example key, HOSTNQN || "NVMe-over-Fabrics"): test_dhchap_key.c. */
 static const char tkey_host[] = "b9e21c833ba5dbb60ddf4c29b195ac232cd89302646bfdb848bc5b732c93cee5";

@@ -17,24 +17,12 @@
 #include <cmocka.h>
 
 #include "dhchap_key.h"
+#include "t_hex.h"
 
 #define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
 
 /* The example secret of NVMe Base 2.0 8.13.5.8 (also in the Linux kernel's history). */
 #define SPEC_SECRET "ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2n"
-
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (; s[0] && s[1]; s += 2) {
-		unsigned v;
-
-		sscanf(s, "%2x", &v);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
 
 static void test_crc32(void **state)
 {

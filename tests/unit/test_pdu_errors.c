@@ -137,6 +137,13 @@ static const struct err_case cases[] = {
 	 BAD(INV, 3, 8)},
 	{"C2H pdo not PDA aligned", H, true, HD, HD, 31, 0, C2H, 100, {PDO(64)}, false,
 	 BAD(INV, 3, 8)},
+	/* TCP 3.6.2.2-3: PDA 0 is dword alignment: a PDO of 74 or 26 is not a multiple of 4 */
+	{"ICD pdo 74 with CPDA 0", C, true, 0, 0, 0, 0, CMD, 100, {PDO(74)}, false,
+	 BAD(INV, 3, 8)},
+	{"H2CData pdo 26 with CPDA 0", C, true, 0, 0, 0, 0, H2C, 100, {PDO(26)}, false,
+	 BAD(INV, 3, 8)},
+	{"C2HData pdo 25 with HPDA 0", H, true, 0, 0, 0, 0, C2H, 100, {PDO(25)}, false,
+	 BAD(INV, 3, 8)},
 	{"CapsuleCmd without data, pdo 72", C, true, 0, 0, 0, 0, CMD, 0, {PDO(72)}, false,
 	 BAD(INV, 3, 8)},
 	{"pdo before plen", H, true, 0, 0, 0, 0, RSP, 0, {PDO(4), PLEN(100)}, false,

@@ -29,19 +29,7 @@
 
 #include "tls_kdf.h"
 #include "tls_psk.h"
-
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = strlen(s) / 2;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		sscanf(s + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
+#include "t_hex.h"
 
 #define assert_hex_equal(buf, hex)                   \
 	do {                                         \

@@ -273,6 +273,26 @@ blk_checks() {
 	fi
 	echo "BLKDATA off=$((56 << 20)) len=$((1 << 20)) md5=$md5"
 }
+# discard_proof DEV1 [DEV2]: 8 MiB of data at 24 MiB on the file namespace
+# (DEV1) and the loop-device one (DEV2), then "HOLD alloc before" (the
+# machine notes its backing files' allocated bytes and the loop device's
+# sectors written), blkdiscard of those 8 MiB, "HOLD alloc after": the
+# machine checks the files lost 8 MiB each and the loop device wrote nothing.
+# (mkfs.ext4 is not in the guest, nor ext4 in its kernel: no fstrim on a
+# file system here; blkdiscard sends the same DSM deallocate.)
+discard_proof() {
+	local d rc=0
+	for d; do
+		timeout 60 dd if=/dev/urandom of="$d" bs=1M count=8 seek=24 oflag=direct conv=fsync status=none || rc=$?
+	done
+	hold_ask "HOLD alloc before"
+	for d; do
+		timeout 60 blkdiscard -o $((24 << 20)) -l $((8 << 20)) "$d" >/tmp/trim.out 2>&1 || rc=$?
+	done
+	if ((rc == 0)); then ok "blkdiscard of 8 MiB on $* (the machine checks what it freed)"
+	else notok "8 MiB written then blkdiscard on $* (exit $rc)"; note </tmp/trim.out; fi
+	hold_ask "HOLD alloc after"
+}
 # hold_ask LINE: print LINE for the machine, wait on HOLD_PORT until it
 # connects; sets hold_answer to what it sent.
 hold_answer=''
@@ -331,6 +351,23 @@ if connect "$sub_any"; then
 		notok "nvme id-ctrl /dev/$ctrl: subnqn $sub_any, cntrltype 1"
 		note </tmp/idc.out
 	fi
+	# issue 13: the mandatory features (Base 2.0 5.27.1) and one power state.
+	# 81h (Host Identifier) with EXHID 1 (--cdw11=1): a Fabrics controller has
+	# the 128-bit identifier only; EXHID 0 is Invalid Field (as nvmet, SPDK).
+	if grep -Eq '^npss +: 0$' /tmp/idc.out && grep -Eq '^ps +0 : mp:25.00W' /tmp/idc.out; then
+		ok "nvme id-ctrl: npss 0, ps 0 described"
+	else
+		notok "nvme id-ctrl: npss 0 and ps 0"; grep -E '^(npss|ps )' /tmp/idc.out | note
+	fi
+	for f in 1 2 4 5 8 0x81; do
+		args=(-f "$f"); [[ $f == 0x81 ]] && args+=(--cdw11=1)
+		if timeout 30 nvme get-feature "/dev/$ctrl" "${args[@]}" >/tmp/gf.out 2>&1 &&
+			! grep -Eq 'NVMe status|[Ff]ail' /tmp/gf.out; then
+			ok "nvme get-feature ${args[*]}: $(head -1 /tmp/gf.out | tr -s ' ')"
+		else
+			notok "nvme get-feature ${args[*]}"; note </tmp/gf.out
+		fi
+	done
 	timeout 30 nvme id-ns "$dev" >/tmp/idns.out 2>&1
 	nsze=$(awk -F: '$1 ~ /^nsze/ {gsub(/ /, "", $2); print $2}' /tmp/idns.out)
 	if [[ -n $nsze ]] && ((nsze == ram_mb * 2048)) && grep -Eq 'lbads:9 .*in use' /tmp/idns.out; then
@@ -472,6 +509,12 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 	fio_verify "fio randwrite 4k-128k iodepth 32 + crc32c verify, ${fio_mb} MiB on the file namespace" "$dev" "$fio_mb"
 	step "namespace 2 of $sub_res: a loop device on the machine"
 	blk_checks
+	step "blkdiscard frees space on the machine and writes nothing"
+	if ((blk_mb > 0)) && d2=$(ns_dev "$sub_res" 2) && [[ -b $d2 ]]; then
+		discard_proof "$dev" "$d2"
+	else
+		discard_proof "$dev"
+	fi
 
 	off_mb=40 len_mb=4
 	timeout 60 dd if=/dev/urandom of=/tmp/keep bs=1M count=$len_mb status=none
