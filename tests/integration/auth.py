@@ -150,6 +150,21 @@ def main(keys):
     check("after those refusals the queue still authenticates", r == "ok", r)
     q.close()
 
+    # the data of AUTH Send may come with R2T / H2CData instead of in the capsule
+    q, _, _ = connect()
+    h = Host(q, key, HOSTNQN, SUB)
+    m = negotiate(0, (1,), (0,))
+    cid = q.new_cid()
+    q.pending[cid] = m
+    q.send(q.capsule(0x7F, cid, fctype=dhchap.AUTH_SEND, sgl_type=0x5A, sgl_len=len(m),
+                     tail=auth_tail(len(m))))
+    st, _, _ = q.wait(cid)
+    st2, d = h.recv()
+    check("AUTH_Negotiate sent through R2T / H2CData: the Challenge follows",
+          st == 0 and st2 == 0 and (d[0], d[1]) == (DHCHAP, dhchap.CHALLENGE),
+          "status %#x / %#x" % (st, st2))
+    q.close()
+
     # ---- hostile transactions (each fails, is counted, closes the queue) ----
     def out_of_order_reply():
         q, _, _ = connect()

@@ -191,6 +191,14 @@ if grep -q "authenticated (DH-HMAC-CHAP sha512, ffdhe3072, bidirectional)" "$dlo
 else
 	notok "nvmfd's success lines"; grep 'authenticated' "$dlog" | diag
 fi
+# the controller kept across the rotation re-authenticated with the new key
+n1=$(grep -cE "controller [0-9]+: host $H1 authenticated" "$dlog")
+if grep -q "^# connected before the rotation" "$glog" &&
+	[[ $(grep -E "controller [0-9]+: host $H1 authenticated" "$dlog" | sed -E 's/controller ([0-9]+):.*/\1/' | sort | uniq -d) != '' ]]; then
+	ok "nvmfd: one controller of $H1 authenticated twice (before the rotation, then with the new key; $n1 in all)"
+else
+	notok "nvmfd: the kept controller re-authenticated"; grep "host $H1 authenticated" "$dlog" | diag
+fi
 # the I/O queues authenticate too (nvmfd -v logs each one)
 c3=$(sed -nE "s/.*controller ([0-9]+): host $H3 authenticated .*bidirectional.*/\1/p" "$dlog" | head -n1)
 if [[ -n $c3 ]] && grep -q "controller $c3: queue 1 authenticated" "$dlog" &&

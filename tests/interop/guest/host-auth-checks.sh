@@ -121,8 +121,36 @@ sleep 1.5  # the window the wrong secret opened (1 s)
 bad "a wrong controller secret (the host refuses nvmfd)" "$H3" "$H3_ID" \
 	--dhchap-secret="$K3" --dhchap-ctrl-secret="$CWRONG"
 
+sleep 2.5  # the window of the second failure (2 s)
+# A controller connected with the old key across the rotation.
+kept=''
+if conn "$H1" "$H1_ID" --dhchap-secret="$K1"; then
+	kept=$(ctrl_of "$sub") kdev=$(ns_of "$sub")
+	echo "# connected before the rotation: $kept, $kdev"
+else
+	notok "connect before the rotation"; note </tmp/conn.out
+fi
 hold_ask "HOLD rotate"
 [[ $hold_answer == rotated ]] || notok "rotate: the host script answered '$hold_answer'"
-sleep 2.5  # the window of the second failure (2 s)
+if [[ -n $kept ]]; then
+	if dd if="$kdev" of=/dev/null bs=1M count=4 iflag=direct status=none; then
+		ok "after SIGHUP, the controller connected with the old key keeps working"
+	else
+		notok "after SIGHUP, I/O on the controller connected with the old key"
+	fi
+	# the host re-authenticates every queue with the new key (kernel: dhchap_secret store)
+	dmesg -c >/dev/null
+	echo "$K1NEW" >"/sys/class/nvme/$kept/dhchap_secret"
+	for _ in $(seq 50); do dmesg | grep -q "$kept: qid 0: authenticated" && break; sleep 0.2; done
+	if dmesg | grep -q "$kept: qid 0: authenticated" &&
+		dd if="$kdev" of=/dev/null bs=1M count=4 iflag=direct status=none; then
+		ok "re-authentication with the new key (dhchap_secret written): $(dmesg | grep -m1 "$kept: qid 0: authenticated" | sed 's/^\[[^]]*\] //'), I/O goes on"
+	else
+		notok "re-authentication with the new key"; dmesg | tail -n 8 | note
+	fi
+	echo "RE-AUTH-DONE"
+	nvme disconnect -n "$sub" >/dev/null 2>&1; gone
+	dmesg -c >/dev/null
+fi
 good "after SIGHUP, the rotated key" "$H1" "$H1_ID" --dhchap-secret="$K1NEW"
 bad "after SIGHUP, the old key" "$H1" "$H1_ID" --dhchap-secret="$K1"
