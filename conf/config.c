@@ -368,7 +368,9 @@ void cfg_free(struct cfg_config *cfg)
 	for (size_t i = 0; i < cfg->nsubsys; i++) {
 		free(cfg->subsys[i].hosts);
 		free(cfg->subsys[i].ns);
+		free(cfg->subsys[i].ports);
 	}
+	free(cfg->referrals);
 	free(cfg->subsys);
 	free(cfg->listeners);
 	cfg_free_hosts(cfg);

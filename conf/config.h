@@ -4,6 +4,9 @@
  *
  *   [nvmfd]
  *   listen = 0.0.0.0:4420          ; repeatable; IPv6 as [::]:4420; port defaults to 4420
+ *                                  ; then optionally ana_state=GROUP:STATE[,GROUP:STATE...]
+ *                                  ; (optimized, non-optimized, inaccessible,
+ *                                  ; persistent-loss, change; unlisted groups: optimized)
  *   discovery_listen = 0.0.0.0:8009 ; repeatable; discovery-only port(s)
  *   discovery = yes                ; also answer discovery on the I/O ports
  *   workers = auto                 ; or 1..256
@@ -27,11 +30,15 @@
  *   pdu_timeout = 30s              ; a PDU's first byte to its last
  *   auth_timeout = 30s             ; DH-HMAC-CHAP: Connect (or AUTH_Negotiate) to success
  *   max_buffers_per_connection = 32M ; data buffer bytes one connection may hold
+ *   cntlid_range = 1-65519         ; controller IDs this instance gives (several gateways)
+ *   referral = 192.0.2.7:8009      ; repeatable: another discovery controller (SUBTYPE 1)
  *
  *   [subsystem NQN]
  *   allow_host = any               ; or one host NQN per line (repeatable)
  *   serial = NVMFD0001             ; up to 20 ASCII characters
  *   model = nvmfd                  ; up to 40 ASCII characters
+ *   listener = 127.0.0.1:4420      ; repeatable, or comma-separated: served only on these
+ *                                  ; 'listen =' addresses (default: on every one)
  *   require_auth = no              ; yes: every host must authenticate (DH-HMAC-CHAP)
  *
  *   [host NQN]                     ; what one host must prove (nvmfd.ini(5) SECURITY)
@@ -47,6 +54,7 @@
  *   block_size = 512               ; 512 or 4096 (files and RAM; devices report theirs)
  *   direct = yes                   ; O_DIRECT for files and block devices
  *   uuid = 8-4-4-4-12              ; optional; by default derived from NQN and NSID
+ *   ana_group = 1                  ; its ANA group, 1..64
  *
  * Every error is reported as "file:line: message" and fails the whole load;
  * a warning ("file:line: warning: message": a value given twice, a RAM size
@@ -73,12 +81,33 @@
 #define CFG_DISC_PORT	 8009
 #define CFG_LINE_MAX	 198
 
+#define CFG_ANA_GROUPS 64     /* ANA group IDs 1..64 (ANAGRPMAX, NANAGRPID) */
+#define CFG_CNTLID_MAX 0xffef /* NVMe-oF 1.1 3.3: FFF0h and above are reserved */
+
 enum cfg_log_level { CFG_LOG_ERR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
+
+/* ANA states (NVMe Base 2.0 Figure 226, ANAS): the values the ANA log page carries. */
+enum cfg_ana_state {
+	CFG_ANA_OPTIMIZED = 0x1,
+	CFG_ANA_NON_OPTIMIZED = 0x2,
+	CFG_ANA_INACCESSIBLE = 0x3,
+	CFG_ANA_PERSISTENT_LOSS = 0x4,
+	CFG_ANA_CHANGE = 0xf,
+};
 
 struct cfg_listener {
 	char host[64]; /* numeric address or name, without brackets */
 	uint16_t port;
 	bool discovery_only;
+	int line;
+	/* the state of each ANA group through this listener, [0] unused */
+	uint8_t ana_state[CFG_ANA_GROUPS + 1];
+};
+
+/* A listener a subsystem is limited to, or a referral: an address and a port. */
+struct cfg_addr {
+	char host[64];
+	uint16_t port;
 	int line;
 };
 
@@ -92,8 +121,9 @@ struct cfg_namespace {
 	bool direct;
 	bool has_uuid;
 	uint8_t uuid[16];
-	int line;      /* its [namespace ...] header */
-	int path_line; /* its path key: where backing-store problems are reported */
+	uint32_t ana_group; /* 1..CFG_ANA_GROUPS */
+	int line;	    /* its [namespace ...] header */
+	int path_line;	    /* its path key: where backing-store problems are reported */
 };
 
 /* Where a secret came from, for messages: the config line, and the file of @path. */
@@ -133,6 +163,8 @@ struct cfg_subsystem {
 	char (*hosts)[CFG_NQN_MAX + 1];
 	char serial[21];
 	char model[41];
+	size_t nports; /* 0: served on every I/O listener */
+	struct cfg_addr *ports;
 	size_t nns;
 	struct cfg_namespace *ns;
 	int line;
@@ -164,6 +196,10 @@ struct cfg_config {
 	uint32_t tcp_keepalive_interval_ms;
 	uint32_t tcp_keepalive_count;
 	uint32_t max_buffers_per_connection; /* bytes */
+	/* several gateways */
+	uint16_t cntlid_min, cntlid_max;
+	size_t nreferrals;
+	struct cfg_addr *referrals;
 	size_t nsubsys;
 	struct cfg_subsystem *subsys;
 	size_t nhosts;
@@ -245,6 +281,17 @@ int cfg_parse_duration_ms(const char *s, uint64_t *out);
 /* The same, and "50us", -> microseconds. */
 int cfg_parse_duration_us(const char *s, uint64_t *out);
 bool cfg_nqn_valid(const char *nqn);
+/* "optimized", "non-optimized", ... -> enum cfg_ana_state; -EINVAL if none. */
+int cfg_parse_ana_state(const char *s, uint8_t *out);
+const char *cfg_ana_state_name(uint8_t state);
+/*
+ * The most namespaces a subsystem may have so that the ANA log page (16
+ * bytes, a 32-byte descriptor per group, 4 bytes per namespace) fits one
+ * transfer of max_transfer bytes, as the Linux host requires (MNAN).
+ */
+uint32_t cfg_max_namespaces(uint32_t max_transfer);
+/* Whether listener l is one a subsystem limited to ports serves. */
+bool cfg_subsys_serves(const struct cfg_subsystem *s, const char *host, uint16_t port);
 
 const struct cfg_subsystem *cfg_find_subsystem(const struct cfg_config *cfg, const char *nqn);
 /* The [host NQN] section of a host, or NULL. */

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Sections, keys and their values; the checks that need the whole file. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include "config_internal.h"
 #include "nqn.h" /* the protocol library's NQN and UUID rules (pure, no I/O) */
@@ -105,6 +108,8 @@ void cfg_set_defaults(struct cfg_config *cfg)
 	cfg->tcp_keepalive_interval_ms = 10000;
 	cfg->tcp_keepalive_count = 6;
 	cfg->max_buffers_per_connection = 32u << 20;
+	cfg->cntlid_min = 1;
+	cfg->cntlid_max = CFG_CNTLID_MAX;
 }
 
 /* ---- value parsers ---- */
@@ -291,6 +296,137 @@ static int parse_listen(const char *s, uint16_t default_port, struct cfg_listene
 	return 0;
 }
 
+/* ---- ANA (NVMe Base 2.0 8.1) ---- */
+
+static const struct {
+	const char *name;
+	uint8_t state;
+} ana_names[] = {
+	{"optimized", CFG_ANA_OPTIMIZED},
+	{"non-optimized", CFG_ANA_NON_OPTIMIZED},
+	{"inaccessible", CFG_ANA_INACCESSIBLE},
+	{"persistent-loss", CFG_ANA_PERSISTENT_LOSS},
+	{"change", CFG_ANA_CHANGE},
+};
+
+int cfg_parse_ana_state(const char *s, uint8_t *out)
+{
+	for (size_t i = 0; i < sizeof(ana_names) / sizeof(ana_names[0]); i++) {
+		size_t n = strlen(ana_names[i].name);
+
+		/* "non_optimized" as well as "non-optimized" */
+		if (strncasecmp(s, ana_names[i].name, n) != 0 || s[n] != '\0') {
+			char alt[32];
+
+			snprintf(alt, sizeof(alt), "%s", ana_names[i].name);
+			for (char *c = alt; *c; c++)
+				if (*c == '-')
+					*c = '_';
+			if (strcasecmp(s, alt) != 0)
+				continue;
+		}
+		*out = ana_names[i].state;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *cfg_ana_state_name(uint8_t state)
+{
+	for (size_t i = 0; i < sizeof(ana_names) / sizeof(ana_names[0]); i++)
+		if (ana_names[i].state == state)
+			return ana_names[i].name;
+	return "?";
+}
+
+uint32_t cfg_max_namespaces(uint32_t max_transfer)
+{
+	/* Base 2.0 Figure 224 / 225: header 16 bytes, descriptors 32 bytes + 4 per NSID */
+	uint32_t room;
+
+	if (max_transfer < 16 + 32 * CFG_ANA_GROUPS + 4)
+		return 1;
+	room = (max_transfer - 16 - 32 * CFG_ANA_GROUPS) / 4;
+	return room > 1024 ? 1024 : room;
+}
+
+bool cfg_subsys_serves(const struct cfg_subsystem *s, const char *host, uint16_t port)
+{
+	if (s->nports == 0)
+		return true;
+	for (size_t i = 0; i < s->nports; i++)
+		if (s->ports[i].port == port && strcmp(s->ports[i].host, host) == 0)
+			return true;
+	return false;
+}
+
+/* "1:optimized,2:inaccessible" into l->ana_state; the message on error. */
+static int parse_ana_list(const char *v, struct cfg_listener *l, char *why, size_t len)
+{
+	char buf[CFG_LINE_MAX + 1], *save = NULL;
+	bool seen[CFG_ANA_GROUPS + 1] = {false};
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	if (buf[0] == '\0') {
+		snprintf(why, len, "ana_state is empty (GROUP:STATE[,GROUP:STATE...])");
+		return -EINVAL;
+	}
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':'), *end;
+		unsigned long g;
+		uint8_t st;
+
+		errno = 0;
+		g = colon ? strtoul(tok, &end, 10) : 0;
+		if (colon == NULL || end != colon || errno != 0 || g < 1 || g > CFG_ANA_GROUPS ||
+		    !isdigit((unsigned char)tok[0])) {
+			snprintf(why, len,
+				 "ana_state '%s': expected GROUP:STATE, GROUP from 1 to %d", tok,
+				 CFG_ANA_GROUPS);
+			return -EINVAL;
+		}
+		if (cfg_parse_ana_state(colon + 1, &st)) {
+			snprintf(why, len,
+				 "ana_state '%s': unknown state '%s' (optimized, non-optimized, "
+				 "inaccessible, persistent-loss or change)",
+				 tok, colon + 1);
+			return -EINVAL;
+		}
+		if (seen[g]) {
+			snprintf(why, len, "ana_state: group %lu is given twice", g);
+			return -EINVAL;
+		}
+		seen[g] = true;
+		l->ana_state[g] = st;
+	}
+	return 0;
+}
+
+/*
+ * The words after the address of a 'listen' line: "ana_state=LIST" (NVMe
+ * Base 2.0 8.1.3: the state of each ANA group as seen through this port).
+ */
+static int parse_listen_opts(const char *opts, struct cfg_listener *l, char *why, size_t len)
+{
+	char buf[CFG_LINE_MAX + 1], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", opts);
+	for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (strncmp(w, "ana_state=", 10) != 0) {
+			snprintf(why, len, "unknown option '%s' after the address (ana_state=...)",
+				 w);
+			return -EINVAL;
+		}
+		if (l->discovery_only) {
+			snprintf(why, len, "a discovery_listen port has no ANA state");
+			return -EINVAL;
+		}
+		if (parse_ana_list(w + 10, l, why, len))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 void *cfg_grow(struct cfg_parser *ps, void *arr, size_t n, size_t size)
 {
 	void *p = realloc(arr, (n + 1) * size);
@@ -399,6 +535,7 @@ static void start_namespace(struct cfg_parser *ps, const char *args, int line)
 	p->ns.nsid = (uint32_t)nsid;
 	p->ns.line = line;
 	p->ns.direct = true;
+	p->ns.ana_group = 1;
 	ps->cur = ps->npending++;
 	ps->kind = SEC_NS;
 }
@@ -459,14 +596,24 @@ static void add_listener(struct cfg_parser *ps, const char *value, bool disc)
 {
 	struct cfg_config *cfg = ps->cfg;
 	struct cfg_listener l = {0}, *arr;
+	char addr[CFG_LINE_MAX + 1], why[256];
+	size_t alen = strcspn(value, " \t");
 
-	if (parse_listen(value, disc ? CFG_DISC_PORT : CFG_DEFAULT_PORT, &l)) {
+	snprintf(addr, sizeof(addr), "%.*s", (int)alen, value);
+	if (parse_listen(addr, disc ? CFG_DISC_PORT : CFG_DEFAULT_PORT, &l)) {
 		cfg_error(ps, ps->lineno, "'%s' is not ADDRESS[:PORT] (IPv6 as [ADDRESS]:PORT)",
-			  value);
+			  addr);
 		return;
 	}
 	l.discovery_only = disc;
 	l.line = ps->lineno;
+	for (int g = 1; g <= CFG_ANA_GROUPS; g++)
+		l.ana_state[g] = CFG_ANA_OPTIMIZED;
+	if (parse_listen_opts(value + alen, &l, why, sizeof(why))) {
+		cfg_error(ps, ps->lineno, "%s", why);
+		return;
+	}
+	value = addr;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		if (strcmp(cfg->listeners[i].host, l.host) == 0 &&
 		    cfg->listeners[i].port == l.port) {
@@ -532,6 +679,75 @@ static bool limit_key(struct cfg_parser *ps, const char *key, const char *value)
 		return false;
 	}
 	return true;
+}
+
+/* "MIN-MAX", 1 <= MIN <= MAX <= FFEFh: the controller IDs this instance hands out. */
+static void cntlid_range_key(struct cfg_parser *ps, const char *value)
+{
+	unsigned long lo, hi;
+	char *end;
+
+	errno = 0;
+	lo = strtoul(value, &end, 0);
+	if (isdigit((unsigned char)value[0]) && *end == '-' && isdigit((unsigned char)end[1])) {
+		const char *h = end + 1;
+
+		hi = strtoul(h, &end, 0);
+		if (*end == '\0' && errno == 0 && lo >= 1 && lo <= hi && hi <= CFG_CNTLID_MAX) {
+			ps->cfg->cntlid_min = (uint16_t)lo;
+			ps->cfg->cntlid_max = (uint16_t)hi;
+			return;
+		}
+	}
+	cfg_error(ps, ps->lineno,
+		  "cntlid_range = '%s': expected MIN-MAX with 1 <= MIN <= MAX <= %u (65519)", value,
+		  CFG_CNTLID_MAX);
+}
+
+/*
+ * An ADDRESS:PORT list (comma-separated) appended to *arr: a subsystem's
+ * listeners or the referrals. Referrals need a numeric address: the
+ * discovery log carries its family.
+ */
+static void add_addr(struct cfg_parser *ps, struct cfg_addr **arr, size_t *n, const char *value,
+		     uint16_t default_port, const char *key)
+{
+	char buf[CFG_LINE_MAX + 1], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		struct cfg_listener l = {0};
+		struct cfg_addr *a;
+		unsigned char bin[16];
+
+		if (parse_listen(tok, default_port, &l)) {
+			cfg_error(ps, ps->lineno,
+				  "%s = '%s': not ADDRESS[:PORT] (IPv6 as [ADDRESS]:PORT)", key,
+				  tok);
+			return;
+		}
+		if (strcmp(key, "referral") == 0 && inet_pton(AF_INET, l.host, bin) != 1 &&
+		    inet_pton(AF_INET6, l.host, bin) != 1) {
+			cfg_error(ps, ps->lineno, "referral = '%s': the address must be numeric",
+				  tok);
+			return;
+		}
+		for (size_t i = 0; i < *n; i++) {
+			if ((*arr)[i].port == l.port && strcmp((*arr)[i].host, l.host) == 0) {
+				cfg_error(ps, ps->lineno, "%s %s is already given (line %d)", key,
+					  tok, (*arr)[i].line);
+				return;
+			}
+		}
+		a = cfg_grow(ps, *arr, *n, sizeof(**arr));
+		if (a == NULL)
+			return;
+		*arr = a;
+		snprintf(a[*n].host, sizeof(a[*n].host), "%s", l.host);
+		a[*n].port = l.port;
+		a[*n].line = ps->lineno;
+		(*n)++;
+	}
 }
 
 static void global_key(struct cfg_parser *ps, const char *key, const char *value)
@@ -601,6 +817,10 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		u32_key(ps, key, value, 1, 1024, &cfg->max_io_queues);
 	} else if (strcmp(key, "kato_default") == 0) {
 		u32_key(ps, key, value, 1, 3600, &cfg->kato_default);
+	} else if (strcmp(key, "cntlid_range") == 0) {
+		cntlid_range_key(ps, value);
+	} else if (strcmp(key, "referral") == 0) {
+		add_addr(ps, &cfg->referrals, &cfg->nreferrals, value, CFG_DISC_PORT, "referral");
 	} else if (strcmp(key, "tcp_keepalive_idle") == 0) {
 		/* the kernel counts whole seconds: 1 s to 2 h (its own default), or 0 */
 		duration_key(ps, key, value, 0, 7200000, &cfg->tcp_keepalive_idle_ms);
@@ -663,6 +883,8 @@ static void subsys_key(struct cfg_parser *ps, const char *key, const char *value
 				  "model must be 1 to 40 printable ASCII characters");
 		else
 			snprintf(s->model, sizeof(s->model), "%s", value);
+	} else if (strcmp(key, "listener") == 0) {
+		add_addr(ps, &s->ports, &s->nports, value, CFG_DEFAULT_PORT, "listener");
 	} else {
 		cfg_unknown_key(ps, key, "subsystem", cfg_subsys_keys);
 	}
@@ -709,6 +931,8 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 				  value);
 		else
 			ns->has_uuid = true;
+	} else if (strcmp(key, "ana_group") == 0) {
+		u32_key(ps, key, value, 1, CFG_ANA_GROUPS, &ns->ana_group);
 	} else {
 		cfg_unknown_key(ps, key, "namespace", cfg_ns_keys);
 	}
@@ -857,6 +1081,26 @@ static void default_discovery_listeners(struct cfg_parser *ps)
 	}
 }
 
+/* A subsystem's listeners are 'listen =' lines of [nvmfd] (not discovery-only ones). */
+static void check_ports(struct cfg_parser *ps, const struct cfg_subsystem *s)
+{
+	const struct cfg_config *cfg = ps->cfg;
+
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct cfg_addr *a = &s->ports[i];
+		bool found = false;
+
+		for (size_t j = 0; j < cfg->nlisteners && !found; j++)
+			found = !cfg->listeners[j].discovery_only &&
+				cfg->listeners[j].port == a->port &&
+				strcmp(cfg->listeners[j].host, a->host) == 0;
+		if (!found)
+			cfg_error(ps, a->line,
+				  "listener %s:%u of %s is not a 'listen =' address of [nvmfd]",
+				  a->host, a->port, s->nqn);
+	}
+}
+
 void cfg_validate(struct cfg_parser *ps)
 {
 	struct cfg_config *cfg = ps->cfg;
@@ -887,6 +1131,13 @@ void cfg_validate(struct cfg_parser *ps)
 			default_serial(s);
 		if (s->model[0] == '\0')
 			snprintf(s->model, sizeof(s->model), "nvmfd");
+		check_ports(ps, s);
+		if (s->nns > cfg_max_namespaces(cfg->max_transfer))
+			cfg_error(ps, s->line,
+				  "subsystem %s has %zu namespaces: at most %u with max_transfer = "
+				  "%u (the ANA log page must fit one transfer)",
+				  s->nqn, s->nns, cfg_max_namespaces(cfg->max_transfer),
+				  cfg->max_transfer);
 	}
 	cfg_validate_hosts(ps);
 	if (cfg->in_capsule_data > cfg->max_transfer)

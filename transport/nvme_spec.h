@@ -204,6 +204,14 @@ enum {
 	NVME_SC_UNWRITTEN_BLOCK = 0x87,
 };
 
+/* Path related status (Figure 105), SCT 3. */
+enum {
+	NVME_SC_INTERNAL_PATH_ERROR = 0x00,
+	NVME_SC_ANA_PERSISTENT_LOSS = 0x01,
+	NVME_SC_ANA_INACCESSIBLE = 0x02,
+	NVME_SC_ANA_TRANSITION = 0x03,
+};
+
 /* ---- Opcodes ---- */
 
 enum nvme_admin_opcode {
@@ -475,6 +483,13 @@ enum {
 	NVME_CTRL_SGLS_ADDR_OFFSET = 1 << 20,
 	NVME_CTRL_SGLS_TRANSPORT_DB = 1 << 21,
 	NVME_CTRL_OAES_NS_ATTR = 1 << 8,
+	NVME_CTRL_OAES_ANA_CHANGE = 1 << 11,
+	/* ANACAP: states reported (bits 4:0) */
+	NVME_CTRL_ANACAP_OPT = 1 << 0,
+	NVME_CTRL_ANACAP_NON_OPT = 1 << 1,
+	NVME_CTRL_ANACAP_INACCESSIBLE = 1 << 2,
+	NVME_CTRL_ANACAP_PERSISTENT_LOSS = 1 << 3,
+	NVME_CTRL_ANACAP_CHANGE = 1 << 4,
 	NVME_CTRL_OAES_DISC_CHANGE = 1u << 31,
 };
 
@@ -637,6 +652,7 @@ enum {
 #define NVME_LOG_LSP_SHIFT   8
 #define NVME_LOG_LSP_MASK    0x7f
 #define NVME_LOG_RAE	     (1u << 15)
+#define NVME_LOG_ANA_LSP_RGO 0x1 /* ANA log: return groups only (no NSIDs) */
 #define NVME_LOG_NUMDL_SHIFT 16
 #define NVME_LOG_NUMDL_MASK  0xffff
 
@@ -731,6 +747,32 @@ struct nvme_changed_ns_log {
 	__le32 nsid[NVME_CHANGED_NS_MAX];
 };
 WIRE_SIZE(nvme_changed_ns_log, 4096);
+
+/*
+ * Asymmetric Namespace Access log (Base 2.0 5.16.1.12, Figures 224-225): a
+ * header, then per ANA group a descriptor followed by NNSID NSIDs (4 bytes
+ * each, ascending).
+ */
+struct nvme_ana_log_hdr {
+	__le64 chgcnt;
+	__le16 ngrps;
+	uint8_t rsvd10[6];
+};
+WIRE_SIZE(nvme_ana_log_hdr, 16);
+WIRE_OFF(nvme_ana_log_hdr, ngrps, 8);
+
+struct nvme_ana_group_desc {
+	__le32 anagrpid;
+	__le32 nnsid;
+	__le64 chgcnt;
+	uint8_t anas; /* bits 3:0: the ANA state */
+	uint8_t rsvd17[15];
+	/* followed by nnsid __le32 NSIDs */
+};
+WIRE_SIZE(nvme_ana_group_desc, 32);
+WIRE_OFF(nvme_ana_group_desc, nnsid, 4);
+WIRE_OFF(nvme_ana_group_desc, chgcnt, 8);
+WIRE_OFF(nvme_ana_group_desc, anas, 16);
 
 /* Commands Supported and Effects log (Figure 211). */
 struct nvme_cmd_effects_log {

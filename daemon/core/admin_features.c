@@ -68,7 +68,7 @@ static bool feature_supported(const struct ctrl *c, uint8_t fid)
 
 static uint32_t aen_supported(const struct ctrl *c)
 {
-	return ctrl_is_disc(c) ? AEN_DISC_CHANGE : AEN_NS_ATTR | AEN_SMART_CRIT;
+	return ctrl_is_disc(c) ? AEN_DISC_CHANGE : AEN_NS_ATTR | AEN_ANA_CHANGE | AEN_SMART_CRIT;
 }
 
 static uint32_t max_queues(const struct ctrl *c)

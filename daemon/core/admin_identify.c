@@ -79,8 +79,13 @@ static void id_ctrl_io(const struct ctrl *c, struct nvme_id_ctrl *id)
 	uint32_t nn = highest_nsid(c->subsys);
 
 	id->cntrltype = NVME_CTRL_CNTRLTYPE_IO;
-	id->cmic = NVME_CTRL_CMIC_MULTI_CTRL;
-	id->oaes = htole32(NVME_CTRL_OAES_NS_ATTR);
+	/* several controllers (and gateways) share the namespaces; ANA reporting (Base 8.1) */
+	id->cmic = NVME_CTRL_CMIC_MULTI_CTRL | NVME_CTRL_CMIC_ANA;
+	id->oaes = htole32(NVME_CTRL_OAES_NS_ATTR | NVME_CTRL_OAES_ANA_CHANGE);
+	id->anatt = CTRL_ANATT;
+	id->anacap = CTRL_ANACAP;
+	id->anagrpmax = htole32(CTRL_ANAGRPS);
+	id->nanagrpid = htole32(CTRL_ANAGRPS);
 	id->frmw = NVME_CTRL_FRMW_SLOT1_RO | (1u << 1); /* one slot, read-only */
 	id->lpa = NVME_CTRL_LPA_SMART_PER_NS | NVME_CTRL_LPA_CMD_EFFECTS | NVME_CTRL_LPA_EXTENDED;
 	id->elpe = CTRL_ERROR_LOG_ENTRIES - 1;
@@ -90,8 +95,18 @@ static void id_ctrl_io(const struct ctrl *c, struct nvme_id_ctrl *id)
 	id->sqes = 0x66; /* 64-byte SQEs, required and maximum */
 	id->cqes = 0x44; /* 16-byte CQEs */
 	id->maxcmd = htole16((uint16_t)t->p.io_qdepth);
+	/*
+	 * The Linux host refuses ANA unless 0 < MNAN <= NN, and sizes the ANA
+	 * log from MNAN (header + NANAGRPID descriptors + MNAN NSIDs), which
+	 * must fit MDTS: the configuration keeps the namespaces of a
+	 * subsystem within cfg_max_namespaces().
+	 */
+	if (nn == 0)
+		nn = 1;
 	id->nn = htole32(nn);
-	id->mnan = htole32(nn);
+	id->mnan = htole32(nn < cfg_max_namespaces(t->p.mdts_bytes)
+				   ? nn
+				   : cfg_max_namespaces(t->p.mdts_bytes));
 	/* SEL of Get Features is implemented (saving is refused: nothing is saveable) */
 	id->oncs = htole16(NVME_CTRL_ONCS_DSM | NVME_CTRL_ONCS_WRITE_ZEROES |
 			   NVME_CTRL_ONCS_SAVE_SELECT);
@@ -140,6 +155,7 @@ static nvme_status_t id_ns(const struct ctrl *c, uint32_t nsid, void *buf)
 	id.lbaf[0].lbads = (uint8_t)ns->lba_shift;
 	/* shared: every controller of the subsystem reaches it (Linux multipath wants it) */
 	id.nmic = 1;
+	id.anagrpid = htole32(ns_anagrpid(ns));
 	ns_id_caps(ns, &id); /* DLFEAT, granularities: the backing store's */
 	put_le64(id.nvmcap, ns_blocks(ns) << ns->lba_shift);
 	if (ns->read_only)

@@ -4,7 +4,7 @@
  * window (LPO, NUMD) on the log; what the window holds beyond the log's end
  * is zero. Supported (00h), Error (01h), SMART / Health (02h), Firmware
  * Slot (03h), Changed Namespace List (04h), Commands Supported and Effects
- * (05h); Discovery (70h) on discovery controllers, built in discovery.c.
+ * (05h), Asymmetric Namespace Access (0Ch, ana_log.c); Discovery (70h) on discovery controllers, built in discovery.c.
  */
 #include "ctrl_internal.h"
 #include "nvmfd_log.h"
@@ -94,8 +94,8 @@ static nvme_status_t log_smart(struct ctrl *c, uint32_t nsid, struct log_win *w,
 static uint64_t log_supported(struct log_win *w)
 {
 	static const uint8_t lids[] = {
-		NVME_LOG_SUPPORTED,  NVME_LOG_ERROR,	   NVME_LOG_SMART,	 NVME_LOG_FW_SLOT,
-		NVME_LOG_CHANGED_NS, NVME_LOG_CMD_EFFECTS, NVMFD_LOG_VS_COUNTERS};
+		NVME_LOG_SUPPORTED,  NVME_LOG_ERROR,	   NVME_LOG_SMART, NVME_LOG_FW_SLOT,
+		NVME_LOG_CHANGED_NS, NVME_LOG_CMD_EFFECTS, NVME_LOG_ANA,   NVMFD_LOG_VS_COUNTERS};
 	uint8_t lsupp[4];
 
 	put_le32(lsupp, 1); /* LSUPP */
@@ -208,6 +208,11 @@ static nvme_status_t io_log(struct ctrl *c, const struct ctrl_req *r, uint8_t li
 		return 0;
 	case NVME_LOG_CMD_EFFECTS:
 		return log_cmd_effects((uint8_t)(sqe_dw(r->sqe->cdw14) >> 24), w, size);
+	case NVME_LOG_ANA:
+		/* LSP bit 0: Return Groups Only (Base 5.16.1.12) */
+		*size = ana_log_build(
+			c, NVMEV(NVME_LOG_LSP, sqe_dw(r->sqe->cdw10)) & NVME_LOG_ANA_LSP_RGO, w);
+		return 0;
 	case NVMFD_LOG_VS_COUNTERS:
 		*size = log_vs_counters(c, w);
 		return 0;
@@ -223,6 +228,8 @@ static void log_read_done(struct ctrl *c, uint8_t lid, bool rae)
 	if (lid == NVME_LOG_CHANGED_NS) {
 		c->nchanged_ns = 0;
 		ctrl_aen_log_read(c, AEN_NS_ATTR);
+	} else if (lid == NVME_LOG_ANA) {
+		ctrl_aen_log_read(c, AEN_ANA_CHANGE);
 	} else if (lid == NVME_LOG_DISC) {
 		ctrl_aen_log_read(c, AEN_DISC_CHANGE);
 	} else if (lid == NVME_LOG_SMART) {
@@ -231,7 +238,7 @@ static void log_read_done(struct ctrl *c, uint8_t lid, bool rae)
 }
 
 /*
- * CDW10: LID 7:0, LSP 14:8 (ignored: no log we have defines one; TP 8010's
+ * CDW10: LID 7:0, LSP 14:8 (the ANA log's RGO; ignored elsewhere: TP 8010's
  * discovery LSP bits are accepted), RAE 15, NUMDL 31:16; CDW11 NUMDU 15:0;
  * CDW12 / CDW13 LPOL / LPOU; CDW14 CSI 31:24.
  */

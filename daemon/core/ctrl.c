@@ -101,6 +101,8 @@ void ctrl_put(struct ctrl *c)
 		return;
 	pthread_mutex_destroy(&c->err_lock);
 	subsys_put(c->subsys);
+	if (c->l != NULL)
+		listener_put(c->l);
 	free(c);
 }
 
@@ -190,6 +192,8 @@ static uint32_t aen_result(uint32_t bit)
 	if (bit == AEN_NS_ATTR)
 		return NVME_AER_RESULT(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_CHANGED,
 				       NVME_LOG_CHANGED_NS);
+	if (bit == AEN_ANA_CHANGE)
+		return NVME_AER_RESULT(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_ANA, NVME_LOG_ANA);
 	return NVME_AER_RESULT(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_DISC_CHANGED, NVME_LOG_DISC);
 }
 
@@ -200,7 +204,7 @@ bool ctrl_aen_take(struct ctrl *c, uint32_t *result)
 
 	if (ready == 0)
 		return false;
-	bit = ready & -ready; /* the lowest: namespace changes before discovery ones */
+	bit = ready & -ready; /* the lowest: namespace, then ANA, then discovery changes */
 	c->aen_pending &= ~bit;
 	c->aen_masked |= bit;
 	*result = aen_result(bit);
@@ -245,6 +249,15 @@ void ctrl_notify_ns_changed(struct ctrl *c, uint32_t nsid)
 	aen_try(c);
 }
 
+void ctrl_notify_ana_changed(struct ctrl *c)
+{
+	if (ctrl_is_disc(c))
+		return;
+	if (c->aen_cfg & AEN_ANA_CHANGE)
+		c->aen_pending |= AEN_ANA_CHANGE;
+	aen_try(c);
+}
+
 void ctrl_notify_smart(struct ctrl *c, uint32_t bit)
 {
 	if (ctrl_is_disc(c))
@@ -282,11 +295,19 @@ void ctrl_post_disc_changed(struct ctrl *c)
 	pthread_mutex_unlock(&c->err_lock);
 }
 
+void ctrl_post_ana_changed(struct ctrl *c)
+{
+	pthread_mutex_lock(&c->err_lock);
+	c->ev_ana = true;
+	atomic_store(&c->ev_posted, true);
+	pthread_mutex_unlock(&c->err_lock);
+}
+
 void ctrl_deliver_posted(struct ctrl *c)
 {
 	uint32_t nsid[CTRL_EV_MAX];
 	unsigned int n;
-	bool disc, overflow;
+	bool disc, ana, overflow;
 
 	if (!atomic_load(&c->ev_posted))
 		return;
@@ -294,15 +315,18 @@ void ctrl_deliver_posted(struct ctrl *c)
 	n = c->ev_n;
 	memcpy(nsid, c->ev_nsid, n * sizeof(nsid[0]));
 	disc = c->ev_disc;
+	ana = c->ev_ana;
 	overflow = c->ev_overflow;
 	c->ev_n = 0;
-	c->ev_disc = c->ev_overflow = false;
+	c->ev_disc = c->ev_ana = c->ev_overflow = false;
 	atomic_store(&c->ev_posted, false);
 	pthread_mutex_unlock(&c->err_lock);
 	if (overflow && !ctrl_is_disc(c))
 		c->nchanged_ns = NVME_CHANGED_NS_MAX + 1; /* the log says FFFFFFFFh */
 	for (unsigned int i = 0; i < n; i++)
 		ctrl_notify_ns_changed(c, nsid[i]);
+	if (ana)
+		ctrl_notify_ana_changed(c);
 	if (disc)
 		ctrl_notify_disc_changed(c);
 }

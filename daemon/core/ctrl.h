@@ -38,6 +38,7 @@ struct conn_info {
 	uint16_t local_port;
 	char peer[80];	    /* "addr:port" of the host */
 	char peer_addr[64]; /* the host's numeric address alone (authentication backoff) */
+	struct listener *l; /* the listener it came through (NULL: none, in tests) */
 };
 
 /* Delivers an AER completion on the admin queue (set by the connection code). */
@@ -52,7 +53,13 @@ struct ctrl {
 	bool hostnqn_lax; /* HOSTNQN is not a valid NQN (accepted: any host admitted) */
 	char host_label[NVMF_NQN_MAX + 32]; /* the host in log lines (marked when lax) */
 	uint8_t hostid[16];
-	struct conn_info admin_ci;			   /* of the admin queue's connection */
+	struct conn_info admin_ci; /* of the admin queue's connection */
+	/*
+	 * The port (listener) of the controller: the admin queue's, and every
+	 * I/O queue's (Connect refuses others). ANA states are the ones seen
+	 * through it. A reference, or NULL (tests).
+	 */
+	struct listener *l;
 	uint32_t kato_ms;				   /* 0: no keep-alive timeout */
 	_Atomic int64_t last_traffic_ms;		   /* TBKAS: any command on any queue */
 	_Atomic bool dead;				   /* fatal: every queue of it closes */
@@ -89,6 +96,7 @@ struct ctrl {
 	/* events posted by main (a reload), under err_lock too; see ctrl_post_*() */
 	_Atomic bool ev_posted;
 	bool ev_disc;
+	bool ev_ana;
 	bool ev_overflow;
 	unsigned int ev_n;
 	uint32_t ev_nsid[CTRL_EV_MAX];
@@ -189,6 +197,8 @@ void ctrl_drop_aers(struct ctrl *c);
  */
 void ctrl_notify_ns_changed(struct ctrl *c, uint32_t nsid);
 void ctrl_notify_disc_changed(struct ctrl *c);
+/* The ANA states seen through c's listener changed (Base 2.0 8.1.5): ANA change notice. */
+void ctrl_notify_ana_changed(struct ctrl *c);
 
 /*
  * Main (a reload) posts events for a controller; the admin queue's worker
@@ -197,6 +207,7 @@ void ctrl_notify_disc_changed(struct ctrl *c);
  */
 void ctrl_post_ns_changed(struct ctrl *c, uint32_t nsid);
 void ctrl_post_disc_changed(struct ctrl *c);
+void ctrl_post_ana_changed(struct ctrl *c);
 void ctrl_deliver_posted(struct ctrl *c);
 
 /*
@@ -231,6 +242,14 @@ struct io_plan {
  */
 nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_t sgl_len,
 		       struct io_plan *plan);
+
+/*
+ * The ANA state of ns through c's listener, as an I/O command's status
+ * (Base 2.0 8.1.3): 0 in the optimized and non-optimized states, else ANA
+ * Inaccessible, ANA Persistent Loss or ANA Transition, without DNR: the
+ * host retries on another path. NULL ns: every namespace (Flush of all).
+ */
+nvme_status_t ana_io_status(const struct ctrl *c, const struct ns *ns);
 
 /* One Dataset Management range: its byte offset and length, or the status. */
 nvme_status_t io_dsm_range(const struct ns *ns, const struct nvme_dsm_range *range,

@@ -32,6 +32,17 @@
 /* Bits of aen_cfg / aen_pending / aen_masked (Set Features 0Bh, OAES). */
 #define AEN_NS_ATTR	NVME_CTRL_OAES_NS_ATTR
 #define AEN_DISC_CHANGE NVME_CTRL_OAES_DISC_CHANGE
+#define AEN_ANA_CHANGE	NVME_CTRL_OAES_ANA_CHANGE
+
+/*
+ * ANA (Base 2.0 8.1): the transition time the host waits in the change
+ * state before it resets the controller (it doubles it), and the groups.
+ */
+#define CTRL_ANATT   10 /* seconds */
+#define CTRL_ANAGRPS CFG_ANA_GROUPS
+#define CTRL_ANACAP                                                                        \
+	(NVME_CTRL_ANACAP_OPT | NVME_CTRL_ANACAP_NON_OPT | NVME_CTRL_ANACAP_INACCESSIBLE | \
+	 NVME_CTRL_ANACAP_PERSISTENT_LOSS | NVME_CTRL_ANACAP_CHANGE)
 #define AEN_SMART_CRIT	0xffu /* critical warning bits 7:0: accepted */
 #define AEN_SMART_TEMP	0x02u /* critical warning bit 1 (temperature): raised */
 #define SMART_CRIT_TEMP 0x02u /* SMART log critical warning: temperature (Base Figure 207) */
@@ -90,6 +101,9 @@ struct smart_life {
 
 void smart_fill(struct nvme_smart_log *log, const struct smart_counts *sc,
 		const struct smart_life *life);
+
+/* ana_log.c: the ANA log page (0Ch) into w (rgo: groups only); returns its size. */
+uint64_t ana_log_build(const struct ctrl *c, bool rgo, struct log_win *w);
 
 /* discovery.c: builds the Discovery log page (70h) into w; returns the log's size. */
 uint64_t disc_log_build(const struct ctrl *c, struct log_win *w);

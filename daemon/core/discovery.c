@@ -9,12 +9,16 @@
  *
  * Records:
  *  - subtype 2 (NVMe subsystem): each subsystem the host may connect to,
- *    on each I/O listener (not discovery_only);
+ *    on each I/O listener (not discovery_only) that serves it (a subsystem
+ *    with 'listener =' lines is on those only);
  *  - subtype 3 (current discovery subsystem): the discovery NQN on each
  *    listener that answers discovery (discovery_only ones, and the I/O ones
  *    when cfg->discovery), with EPCSD (we keep persistent discovery
  *    controllers: KATO, Keep Alive, AER and the discovery change event) and
- *    DUPRETINFO (every one of them returns this same log).
+ *    DUPRETINFO (every one of them returns this same log);
+ *  - subtype 1 (referral): each 'referral =' of [nvmfd], the discovery
+ *    controller of another gateway, with portid 0 (its port IDs are its
+ *    own) and the discovery NQN.
  * portid is the listener's index + 1. A wildcard listener (0.0.0.0, ::) or
  * one given by name is reported with the local address the asking host
  * reached us at, if the families match (as FreeBSD ctld does); a host that
@@ -120,33 +124,55 @@ static bool listener_addr(const struct disc_gen *g, const struct cfg_listener *l
 	return true;
 }
 
-static void put_record(struct disc_gen *g, size_t li, uint8_t subtype, const char *nqn)
+/* One entry at the next record's place. */
+static void put_entry(struct disc_gen *g, const struct disc_addr *a, uint16_t portid, uint16_t port,
+		      uint8_t subtype, const char *nqn)
 {
-	const struct cfg_listener *l = &g->cfg->listeners[li];
 	struct nvmf_disc_log_entry e;
-	struct disc_addr a;
-	char port[8];
+	char svc[8];
 
-	if (!listener_addr(g, l, &a))
-		return;
 	memset(&e, 0, sizeof(e));
 	e.trtype = NVMF_TRTYPE_TCP;
-	e.adrfam = a.adrfam;
+	e.adrfam = a->adrfam;
 	e.subtype = subtype;
 	/* no secure channel required, and none offered (no TLS); SQ flow control always on */
 	e.treq = NVMF_TREQ_SECURE_NOT_REQUIRED;
-	e.portid = htole16((uint16_t)(li + 1));
+	e.portid = htole16(portid);
 	e.cntlid = htole16(NVMF_CNTLID_DYNAMIC);
 	e.asqsz = htole16(TARGET_ADMIN_QDEPTH);
 	if (subtype == NVMF_SUBTYPE_DISC_CURRENT)
 		e.eflags = htole16(NVMF_EFLAGS_EPCSD | NVMF_EFLAGS_DUPRETINFO);
-	snprintf(port, sizeof(port), "%u", l->port);
-	str_copy(e.trsvcid, sizeof(e.trsvcid), port);
+	snprintf(svc, sizeof(svc), "%u", port);
+	str_copy(e.trsvcid, sizeof(e.trsvcid), svc);
 	str_copy(e.subnqn, sizeof(e.subnqn), nqn);
-	str_copy(e.traddr, sizeof(e.traddr), a.traddr);
+	str_copy(e.traddr, sizeof(e.traddr), a->traddr);
 	e.tcp.sectype = NVMF_TCP_SECTYPE_NONE;
 	log_win_put(g->w, sizeof(struct nvmf_disc_log_hdr) + g->n * sizeof(e), &e, sizeof(e));
 	g->n++;
+}
+
+static void put_record(struct disc_gen *g, size_t li, uint8_t subtype, const char *nqn)
+{
+	const struct cfg_listener *l = &g->cfg->listeners[li];
+	struct disc_addr a;
+
+	if (listener_addr(g, l, &a))
+		put_entry(g, &a, (uint16_t)(li + 1), l->port, subtype, nqn);
+}
+
+/* oF 1.1 5.3: a referral names another discovery controller (numeric: conf checked it). */
+static void put_referrals(struct disc_gen *g)
+{
+	for (size_t i = 0; i < g->cfg->nreferrals; i++) {
+		const struct cfg_addr *r = &g->cfg->referrals[i];
+		struct disc_addr a;
+		struct in_addr a4;
+
+		a.adrfam = inet_pton(AF_INET, r->host, &a4) == 1 ? NVMF_ADRFAM_IPV4
+								 : NVMF_ADRFAM_IPV6;
+		str_copy(a.traddr, sizeof(a.traddr), r->host);
+		put_entry(g, &a, 0, r->port, NVMF_SUBTYPE_REFERRAL, NVMF_DISC_NQN);
+	}
 }
 
 static void put_subsystems(struct disc_gen *g)
@@ -158,9 +184,12 @@ static void put_subsystems(struct disc_gen *g)
 
 		if (s->discovery || !subsys_host_allowed(s, g->c->hostnqn))
 			continue;
-		for (size_t li = 0; li < g->cfg->nlisteners; li++)
-			if (!g->cfg->listeners[li].discovery_only)
+		for (size_t li = 0; li < g->cfg->nlisteners; li++) {
+			const struct cfg_listener *l = &g->cfg->listeners[li];
+
+			if (!l->discovery_only && subsys_serves_addr(s, l->host, l->port))
 				put_record(g, li, NVMF_SUBTYPE_NVME, s->nqn);
+		}
 	}
 }
 
@@ -180,6 +209,7 @@ uint64_t disc_log_build(const struct ctrl *c, struct log_win *w)
 
 	put_subsystems(&g);
 	put_discovery(&g);
+	put_referrals(&g);
 	memset(&h, 0, sizeof(h));
 	h.genctr = htole64(atomic_load(&c->t->genctr));
 	h.numrec = htole64(g.n);

@@ -98,6 +98,10 @@ static nvme_status_t check_names(struct connect_args *a, struct subsys **out, bo
 	s = target_find_subsys(a->t, a->subnqn);
 	if (s == NULL)
 		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(subnqn), "no such subsystem");
+	/* as nvmet_find_get_subsys(): a subsystem not linked to this port is unknown here */
+	if (!subsys_serves(s, a->ci->l))
+		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(subnqn),
+			      "subsystem not served on listener %s", a->ci->l->name);
 	if (s->discovery && a->qid != 0)
 		return refuse(a, SC_CONNECT_PARAM, IPO_SQE(qid),
 			      "a discovery controller has no I/O queues");
@@ -162,16 +166,41 @@ static uint32_t subsys_ctrls(const struct target *t, const struct subsys *s)
 }
 
 /*
- * Register c and give it a CNTLID in 1..FFEFh (oF 3.3: FFF0h and above are
- * reserved), round robin from next_cntlid and never one a registered
- * controller has. -EBUSY when the table is full, -EDQUOT when c's
- * subsystem has max_controllers_per_subsystem, -EUSERS when c's host has
- * max_connections_per_host queues.
+ * A free CNTLID in [min, max], round robin from *next; false when every
+ * one is taken. With t->lock held.
+ */
+static bool cntlid_pick(const struct target *t, uint16_t min, uint16_t max, uint16_t *next,
+			uint16_t *out)
+{
+	uint16_t id = *next < min || *next > max ? min : *next;
+
+	for (uint32_t tries = 0; tries <= (uint32_t)(max - min); tries++) {
+		if (!cntlid_used(t, id)) {
+			*out = id;
+			*next = id == max ? min : (uint16_t)(id + 1);
+			return true;
+		}
+		id = id == max ? min : (uint16_t)(id + 1);
+	}
+	return false;
+}
+
+/*
+ * Register c and give it a CNTLID in the configured range (cntlid_range;
+ * 1..FFEFh by default, oF 3.3: FFF0h and above are reserved), round robin
+ * from next_cntlid and never one a registered controller has: several
+ * gateways serving one subsystem get disjoint ranges, so the host never
+ * sees one ID twice in the subsystem (the Linux host rejects that).
+ * -EBUSY when the table is full, -ENOSPC when the range is, -EDQUOT when
+ * c's subsystem has max_controllers_per_subsystem, -EUSERS when c's host
+ * has max_connections_per_host queues.
  */
 static int table_insert(struct target *t, struct ctrl *c)
 {
+	uint16_t min = t->p.cntlid_min ? t->p.cntlid_min : 1;
+	uint16_t max = t->p.cntlid_max ? t->p.cntlid_max : NVMF_CNTLID_MAX;
 	size_t slot = TARGET_MAX_CTRLS;
-	uint16_t id;
+	uint16_t id = 0;
 	int ret = 0;
 
 	pthread_mutex_lock(&t->lock);
@@ -184,18 +213,13 @@ static int table_insert(struct target *t, struct ctrl *c)
 		ret = -EDQUOT;
 	else if (host_queues(t, c->hostnqn) >= t->p.conns.max_per_host)
 		ret = -EUSERS;
+	else if (!cntlid_pick(t, min, max, &t->next_cntlid, &id))
+		ret = -ENOSPC;
 	if (ret) {
 		pthread_mutex_unlock(&t->lock);
 		return ret;
 	}
-	id = t->next_cntlid;
-	if (id < 1 || id > NVMF_CNTLID_MAX)
-		id = 1;
-	/* fewer live controllers than IDs: this ends */
-	while (cntlid_used(t, id))
-		id = id == NVMF_CNTLID_MAX ? 1 : (uint16_t)(id + 1);
 	c->cntlid = id;
-	t->next_cntlid = id == NVMF_CNTLID_MAX ? 1 : (uint16_t)(id + 1);
 	t->ctrls[slot] = c;
 	pthread_mutex_unlock(&t->lock);
 	return 0;
@@ -227,6 +251,9 @@ static struct ctrl *ctrl_alloc(const struct connect_args *a, struct subsys *s, i
 	}
 	memcpy(c->hostid, a->data->hostid, sizeof(c->hostid));
 	c->admin_ci = *a->ci;
+	c->l = a->ci->l;
+	if (c->l != NULL)
+		listener_get(c->l);
 	/* a discovery controller always has a keep-alive timeout (as nvmet, 120 s) */
 	if (s->discovery && kato == 0)
 		kato = t->p.kato_default_ms;
@@ -268,6 +295,8 @@ static nvme_status_t admin_connect(struct connect_args *a, int64_t now_ms, struc
 	if (ret != 0) {
 		pthread_mutex_destroy(&c->err_lock);
 		subsys_put(s);
+		if (c->l != NULL)
+			listener_put(c->l);
 		free(c);
 		/*
 		 * Every resource limit is Connect Controller Busy without DNR (as
@@ -283,6 +312,10 @@ static nvme_status_t admin_connect(struct connect_args *a, int64_t now_ms, struc
 			return refuse(a, NVME_SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
 				      "max_connections_per_host %u reached for this host NQN",
 				      a->t->p.conns.max_per_host);
+		if (ret == -ENOSPC)
+			return refuse(a, NVME_SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
+				      "every controller ID of cntlid_range %u-%u is in use",
+				      a->t->p.cntlid_min, a->t->p.cntlid_max);
 		return refuse(a, NVME_SC(COMMAND_SPECIFIC, CONNECT_CTRL_BUSY), 0,
 			      "%u controllers already", TARGET_MAX_CTRLS);
 	}
@@ -315,7 +348,7 @@ static struct ctrl *find_ctrl(const struct target *t, uint16_t cntlid, const str
 struct io_refusal {
 	nvme_status_t st;
 	uint32_t dw0;
-	char why[96];
+	char why[160];
 };
 
 #define IO_REFUSE(r, s, d, ...)                                    \
@@ -336,6 +369,10 @@ static void io_join(const struct connect_args *a, struct ctrl *c, struct io_refu
 		limit = CTRL_MAX_IO_QUEUES;
 	if (memcmp(c->hostid, a->data->hostid, sizeof(c->hostid)) != 0)
 		IO_REFUSE(r, SC_CONNECT_PARAM, IPO_DATA(hostid), "HOSTID differs from the admin's");
+	else if (a->ci->l != NULL && c->l != NULL && a->ci->l != c->l)
+		/* a controller is reached through one port (its ANA states are that port's) */
+		IO_REFUSE(r, SC_CONNECT_PARAM, IPO_DATA(cntlid), "controller %u is on listener %s",
+			  c->cntlid, c->l->name);
 	else if (!atomic_load(&c->enabled))
 		IO_REFUSE(r, SC_CMD_SEQ, 0, "controller %u is not enabled", c->cntlid);
 	else if (atomic_load(&c->io_reset))

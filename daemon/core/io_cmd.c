@@ -105,6 +105,7 @@ nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_
 {
 	uint32_t nsid = le32toh(sqe->nsid);
 	struct ns *ns;
+	nvme_status_t st;
 
 	memset(plan, 0, sizeof(*plan));
 	/* as nvmet_req_init: no fused commands; PSDT 01b (SGL) is what Fabrics uses */
@@ -118,12 +119,18 @@ nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_
 		return SC_INVALID_OPC;
 	if (sqe->opc == NVME_CMD_FLUSH && nsid == NVME_NSID_ALL) {
 		/* every namespace (VWC bits 2:1 = 11b); plan->ns NULL says so */
-		return sgl_len != 0 ? SC_SGL_LENGTH : 0;
+		if (sgl_len != 0)
+			return SC_SGL_LENGTH;
+		return ana_io_status(c, NULL);
 	}
 	ns = nsid == 0 || nsid == NVME_NSID_ALL ? NULL : subsys_find_ns(c->subsys, nsid);
 	if (ns == NULL)
 		return SC_INVALID_NS;
 	plan->ns = ns;
+	/* Base 8.1.3, as nvmet_check_ana_state: this path cannot serve the namespace */
+	st = ana_io_status(c, ns);
+	if (st)
+		return st;
 	/* NVM 3.3.1, as nvmet: anything that modifies a read-only namespace */
 	if (ns->read_only && sqe->opc != NVME_CMD_READ && sqe->opc != NVME_CMD_FLUSH)
 		return SC_WP;

@@ -19,12 +19,59 @@ void listener_name(const struct cfg_listener *cl, char *buf, size_t len)
 	snprintf(buf, len, strchr(cl->host, ':') ? "[%s]:%u" : "%s:%u", cl->host, cl->port);
 }
 
+struct ana_states *ana_states_from(const struct cfg_listener *cl)
+{
+	struct ana_states *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	for (int g = 1; g <= CFG_ANA_GROUPS; g++)
+		a->state[g] = cl->ana_state[g] ? cl->ana_state[g] : CFG_ANA_OPTIMIZED;
+	return a;
+}
+
+bool ana_states_same(const struct ana_states *a, const struct cfg_listener *cl)
+{
+	for (int g = 1; g <= CFG_ANA_GROUPS; g++)
+		if (a->state[g] != (cl->ana_state[g] ? cl->ana_state[g] : CFG_ANA_OPTIMIZED))
+			return false;
+	return true;
+}
+
+struct listener *listener_alloc(const struct cfg_listener *cl)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	struct ana_states *a = ana_states_from(cl);
+
+	if (l == NULL || a == NULL) {
+		free(l);
+		free(a);
+		return NULL;
+	}
+	atomic_init(&l->refs, 1);
+	atomic_init(&l->discovery_only, cl->discovery_only);
+	atomic_init(&l->ana, a);
+	l->fd = -1;
+	l->port = cl->port;
+	snprintf(l->host, sizeof(l->host), "%s", cl->host);
+	listener_name(cl, l->name, sizeof(l->name));
+	return l;
+}
+
+static void listener_free(struct listener *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	free(atomic_load(&l->ana));
+	free(l);
+}
+
 int listener_open(const struct cfg_listener *cl, struct listener **out)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct listener *l = calloc(1, sizeof(*l));
+	struct listener *l = listener_alloc(cl);
 	struct addrinfo *ai;
 	char port[8];
 	int one = 1, fd = -1, ret;
@@ -32,16 +79,11 @@ int listener_open(const struct cfg_listener *cl, struct listener **out)
 	*out = NULL;
 	if (l == NULL)
 		return -ENOMEM;
-	atomic_init(&l->refs, 1);
-	atomic_init(&l->discovery_only, cl->discovery_only);
-	l->port = cl->port;
-	snprintf(l->host, sizeof(l->host), "%s", cl->host);
 	snprintf(port, sizeof(port), "%u", cl->port);
-	listener_name(cl, l->name, sizeof(l->name));
 	ret = getaddrinfo(cl->host, port, &hints, &ai);
 	if (ret) {
 		log_err("listen %s: %s", l->name, gai_strerror(ret));
-		free(l);
+		listener_free(l);
 		return -EADDRNOTAVAIL;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -62,7 +104,7 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	freeaddrinfo(ai);
-	free(l);
+	listener_free(l);
 	return ret;
 }
 
@@ -75,8 +117,7 @@ void listener_put(struct listener *l)
 {
 	if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	close(l->fd);
-	free(l);
+	listener_free(l);
 }
 
 struct listener_set *listener_set_alloc(size_t n)

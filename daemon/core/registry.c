@@ -215,18 +215,69 @@ struct host_list *target_hosts_from(const struct cfg_subsystem *c)
 	return h;
 }
 
+struct port_list *target_ports_from(const struct cfg_subsystem *c)
+{
+	struct port_list *p = calloc(1, sizeof(*p) + c->nports * sizeof(p->a[0]));
+
+	if (p == NULL)
+		return NULL;
+	if (c->nports > 0)
+		memcpy(p->a, c->ports, c->nports * sizeof(p->a[0]));
+	p->n = c->nports;
+	return p;
+}
+
+bool port_list_same(const struct port_list *a, const struct port_list *b)
+{
+	size_t an = a ? a->n : 0, bn = b ? b->n : 0;
+
+	if (an != bn)
+		return false;
+	for (size_t i = 0; i < an; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < bn && !found; j++)
+			found = a->a[i].port == b->a[j].port &&
+				strcmp(a->a[i].host, b->a[j].host) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+bool subsys_serves_addr(const struct subsys *s, const char *host, uint16_t port)
+{
+	const struct port_list *p = atomic_load_explicit((_Atomic(struct port_list *) *)&s->ports,
+							 memory_order_acquire);
+
+	if (s->discovery || p == NULL || p->n == 0)
+		return true;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->a[i].port == port && strcmp(p->a[i].host, host) == 0)
+			return true;
+	return false;
+}
+
+bool subsys_serves(const struct subsys *s, const struct listener *l)
+{
+	return l == NULL || subsys_serves_addr(s, l->host, (uint16_t)l->port);
+}
+
 struct subsys *target_subsys_new(const struct cfg_subsystem *c, size_t nns)
 {
 	struct subsys *s = calloc(1, sizeof(*s));
 	struct ns_table *nt = ns_table_alloc(nns);
 	struct host_list *h = target_hosts_from(c);
+	struct port_list *p = target_ports_from(c);
 
-	if (s == NULL || nt == NULL || h == NULL) {
+	if (s == NULL || nt == NULL || h == NULL || p == NULL) {
 		free(s);
 		free(nt);
 		free(h);
+		free(p);
 		return NULL;
 	}
+	atomic_init(&s->ports, p);
 	atomic_init(&s->refs, 1);
 	snprintf(s->nqn, sizeof(s->nqn), "%s", c->nqn);
 	snprintf(s->serial, sizeof(s->serial), "%s", c->serial);
@@ -248,6 +299,7 @@ void subsys_put(struct subsys *s)
 		return;
 	free(atomic_load(&s->nst));
 	free(atomic_load(&s->hosts));
+	free(atomic_load(&s->ports));
 	free(s);
 }
 
@@ -303,6 +355,8 @@ static void params_from(struct target_params *p, const struct cfg_config *cfg)
 	p->pdu_timeout_ms = cfg->pdu_timeout_ms;
 	p->auth_timeout_ms = cfg->auth_timeout_ms;
 	p->conn_buf_cap = cfg->max_buffers_per_connection;
+	p->cntlid_min = cfg->cntlid_min;
+	p->cntlid_max = cfg->cntlid_max;
 	/* the kernel's unit is the second: round up */
 	p->ka_idle_s = (cfg->tcp_keepalive_idle_ms + 999) / 1000;
 	p->ka_intvl_s = (cfg->tcp_keepalive_interval_ms + 999) / 1000;

@@ -79,6 +79,12 @@ struct ns {
 	bool released;		  /* removed by a reload: its store is closed, counters kept */
 };
 
+/* The namespace's ANA group (NVMe Base 2.0 8.1.2): as configured, 1 by default. */
+static inline uint32_t ns_anagrpid(const struct ns *ns)
+{
+	return ns->cfg.ana_group ? ns->cfg.ana_group : 1;
+}
+
 static inline uint64_t ns_blocks(const struct ns *ns)
 {
 	return __atomic_load_n(&ns->nsze, __ATOMIC_RELAXED);
@@ -113,10 +119,17 @@ struct subsys {
 	char model[41];
 	_Atomic(struct ns_table *) nst;
 	_Atomic(struct host_list *) hosts;
-	_Atomic bool removed;		/* by a reload: its controllers are being killed */
-	_Atomic uint64_t err_entries;	/* error log entries, ever (earlier runs' included) */
-	_Atomic uint64_t auth_failures; /* failed DH-HMAC-CHAP transactions (fabrics_auth.h) */
+	_Atomic(struct port_list *) ports; /* NULL: every I/O listener */
+	_Atomic bool removed;		   /* by a reload: its controllers are being killed */
+	_Atomic uint64_t err_entries;	   /* error log entries, ever (earlier runs' included) */
+	_Atomic uint64_t auth_failures;	   /* failed DH-HMAC-CHAP transactions (fabrics_auth.h) */
 	_Atomic uint64_t auth_successes;
+};
+
+/* The listeners a subsystem is served on (nvmet's port links). Immutable once published. */
+struct port_list {
+	size_t n; /* 0: every I/O listener */
+	struct cfg_addr a[];
 };
 
 /* The I/O subsystems. Immutable once published. */
@@ -147,6 +160,8 @@ struct target_params {
 	uint32_t ka_idle_s;
 	uint32_t ka_intvl_s;
 	uint32_t ka_count;
+	uint16_t cntlid_min; /* the controller IDs Connect gives (0, 0: 1..FFEFh) */
+	uint16_t cntlid_max;
 };
 
 struct ctrl;
@@ -167,8 +182,9 @@ struct target {
 	 */
 	int *files;
 	_Atomic uint64_t files_gen;
-	_Atomic uint64_t genctr; /* discovery log generation */
-	_Atomic uint64_t epoch;	 /* moved by worker_sync(): workers acknowledge it */
+	_Atomic uint64_t genctr;     /* discovery log generation */
+	_Atomic uint64_t ana_chgcnt; /* ANA log change count: moves with every ANA change */
+	_Atomic uint64_t epoch;	     /* moved by worker_sync(): workers acknowledge it */
 	/* health counters of the whole target (health.c) */
 	uint64_t power_cycles;
 	uint64_t unsafe_shutdowns;
@@ -212,6 +228,15 @@ uint64_t target_power_on_s(const struct target *t);
 struct subsys *target_find_subsys(struct target *t, const char *nqn);
 struct ns *subsys_find_ns(const struct subsys *s, uint32_t nsid);
 bool subsys_host_allowed(const struct subsys *s, const char *hostnqn);
+/*
+ * Whether s is served on listener l (NULL: no listener, as in tests) or on
+ * the configured address host:port: every I/O listener unless the
+ * subsystem names its own. The discovery subsystem is not limited here.
+ */
+bool subsys_serves(const struct subsys *s, const struct listener *l);
+bool subsys_serves_addr(const struct subsys *s, const char *host, uint16_t port);
+struct port_list *target_ports_from(const struct cfg_subsystem *c);
+bool port_list_same(const struct port_list *a, const struct port_list *b);
 /* The subsystem admits any host (allow_host = any), not only those it lists. */
 bool subsys_admits_any(const struct subsys *s);
 /* Whether the list names this host NQN (its "any" aside). */

@@ -38,7 +38,8 @@ static bool ns_cfg_same(const struct cfg_namespace *a, const struct cfg_namespac
 	return a->nsid == b->nsid && strcmp(a->path, b->path) == 0 && a->is_ram == b->is_ram &&
 	       a->ram_size == b->ram_size && a->read_only == b->read_only &&
 	       a->block_size == b->block_size && a->direct == b->direct &&
-	       a->has_uuid == b->has_uuid && (!a->has_uuid || memcmp(a->uuid, b->uuid, 16) == 0);
+	       a->has_uuid == b->has_uuid && (!a->has_uuid || memcmp(a->uuid, b->uuid, 16) == 0) &&
+	       a->ana_group == b->ana_group;
 }
 
 static bool hosts_same(const struct host_list *a, const struct host_list *b)
@@ -79,6 +80,8 @@ void warn_static(const struct cfg_config *o, const struct cfg_config *n)
 	STATIC_KEY(tcp_keepalive_interval_ms, "tcp_keepalive_interval");
 	STATIC_KEY(tcp_keepalive_count, "tcp_keepalive_count");
 	STATIC_KEY(max_buffers_per_connection, "max_buffers_per_connection");
+	if (o->cntlid_min != n->cntlid_min || o->cntlid_max != n->cntlid_max)
+		log_warn("%s: cntlid_range changed: %s", n->source, later);
 #undef STATIC_KEY
 	if (strcmp(o->state_dir, n->state_dir) != 0)
 		log_warn("%s: state_dir changed: %s", n->source, later);
@@ -154,6 +157,17 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 			 s->nqn, "takes effect when nvmfd restarts");
 	if (hosts == NULL)
 		return -ENOMEM;
+	sp->ports = target_ports_from(cs);
+	if (sp->ports == NULL) {
+		free(hosts);
+		return -ENOMEM;
+	}
+	if (port_list_same(sp->ports, atomic_load(&s->ports))) {
+		free(sp->ports);
+		sp->ports = NULL;
+	} else {
+		pl->disc_changed = true; /* the log lists each subsystem on its listeners */
+	}
 	if (hosts_same(hosts, atomic_load(&s->hosts))) {
 		free(hosts);
 	} else {
@@ -207,6 +221,8 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 				return -ENOMEM;
 		}
 	}
+	if (sp->nchanged != sp->resized.n)
+		pl->ana_changed = true; /* the groups' NSID lists change */
 	if (sp->nchanged == sp->resized.n && sp->folded.n == 0 && old->nold == 0 &&
 	    nt->n == old->n) {
 		free(nt); /* the same namespaces */
@@ -239,6 +255,34 @@ static int plan_new(struct target *t, struct plan *pl, struct health *h, struct 
 	return 0;
 }
 
+/* A kept listener whose ANA states change: its new table, swapped in at publication. */
+static int plan_ana(struct plan *pl, struct listener *l, const struct cfg_listener *cl)
+{
+	struct ana_states *a;
+
+	if (ana_states_same(atomic_load(&l->ana), cl))
+		return 0;
+	a = ana_states_from(cl);
+	if (a == NULL)
+		return -ENOMEM;
+	if (ptrs_push(&pl->ana_new, a) != 0) {
+		free(a);
+		return -ENOMEM;
+	}
+	if (ptrs_push(&pl->ana_l, l) != 0)
+		return -ENOMEM;
+	pl->ana_changed = true;
+	for (int g = 1; g <= CFG_ANA_GROUPS; g++) {
+		uint8_t was = atomic_load(&l->ana)->state[g];
+
+		if (was != a->state[g])
+			log_info("%s:%d: listener %s: ANA group %d %s -> %s", pl->cfg->source,
+				 cl->line, l->name, g, cfg_ana_state_name(was),
+				 cfg_ana_state_name(a->state[g]));
+	}
+	return 0;
+}
+
 static int plan_listeners(struct target *t, struct plan *pl)
 {
 	const struct listener_set *cur = atomic_load(&t->ls);
@@ -256,6 +300,9 @@ static int plan_listeners(struct target *t, struct plan *pl)
 
 		if (l != NULL) {
 			changed |= atomic_load(&l->discovery_only) != cl->discovery_only;
+			ret = plan_ana(pl, l, cl);
+			if (ret)
+				return ret;
 		} else {
 			ret = listener_open(cl, &l);
 			if (ret) {
@@ -335,6 +382,8 @@ void plan_free(struct plan *pl)
 	free(pl->sub);
 	ptrs_free(&pl->opened);
 	ptrs_free(&pl->new_ls);
+	ptrs_free(&pl->ana_l);
+	ptrs_free(&pl->ana_new);
 }
 
 /* Nothing was published: undo what was opened and built. */
@@ -346,6 +395,7 @@ void plan_undo(struct target *t, struct plan *pl)
 		struct sub_plan *sp = &pl->sub[i];
 
 		free(sp->hosts);
+		free(sp->ports);
 		if (sp->is_new && sp->s != NULL) {
 			atomic_load(&sp->s->nst)->n = 0; /* closed above */
 			subsys_put(sp->s);
@@ -355,6 +405,8 @@ void plan_undo(struct target *t, struct plan *pl)
 	}
 	for (size_t i = 0; i < pl->new_ls.n; i++)
 		listener_put(pl->new_ls.p[i]);
+	for (size_t i = 0; i < pl->ana_new.n; i++)
+		free(pl->ana_new.p[i]);
 	free(pl->ls);
 	free(pl->st);
 	cfg_free(pl->cfg);
@@ -363,11 +415,12 @@ void plan_undo(struct target *t, struct plan *pl)
 
 bool plan_empty(const struct plan *pl)
 {
-	if (pl->ls != NULL || pl->opened.n != 0)
+	if (pl->ls != NULL || pl->opened.n != 0 || pl->ana_l.n != 0)
 		return false;
 	for (size_t i = 0; i < pl->nsub; i++)
 		if (pl->sub[i].is_new || pl->sub[i].removed || pl->sub[i].nst != NULL ||
-		    pl->sub[i].hosts != NULL || pl->sub[i].resized.n != 0)
+		    pl->sub[i].hosts != NULL || pl->sub[i].ports != NULL ||
+		    pl->sub[i].resized.n != 0)
 			return false;
 	return true;
 }

@@ -30,6 +30,7 @@ struct sub_plan {
 	bool removed;
 	struct ns_table *nst;	 /* to publish; NULL: unchanged */
 	struct host_list *hosts; /* to publish; NULL: unchanged */
+	struct port_list *ports; /* to publish; NULL: unchanged */
 	struct ptrs dropped;	 /* struct ns: removed or replaced (kept in nst's nold) */
 	struct ptrs folded;	 /* struct ns: the old table's nold, counted in nst->retired */
 	struct ptrs resized;	 /* struct ns kept whose store grew or shrank */
@@ -46,6 +47,10 @@ struct plan {
 	size_t nsub;
 	struct ptrs opened; /* struct ns opened for this reload (rollback closes them) */
 	struct ptrs new_ls; /* struct listener opened for this reload */
+	/* kept listeners whose ANA states change in place, and their new tables */
+	struct ptrs ana_l;
+	struct ptrs ana_new;
+	bool ana_changed; /* the ANA log changes (states or groups' namespaces) */
 	bool files_added;
 	bool disc_changed;				/* the discovery log's content changes */
 	unsigned int added, removed, replaced, resized; /* namespaces, for the log */

@@ -46,6 +46,7 @@ static void fill_conn_info(const struct conn *c, struct conn_info *ci)
 	memset(ci, 0, sizeof(*ci));
 	snprintf(ci->peer, sizeof(ci->peer), "%s", c->peer);
 	conn_addr_str(&c->peer_ss, NULL, 0, ci->peer_addr, sizeof(ci->peer_addr), NULL);
+	ci->l = c->l;
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) != 0)
 		return;

@@ -59,6 +59,8 @@ static int publish(struct target *t, struct plan *pl, struct leftovers *lo)
 			continue;
 		if (sp->hosts != NULL)
 			ret |= ptrs_push(&lo->tables, atomic_exchange(&s->hosts, sp->hosts));
+		if (sp->ports != NULL)
+			ret |= ptrs_push(&lo->tables, atomic_exchange(&s->ports, sp->ports));
 		for (size_t j = 0; j < sp->resized.n; j++) {
 			struct ns *ns = sp->resized.p[j];
 			uint64_t size = sp->new_size[j];
@@ -107,6 +109,14 @@ static int publish(struct target *t, struct plan *pl, struct leftovers *lo)
 	lo->cfg = atomic_exchange(&t->cfg, pl->cfg);
 	if (pl->disc_changed)
 		atomic_fetch_add(&t->genctr, 1);
+	/* ANA states change in place: the listener, its socket and connections stay */
+	for (size_t i = 0; i < pl->ana_l.n; i++) {
+		struct listener *l = pl->ana_l.p[i];
+
+		ret |= ptrs_push(&lo->tables, atomic_exchange(&l->ana, pl->ana_new.p[i]));
+	}
+	if (pl->ana_changed)
+		atomic_fetch_add(&t->ana_chgcnt, 1);
 
 	/* events, delivered by each admin queue's worker at workers_sync() */
 	pthread_mutex_lock(&t->lock);
@@ -124,6 +134,10 @@ static int publish(struct target *t, struct plan *pl, struct leftovers *lo)
 		sp = plan_of(pl, c->subsys);
 		for (size_t j = 0; sp != NULL && !sp->removed && j < sp->nchanged; j++)
 			ctrl_post_ns_changed(c, sp->changed[j]);
+		/* Base 2.0 8.1.5: hosts connected through a listener whose states changed */
+		for (size_t j = 0; j < pl->ana_l.n; j++)
+			if (c->l == pl->ana_l.p[j])
+				ctrl_post_ana_changed(c);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return ret ? -ENOMEM : 0;
@@ -142,6 +156,8 @@ static void kill_unwanted(struct target *t)
 			ctrl_kill(c, "its subsystem was removed from the configuration");
 		else if (!subsys_host_allowed(c->subsys, c->hostnqn))
 			ctrl_kill(c, "its host is no longer allowed");
+		else if (!subsys_serves(c->subsys, c->l))
+			ctrl_kill(c, "its subsystem is no longer served on its listener");
 	}
 	pthread_mutex_unlock(&t->lock);
 }
@@ -258,9 +274,9 @@ static void log_summary(const struct plan *pl, const struct cfg_config *old)
 		hosts += pl->sub[i].hosts != NULL && !pl->sub[i].removed;
 	}
 	log_info("reload: %s: subsystems +%zu -%zu, namespaces +%u -%u (%u replaced, %u resized), "
-		 "host lists changed %zu, listeners %zu -> %zu",
+		 "host lists changed %zu, listeners %zu -> %zu, ANA states changed on %zu",
 		 pl->cfg->source, add_s, del_s, pl->added, pl->removed, pl->replaced, pl->resized,
-		 hosts, old->nlisteners, pl->cfg->nlisteners);
+		 hosts, old->nlisteners, pl->cfg->nlisteners, pl->ana_l.n);
 }
 
 int reload_config(struct target *t, struct health *h, const char *path, bool verbose)

@@ -31,6 +31,18 @@
 # Then blkdiscard of 8 MiB on both SUB_RES namespaces between "HOLD alloc
 # before" and "HOLD alloc after": here the backing files must have lost 8 MiB
 # of allocation each and the loop device must have written nothing.
+# Before the loop-device checks, fstrim on ext4: the guest kernel has no ext4
+# module and the guest no mkfs.ext4, so this script extracts ext4.ko and its
+# dependencies (modinfo -F depends) from the kernel .deb the guest image was
+# built from (linux-host's cache, dl/), and passes them with this machine's
+# mke2fs and fstrim (and their libraries and ld.so) in by run --file. The
+# guest loads them, runs mke2fs -t ext4 -E nodiscard on both SUB_RES
+# namespaces, mounts them, writes and deletes 20 MiB on each, and runs
+# fstrim -v between "HOLD fstrim before" and "HOLD fstrim after
+# trimmed=B1,B2": here each backing file must have lost at least 20 MiB of
+# allocation and keep at most its size minus what fstrim trimmed (plus one
+# block), and the loop device must have written nothing. Without the .deb or
+# mke2fs here those checks are SKIPs with the reason.
 #
 # Prints TAP from both sides (the guest's checks relayed as "guest: ..." as
 # they happen, the plan last) and exits 0 if every check passed, 1 otherwise,
@@ -163,6 +175,91 @@ else
 	echo "# no block-device namespace: $blk_skip"
 fi
 echo "$GUEST_NQN" >"$work/hostnqn"
+
+# --- ext4 and fstrim for the guest ---------------------------------------------
+# The guest kernels carry no ext4 module and the guests no mkfs.ext4: take
+# ext4.ko and the modules it depends on from the very kernel .deb the guest's
+# image was built from (its recipe names it; setup keeps it in dl/), and
+# mke2fs and fstrim with every library they load (our dynamic loader and libc
+# too, so they run on either guest's libc) from this machine. The guest gets
+# them at $EXT4_GUEST_DIR: mods/ (uncompressed .ko; mods/order lists them
+# dependencies first), bin/, lib/, mke2fs.conf. Sets ext4_skip when it cannot.
+EXT4_GUEST_DIR=/opt/nvmfd-ext4
+ext4_skip='' ext4_files=()
+lh_cache=${LINUX_HOST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/linux-host}
+[[ ${LINUX_HOST_GUEST:-bookworm} == bookworm ]] || lh_cache=$lh_cache/${LINUX_HOST_GUEST}
+# ext4_modules DEB OUT: the .ko files of ext4 and its dependencies (modinfo
+# -F depends, recursively) into OUT, uncompressed, and OUT/order.
+ext4_modules() {
+	local deb=$1 out=$2 x=$work/kdeb want=(ext4.ko\* jbd2.ko\* mbcache.ko\* crc16.ko\*) seen=' ' order=() deps m f dep pass
+	mkdir -p "$x" "$out"
+	for pass in 1 2 3 4; do
+		((${#want[@]})) || break
+		# one pass over the .deb's data for every module still missing
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$x" --wildcards --no-anchored "${want[@]}" 2>/dev/null
+		want=() deps=''
+		while read -r f; do
+			m=$(basename "$f") m=${m%%.ko*}
+			[[ $seen == *" $m "* ]] && continue
+			seen+="$m "
+			case $f in
+			*.ko) cp "$f" "$out/$m.ko" ;;
+			*.ko.xz) xz -dc "$f" >"$out/$m.ko" ;;
+			*.ko.zst) zstd -qdc "$f" >"$out/$m.ko" ;;
+			*.ko.gz) gzip -dc "$f" >"$out/$m.ko" ;;
+			esac || return 1
+			deps+=" $(modinfo -F depends "$out/$m.ko" | tr ',' ' ')"
+		done < <(find "$x" -name '*.ko*' -type f)
+		for dep in $deps; do
+			[[ $seen == *" $dep "* || " ${want[*]} " == *" $dep.ko* "* ]] || want+=("$dep.ko*")
+		done
+	done
+	((${#want[@]} == 0)) && [[ -s $out/ext4.ko ]] || return 1
+	# dependencies first: depth-first, each module after what it needs
+	visit() {
+		local d
+		[[ " ${order[*]} " == *" $1 "* ]] && return
+		for d in $(modinfo -F depends "$out/$1.ko" | tr ',' ' '); do visit "$d"; done
+		order+=("$1")
+	}
+	visit ext4
+	printf '%s\n' "${order[@]}" >"$out/order"
+}
+# ext4_program PROG OUT: PROG into OUT/bin, the libraries it loads into OUT/lib.
+ext4_program() {
+	local p lib
+	p=$(PATH=$PATH:/usr/sbin:/sbin command -v "$1") || return 1
+	mkdir -p "$2/bin" "$2/lib"
+	cp -L "$p" "$2/bin/" || return 1
+	for lib in $(ldd "$p" | awk '/=> \// {print $3} /^\t\/.*ld-linux/ {print $1}'); do
+		cp -L "$lib" "$2/lib/" || return 1
+	done
+}
+# image/info: "kernel 6.1.0-57-amd64 (linux-image-6.1.0-57-amd64_6.1.192-3_amd64), PVH boot"
+kdeb=$(sed -n 's/^kernel [^ ]* (\(linux-image-[^)]*\)).*/\1.deb/p' "$lh_cache/image/info" 2>/dev/null | head -n1)
+if [[ -z $kdeb || ! -r $lh_cache/dl/$kdeb ]]; then
+	ext4_skip="the guest kernel's .deb is not cached (${kdeb:+$lh_cache/dl/$kdeb}${kdeb:-no kernel line in $lh_cache/image/info})"
+elif ! command -v dpkg-deb >/dev/null || ! command -v modinfo >/dev/null; then
+	ext4_skip="dpkg-deb or modinfo is not installed here"
+elif ! PATH=$PATH:/usr/sbin:/sbin command -v mke2fs >/dev/null; then
+	ext4_skip="mke2fs is not installed here (apt-get install e2fsprogs)"
+elif ! PATH=$PATH:/usr/sbin:/sbin command -v fstrim >/dev/null; then
+	ext4_skip="fstrim is not installed here (util-linux)"
+else
+	t=$SECONDS
+	kdeb=$lh_cache/dl/$kdeb
+	if ! ext4_modules "$kdeb" "$work/ext4/mods"; then
+		ext4_skip="no ext4.ko (or one of its dependencies) in ${kdeb##*/}"
+	elif ! ext4_program mke2fs "$work/ext4" || ! ext4_program fstrim "$work/ext4"; then
+		ext4_skip="could not copy mke2fs or fstrim with their libraries"
+	else
+		[[ -r /etc/mke2fs.conf ]] && cp /etc/mke2fs.conf "$work/ext4/"
+		ext4_files=(--file "$work/ext4:$EXT4_GUEST_DIR")
+		echo "# ext4 for the guest from ${kdeb##*/} in $((SECONDS - t))s: $(tr '\n' ' ' <"$work/ext4/mods/order")+ $("$work/ext4/bin/mke2fs" -V 2>&1 | head -n1) + $(fstrim -V)"
+	fi
+	rm -rf "$work/kdeb"
+fi
+[[ -z $ext4_skip ]] || echo "# no fstrim on ext4 in the guest: $ext4_skip"
 echo "# nvmfd: $nvmfd"
 echo "# nvmfd on 127.0.0.1:$P_IO (I/O) and :$P_DISC (discovery) = 10.0.2.2 in the guest; hold port $P_HOLD; work $work"
 if start_daemon; then
@@ -189,6 +286,7 @@ fi
 	--env INTRUDER_NQN="$INTRUDER_NQN" --env MISSING_NQN="$MISSING_NQN" \
 	--env RAM_MB="$RAM_MB" --env FILE_MB="$FILE_MB" --env BLK_MB="$BLK_MB" \
 	--env RELOAD_MB="$RELOAD_MB" \
+	"${ext4_files[@]}" --env EXT4_DIR="${ext4_files[*]:+$EXT4_GUEST_DIR}" --env EXT4_SKIP="$ext4_skip" \
 	--env HOLD_PORT=5555 --env HOLD_SECONDS=120 \
 	"$here/guest/host-checks.sh" >"$glog" 2>&1 &
 gpid=$!
@@ -280,6 +378,44 @@ alloc_for_guest() {
 	release "alloc" || notok "alloc: the guest's hold port never answered"
 }
 
+# The guest's "HOLD fstrim before" / "HOLD fstrim after trimmed=B1[,B2]"
+# around fstrim -v on ext4 (64 MiB, 20 MiB written and deleted) on namespace 1
+# and 2 of SUB_RES: each backing file must have lost at least those 20 MiB of
+# allocation and keep no more than the namespace's size minus the bytes
+# fstrim reported trimmed, plus one block (every free block a hole), and the loop device must
+# have written nothing during the fstrim.
+fstrim_before=() fstrim_seen=0
+fstrim_for_guest() {
+	local line=$1 trimmed b a t w i=0 f size label
+	echo "# guest asks: $line"
+	if [[ $line == *before ]]; then
+		fstrim_before=("$(alloc_now "$img")" "$( [[ -n $loopdev ]] && alloc_now "$blkimg" || echo 0)" "$(loop_written)")
+		release "fstrim" || notok "fstrim: the guest's hold port never answered"
+		return
+	fi
+	fstrim_seen=1
+	trimmed=${line##*trimmed=}
+	for f in "$img" ${loopdev:+"$blkimg"}; do
+		b=${fstrim_before[i]:-0} a=$(alloc_now "$f") t=$(cut -d, -f$((i + 1)) <<<"$trimmed")
+		size=$(stat -c %s "$f") label="namespace 1 (a sparse file)"
+		[[ $f == "$blkimg" ]] && label="namespace 2 (the file behind $loopdev)"
+		i=$((i + 1))
+		# ext4 reports one block less than it leaves allocated (4096 bytes: the
+		# same with a loop device under this machine's kernel), hence the + 4096
+		if ((b - a >= 20 << 20 && a <= size - ${t:-0} + 4096)); then
+			ok "fstrim on ext4 in the guest: $label lost $(((b - a) >> 10)) KiB of allocation ($b -> $a bytes; fstrim trimmed ${t:-?} of $size)"
+		else
+			notok "fstrim on ext4 in the guest: $label lost at least 20 MiB of allocation and keeps at most size - trimmed + 4 KiB ($b -> $a bytes; fstrim trimmed ${t:-?} of $size)"
+		fi
+	done
+	if [[ -n $loopdev ]]; then
+		w=$(loop_written)
+		if [[ $w == "${fstrim_before[2]}" ]]; then ok "fstrim on ext4 in the guest: $loopdev wrote nothing (sectors written $w)"
+		else notok "fstrim on ext4 in the guest: $loopdev wrote nothing (sectors written ${fstrim_before[2]} -> $w)"; fi
+	fi
+	release "fstrim" || notok "fstrim: the guest's hold port never answered"
+}
+
 # The guest's "HOLD smart KEY=VALUE ...": what nvme smart-log printed for
 # SUB_ANY (NSID FFFFFFFFh), against nvmf-stat --json here.
 smart_for_guest() {
@@ -319,6 +455,7 @@ relay() {
 		"HOLD reload"*) reload_for_guest "$line" ;;
 		"HOLD smart"*) smart_for_guest "$line" ;;
 		"HOLD alloc"*) alloc_for_guest "$line" ;;
+		"HOLD fstrim"*) fstrim_for_guest "$line" ;;
 		"HOLD skip"*) echo "# the guest skipped the restart (no connection to $SUB_RES)" ;;
 		"BLKDATA "*) blkdata=$line; echo "# guest: $line" ;;
 		"#"*) echo "$line" ;;
@@ -343,6 +480,13 @@ if ((grc == 0)) && [[ $guest_exit == 0 && $guest_plan == "$guest_n" ]]; then
 	ok "the guest ran $guest_n checks and exited 0 ($((SECONDS - t0))s)"
 else
 	notok "the guest finished: run status $grc, guest status '${guest_exit:-none}', plan '${guest_plan:-none}' for $guest_n results"
+fi
+
+# --- fstrim: skipped, or the guest never asked -----------------------------------
+if [[ -n $ext4_skip ]]; then
+	skipcase "fstrim on ext4 in the guest frees the backing files' blocks, the loop device writes nothing" "$ext4_skip"
+elif ((!fstrim_seen)); then
+	notok "fstrim on ext4 in the guest: the guest never asked for the allocation checks (HOLD fstrim after)"
 fi
 
 # --- the loop device after all that ----------------------------------------------

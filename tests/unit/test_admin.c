@@ -81,9 +81,16 @@ static void test_identify_ctrl_io(void **state)
 	assert_int_equal(id.vwc, 0x7);		  /* present, Flush FFFFFFFFh supported (11b) */
 	assert_int_equal(t_le16(&id.oncs), 0x1c); /* DSM, Write Zeroes, Save / Select */
 	assert_int_equal(t_le16(&id.maxcmd), 128);
-	assert_int_equal(id.cmic, 2);
+	/* multi-controller, ANA reporting: what nvme_mpath_init_identify() needs */
+	assert_int_equal(id.cmic, 0xa);
+	assert_int_equal(id.anatt, 10);
+	assert_int_equal(id.anacap, 0x1f);
+	assert_int_equal(t_le32(&id.anagrpmax), 64);
+	assert_int_equal(t_le32(&id.nanagrpid), 64);
+	/* the ANA log fits MDTS as the host sizes it: header, groups, MNAN NSIDs */
+	assert_true(16 + 32 * 64 + 4 * t_le32(&id.mnan) <= 131072);
 	assert_int_equal(t_le32(&id.ctratt), 0x41);
-	assert_int_equal(t_le32(&id.oaes), 0x100);
+	assert_int_equal(t_le32(&id.oaes), 0x900);
 	assert_int_equal(id.lpa, 0x7);
 	assert_int_equal(id.elpe, 63);
 	assert_int_equal(id.aerl, TARGET_AERL - 1);
@@ -752,7 +759,7 @@ static void test_log_common(void **state)
 	sqe = t_sqe(NVME_ADM_GET_LOG_PAGE, 0, NVME_LOG_SMART | (126u << 16), 0, 0, 0, 0, 0);
 	assert_int_equal(t_exec(c, &sqe, buf, 512, NULL), SGL_LENGTH);
 	assert_int_equal(t_get_log(c, NVME_LOG_DISC, 0, 0, buf, 1024, false), INVALID_LOG);
-	assert_int_equal(t_get_log(c, NVME_LOG_ANA, 0, 0, buf, 1024, false), INVALID_LOG);
+	assert_int_equal(t_get_log(c, NVME_LOG_RESERVATION, 0, 0, buf, 1024, false), INVALID_LOG);
 	assert_int_equal(t_get_log(c, 0xc1, 0, 0, buf, 1024, false), INVALID_LOG);
 	/* nvmfd's counters (nvmfd_log.h): signature, version, authentication counts */
 	assert_int_equal(t_get_log(c, 0xc0, 0, 0, buf, 512, false), 0);
@@ -768,7 +775,8 @@ static void test_log_common(void **state)
 	/* supported log pages */
 	assert_int_equal(t_get_log(c, NVME_LOG_SUPPORTED, 0, 0, buf, 1024, false), 0);
 	for (unsigned int lid = 0; lid < 256; lid++)
-		assert_int_equal(t_le32(buf + 4 * lid), lid <= 5 || lid == 0xc0);
+		assert_int_equal(t_le32(buf + 4 * lid),
+				 lid <= 5 || lid == NVME_LOG_ANA || lid == 0xc0);
 	/* firmware slot: slot 1 active, our version */
 	assert_int_equal(t_get_log(c, NVME_LOG_FW_SLOT, 0, 0, buf, 512, false), 0);
 	assert_int_equal(buf[0], 1);

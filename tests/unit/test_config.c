@@ -40,6 +40,121 @@ static void load_fails(const char *text, const char *want)
 	assert_non_null(strstr(err, want));
 }
 
+/* ANA states on listen lines, ana_group, subsystem listeners, referrals, cntlid_range. */
+static void test_gateways(void **state)
+{
+	static const char text[] =
+		"[nvmfd]\n"
+		"listen = 127.0.0.1:4420 ana_state=1:optimized,2:inaccessible\n"
+		"listen = 127.0.0.1:4421   ana_state=1:non-optimized,3:persistent_loss,64:change\n"
+		"listen = [::1]:4422\n"
+		"cntlid_range = 100-0x1ff\n"
+		"referral = 192.0.2.9\n"
+		"referral = [fd00::9]:8010, 192.0.2.10:8011\n"
+		"[subsystem nqn.2026-11.io.nvmfd:g]\n"
+		"allow_host = any\n"
+		"listener = 127.0.0.1:4421, [::1]:4422\n"
+		"[subsystem nqn.2026-11.io.nvmfd:h]\n"
+		"allow_host = any\n"
+		"[namespace nqn.2026-11.io.nvmfd:g 1]\n"
+		"path = ram:1M\n"
+		"ana_group = 2\n"
+		"[namespace nqn.2026-11.io.nvmfd:g 2]\n"
+		"path = ram:1M\n";
+	struct cfg_config *cfg = load_ok(text);
+	const struct cfg_subsystem *g = &cfg->subsys[0], *h = &cfg->subsys[1];
+
+	(void)state;
+	assert_int_equal(cfg->listeners[0].ana_state[1], CFG_ANA_OPTIMIZED);
+	assert_int_equal(cfg->listeners[0].ana_state[2], CFG_ANA_INACCESSIBLE);
+	assert_int_equal(cfg->listeners[0].ana_state[3], CFG_ANA_OPTIMIZED);
+	assert_int_equal(cfg->listeners[0].port, 4420);
+	assert_int_equal(cfg->listeners[1].ana_state[1], CFG_ANA_NON_OPTIMIZED);
+	assert_int_equal(cfg->listeners[1].ana_state[3], CFG_ANA_PERSISTENT_LOSS);
+	assert_int_equal(cfg->listeners[1].ana_state[64], CFG_ANA_CHANGE);
+	assert_int_equal(cfg->listeners[2].ana_state[1], CFG_ANA_OPTIMIZED);
+	assert_string_equal(cfg->listeners[2].host, "::1");
+	assert_int_equal(cfg->cntlid_min, 100);
+	assert_int_equal(cfg->cntlid_max, 0x1ff);
+	assert_int_equal(cfg->nreferrals, 3);
+	assert_string_equal(cfg->referrals[0].host, "192.0.2.9");
+	assert_int_equal(cfg->referrals[0].port, 8009);
+	assert_string_equal(cfg->referrals[1].host, "fd00::9");
+	assert_int_equal(cfg->referrals[1].port, 8010);
+	assert_int_equal(cfg->referrals[2].port, 8011);
+	assert_int_equal(g->nports, 2);
+	assert_true(cfg_subsys_serves(g, "127.0.0.1", 4421));
+	assert_true(cfg_subsys_serves(g, "::1", 4422));
+	assert_false(cfg_subsys_serves(g, "127.0.0.1", 4420));
+	assert_int_equal(h->nports, 0);
+	assert_true(cfg_subsys_serves(h, "127.0.0.1", 4420));
+	assert_int_equal(g->ns[0].ana_group, 2);
+	assert_int_equal(g->ns[1].ana_group, 1);
+	assert_string_equal(cfg_ana_state_name(CFG_ANA_NON_OPTIMIZED), "non-optimized");
+	cfg_free(cfg);
+
+	/* defaults: every ID, no referral, every group optimized */
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\n");
+	assert_int_equal(cfg->cntlid_min, 1);
+	assert_int_equal(cfg->cntlid_max, 0xffef);
+	assert_int_equal(cfg->nreferrals, 0);
+	assert_int_equal(cfg->listeners[0].ana_state[17], CFG_ANA_OPTIMIZED);
+	cfg_free(cfg);
+	/* the ANA log must fit MDTS: 4 KiB transfers hold 508 namespaces */
+	assert_int_equal(cfg_max_namespaces(4096), 508);
+	assert_int_equal(cfg_max_namespaces(1u << 20), 1024);
+}
+
+static void test_gateway_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{"[nvmfd]\nlisten = 127.0.0.1:4420 ana_state=1:fast\n",
+		 "t.ini:2: ana_state '1:fast': unknown state 'fast'"},
+		{"[nvmfd]\nlisten = 127.0.0.1:4420 ana_state=0:optimized\n",
+		 "t.ini:2: ana_state '0:optimized': expected GROUP:STATE, GROUP from 1 to 64"},
+		{"[nvmfd]\nlisten = 127.0.0.1:4420 ana_state=65:optimized\n",
+		 "t.ini:2: ana_state '65:optimized'"},
+		{"[nvmfd]\nlisten = 127.0.0.1:4420 ana_state=1:change,1:optimized\n",
+		 "t.ini:2: ana_state: group 1 is given twice"},
+		{"[nvmfd]\nlisten = 127.0.0.1:4420 ana_state=\n", "t.ini:2: ana_state is empty"},
+		{"[nvmfd]\nlisten = 127.0.0.1:4420 anastate=1:change\n",
+		 "t.ini:2: unknown option 'anastate=1:change'"},
+		{"[nvmfd]\nlisten = 127.0.0.1\ndiscovery_listen = 127.0.0.1:8009 "
+		 "ana_state=1:optimized\n",
+		 "t.ini:3: a discovery_listen port has no ANA state"},
+		{"[nvmfd]\nlisten = 127.0.0.1\ncntlid_range = 0-10\n",
+		 "t.ini:3: cntlid_range = '0-10': expected MIN-MAX"},
+		{"[nvmfd]\nlisten = 127.0.0.1\ncntlid_range = 20-10\n", "t.ini:3: cntlid_range"},
+		{"[nvmfd]\nlisten = 127.0.0.1\ncntlid_range = 1-65520\n", "t.ini:3: cntlid_range"},
+		{"[nvmfd]\nlisten = 127.0.0.1\ncntlid_range = 7\n", "t.ini:3: cntlid_range"},
+		{"[nvmfd]\nlisten = 127.0.0.1\nreferral = gw2.example:8009\n",
+		 "t.ini:3: referral = 'gw2.example:8009': the address must be numeric"},
+		{"[nvmfd]\nlisten = 127.0.0.1\nreferral = 1.2.3.4\nreferral = 1.2.3.4:8009\n",
+		 "t.ini:4: referral 1.2.3.4:8009 is already given (line 3)"},
+		{"[nvmfd]\nlisten = 127.0.0.1\n[subsystem nqn.2026-11.io.nvmfd:g]\n"
+		 "allow_host = any\nlistener = 127.0.0.1:4421\n",
+		 "t.ini:5: listener 127.0.0.1:4421 of nqn.2026-11.io.nvmfd:g is not a 'listen =' "
+		 "address of [nvmfd]"},
+		{"[nvmfd]\nlisten = 127.0.0.1\n[subsystem nqn.2026-11.io.nvmfd:g]\n"
+		 "allow_host = any\nlistener = 127.0.0.1:8009\n",
+		 "t.ini:5: listener 127.0.0.1:8009"},
+		{"[nvmfd]\nlisten = 127.0.0.1\n[subsystem nqn.2026-11.io.nvmfd:g]\n"
+		 "allow_host = any\nlistener = 127.0.0.1:x\n",
+		 "t.ini:5: listener = '127.0.0.1:x': not ADDRESS[:PORT]"},
+		{"[nvmfd]\nlisten = 127.0.0.1\n[subsystem nqn.2026-11.io.nvmfd:g]\n"
+		 "allow_host = any\n[namespace nqn.2026-11.io.nvmfd:g 1]\npath = ram:1M\n"
+		 "ana_group = 65\n",
+		 "t.ini:7: ana_group = '65': expected a number from 1 to 64"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		load_fails(cases[i].text, cases[i].want);
+}
+
 static void test_default(void **state)
 {
 	struct cfg_config *cfg = NULL;
@@ -377,6 +492,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default),
+		cmocka_unit_test(test_gateways),
+		cmocka_unit_test(test_gateway_errors),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_discovery_listen_none),
 		cmocka_unit_test(test_errors),

@@ -278,8 +278,6 @@ blk_checks() {
 # machine notes its backing files' allocated bytes and the loop device's
 # sectors written), blkdiscard of those 8 MiB, "HOLD alloc after": the
 # machine checks the files lost 8 MiB each and the loop device wrote nothing.
-# (mkfs.ext4 is not in the guest, nor ext4 in its kernel: no fstrim on a
-# file system here; blkdiscard sends the same DSM deallocate.)
 discard_proof() {
 	local d rc=0
 	for d; do
@@ -292,6 +290,74 @@ discard_proof() {
 	if ((rc == 0)); then ok "blkdiscard of 8 MiB on $* (the machine checks what it freed)"
 	else notok "8 MiB written then blkdiscard on $* (exit $rc)"; note </tmp/trim.out; fi
 	hold_ask "HOLD alloc after"
+}
+# fstrim_proof DEV...: a file system's own discards. On each device (the
+# file namespace, the loop-device one): the machine's mke2fs -t ext4 (64 MiB,
+# the whole namespace; -E nodiscard so that only fstrim discards, inode tables
+# and journal written now rather than by ext4lazyinit later), mount -o noatime
+# (so that opening the mount point dirties nothing), 20 MiB written and
+# deleted, sync (ext4 frees blocks when the journal commits). Then "HOLD
+# fstrim before" (the machine notes allocated bytes and the loop device's
+# sectors written), fstrim -v of every mount point, "HOLD fstrim after
+# trimmed=BYTES,BYTES": the machine checks each backing file lost at least
+# the 20 MiB deleted and keeps no more than the namespace minus what fstrim
+# trimmed, and that the loop device wrote nothing. ext4 and mke2fs are not in
+# the guest: the machine passes ext4.ko and its dependencies from the guest
+# kernel's .deb and its own mke2fs and fstrim (with their libraries, run by
+# their own ld.so) in EXT4_DIR, or EXT4_SKIP says why not.
+ext4_dir=${EXT4_DIR:-}
+ext4_skip=${EXT4_SKIP:-}
+ext4_run() {  # PROGRAM ARGS...: one of the machine's programs in EXT4_DIR, 120 s at most
+	local p=$1
+	shift
+	timeout 120 env MKE2FS_CONFIG="$ext4_dir/mke2fs.conf" "$ext4_dir/lib/ld-linux-x86-64.so.2" \
+		--library-path "$ext4_dir/lib" "$ext4_dir/bin/$p" "$@"
+}
+fstrim_proof() {
+	local d m i=0 rc=0 t mnts=() trimmed=() out b
+	if [[ -z $ext4_dir ]]; then
+		skipcase "mkfs.ext4, 20 MiB written and deleted, fstrim on $*" "${ext4_skip:-no EXT4_DIR}"
+		return
+	fi
+	t=$(date +%s)
+	for m in $(cat "$ext4_dir/mods/order"); do
+		[[ -e /sys/module/$m ]] || insmod "$ext4_dir/mods/$m.ko" >>/tmp/fstrim.out 2>&1 || rc=$?
+	done
+	if ((rc)) || ! grep -qw ext4 /proc/filesystems; then
+		notok "insmod $(tr '\n' ' ' <"$ext4_dir/mods/order")from the guest kernel's .deb (exit $rc)"
+		note </tmp/fstrim.out
+		return
+	fi
+	: >/tmp/fstrim.out
+	for d; do
+		i=$((i + 1)) m=/mnt/fstrim$i
+		mkdir -p "$m"
+		ext4_run mke2fs -q -F -t ext4 -b 4096 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "$d" >>/tmp/fstrim.out 2>&1 || rc=$?
+		mount -t ext4 -o noatime "$d" "$m" >>/tmp/fstrim.out 2>&1 || { rc=$?; continue; }
+		mnts+=("$m")
+		for f in 1 2 3 4; do
+			timeout 60 dd if=/dev/urandom of="$m/f$f" bs=1M count=5 conv=fsync status=none || rc=$?
+		done
+		rm -f "$m"/f[1-4]
+	done
+	sync
+	if ((rc == 0)); then
+		hold_ask "HOLD fstrim before"
+		for m in "${mnts[@]}"; do
+			out=$(ext4_run fstrim -v "$m" 2>&1) || rc=$?
+			echo "$out" >>/tmp/fstrim.out
+			b=$(sed -nE 's/.*\(([0-9]+) bytes\) trimmed.*/\1/p' <<<"$out")
+			trimmed+=("${b:-0}")
+		done
+		hold_ask "HOLD fstrim after trimmed=$(IFS=,; echo "${trimmed[*]}")"
+	fi
+	for m in "${mnts[@]}"; do umount "$m" >>/tmp/fstrim.out 2>&1 || rc=$?; done
+	if ((rc == 0)); then
+		ok "mkfs.ext4 -E nodiscard, mount, 20 MiB written and deleted, fstrim -v on $* ($(($(date +%s) - t))s): $(grep -h trimmed /tmp/fstrim.out | tr '\n' ' ')"
+	else
+		notok "mkfs.ext4, mount, 20 MiB written and deleted, fstrim -v, umount on $* (exit $rc)"
+		note </tmp/fstrim.out
+	fi
 }
 # hold_ask LINE: print LINE for the machine, wait on HOLD_PORT until it
 # connects; sets hold_answer to what it sent.
@@ -507,6 +573,13 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 	fi
 	trim_checks "$dev" 4096
 	fio_verify "fio randwrite 4k-128k iodepth 32 + crc32c verify, ${fio_mb} MiB on the file namespace" "$dev" "$fio_mb"
+	# before blk_checks: that leaves data on the loop device the machine checks last
+	step "fstrim on ext4 frees space on the machine and writes nothing"
+	d2=''
+	if ((blk_mb > 0)); then
+		for _ in $(seq 50); do d2=$(ns_dev "$sub_res" 2) && [[ -b $d2 ]] && break; d2=''; sleep 0.1; done
+	fi
+	fstrim_proof "$dev" ${d2:+"$d2"}
 	step "namespace 2 of $sub_res: a loop device on the machine"
 	blk_checks
 	step "blkdiscard frees space on the machine and writes nothing"
