@@ -14,6 +14,7 @@ int be_open(struct be_ns *ns, const struct be_params *p, char *err, size_t errle
 {
 	const struct be_ops *ops;
 	struct stat st;
+	char why[384];
 	int ret;
 
 	memset(ns, 0, sizeof(*ns));
@@ -21,6 +22,14 @@ int be_open(struct be_ns *ns, const struct be_params *p, char *err, size_t errle
 	snprintf(ns->path, sizeof(ns->path), "%s", p->path);
 	if (strncmp(p->path, "ram:", 4) == 0) {
 		ops = &be_ram_ops;
+	} else if (strncmp(p->path, "rbd:", 4) == 0) {
+#ifdef NVMFD_HAVE_RBD
+		ops = &be_rbd_ops;
+#else
+		snprintf(err, errlen, "%s: this nvmfd was built without RBD support (librbd)",
+			 p->path);
+		return -EOPNOTSUPP;
+#endif
 	} else if (stat(p->path, &st) != 0) {
 		ret = -errno;
 		snprintf(err, errlen, "%s: %s", p->path, strerror(errno));
@@ -32,9 +41,11 @@ int be_open(struct be_ns *ns, const struct be_params *p, char *err, size_t errle
 		return -EINVAL;
 	}
 	ns->ops = ops;
-	ret = ops->open(ns, p);
+	why[0] = '\0';
+	ret = ops->open(ns, p, why, sizeof(why));
 	if (ret) {
-		snprintf(err, errlen, "%s: %s", p->path, strerror(-ret));
+		/* a backend may say more (RBD: which step failed) than the errno */
+		snprintf(err, errlen, "%s: %s", p->path, why[0] ? why : strerror(-ret));
 		return ret;
 	}
 	if (ns->size < ns->block_size) {
@@ -71,11 +82,30 @@ int be_size_now(const struct be_ns *ns, uint64_t *size)
 		*size = ns->size;
 		return 0;
 	}
-	ret = be_fd_bytes(ns->fd, &bytes);
+	if (ns->ops->size_now != NULL)
+		ret = ns->ops->size_now(ns, &bytes);
+	else
+		ret = be_fd_bytes(ns->fd, &bytes);
 	if (ret)
 		return ret;
 	*size = bytes - bytes % ns->block_size;
 	return 0;
+}
+
+void be_event_complete(void *ev, int res)
+{
+	struct be_event *e = ev;
+
+	e->complete(e, res);
+}
+
+bool be_rbd_supported(void)
+{
+#ifdef NVMFD_HAVE_RBD
+	return true;
+#else
+	return false;
+#endif
 }
 
 int be_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
@@ -103,6 +133,8 @@ const char *be_dealloc_name(enum be_dealloc d)
 		return "hole punching";
 	case BE_DEALLOC_RAM:
 		return "pages released";
+	case BE_DEALLOC_RBD:
+		return "librbd discard";
 	}
 	return "?";
 }

@@ -1,24 +1,29 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Backing stores behind one ops table: regular file, block device, RAM.
- * Each operation is queued as SQEs on the calling worker's ring (the worker
- * owns the ring; a namespace is shared by the workers); RAM completes
- * inline. Knows nothing of NVMe/TCP: offsets and lengths are in bytes.
+ * Backing stores behind one ops table: regular file, block device, RAM,
+ * Ceph RBD image. Each operation is queued as SQEs on the calling worker's
+ * ring (the worker owns the ring; a namespace is shared by the workers);
+ * RAM completes inline. Knows nothing of NVMe/TCP: offsets and lengths are
+ * in bytes.
  *
  * Completion: the caller fills a struct be_io (op, buffer, offset, length,
- * done callback, user_data for the SQEs) and calls be_submit(). Unless it
- * returns an error, io->done(io, res) is called exactly once: inline for
- * RAM, or when the worker passes the CQEs carrying io->user_data to
- * be_io_complete(). res is the byte count (or 0) on success, -errno on
- * failure; short transfers are resubmitted here, never reported.
+ * done callback, user_data for the SQEs, its queue and event tag) and calls
+ * be_submit(). Unless it returns an error, io->done(io, res) is called
+ * exactly once: inline for RAM, when the worker passes the CQEs carrying
+ * io->user_data to be_io_complete() (files), or when it passes the CQE of
+ * the backend's own event SQE (user_data = a pointer of the backend's |
+ * io->event_tag) to be_event_complete() (RBD: see rbd.c). res is the byte
+ * count (or 0) on success, -errno on failure; short transfers are
+ * resubmitted here, never reported.
  */
 #pragma once
 
 #include <liburing.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-enum be_kind { BE_FILE, BE_BLOCK, BE_RAM };
+enum be_kind { BE_FILE, BE_BLOCK, BE_RAM, BE_RBD };
 
 enum be_op {
 	BE_OP_READ,
@@ -41,6 +46,8 @@ enum be_dealloc {
 				* turns into writes of zeroes) */
 	BE_DEALLOC_PUNCH,      /* file: hole punching (ZERO_RANGE where holes are refused) */
 	BE_DEALLOC_RAM,	       /* RAM: whole pages given back to the kernel */
+	BE_DEALLOC_RBD,	       /* RBD: librbd's discard (objects removed or truncated,
+				* the rest zeroed: rbd_skip_partial_discard = false) */
 };
 
 /* What the store tells of itself, for Identify (all bytes; 0 = unknown). */
@@ -54,12 +61,21 @@ struct be_limits {
 				* none, and then zeroing writes zeroes */
 };
 
+/* How to reach a Ceph cluster (RBD namespaces); NULL or "" fields: Ceph's defaults. */
+struct be_ceph {
+	const char *conf;    /* ceph.conf; NULL: librados' search (/etc/ceph/ceph.conf...) */
+	const char *id;	     /* client name without "client.": NULL = "admin" */
+	const char *keyring; /* NULL: librados' default keyring search */
+};
+
 struct be_params {
-	const char *path;    /* "/dev/...", a regular file, or "ram:SIZE" */
+	const char *path;    /* "/dev/...", a regular file, "ram:SIZE" or "rbd:POOL/IMAGE" */
 	uint64_t ram_size;   /* for RAM */
 	uint32_t block_size; /* 512 or 4096 for files and RAM; 0 = 512 */
 	bool read_only;
-	bool direct; /* O_DIRECT for files and block devices */
+	bool direct;		    /* O_DIRECT for files and block devices */
+	unsigned int nqueues;	    /* RBD: workers that will submit (be_io.queue < nqueues) */
+	const struct be_ceph *ceph; /* RBD: the cluster; NULL: defaults */
 };
 
 struct be_ns {
@@ -79,6 +95,7 @@ struct be_ns {
 	struct be_limits lim;
 	/* RAM: one bit per 2 MiB chunk advised for huge pages (written once; ram.c) */
 	uint64_t *ram_hp;
+	void *priv; /* the backend's own state (RBD: struct rbd_ns) */
 };
 
 struct be_io;
@@ -99,6 +116,8 @@ struct be_io {
 	bool deac;	    /* WRITE_ZEROES: the host lets the range be deallocated (NVM 3.2.8) */
 	uint64_t user_data; /* put on every SQE this io queues */
 	be_done_fn done;
+	unsigned int queue; /* the submitting worker's index (< be_params.nqueues) */
+	uint8_t event_tag;  /* low 3 bits for the backend's own event SQEs (RBD) */
 	/* internal */
 	struct be_ns *ns;
 	struct io_uring *ring;
@@ -109,9 +128,12 @@ struct be_io {
 struct be_ops {
 	enum be_kind kind;
 	const char *name;
-	int (*open)(struct be_ns *ns, const struct be_params *p);
+	/* 0 or -errno; why (may stay empty) says more than the errno */
+	int (*open)(struct be_ns *ns, const struct be_params *p, char *why, size_t whylen);
 	void (*close)(struct be_ns *ns);
 	int (*submit)(struct be_ns *ns, struct io_uring *ring, struct be_io *io);
+	/* the store's size now, in bytes (NULL: the fd's, or fixed for RAM) */
+	int (*size_now)(const struct be_ns *ns, uint64_t *bytes);
 };
 
 /*
@@ -151,6 +173,19 @@ const char *be_dealloc_name(enum be_dealloc d);
 /* The worker hands over each CQE whose user_data belongs to io. */
 void be_io_complete(struct be_io *io, int res);
 
+/*
+ * The worker hands over each CQE whose user_data carries io->event_tag:
+ * ev is that user_data without the tag (8-byte aligned, the backend's).
+ * It completes the ios the event announces (their done callbacks run
+ * here, on the worker) and re-arms the event while ios are outstanding.
+ */
+void be_event_complete(void *ev, int res);
+
+/* What such a pointer points to: the backend's event, its handler first. */
+struct be_event {
+	void (*complete)(struct be_event *ev, int res);
+};
+
 /* RAM only: the store's bytes at offset, so payloads can move without a copy. */
 static inline uint8_t *be_ram_map(const struct be_ns *ns, uint64_t offset)
 {
@@ -159,3 +194,8 @@ static inline uint8_t *be_ram_map(const struct be_ns *ns, uint64_t offset)
 
 extern const struct be_ops be_file_ops;
 extern const struct be_ops be_ram_ops;
+#ifdef NVMFD_HAVE_RBD
+extern const struct be_ops be_rbd_ops;
+#endif
+/* Whether this build has the RBD backend (librbd at build time). */
+bool be_rbd_supported(void);

@@ -158,11 +158,13 @@ static void block_caps(struct be_ns *ns, dev_t rdev)
 		ns->dealloc = BE_DEALLOC_NOOP; /* only BLKDISCARD would do, and it blocks */
 }
 
-static int file_open(struct be_ns *ns, const struct be_params *p)
+static int file_open(struct be_ns *ns, const struct be_params *p, char *why, size_t whylen)
 {
 	struct stat st;
 	int fd;
 
+	(void)why;
+	(void)whylen;
 	ns->kind = BE_FILE;
 	ns->read_only = p->read_only;
 	ns->direct = p->direct;
@@ -289,7 +291,8 @@ static bool dealloc_how(const struct be_ns *ns, struct be_io *io)
 		io->how = __atomic_load_n(&ns->can_punch, __ATOMIC_RELAXED) ? HOW_PUNCH : HOW_ZERO;
 		return true;
 	case BE_DEALLOC_NOOP:
-	case BE_DEALLOC_RAM:
+	case BE_DEALLOC_RAM: /* not a file's */
+	case BE_DEALLOC_RBD:
 		break;
 	}
 	return false;

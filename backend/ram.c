@@ -62,10 +62,12 @@ static void ram_copy_in(uint8_t *dst, const uint8_t *src, size_t len)
 	memcpy(dst, src, len);
 }
 
-static int ram_open(struct be_ns *ns, const struct be_params *p)
+static int ram_open(struct be_ns *ns, const struct be_params *p, char *why, size_t whylen)
 {
 	void *m;
 
+	(void)why;
+	(void)whylen;
 	ns->kind = BE_RAM;
 	ns->block_size = p->block_size ? p->block_size : 512;
 	ns->size = p->ram_size - p->ram_size % ns->block_size;

@@ -30,6 +30,9 @@
  *   pdu_timeout = 30s              ; a PDU's first byte to its last
  *   auth_timeout = 30s             ; DH-HMAC-CHAP: Connect (or AUTH_Negotiate) to success
  *   max_buffers_per_connection = 32M ; data buffer bytes one connection may hold
+ *   ceph_conf = /etc/ceph/ceph.conf ; RBD namespaces: the cluster (default: librados' search)
+ *   ceph_id = admin                ; the client name without "client."
+ *   ceph_keyring = PATH            ; default: librados' keyring search
  *   cntlid_range = 1-65519         ; controller IDs this instance gives (several gateways)
  *   referral = 192.0.2.7:8009      ; repeatable: another discovery controller (SUBTYPE 1)
  *
@@ -49,7 +52,8 @@
  *   tls_key = NVMeTLSkey-1:01:...: ; its TLS pre-shared key, or @/path/to/file
  *
  *   [namespace NQN NSID]
- *   path = /dev/vdb                ; a block device, a regular file, or ram:SIZE
+ *   path = /dev/vdb                ; a block device, a regular file, ram:SIZE,
+ *                                  ; or rbd:POOL/IMAGE (rbd:POOL/NAMESPACE/IMAGE)
  *   read_only = no
  *   block_size = 512               ; 512 or 4096 (files and RAM; devices report theirs)
  *   direct = yes                   ; O_DIRECT for files and block devices
@@ -113,8 +117,9 @@ struct cfg_addr {
 
 struct cfg_namespace {
 	uint32_t nsid;
-	char path[CFG_PATH_MAX]; /* as written; "ram:SIZE" for RAM */
+	char path[CFG_PATH_MAX]; /* as written; "ram:SIZE" for RAM, "rbd:POOL/IMAGE" */
 	bool is_ram;
+	bool is_rbd;
 	uint64_t ram_size;
 	bool read_only;
 	uint32_t block_size; /* 0: the backend decides (device) or 512 */
@@ -196,6 +201,10 @@ struct cfg_config {
 	uint32_t tcp_keepalive_interval_ms;
 	uint32_t tcp_keepalive_count;
 	uint32_t max_buffers_per_connection; /* bytes */
+	/* RBD namespaces: how to reach the cluster ("" = Ceph's default) */
+	char ceph_conf[CFG_PATH_MAX];
+	char ceph_id[128];
+	char ceph_keyring[CFG_PATH_MAX];
 	/* several gateways */
 	uint16_t cntlid_min, cntlid_max;
 	size_t nreferrals;

@@ -37,6 +37,9 @@ const char *const cfg_global_keys[] = {
 	"icreq_timeout",
 	"pdu_timeout",
 	"max_buffers_per_connection",
+	"ceph_conf",
+	"ceph_id",
+	"ceph_keyring",
 	NULL,
 };
 const char *const cfg_subsys_keys[] = {"allow_host", "serial", "model", "require_auth", NULL};
@@ -681,6 +684,57 @@ static bool limit_key(struct cfg_parser *ps, const char *key, const char *value)
 	return true;
 }
 
+/* How RBD namespaces reach their Ceph cluster; false if key is not one. */
+static bool ceph_key(struct cfg_parser *ps, const char *key, const char *value)
+{
+	struct cfg_config *cfg = ps->cfg;
+
+	if (strcmp(key, "ceph_conf") == 0 || strcmp(key, "ceph_keyring") == 0) {
+		if (value[0] != '/')
+			cfg_error(ps, ps->lineno, "%s must be an absolute path", key);
+		else if (key[5] == 'c')
+			snprintf(cfg->ceph_conf, sizeof(cfg->ceph_conf), "%s", value);
+		else
+			snprintf(cfg->ceph_keyring, sizeof(cfg->ceph_keyring), "%s", value);
+	} else if (strcmp(key, "ceph_id") == 0) {
+		size_t n = strlen(value);
+		bool ok = n > 0 && n < sizeof(cfg->ceph_id) && strncmp(value, "client.", 7) != 0;
+
+		for (size_t i = 0; ok && i < n; i++)
+			ok = isalnum((unsigned char)value[i]) || strchr("-_.", value[i]) != NULL;
+		if (!ok)
+			cfg_error(ps, ps->lineno,
+				  "ceph_id = '%s': expected a Ceph client name without "
+				  "\"client.\" (letters, digits, - _ .), e.g. admin",
+				  value);
+		else
+			snprintf(cfg->ceph_id, sizeof(cfg->ceph_id), "%s", value);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* "rbd:POOL/IMAGE" or "rbd:POOL/NAMESPACE/IMAGE": non-empty names, no spaces. */
+static bool rbd_path_ok(const char *v)
+{
+	int parts = 1;
+
+	v += 4;
+	if (*v == '\0' || *v == '/')
+		return false;
+	for (; *v; v++) {
+		if (isspace((unsigned char)*v) || *v == '@')
+			return false;
+		if (*v == '/') {
+			if (v[1] == '\0' || v[1] == '/')
+				return false;
+			parts++;
+		}
+	}
+	return parts == 2 || parts == 3;
+}
+
 /* "MIN-MAX", 1 <= MIN <= MAX <= FFEFh: the controller IDs this instance hands out. */
 static void cntlid_range_key(struct cfg_parser *ps, const char *value)
 {
@@ -828,7 +882,7 @@ static void global_key(struct cfg_parser *ps, const char *key, const char *value
 		duration_key(ps, key, value, 1000, 600000, &cfg->tcp_keepalive_interval_ms);
 	} else if (strcmp(key, "tcp_keepalive_count") == 0) {
 		u32_key(ps, key, value, 1, 127, &cfg->tcp_keepalive_count);
-	} else if (!limit_key(ps, key, value)) {
+	} else if (!limit_key(ps, key, value) && !ceph_key(ps, key, value)) {
 		cfg_unknown_key(ps, key, "nvmfd", cfg_global_keys);
 	}
 }
@@ -897,7 +951,7 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 	if (strcmp(key, "path") == 0) {
 		ns->path_line = ps->lineno;
 		ns->path[0] = '\0'; /* a wrong second path leaves none, not the first */
-		ns->is_ram = false;
+		ns->is_ram = ns->is_rbd = false;
 		if (strncmp(value, "ram:", 4) == 0) {
 			if (cfg_parse_size(value + 4, &ns->ram_size) || ns->ram_size < 4096) {
 				cfg_error(ps, ps->lineno,
@@ -907,8 +961,18 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 				return;
 			}
 			ns->is_ram = true;
+		} else if (strncmp(value, "rbd:", 4) == 0) {
+			if (!rbd_path_ok(value) || strlen(value) >= 256) {
+				cfg_error(ps, ps->lineno,
+					  "path = '%s': expected rbd:POOL/IMAGE or "
+					  "rbd:POOL/NAMESPACE/IMAGE (no snapshots)",
+					  value);
+				return;
+			}
+			ns->is_rbd = true;
 		} else if (value[0] != '/') {
-			cfg_error(ps, ps->lineno, "path must be absolute (or ram:SIZE)");
+			cfg_error(ps, ps->lineno,
+				  "path must be absolute (or ram:SIZE, or rbd:POOL/IMAGE)");
 			return;
 		}
 		snprintf(ns->path, sizeof(ns->path), "%s", value);

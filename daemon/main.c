@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "config.h"
 #include "health.h"
+#include "resv_ns.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -275,6 +276,15 @@ static int run(struct cfg_config *cfg, unsigned int nworkers, const struct daemo
 	ret = target_init(&t, cfg, nworkers);
 	if (ret) {
 		notify_failed("cannot open the namespaces", ret);
+		cfg_free(cfg);
+		return ret;
+	}
+	/* the reservations kept in state_dir: a damaged file stops the start */
+	snprintf(t.state_dir, sizeof(t.state_dir), "%s", state_dir);
+	ret = resv_ns_attach_all(&t);
+	if (ret) {
+		notify_failed("cannot load the reservations", ret);
+		target_fini(&t);
 		cfg_free(cfg);
 		return ret;
 	}

@@ -8,9 +8,12 @@
 # --no-vm, the linux-host VM used by the interop tests:
 # ../shared/tools/linux-host/setup installs its own packages (qemu,
 # nvme-cli, ...) and builds its guest image (idempotent; LINUX_HOST_DIR
-# overrides where it is). --run-only (scripts/demo.sh): only what building
-# nvmfd and its tools without the tests (meson setup -Dtests=false) and
-# running them needs; no test tools, no VM. Does nothing when all is there.
+# overrides where it is); the tests also get Ceph's monitor, OSD and tools,
+# with which the RBD tests start throwaway clusters. --run-only
+# (scripts/demo.sh): only what building nvmfd and its tools without the
+# tests (meson setup -Dtests=false) and running them needs (librbd
+# included: RBD namespaces); no test tools, no Ceph daemons, no VM. Does
+# nothing when all is there.
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +30,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config
 	liburing-dev libisal-dev libinih-dev
 	libssl-dev                      # libcrypto: DH-HMAC-CHAP (transport/dhchap*.c)
+	librbd-dev librados-dev         # Ceph RBD namespaces (backend/rbd.c; meson -Drbd=auto)
 )
 if ((tests)); then
 	pkgs+=(
@@ -36,6 +40,9 @@ if ((tests)); then
 		valgrind python3                # tests/integration/valgrind_tools.sh
 		python3-fusepy                  # tests/integration/faults.py: a device that returns EIO
 		man-db                          # tests/integration/man_pages.sh (man --warnings)
+		# the RBD tests' throwaway clusters (tests/lib/with-ceph.sh runs
+		# ../shared/tools/mini-ceph; ~220 MB)
+		ceph-mon ceph-osd ceph-common uuid-runtime bc
 	)
 fi
 missing=()

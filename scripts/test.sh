@@ -20,8 +20,12 @@
 #      tests/print-summary.py: the failures, each skip with its reason, then
 #      "N passed, N failed, N skipped"
 #
+# The RBD tests (suite rbd) each start a throwaway Ceph cluster
+# (tests/lib/with-ceph.sh, ../shared/tools/mini-ceph) and stop it after.
 # --quick skips stages 3 and 4. Environment: INTEROP (auto|enabled|disabled;
 # default enabled when ../shared/tools/linux-host is there, else auto),
+# RBD_TESTS (auto|enabled; default enabled when Ceph and mini-ceph are there),
+# MINI_CEPH,
 # FUZZ_SECONDS, WERROR (true), LINUX_HOST_DIR.
 # Exit status: 0 when everything passed, 1 otherwise.
 set -uo pipefail
@@ -37,6 +41,12 @@ for a; do
 	*) echo "usage: $0 [--no-install] [--quick]" >&2; exit 2 ;;
 	esac
 done
+# RBD tests: required (a failure if no cluster starts) where Ceph and
+# mini-ceph are there, as after install-deps.sh; else they skip, saying why.
+mc=$(realpath -m "${MINI_CEPH:-$src/../shared/tools/mini-ceph/mini-ceph}")
+if [[ -z ${RBD_TESTS:-} ]]; then
+	if [[ -x $mc ]] && command -v ceph-mon >/dev/null; then RBD_TESTS=enabled; else RBD_TESTS=auto; fi
+fi
 if [[ -z ${INTEROP:-} ]]; then
 	if [[ -x $lh/run ]]; then INTEROP=enabled; else INTEROP=auto; fi
 fi
@@ -126,13 +136,13 @@ fi
 
 stage "2. build-test: werror=$werror, interop=$INTEROP; all suites"
 rm -f build-test/meson-logs/testlog.json
-build_and_test build-test "-Dwerror=$werror -Dinterop=$INTEROP"
+build_and_test build-test "-Dwerror=$werror -Dinterop=$INTEROP -Drbd_tests=$RBD_TESTS -Dmini_ceph=$mc"
 done_stage
 
 if ((!quick)); then
 	stage "3. build-asan: address,undefined sanitizers; every suite, interop=$INTEROP"
 	rm -f build-asan/meson-logs/testlog.json
-	build_and_test build-asan "-Db_sanitize=address,undefined -Dwerror=$werror -Dinterop=$INTEROP"
+	build_and_test build-asan "-Db_sanitize=address,undefined -Dwerror=$werror -Dinterop=$INTEROP -Drbd_tests=$RBD_TESTS -Dmini_ceph=$mc"
 	done_stage
 
 	stage "4. libFuzzer, ${FUZZ_SECONDS}s per fuzzer"

@@ -67,6 +67,10 @@ WIRE_OFF(nvme_sqe, cdw15, 60);
 
 #define NVME_SQE_FUSE_SHIFT 0
 #define NVME_SQE_FUSE_MASK  0x3
+/* FUSE (Base 3.4.2): first and second command of a fused operation. */
+#define NVME_FUSE_NONE	    0
+#define NVME_FUSE_FIRST	    1
+#define NVME_FUSE_SECOND    2
 #define NVME_SQE_PSDT_SHIFT 6
 #define NVME_SQE_PSDT_MASK  0x3
 /* PSDT 01b: SGL for data, metadata in a contiguous buffer (what hosts send). */
@@ -474,6 +478,9 @@ enum {
 	NVME_CTRL_ONCS_WRITE_UNCOR = 1 << 1,
 	NVME_CTRL_ONCS_DSM = 1 << 2,
 	NVME_CTRL_ONCS_WRITE_ZEROES = 1 << 3,
+	NVME_CTRL_ONCS_RESERVATIONS = 1 << 5,
+	NVME_CTRL_ONCS_VERIFY = 1 << 7,
+	NVME_CTRL_FUSES_CNW = 1 << 0,	     /* Compare and Write (Base 3.4.2) */
 	NVME_CTRL_ONCS_SAVE_SELECT = 1 << 4, /* SV in Set Features, SEL in Get Features */
 	NVME_CTRL_VWC_PRESENT = 1 << 0,
 	NVME_CTRL_VWC_FLUSH_NSID_ALL = 3 << 1, /* bits 2:1 = 11b: Flush of FFFFFFFFh supported */
@@ -588,6 +595,10 @@ WIRE_OFF(nvme_id_ns, vs, 384);
 #define NVME_NS_NSFEAT_THIN	(1 << 0)
 #define NVME_NS_NSFEAT_IO_OPT	(1 << 4)
 #define NVME_NS_NSATTR_WP	(1 << 0)
+#define NVME_NS_NMIC_SHARED	(1 << 0)
+/* RESCAP (NVM Figure 97): PTPLS, the six types, IEKEY behaviour of 1.3+. */
+#define NVME_NS_RESCAP_PTPLS 0x01
+#define NVME_NS_RESCAP_ALL   0xff
 /* DLFEAT: deallocated blocks read as zeroes (bits 2:0 = 001b). */
 #define NVME_NS_DLFEAT_READ_ZEROES 0x1
 /* DLFEAT bit 3: Write Zeroes takes the Deallocate bit for this namespace. */
@@ -809,6 +820,8 @@ enum {
 	NVME_FEAT_KATO = 0x0f,
 	NVME_FEAT_HOST_BEHAVIOR = 0x16,
 	NVME_FEAT_HOST_ID = 0x81,
+	NVME_FEAT_RESV_MASK = 0x82,
+	NVME_FEAT_RESV_PERSIST = 0x83,
 };
 #define NVME_FEAT_FID_SHIFT 0
 #define NVME_FEAT_FID_MASK  0xff
@@ -824,6 +837,8 @@ enum {
 	NVME_AER_TYPE_ERROR = 0,
 	NVME_AER_TYPE_SMART = 1,
 	NVME_AER_TYPE_NOTICE = 2,
+	NVME_AER_TYPE_IO_CMD_SPECIFIC = 6,
+	NVME_AER_IOCS_RESV_LOG = 0x00, /* Reservation Log Page Available */
 	NVME_AER_NOTICE_NS_CHANGED = 0x00,
 	NVME_AER_NOTICE_FW_ACT = 0x01,
 	NVME_AER_NOTICE_ANA = 0x03,
@@ -898,3 +913,136 @@ enum {
 #define NVME_CSTS_SHST_NORMAL	0
 #define NVME_CSTS_SHST_OCCUR	1
 #define NVME_CSTS_SHST_COMPLETE 2
+
+/* ---- Reservations (NVMe Base 2.0 7.2-7.5, 8.19; NVM Command Set 4.x) ---- */
+
+/* Reservation types (Base 2.0 Reservation Acquire, RTYPE). */
+enum {
+	NVME_RTYPE_NONE = 0,
+	NVME_RTYPE_WE = 1,    /* Write Exclusive */
+	NVME_RTYPE_EA = 2,    /* Exclusive Access */
+	NVME_RTYPE_WE_RO = 3, /* Write Exclusive - Registrants Only */
+	NVME_RTYPE_EA_RO = 4, /* Exclusive Access - Registrants Only */
+	NVME_RTYPE_WE_AR = 5, /* Write Exclusive - All Registrants */
+	NVME_RTYPE_EA_AR = 6, /* Exclusive Access - All Registrants */
+};
+
+/* Reservation Register CDW10: RREGA 2:0, IEKEY 3, CPTPL 31:30. */
+#define NVME_RREGA_SHIFT 0
+#define NVME_RREGA_MASK	 0x7
+#define NVME_RESV_IEKEY	 (1u << 3)
+#define NVME_CPTPL_SHIFT 30
+#define NVME_CPTPL_MASK	 0x3
+enum {
+	NVME_RREGA_REGISTER = 0,
+	NVME_RREGA_UNREGISTER = 1,
+	NVME_RREGA_REPLACE = 2,
+	NVME_CPTPL_NO_CHANGE = 0,
+	NVME_CPTPL_CLEAR = 2,
+	NVME_CPTPL_SET = 3,
+};
+/* Reservation Acquire / Release CDW10: RACQA / RRELA 2:0, IEKEY 3, RTYPE 15:8. */
+#define NVME_RACQA_SHIFT 0
+#define NVME_RACQA_MASK	 0x7
+#define NVME_RTYPE_SHIFT 8
+#define NVME_RTYPE_MASK	 0xff
+enum {
+	NVME_RACQA_ACQUIRE = 0,
+	NVME_RACQA_PREEMPT = 1,
+	NVME_RACQA_PREEMPT_ABORT = 2,
+	NVME_RRELA_RELEASE = 0,
+	NVME_RRELA_CLEAR = 1,
+};
+/* Reservation Report CDW11: EDS 0. */
+#define NVME_RESV_REPORT_EDS (1u << 0)
+
+/* Reservation Register data. */
+struct nvme_resv_register_data {
+	__le64 crkey;
+	__le64 nrkey;
+};
+WIRE_SIZE(nvme_resv_register_data, 16);
+
+/* Reservation Acquire data. */
+struct nvme_resv_acquire_data {
+	__le64 crkey;
+	__le64 prkey;
+};
+WIRE_SIZE(nvme_resv_acquire_data, 16);
+
+/* Reservation Release data. */
+struct nvme_resv_release_data {
+	__le64 crkey;
+};
+WIRE_SIZE(nvme_resv_release_data, 8);
+
+/* Reservation Status data structure header. */
+struct nvme_resv_status {
+	__le32 gen;
+	uint8_t rtype;
+	uint8_t regctl[2]; /* unaligned (byte 5): get_le16 */
+	uint8_t rsvd7[2];
+	uint8_t ptpls;
+	uint8_t rsvd10[14];
+};
+WIRE_SIZE(nvme_resv_status, 24);
+WIRE_OFF(nvme_resv_status, rtype, 4);
+WIRE_OFF(nvme_resv_status, regctl, 5);
+WIRE_OFF(nvme_resv_status, ptpls, 9);
+
+/* Registered Controller data structure: 64-bit Host Identifier. */
+struct nvme_registered_ctrl {
+	__le16 cntlid;
+	uint8_t rcsts; /* bit 0: holds the reservation */
+	uint8_t rsvd3[5];
+	uint8_t hostid[8];
+	__le64 rkey;
+};
+WIRE_SIZE(nvme_registered_ctrl, 24);
+WIRE_OFF(nvme_registered_ctrl, hostid, 8);
+WIRE_OFF(nvme_registered_ctrl, rkey, 16);
+
+/* Reservation Status Extended data structure header. */
+struct nvme_resv_status_ext {
+	struct nvme_resv_status hdr;
+	uint8_t rsvd24[40];
+};
+WIRE_SIZE(nvme_resv_status_ext, 64);
+
+/* Registered Controller Extended data structure: 128-bit Host Identifier. */
+struct nvme_registered_ctrl_ext {
+	__le16 cntlid;
+	uint8_t rcsts;
+	uint8_t rsvd3[5];
+	__le64 rkey;
+	uint8_t hostid[16];
+	uint8_t rsvd32[32];
+};
+WIRE_SIZE(nvme_registered_ctrl_ext, 64);
+WIRE_OFF(nvme_registered_ctrl_ext, rkey, 8);
+WIRE_OFF(nvme_registered_ctrl_ext, hostid, 16);
+
+/* Reservation Notification log page (80h, Base 2.0 5.16.1.25). */
+struct nvme_resv_notif_log {
+	__le64 count;
+	uint8_t type;
+	uint8_t nr_avail;
+	uint8_t rsvd10[2];
+	__le32 nsid;
+	uint8_t rsvd16[48];
+};
+WIRE_SIZE(nvme_resv_notif_log, 64);
+WIRE_OFF(nvme_resv_notif_log, type, 8);
+WIRE_OFF(nvme_resv_notif_log, nr_avail, 9);
+WIRE_OFF(nvme_resv_notif_log, nsid, 12);
+
+/* Reservation Notification types (log page 80h) and mask bits (feature 82h). */
+enum {
+	NVME_RESV_LOG_EMPTY = 0,
+	NVME_RESV_LOG_REG_PREEMPTED = 1,
+	NVME_RESV_LOG_RELEASED = 2,
+	NVME_RESV_LOG_PREEMPTED = 3,
+	NVME_RESV_MASK_REGPRE = 1 << 1, /* feature 82h: bit n masks log type n */
+	NVME_RESV_MASK_RESREL = 1 << 2,
+	NVME_RESV_MASK_RESPRE = 1 << 3,
+};

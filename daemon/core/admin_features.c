@@ -12,11 +12,14 @@
 
 #include <string.h>
 
+#include "resv_ns.h"
+
 /* Get Features SEL (Base 5.15): 0 current, 1 default, 2 saved, 3 capabilities. */
 enum { SEL_CURRENT, SEL_DEFAULT, SEL_SAVED, SEL_CAPS };
 
 /* Capabilities (Base Figure 197): bit 0 saveable, 1 namespace specific, 2 changeable. */
-#define CAP_CHANGEABLE (1u << 2)
+#define CAP_NS_SPECIFIC (1u << 1)
+#define CAP_CHANGEABLE	(1u << 2)
 
 #define ARB_DEFAULT  7u /* AB 111b: no arbitration burst limit (as SPDK's target) */
 #define ARB_RESERVED 0xf8u
@@ -59,6 +62,8 @@ static bool feature_supported(const struct ctrl *c, uint8_t fid)
 	case NVME_FEAT_NUM_QUEUES:
 	case NVME_FEAT_IRQ_COALESCE:
 	case NVME_FEAT_HOST_ID:
+	case NVME_FEAT_RESV_MASK:
+	case NVME_FEAT_RESV_PERSIST:
 		/* a discovery controller has only 0Bh and 0Fh (as nvmet) */
 		return !ctrl_is_disc(c);
 	default:
@@ -130,6 +135,44 @@ static void set_temp_thresh(struct ctrl *c, uint16_t *slot, uint16_t value)
 		ctrl_notify_smart(c, AEN_SMART_TEMP);
 }
 
+/*
+ * Reservation Notification Mask (82h) and Reservation Persistence (83h),
+ * namespace specific (Base 5.27.1.19-20). NSID FFFFFFFFh sets the mask of
+ * every namespace; the others need one namespace.
+ */
+#define RESV_MASK_BITS (NVME_RESV_MASK_REGPRE | NVME_RESV_MASK_RESREL | NVME_RESV_MASK_RESPRE)
+
+static nvme_status_t resv_feature(struct ctrl *c, struct ctrl_req *r, uint8_t fid, bool set,
+				  bool dflt)
+{
+	uint32_t nsid = le32toh(r->sqe->nsid), cdw11 = sqe_dw(r->sqe->cdw11);
+	struct ns *ns = NULL;
+
+	if (set && fid == NVME_FEAT_RESV_MASK && nsid == NVME_NSID_ALL) {
+		if (cdw11 & ~RESV_MASK_BITS)
+			return SC_INVALID_FIELD;
+		return ctrl_resv_mask_set(c, nsid, (uint8_t)cdw11);
+	}
+	if (nsid != 0 && nsid != NVME_NSID_ALL)
+		ns = subsys_find_ns(c->subsys, nsid);
+	if (ns == NULL)
+		return nsid == NVME_NSID_ALL ? SC_INVALID_FIELD : SC_INVALID_NS;
+	if (fid == NVME_FEAT_RESV_MASK) {
+		if (!set) {
+			r->dw0 = dflt ? 0 : ctrl_resv_mask(c, nsid);
+			return 0;
+		}
+		if (cdw11 & ~RESV_MASK_BITS)
+			return SC_INVALID_FIELD;
+		return ctrl_resv_mask_set(c, nsid, (uint8_t)cdw11);
+	}
+	if (!set) {
+		r->dw0 = dflt ? 0 : resv_ns_ptpl(ns);
+		return 0;
+	}
+	return resv_ns_set_ptpl(ns, cdw11 & 1);
+}
+
 nvme_status_t admin_set_features(struct ctrl *c, struct ctrl_req *r)
 {
 	uint32_t cdw10 = sqe_dw(r->sqe->cdw10), cdw11 = sqe_dw(r->sqe->cdw11);
@@ -191,6 +234,9 @@ nvme_status_t admin_set_features(struct ctrl *c, struct ctrl_req *r)
 		/* WCE 0: the connection code makes every write FUA */
 		__atomic_store_n(&c->vwc, (cdw11 & 1) != 0, __ATOMIC_RELAXED);
 		return 0;
+	case NVME_FEAT_RESV_MASK:
+	case NVME_FEAT_RESV_PERSIST:
+		return resv_feature(c, r, fid, true, false);
 	}
 	return SC_INVALID_FIELD;
 }
@@ -264,9 +310,16 @@ nvme_status_t admin_get_features(struct ctrl *c, struct ctrl_req *r)
 	if (sel == SEL_CAPS) {
 		if (r->buf_len != 0)
 			return SC_SGL_LENGTH;
-		/* not saveable, not namespace specific; all but 81h changeable */
+		/* not saveable; all but 81h changeable; 82h, 83h namespace specific */
 		r->dw0 = fid == NVME_FEAT_HOST_ID ? 0 : CAP_CHANGEABLE;
+		if (fid == NVME_FEAT_RESV_MASK || fid == NVME_FEAT_RESV_PERSIST)
+			r->dw0 |= CAP_NS_SPECIFIC;
 		return 0;
+	}
+	if (fid == NVME_FEAT_RESV_MASK || fid == NVME_FEAT_RESV_PERSIST) {
+		if (r->buf_len != 0)
+			return SC_SGL_LENGTH;
+		return resv_feature(c, r, fid, false, sel != SEL_CURRENT);
 	}
 	if (fid == NVME_FEAT_HOST_ID)
 		return get_host_id(c, r, cdw11);

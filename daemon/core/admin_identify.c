@@ -11,6 +11,8 @@
 #include "ctrl_internal.h"
 #include "ns_caps.h"
 
+#include "resv_ns.h"
+
 #include <string.h>
 
 /*
@@ -108,8 +110,11 @@ static void id_ctrl_io(const struct ctrl *c, struct nvme_id_ctrl *id)
 				   ? nn
 				   : cfg_max_namespaces(t->p.mdts_bytes));
 	/* SEL of Get Features is implemented (saving is refused: nothing is saveable) */
-	id->oncs = htole16(NVME_CTRL_ONCS_DSM | NVME_CTRL_ONCS_WRITE_ZEROES |
-			   NVME_CTRL_ONCS_SAVE_SELECT);
+	id->oncs = htole16(NVME_CTRL_ONCS_COMPARE | NVME_CTRL_ONCS_DSM |
+			   NVME_CTRL_ONCS_WRITE_ZEROES | NVME_CTRL_ONCS_SAVE_SELECT |
+			   NVME_CTRL_ONCS_RESERVATIONS | NVME_CTRL_ONCS_VERIFY);
+	/* Base 3.4.2: Compare and Write, atomic against every queue (range_lock.h) */
+	id->fuses = htole16(NVME_CTRL_FUSES_CNW);
 	id->vwc = ID_VWC;
 	id->ioccsz = htole32((sizeof(struct nvme_sqe) + t->p.io_icd) / 16);
 	/* one power state; nothing changes with it (the values qemu and nvmet use) */
@@ -154,8 +159,10 @@ static nvme_status_t id_ns(const struct ctrl *c, uint32_t nsid, void *buf)
 	id.flbas = 0;
 	id.lbaf[0].lbads = (uint8_t)ns->lba_shift;
 	/* shared: every controller of the subsystem reaches it (Linux multipath wants it) */
-	id.nmic = 1;
+	id.nmic = NVME_NS_NMIC_SHARED;
 	id.anagrpid = htole32(ns_anagrpid(ns));
+	/* every type; PTPL when the state has a place to live (resv_ns.h) */
+	id.rescap = NVME_NS_RESCAP_ALL & ~(resv_ns_can_persist(ns) ? 0 : NVME_NS_RESCAP_PTPLS);
 	ns_id_caps(ns, &id); /* DLFEAT, granularities: the backing store's */
 	put_le64(id.nvmcap, ns_blocks(ns) << ns->lba_shift);
 	if (ns->read_only)

@@ -94,8 +94,9 @@ static nvme_status_t log_smart(struct ctrl *c, uint32_t nsid, struct log_win *w,
 static uint64_t log_supported(struct log_win *w)
 {
 	static const uint8_t lids[] = {
-		NVME_LOG_SUPPORTED,  NVME_LOG_ERROR,	   NVME_LOG_SMART, NVME_LOG_FW_SLOT,
-		NVME_LOG_CHANGED_NS, NVME_LOG_CMD_EFFECTS, NVME_LOG_ANA,   NVMFD_LOG_VS_COUNTERS};
+		NVME_LOG_SUPPORTED, NVME_LOG_ERROR,	  NVME_LOG_SMART,
+		NVME_LOG_FW_SLOT,   NVME_LOG_CHANGED_NS,  NVME_LOG_CMD_EFFECTS,
+		NVME_LOG_ANA,	    NVME_LOG_RESERVATION, NVMFD_LOG_VS_COUNTERS};
 	uint8_t lsupp[4];
 
 	put_le32(lsupp, 1); /* LSUPP */
@@ -181,6 +182,12 @@ static nvme_status_t log_cmd_effects(uint8_t csi, struct log_win *w, uint64_t *s
 	effect(iocs, NVME_CMD_WRITE, lbcc);
 	effect(iocs, NVME_CMD_WRITE_ZEROES, lbcc);
 	effect(iocs, NVME_CMD_DSM, lbcc);
+	effect(iocs, NVME_CMD_COMPARE, NVME_CMD_EFFECTS_CSUPP);
+	effect(iocs, NVME_CMD_VERIFY, NVME_CMD_EFFECTS_CSUPP);
+	effect(iocs, NVME_CMD_RESV_REGISTER, NVME_CMD_EFFECTS_CSUPP);
+	effect(iocs, NVME_CMD_RESV_REPORT, NVME_CMD_EFFECTS_CSUPP);
+	effect(iocs, NVME_CMD_RESV_ACQUIRE, NVME_CMD_EFFECTS_CSUPP);
+	effect(iocs, NVME_CMD_RESV_RELEASE, NVME_CMD_EFFECTS_CSUPP);
 	log_win_put(w, 0, &log, sizeof(log));
 	*size = sizeof(log);
 	return 0;
@@ -216,6 +223,15 @@ static nvme_status_t io_log(struct ctrl *c, const struct ctrl_req *r, uint8_t li
 	case NVMFD_LOG_VS_COUNTERS:
 		*size = log_vs_counters(c, w);
 		return 0;
+	case NVME_LOG_RESERVATION: {
+		/* Base 5.16.1.25: each read takes the oldest notification out */
+		struct nvme_resv_notif_log e;
+
+		ctrl_resv_log_pop(c, &e);
+		log_win_put(w, 0, &e, sizeof(e));
+		*size = sizeof(e);
+		return 0;
+	}
 	}
 	return SC_INVALID_LOG;
 }
@@ -232,6 +248,8 @@ static void log_read_done(struct ctrl *c, uint8_t lid, bool rae)
 		ctrl_aen_log_read(c, AEN_ANA_CHANGE);
 	} else if (lid == NVME_LOG_DISC) {
 		ctrl_aen_log_read(c, AEN_DISC_CHANGE);
+	} else if (lid == NVME_LOG_RESERVATION) {
+		ctrl_resv_log_read(c);
 	} else if (lid == NVME_LOG_SMART) {
 		ctrl_aen_log_read(c, AEN_SMART_TEMP);
 	}

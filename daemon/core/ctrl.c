@@ -186,6 +186,9 @@ void ctrl_error_log_copy(struct ctrl *c, struct nvme_error_log_entry *out)
 
 static uint32_t aen_result(uint32_t bit)
 {
+	if (bit == AEN_RESV)
+		return NVME_AER_RESULT(NVME_AER_TYPE_IO_CMD_SPECIFIC, NVME_AER_IOCS_RESV_LOG,
+				       NVME_LOG_RESERVATION);
 	/* Base Figure 148: SMART / Health status, Temperature Threshold (01h) */
 	if (bit == AEN_SMART_TEMP)
 		return NVME_AER_RESULT(NVME_AER_TYPE_SMART, 0x01, NVME_LOG_SMART);
@@ -199,7 +202,7 @@ static uint32_t aen_result(uint32_t bit)
 
 bool ctrl_aen_take(struct ctrl *c, uint32_t *result)
 {
-	uint32_t ready = c->aen_pending & c->aen_cfg & ~c->aen_masked;
+	uint32_t ready = c->aen_pending & (c->aen_cfg | AEN_RESV) & ~c->aen_masked;
 	uint32_t bit;
 
 	if (ready == 0)
@@ -307,11 +310,13 @@ void ctrl_deliver_posted(struct ctrl *c)
 {
 	uint32_t nsid[CTRL_EV_MAX];
 	unsigned int n;
-	bool disc, ana, overflow;
+	bool disc, ana, overflow, resv;
 
 	if (!atomic_load(&c->ev_posted))
 		return;
 	pthread_mutex_lock(&c->err_lock);
+	resv = c->ev_resv;
+	c->ev_resv = false;
 	n = c->ev_n;
 	memcpy(nsid, c->ev_nsid, n * sizeof(nsid[0]));
 	disc = c->ev_disc;
@@ -329,6 +334,111 @@ void ctrl_deliver_posted(struct ctrl *c)
 		ctrl_notify_ana_changed(c);
 	if (disc)
 		ctrl_notify_disc_changed(c);
+	if (resv && !ctrl_is_disc(c)) {
+		c->aen_pending |= AEN_RESV;
+		aen_try(c);
+	}
+}
+
+/* ---- reservation notifications (Base 5.16.1.25, 8.19.3) ---- */
+
+static uint8_t resv_mask_locked(const struct ctrl *c, uint32_t nsid)
+{
+	for (unsigned int i = 0; i < c->nresv_masks; i++)
+		if (c->resv_masks[i].nsid == nsid)
+			return c->resv_masks[i].mask;
+	return c->resv_mask_all;
+}
+
+void ctrl_post_resv(struct ctrl *c, uint32_t nsid, uint8_t type)
+{
+	unsigned int slot;
+
+	pthread_mutex_lock(&c->err_lock);
+	if (resv_mask_locked(c, nsid) & (1u << type)) {
+		pthread_mutex_unlock(&c->err_lock);
+		return; /* masked: neither logged nor reported */
+	}
+	/* the count goes on when an entry is lost: the host sees the gap */
+	if (++c->resv_log_count == 0)
+		c->resv_log_count = 1;
+	if (c->resv_log_n < CTRL_RESV_LOG) {
+		slot = (c->resv_log_head + c->resv_log_n++) % CTRL_RESV_LOG;
+		c->resv_log[slot].count = c->resv_log_count;
+		c->resv_log[slot].nsid = nsid;
+		c->resv_log[slot].type = type;
+	}
+	c->ev_resv = true;
+	atomic_store(&c->ev_posted, true);
+	pthread_mutex_unlock(&c->err_lock);
+}
+
+void ctrl_resv_log_pop(struct ctrl *c, struct nvme_resv_notif_log *e)
+{
+	memset(e, 0, sizeof(*e));
+	pthread_mutex_lock(&c->err_lock);
+	if (c->resv_log_n != 0) {
+		unsigned int h = c->resv_log_head;
+
+		e->count = htole64(c->resv_log[h].count);
+		e->type = c->resv_log[h].type;
+		e->nsid = htole32(c->resv_log[h].nsid);
+		c->resv_log_head = (h + 1) % CTRL_RESV_LOG;
+		c->resv_log_n--;
+		e->nr_avail = (uint8_t)(c->resv_log_n > 255 ? 255 : c->resv_log_n);
+	}
+	pthread_mutex_unlock(&c->err_lock);
+}
+
+void ctrl_resv_log_read(struct ctrl *c)
+{
+	bool more;
+
+	ctrl_aen_log_read(c, AEN_RESV);
+	pthread_mutex_lock(&c->err_lock);
+	more = c->resv_log_n != 0;
+	pthread_mutex_unlock(&c->err_lock);
+	if (more) {
+		c->aen_pending |= AEN_RESV;
+		aen_try(c);
+	}
+}
+
+uint8_t ctrl_resv_mask(struct ctrl *c, uint32_t nsid)
+{
+	uint8_t m;
+
+	pthread_mutex_lock(&c->err_lock);
+	m = resv_mask_locked(c, nsid);
+	pthread_mutex_unlock(&c->err_lock);
+	return m;
+}
+
+nvme_status_t ctrl_resv_mask_set(struct ctrl *c, uint32_t nsid, uint8_t mask)
+{
+	nvme_status_t st = 0;
+	unsigned int i;
+
+	pthread_mutex_lock(&c->err_lock);
+	if (nsid == NVME_NSID_ALL) {
+		c->resv_mask_all = mask;
+		c->nresv_masks = 0;
+	} else {
+		for (i = 0; i < c->nresv_masks && c->resv_masks[i].nsid != nsid; i++)
+			;
+		if (i == c->nresv_masks) {
+			if (i < CTRL_RESV_MASKS)
+				c->nresv_masks++;
+			else
+				st = NVME_SC_DNR(GENERIC, INTERNAL);
+		}
+		if (st == 0) {
+			c->resv_masks[i].nsid = nsid;
+			c->resv_masks[i].mask = mask;
+		}
+	}
+	pthread_mutex_unlock(&c->err_lock);
+	return st;
 }
 
 void ctrl_aen_log_read(struct ctrl *c, uint32_t aen_bit)

@@ -30,6 +30,8 @@
 #define CTRL_ERROR_LOG_ENTRIES 64
 #define CTRL_EV_MAX	       256 /* namespace changes posted between two deliveries */
 #define CTRL_MAX_IO_QUEUES     1024
+#define CTRL_RESV_LOG	       64  /* Reservation Notification log entries kept */
+#define CTRL_RESV_MASKS	       256 /* namespaces with their own notification mask (82h) */
 
 /* Where the queue's connection is: for the discovery log and for messages. */
 struct conn_info {
@@ -66,6 +68,9 @@ struct ctrl {
 	_Atomic uint64_t io_qmap[CTRL_MAX_IO_QUEUES / 64]; /* connected I/O queues: bit qid - 1 */
 	_Atomic bool enabled;  /* CC.EN = 1 and CSTS.RDY = 1 (props, for other workers) */
 	_Atomic bool io_reset; /* CC.EN 1 -> 0: every I/O queue closes (see below) */
+	/* reservations: its host's slot (resv_ns.c), cached by any worker */
+	_Atomic uint32_t resv_slot1;	 /* slot + 1; 0: none found yet */
+	_Atomic uint32_t resv_slot_seen; /* the subsystem's slot count when last looked */
 
 	/* admin queue's worker only */
 	struct ctrl_props props;
@@ -100,6 +105,27 @@ struct ctrl {
 	bool ev_overflow;
 	unsigned int ev_n;
 	uint32_t ev_nsid[CTRL_EV_MAX];
+
+	/*
+	 * Reservation notifications (log page 80h), posted by any worker's
+	 * reservation command, under err_lock too; ev_resv asks the admin
+	 * queue's worker for the event (ctrl_deliver_posted). The masks of
+	 * feature 82h: per namespace, for this controller.
+	 */
+	bool ev_resv;
+	uint64_t resv_log_count; /* of the newest entry (never 0 once one exists) */
+	unsigned int resv_log_head, resv_log_n;
+	struct {
+		uint64_t count;
+		uint32_t nsid;
+		uint8_t type;
+	} resv_log[CTRL_RESV_LOG];
+	uint8_t resv_mask_all; /* namespaces without an entry below */
+	unsigned int nresv_masks;
+	struct {
+		uint32_t nsid;
+		uint8_t mask;
+	} resv_masks[CTRL_RESV_MASKS];
 };
 
 /*
@@ -209,6 +235,11 @@ void ctrl_post_ns_changed(struct ctrl *c, uint32_t nsid);
 void ctrl_post_disc_changed(struct ctrl *c);
 void ctrl_post_ana_changed(struct ctrl *c);
 void ctrl_deliver_posted(struct ctrl *c);
+/*
+ * A reservation notification for this controller (any worker, resv_ns.c):
+ * logged unless feature 82h masks its type for nsid; the event follows.
+ */
+void ctrl_post_resv(struct ctrl *c, uint32_t nsid, uint8_t type);
 
 /*
  * Record a failed command in the error log (any worker). status without
@@ -219,9 +250,19 @@ void ctrl_log_error(struct ctrl *c, uint16_t sqid, uint16_t cid, nvme_status_t s
 
 /* ---- I/O commands (io_cmd.c): pure checks, any worker ---- */
 
+/* What an I/O command is beyond its backend operation. */
+enum io_kind {
+	IO_KIND_BE,	 /* Read, Write, Flush, Write Zeroes, DSM: op on the backend */
+	IO_KIND_RESV,	 /* a reservation command (resv_ns_exec) */
+	IO_KIND_COMPARE, /* read the blocks (op READ), compare with the data */
+	IO_KIND_VERIFY,	 /* read the blocks (op READ) into nothing */
+};
+
 /* What an I/O command asks of the backend once it passed the checks. */
 struct io_plan {
 	enum be_op op;
+	uint8_t kind;	 /* enum io_kind */
+	uint8_t fuse;	 /* NVME_FUSE_*: a half of a fused Compare and Write */
 	struct ns *ns;	 /* NULL: Flush of every namespace (NSID FFFFFFFFh) */
 	uint64_t offset; /* bytes */
 	uint32_t len;	 /* bytes: the data transfer for Read/Write, the range otherwise */

@@ -46,6 +46,8 @@
 #define AEN_SMART_CRIT	0xffu /* critical warning bits 7:0: accepted */
 #define AEN_SMART_TEMP	0x02u /* critical warning bit 1 (temperature): raised */
 #define SMART_CRIT_TEMP 0x02u /* SMART log critical warning: temperature (Base Figure 207) */
+/* Reservation Log Page Available: no bit of 0Bh (82h masks it), so ours alone */
+#define AEN_RESV (1u << 29)
 
 /* Copy src into a fixed-size ASCII field, padded with spaces (NVMe Base 2.0 1.5). */
 void ascii_pad(char *dst, size_t n, const char *src);
@@ -119,5 +121,12 @@ bool ctrl_aen_take(struct ctrl *c, uint32_t *result);
 void ctrl_notify_smart(struct ctrl *c, uint32_t bit);
 /* The host read a log page with RAE clear: the event type may be reported again. */
 void ctrl_aen_log_read(struct ctrl *c, uint32_t aen_bit);
+/* Reservation notifications (80h): the oldest entry out into *e (type 0: none). */
+void ctrl_resv_log_pop(struct ctrl *c, struct nvme_resv_notif_log *e);
+/* Log 80h read with RAE clear: the event may come again (at once if entries are left). */
+void ctrl_resv_log_read(struct ctrl *c);
+/* Feature 82h of nsid (FFFFFFFFh: every namespace, on Set). */
+uint8_t ctrl_resv_mask(struct ctrl *c, uint32_t nsid);
+nvme_status_t ctrl_resv_mask_set(struct ctrl *c, uint32_t nsid, uint8_t mask);
 /* KATO in ms as the controller keeps it: rounded up to the KAS granularity. */
 uint32_t ctrl_kato_round(uint32_t kato_ms);

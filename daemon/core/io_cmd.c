@@ -35,6 +35,14 @@ static nvme_status_t check_rw(const struct ctrl *c, const struct nvme_sqe *sqe, 
 
 	if (!lba_range_ok(ns, slba, nlb))
 		return SC_LBA_RANGE;
+	if (sqe->opc == NVME_CMD_VERIFY) {
+		/* NVM 3.2.x Verify: no data moves; no MDTS for it (VSL 0) */
+		if (sgl_len != 0)
+			return SC_SGL_LENGTH;
+		plan->offset = slba << ns->lba_shift;
+		plan->len = (uint32_t)bytes; /* at most 65536 blocks of 4 KiB: 256 MiB */
+		return 0;
+	}
 	if (wz) {
 		/* no data: the zeroes are ours to write; no MDTS (WZSL 0) */
 		if (sgl_len != 0)
@@ -48,7 +56,7 @@ static nvme_status_t check_rw(const struct ctrl *c, const struct nvme_sqe *sqe, 
 	}
 	plan->offset = slba << ns->lba_shift;
 	plan->len = (uint32_t)bytes;
-	if (sqe->opc != NVME_CMD_READ) {
+	if (sqe->opc == NVME_CMD_WRITE || wz) {
 		/*
 		 * A host that turned the volatile write cache off gets
 		 * write-through: Write Zeroes too (NVM 3.2.8: FUA applies).
@@ -78,11 +86,51 @@ static nvme_status_t check_dsm(const struct ctrl *c, const struct nvme_sqe *sqe,
 	return 0;
 }
 
-static bool op_for(uint8_t opc, enum be_op *op)
+/*
+ * Reservation commands (Base 7.2-7.5): Register and Acquire carry 16 bytes,
+ * Release 8, Report returns NUMD + 1 dwords (no more than MDTS).
+ */
+static nvme_status_t check_resv(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_t sgl_len,
+				struct io_plan *plan)
 {
+	uint64_t numd;
+
+	switch (sqe->opc) {
+	case NVME_CMD_RESV_REGISTER:
+	case NVME_CMD_RESV_ACQUIRE:
+		return sgl_len < 16 ? SC_SGL_LENGTH : 0;
+	case NVME_CMD_RESV_RELEASE:
+		return sgl_len < 8 ? SC_SGL_LENGTH : 0;
+	default:
+		numd = (uint64_t)sqe_dw(sqe->cdw10) + 1;
+		if (numd * 4 > c->t->p.mdts_bytes)
+			return SC_INVALID_FIELD;
+		plan->len = (uint32_t)(numd * 4 < sgl_len ? numd * 4 : sgl_len);
+		return 0;
+	}
+}
+
+static bool op_for(uint8_t opc, enum be_op *op, uint8_t *kind)
+{
+	*kind = IO_KIND_BE;
 	switch (opc) {
 	case NVME_CMD_READ:
 		*op = BE_OP_READ;
+		return true;
+	case NVME_CMD_COMPARE:
+		*op = BE_OP_READ;
+		*kind = IO_KIND_COMPARE;
+		return true;
+	case NVME_CMD_VERIFY:
+		*op = BE_OP_READ;
+		*kind = IO_KIND_VERIFY;
+		return true;
+	case NVME_CMD_RESV_REGISTER:
+	case NVME_CMD_RESV_REPORT:
+	case NVME_CMD_RESV_ACQUIRE:
+	case NVME_CMD_RESV_RELEASE:
+		*op = BE_OP_READ; /* unused */
+		*kind = IO_KIND_RESV;
 		return true;
 	case NVME_CMD_WRITE:
 		*op = BE_OP_WRITE;
@@ -108,14 +156,18 @@ nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_
 	nvme_status_t st;
 
 	memset(plan, 0, sizeof(*plan));
-	/* as nvmet_req_init: no fused commands; PSDT 01b (SGL) is what Fabrics uses */
-	if (NVMEV(NVME_SQE_FUSE, sqe->flags) != 0 ||
-	    NVMEV(NVME_SQE_PSDT, sqe->flags) != NVME_PSDT_SGL_MPTR_CONTIG)
+	/* PSDT 01b (SGL) is what Fabrics uses */
+	if (NVMEV(NVME_SQE_PSDT, sqe->flags) != NVME_PSDT_SGL_MPTR_CONTIG)
+		return SC_INVALID_FIELD;
+	/* Base 3.4.2: the one fused operation we have (FUSES) is Compare and Write */
+	plan->fuse = (uint8_t)NVMEV(NVME_SQE_FUSE, sqe->flags);
+	if ((plan->fuse == NVME_FUSE_FIRST && sqe->opc != NVME_CMD_COMPARE) ||
+	    (plan->fuse == NVME_FUSE_SECOND && sqe->opc != NVME_CMD_WRITE) || plan->fuse == 3)
 		return SC_INVALID_FIELD;
 	/* Base 3.7.2: after CC.EN 1 -> 0 nothing runs until re-enabled */
 	if (!atomic_load_explicit(&c->enabled, memory_order_relaxed))
 		return SC_CMD_SEQ;
-	if (!op_for(sqe->opc, &plan->op))
+	if (!op_for(sqe->opc, &plan->op, &plan->kind))
 		return SC_INVALID_OPC;
 	if (sqe->opc == NVME_CMD_FLUSH && nsid == NVME_NSID_ALL) {
 		/* every namespace (VWC bits 2:1 = 11b); plan->ns NULL says so */
@@ -132,11 +184,17 @@ nvme_status_t io_check(const struct ctrl *c, const struct nvme_sqe *sqe, uint32_
 	if (st)
 		return st;
 	/* NVM 3.3.1, as nvmet: anything that modifies a read-only namespace */
-	if (ns->read_only && sqe->opc != NVME_CMD_READ && sqe->opc != NVME_CMD_FLUSH)
+	if (ns->read_only && plan->kind == IO_KIND_BE && sqe->opc != NVME_CMD_READ &&
+	    sqe->opc != NVME_CMD_FLUSH)
 		return SC_WP;
 	switch (sqe->opc) {
 	case NVME_CMD_FLUSH:
 		return sgl_len != 0 ? SC_SGL_LENGTH : 0;
+	case NVME_CMD_RESV_REGISTER:
+	case NVME_CMD_RESV_REPORT:
+	case NVME_CMD_RESV_ACQUIRE:
+	case NVME_CMD_RESV_RELEASE:
+		return check_resv(c, sqe, sgl_len, plan);
 	case NVME_CMD_DSM:
 		return check_dsm(c, sqe, sgl_len, plan);
 	default:
@@ -162,6 +220,12 @@ nvme_status_t io_dsm_range(const struct ns *ns, const struct nvme_dsm_range *ran
  * -EOPNOTSUPP (a store that cannot zero or deallocate) is Invalid Command
  * Opcode, which the Linux host turns into BLK_STS_NOTSUPP and stops sending
  * that command (writing zeroes itself instead).
+ *
+ * A store that this target cannot reach while others may (an RBD cluster
+ * that does not answer within its timeout, or that has fenced this gateway:
+ * librbd's -ETIMEDOUT, -ESHUTDOWN = EBLOCKLISTED, -ENOTCONN) is Internal
+ * Path Error (Base 2.0, Figure 105, SCT 3h): a path error, which a
+ * multipath host retries on another path, and any host retries.
  */
 nvme_status_t io_errno_status(int err, enum be_op op)
 {
@@ -181,6 +245,11 @@ nvme_status_t io_errno_status(int err, enum be_op op)
 		return SC_INVALID_FIELD;
 	case -EOPNOTSUPP:
 		return SC_INVALID_OPC;
+	case -ETIMEDOUT:
+	case -ESHUTDOWN:
+	case -ENOTCONN:
+	case -ECONNREFUSED:
+		return NVME_SC(PATH, INTERNAL_PATH_ERROR);
 	default:
 		return NVME_SC(GENERIC, INTERNAL);
 	}

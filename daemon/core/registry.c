@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "range_lock.h"
+#include "resv_ns.h"
 
 /* 64-bit FNV-1a over the subsystem NQN, the NSID and a salt: stable IDs. */
 static uint64_t id_hash(const char *nqn, uint32_t nsid, uint64_t salt)
@@ -67,11 +69,15 @@ static unsigned int ilog2(uint64_t v)
 int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *nqn,
 		   const struct cfg_namespace *c, struct ns **out)
 {
+	struct be_ceph ceph = {
+		.conf = cfg->ceph_conf, .id = cfg->ceph_id, .keyring = cfg->ceph_keyring};
 	struct be_params bp = {.path = c->path,
 			       .ram_size = c->ram_size,
 			       .block_size = c->block_size,
 			       .read_only = c->read_only,
-			       .direct = c->direct};
+			       .direct = c->direct,
+			       .nqueues = t->nworkers, /* RBD: one image handle per worker */
+			       .ceph = &ceph};
 	struct ns *ns = calloc(1, sizeof(*ns));
 	char err[512];
 	int ret;
@@ -107,6 +113,16 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 		return -ENOMEM;
 	}
 	memset(ns->stats, 0, t->nworkers * sizeof(*ns->stats));
+	ns->resv = resv_ns_new();
+	ns->rl = range_lock_new();
+	if (ns->resv == NULL || ns->rl == NULL) {
+		resv_ns_free(ns->resv);
+		range_lock_free(ns->rl);
+		free(ns->stats);
+		be_close(&ns->be);
+		free(ns);
+		return -ENOMEM;
+	}
 	if (ns->be.kind == BE_BLOCK && c->block_size && c->block_size != ns->be.block_size)
 		log_warn("%s:%d: namespace %u: block_size = %u ignored: %s has %u-byte blocks",
 			 cfg->source, c->path_line, c->nsid, c->block_size, c->path,
@@ -114,7 +130,7 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	if (ns->be.forced_read_only)
 		log_warn("%s:%d: namespace %u: %s is a read-only device: serving it read-only",
 			 cfg->source, c->path_line, c->nsid, c->path);
-	if (c->direct && !ns->be.direct && !ns->be.ram)
+	if (c->direct && !ns->be.direct && (ns->be.kind == BE_FILE || ns->be.kind == BE_BLOCK))
 		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache", c->nsid,
 			 nqn, c->path);
 	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s, deallocate: %s", c->nsid,
@@ -141,6 +157,8 @@ void target_ns_close(struct target *t, struct ns *ns)
 		return;
 	if (!ns->released)
 		target_ns_release(t, ns);
+	resv_ns_free(ns->resv);
+	range_lock_free(ns->rl);
 	free(ns->stats);
 	free(ns);
 }
@@ -284,6 +302,7 @@ struct subsys *target_subsys_new(const struct cfg_subsystem *c, size_t nns)
 	snprintf(s->model, sizeof(s->model), "%s", c->model);
 	atomic_init(&s->nst, nt);
 	atomic_init(&s->hosts, h);
+	pthread_mutex_init(&s->resv_slot_lock, NULL);
 	return s;
 }
 

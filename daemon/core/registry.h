@@ -32,6 +32,7 @@
 #include "listener.h"
 #include "nvme_spec.h"
 #include "nvmf_spec.h"
+#include "resv.h"
 
 #define TARGET_MAX_WORKERS  256
 #define TARGET_MAX_CTRLS    1024
@@ -77,6 +78,11 @@ struct ns {
 	struct ns_stats *stats;	  /* [t->nworkers] */
 	struct smart_counts base; /* from the state file: the counters of earlier runs */
 	bool released;		  /* removed by a reload: its store is closed, counters kept */
+	/* reservations (resv_ns.h): the word the I/O path reads, the rest under a lock */
+	_Atomic uint64_t resv_word;
+	struct ns_resv *resv;
+	/* LBA range lock (range_lock.h): fused Compare and Write against writes */
+	struct range_lock *rl;
 };
 
 /* The namespace's ANA group (NVMe Base 2.0 8.1.2): as configured, 1 by default. */
@@ -121,8 +127,15 @@ struct subsys {
 	_Atomic(struct host_list *) hosts;
 	_Atomic(struct port_list *) ports; /* NULL: every I/O listener */
 	_Atomic bool removed;		   /* by a reload: its controllers are being killed */
-	_Atomic uint64_t err_entries;	   /* error log entries, ever (earlier runs' included) */
-	_Atomic uint64_t auth_failures;	   /* failed DH-HMAC-CHAP transactions (fabrics_auth.h) */
+	/*
+	 * Registered hosts' slots (bits of ns->resv_word): appended under
+	 * resv_slot_lock, never changed once published by resv_nslots.
+	 */
+	pthread_mutex_t resv_slot_lock;
+	_Atomic uint32_t resv_nslots;
+	uint8_t resv_slot_id[RESV_MAX_HOSTS][16];
+	_Atomic uint64_t err_entries;	/* error log entries, ever (earlier runs' included) */
+	_Atomic uint64_t auth_failures; /* failed DH-HMAC-CHAP transactions (fabrics_auth.h) */
 	_Atomic uint64_t auth_successes;
 };
 
@@ -193,7 +206,8 @@ struct target {
 	struct ctrl *ctrls[TARGET_MAX_CTRLS];
 	uint16_t next_cntlid;
 	_Atomic bool stopping;
-	struct limits limits;		  /* connections held, per address (conn_limits.h) */
+	char state_dir[4096]; /* reservations are kept here ("": not kept); main sets it */
+	struct limits limits; /* connections held, per address (conn_limits.h) */
 	struct auth_backoff auth_backoff; /* failed authentications, per address */
 };
 

@@ -9,6 +9,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "resv_ns.h"
 
 int ptrs_push(struct ptrs *v, void *p)
 {
@@ -40,6 +41,13 @@ static bool ns_cfg_same(const struct cfg_namespace *a, const struct cfg_namespac
 	       a->block_size == b->block_size && a->direct == b->direct &&
 	       a->has_uuid == b->has_uuid && (!a->has_uuid || memcmp(a->uuid, b->uuid, 16) == 0) &&
 	       a->ana_group == b->ana_group;
+}
+
+/* RBD namespaces reach their cluster through the [nvmfd] ceph_* keys. */
+static bool ceph_same(const struct cfg_config *a, const struct cfg_config *b)
+{
+	return strcmp(a->ceph_conf, b->ceph_conf) == 0 && strcmp(a->ceph_id, b->ceph_id) == 0 &&
+	       strcmp(a->ceph_keyring, b->ceph_keyring) == 0;
 }
 
 static bool hosts_same(const struct host_list *a, const struct host_list *b)
@@ -100,9 +108,10 @@ static int note_changed(struct sub_plan *sp, uint32_t nsid)
 	return 0;
 }
 
-static int open_ns(struct target *t, struct plan *pl, struct health *h, const char *nqn,
+static int open_ns(struct target *t, struct plan *pl, struct health *h, struct subsys *s,
 		   const struct cfg_namespace *cn, struct ns **out)
 {
+	const char *nqn = s->nqn;
 	int ret = target_ns_open(t, pl->cfg, nqn, cn, out);
 
 	if (ret)
@@ -114,7 +123,8 @@ static int open_ns(struct target *t, struct plan *pl, struct health *h, const ch
 	if (target_file_slot_take(t, *out) >= 0)
 		pl->files_added = true;
 	health_apply_ns(h, nqn, *out);
-	return 0;
+	/* its kept reservations; a damaged file fails the reload (nothing changes) */
+	return resv_ns_attach(t, s, *out);
 }
 
 /*
@@ -188,14 +198,16 @@ static int plan_kept(struct target *t, struct plan *pl, struct health *h, struct
 		const struct cfg_namespace *cn = &cs->ns[i];
 		struct ns *o = ns_table_find(old, cn->nsid);
 
-		if (o != NULL && ns_cfg_same(&o->cfg, cn)) {
+		/* an RBD namespace whose cluster settings changed is opened anew */
+		if (o != NULL && ns_cfg_same(&o->cfg, cn) &&
+		    (!cn->is_rbd || ceph_same(atomic_load(&t->cfg), pl->cfg))) {
 			nt->ns[nt->n++] = o;
 			ret = plan_resize(pl, sp, o);
 			if (ret)
 				return ret;
 			continue;
 		}
-		ret = open_ns(t, pl, h, s->nqn, cn, &nt->ns[nt->n]);
+		ret = open_ns(t, pl, h, s, cn, &nt->ns[nt->n]);
 		if (ret)
 			return ret;
 		nt->n++;
@@ -243,7 +255,7 @@ static int plan_new(struct target *t, struct plan *pl, struct health *h, struct 
 		return -ENOMEM;
 	nt = atomic_load(&sp->s->nst);
 	for (size_t i = 0; i < cs->nns; i++) {
-		ret = open_ns(t, pl, h, sp->s->nqn, &cs->ns[i], &nt->ns[nt->n]);
+		ret = open_ns(t, pl, h, sp->s, &cs->ns[i], &nt->ns[nt->n]);
 		if (ret)
 			return ret;
 		nt->n++;

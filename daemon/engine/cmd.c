@@ -35,9 +35,12 @@ static const uint16_t cmd_next[] = {
 	[CMD_AWAIT_H2C] = B(CMD_EXEC),
 	/* -> FREE: not started (a draining queue), never answered */
 	[CMD_EXEC] = B(CMD_EXEC) | B(CMD_NEED_BUF) | B(CMD_AWAIT_H2C) | B(CMD_BACKEND) |
-		     B(CMD_HELD) | B(CMD_TX) | B(CMD_FREE),
-	[CMD_BACKEND] = B(CMD_BACKEND) | B(CMD_TX),
-	[CMD_HELD] = B(CMD_TX),
+		     B(CMD_HELD) | B(CMD_TX) | B(CMD_FREE) | B(CMD_RANGE_WAIT),
+	/* -> HELD: a fused first half waits while its second writes */
+	[CMD_BACKEND] = B(CMD_BACKEND) | B(CMD_TX) | B(CMD_HELD),
+	/* -> EXEC / BACKEND: a fused half whose peer is ready (or failed) */
+	[CMD_HELD] = B(CMD_TX) | B(CMD_EXEC) | B(CMD_BACKEND) | B(CMD_RANGE_WAIT),
+	[CMD_RANGE_WAIT] = B(CMD_EXEC) | B(CMD_BACKEND) | B(CMD_TX),
 	[CMD_TX] = B(CMD_SENT),
 	[CMD_SENT] = B(CMD_FREE),
 };
@@ -95,6 +98,8 @@ void cmd_release(struct cmd *cmd)
 {
 	struct conn *c = cmd->conn;
 
+	if (cmd->fuse_peer != NULL || c->fuse_first == cmd)
+		cmd_fuse_detach(cmd);
 	if (cmd->outstanding) {
 		cmd->outstanding = false;
 		c->nr_outstanding--;
@@ -160,6 +165,8 @@ void cmd_complete(struct cmd *cmd)
 {
 	struct conn *c = cmd->conn;
 
+	if (cmd->fuse_peer != NULL || c->fuse_first == cmd)
+		cmd_fuse_detach(cmd);
 	if (cmd->status != 0) {
 		conn_dbg(c, "cid %u opcode %#x: %s", le16toh(cmd->sqe.cid), cmd->sqe.opc,
 			 nvme_status_str_ctx(cmd->status,
@@ -204,8 +211,9 @@ static nvme_status_t check_sgl(struct cmd *cmd)
 	uint32_t len = le32toh(sgl->length), icd_max;
 	uint8_t opc = cmd->sqe.opc;
 
+	/* fused commands on I/O queues only (io_check checks which) */
 	if (!cmd->fabrics && (NVMEV(NVME_SQE_PSDT, cmd->sqe.flags) != NVME_PSDT_SGL_MPTR_CONTIG ||
-			      NVMEV(NVME_SQE_FUSE, cmd->sqe.flags) != 0))
+			      (NVMEV(NVME_SQE_FUSE, cmd->sqe.flags) != 0 && c->qid == 0)))
 		return NVME_SC_DNR(GENERIC, INVALID_FIELD);
 	if (cmd->fabrics) /* FCTYPE bits 1:0 give a Fabrics command's direction */
 		opc = ((const struct nvmf_fabrics_cmd *)(const void *)&cmd->sqe)->fctype;
@@ -260,10 +268,14 @@ static void r2t_queue(struct cmd *cmd)
 	conn_tx_cmd(c, cmd);
 }
 
-/* A RAM write completes inside cmd_exec(): it may read its staged data. */
+/*
+ * A RAM write completes inside cmd_exec(): it may read its staged data
+ * (unless it waits there: a fused half or the range lock, cmd_icd_keep()).
+ */
 static bool icd_stays_staged(const struct cmd *cmd)
 {
-	return cmd->io && cmd->plan.op == BE_OP_WRITE && cmd->plan.ns->be.kind == BE_RAM;
+	return cmd->io && cmd->plan.op == BE_OP_WRITE && cmd->plan.kind == IO_KIND_BE &&
+	       cmd->plan.fuse == NVME_FUSE_NONE && cmd->plan.ns->be.kind == BE_RAM;
 }
 
 /* Staged in-capsule data into the command's own buffer (before the staging buffer is reused). */
@@ -273,6 +285,12 @@ static void icd_unstage(struct cmd *cmd, bool copy)
 		memcpy(cmd->buf->p, cmd->data, cmd->icd_len);
 	cmd->data = cmd->buf->p;
 	cmd->icd_staged = false;
+}
+
+void cmd_icd_keep(struct cmd *cmd)
+{
+	if (cmd->icd_staged && cmd->buf != NULL)
+		icd_unstage(cmd, true);
 }
 
 /* Which queue may run it, in which state (sequence, opcode), then its data. */
@@ -333,6 +351,9 @@ static void cmd_start(struct cmd *cmd)
 			st = cmd_io_check(cmd);
 		}
 	}
+	/* Base 3.4.2: fused halves are adjacent; any I/O command ends a wait */
+	if (c->qid != 0 && !cmd->fabrics && c->connected)
+		st = cmd_fuse_arrived(cmd, st);
 	if (st != 0) {
 		cmd_complete_status(cmd, st);
 		return;

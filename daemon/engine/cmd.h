@@ -6,6 +6,9 @@
  *   RX_ICD ------.                      (in-capsule data arriving)
  *   NEW -> [NEED_BUF] -> AWAIT_H2C -> EXEC -> [BACKEND] -> TX -> SENT -> free
  *                         (R2T sent)         (held AER: HELD)
+ *                                            (a fused half waiting for the
+ *                                             other: HELD; the LBA range
+ *                                             lock: RANGE_WAIT)
  *
  * Commands are allocated per connection (kept on a free list, at most the
  * queue size outstanding), found by slot index: the slot is the R2T's
@@ -43,15 +46,16 @@ struct conn;
 
 enum cmd_state {
 	CMD_FREE = 0,
-	CMD_NEW,       /* allocated for a CapsuleCmd just received */
-	CMD_RX_ICD,    /* its in-capsule data is being received */
-	CMD_NEED_BUF,  /* waiting for a data buffer (worker's wait queue) */
-	CMD_AWAIT_H2C, /* R2T queued or sent; H2CData expected */
-	CMD_EXEC,      /* being executed (admin) */
-	CMD_BACKEND,   /* backend I/O in flight */
-	CMD_HELD,      /* an Asynchronous Event Request, completed by the controller */
-	CMD_TX,	       /* its answer is queued for sending */
-	CMD_SENT,      /* its last PDU is in a send batch not yet released */
+	CMD_NEW,	/* allocated for a CapsuleCmd just received */
+	CMD_RX_ICD,	/* its in-capsule data is being received */
+	CMD_NEED_BUF,	/* waiting for a data buffer (worker's wait queue) */
+	CMD_AWAIT_H2C,	/* R2T queued or sent; H2CData expected */
+	CMD_EXEC,	/* being executed (admin) */
+	CMD_BACKEND,	/* backend I/O in flight */
+	CMD_HELD,	/* an Asynchronous Event Request, completed by the controller */
+	CMD_TX,		/* its answer is queued for sending */
+	CMD_SENT,	/* its last PDU is in a send batch not yet released */
+	CMD_RANGE_WAIT, /* waiting for its LBA range (worker's range_wait list) */
 };
 
 /* What the next PDU of a command in the connection's TX queue is. */
@@ -99,6 +103,16 @@ struct cmd {
 	nvme_status_t status;
 	uint32_t dw0, dw1;
 	uint64_t err_lba; /* for the error log entry of a failed command */
+	/* fused Compare and Write (Base 3.4.2): the other half, once paired */
+	struct cmd *fuse_peer;
+	bool fuse_ready;   /* its data is in: it may run when its peer is */
+	bool fuse_failed;  /* the pair cannot run: complete with fuse_status */
+	bool fuse_running; /* the pair has started (the range is locked) */
+	bool rl_held;	   /* holds its LBA range in plan.ns->rl */
+	bool rl_excl;	   /* ... exclusively (the fused pair, held by the first) */
+	nvme_status_t fuse_status;
+	uint8_t *scratch;	 /* Compare / Verify: where the blocks are read (malloc) */
+	uint64_t rl_off, rl_len; /* the range held or wanted */
 	/* ---- not cleared per command (see above) ---- */
 	struct nvme_sqe sqe;
 	struct io_plan plan;
@@ -110,6 +124,7 @@ struct cmd {
 	uint64_t rng_off;  /* DSM: what is left of the current range */
 	uint64_t rng_left;
 	int be_res;
+	uint64_t resv_mark; /* resv_ns_mark() at arrival (cmd_io_check) */
 };
 
 #define CMD_CLEAR_END offsetof(struct cmd, sqe)
@@ -178,5 +193,17 @@ void cmd_exec(struct cmd *cmd);
 /* Plan an I/O command before its data moves (io_check). 0 or the status. */
 nvme_status_t cmd_io_check(struct cmd *cmd);
 void cmd_io_exec(struct cmd *cmd);
+/* A command of the worker's range_wait list tries its LBA range again. */
+void cmd_io_resume(struct cmd *cmd);
+/*
+ * Fused commands (cmd.c calls these as commands arrive, in order): pair a
+ * second half with the first that waits on c, or fail the halves that
+ * have no partner. A half that is completed before its pair ran takes
+ * its peer down with it (cmd_complete).
+ */
+nvme_status_t cmd_fuse_arrived(struct cmd *cmd, nvme_status_t st);
+void cmd_fuse_detach(struct cmd *cmd);
+/* Staged in-capsule data into the command's own buffer: it is going to wait. */
+void cmd_icd_keep(struct cmd *cmd);
 /* The backend CQE router (OP_BE). */
 void cmd_be_cqe(struct cmd *cmd, int res);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "range_lock.h"
 #include "byteorder.h"
 #include "epoch.h"
 
@@ -500,6 +501,11 @@ static void drop_work(struct conn *c)
 		if (cmd->st == CMD_NEED_BUF) {
 			worker_buf_unwait(c->w, cmd);
 			cmd_set_state(cmd, CMD_TX); /* dropped; freed with the connection */
+		} else if (cmd->st == CMD_RANGE_WAIT) {
+			worker_range_unwait(c->w, cmd);
+			if (cmd->rl_excl) /* its claim on the range goes too */
+				range_lock_cancel(cmd->plan.ns->rl, cmd->rl_off, cmd->rl_len);
+			cmd_set_state(cmd, CMD_TX);
 		}
 	}
 	if (c->ctrl == NULL)
@@ -552,6 +558,9 @@ static void conn_free(struct conn *c)
 
 		if (cmd->st == CMD_NEED_BUF)
 			worker_buf_unwait(w, cmd);
+		if (cmd->st == CMD_RANGE_WAIT)
+			worker_range_unwait(w, cmd);
+		free(cmd->scratch);
 		if (cmd->buf != NULL) {
 			bufpool_put(&w->pool, cmd->buf);
 			returned = true;

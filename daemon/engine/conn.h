@@ -123,8 +123,9 @@ struct conn {
 	bool recv_armed;
 	bool recv_direct; /* the armed recv places payload bytes */
 	uint32_t recv_want;
-	unsigned int rx_pause; /* RXP_* */
-	struct cmd *rx_cmd;    /* the command whose in-capsule data is arriving */
+	unsigned int rx_pause;	/* RXP_* */
+	struct cmd *rx_cmd;	/* the command whose in-capsule data is arriving */
+	struct cmd *fuse_first; /* a fused first half waiting for its second (Base 3.4.2) */
 	/* on a TCP_RX_HEADER: the staged bytes that follow the header (cmd.c) */
 	const uint8_t *rx_staged;
 	uint32_t rx_staged_len;

@@ -123,6 +123,38 @@ void worker_buf_unwait(struct worker *w, struct cmd *cmd)
 	cmd->wait_next = NULL;
 }
 
+void worker_range_wait(struct worker *w, struct cmd *cmd)
+{
+	cmd->wait_next = w->range_wait;
+	w->range_wait = cmd;
+}
+
+void worker_range_unwait(struct worker *w, struct cmd *cmd)
+{
+	struct cmd **pp = &w->range_wait;
+
+	while (*pp != NULL && *pp != cmd)
+		pp = &(*pp)->wait_next;
+	if (*pp != NULL)
+		*pp = cmd->wait_next;
+	cmd->wait_next = NULL;
+}
+
+/* Every waiter tries its range again (cmd_io_resume parks it again if it must). */
+static void retry_range_waiters(struct worker *w)
+{
+	struct cmd *list = w->range_wait;
+
+	w->range_wait = NULL;
+	while (list != NULL) {
+		struct cmd *cmd = list;
+
+		list = cmd->wait_next;
+		cmd->wait_next = NULL;
+		cmd_io_resume(cmd);
+	}
+}
+
 void worker_buf_returned(struct worker *w)
 {
 	w->buf_returned = true;
@@ -223,6 +255,9 @@ static void handle_cqe(struct worker *w, const struct io_uring_cqe *cqe)
 	case OP_BE:
 		cmd_be_cqe(p, cqe->res);
 		break;
+	case OP_BE_EVENT:
+		be_event_complete(p, cqe->res);
+		break;
 	case OP_MSG:
 		if (p == NULL)
 			begin_stop(w);
@@ -250,6 +285,9 @@ static void tick(struct worker *w)
 			accept_arm(wl);
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
+		/* reservation notifications other workers posted (ctrl_post_resv) */
+		if (c->qid == 0 && c->ctrl != NULL && !c->closing)
+			ctrl_deliver_posted(c->ctrl);
 		conn_tick(c);
 	}
 	if (w->buf_wait != NULL) /* e.g. after a failed malloc: nothing else wakes them */
@@ -346,6 +384,11 @@ void worker_run(struct worker *w)
 		ts.tv_nsec = (wait_ms % 1000) * 1000000;
 		if (w->spin_ns != 0 && !w->stopping && spin_for_events(w))
 			ts.tv_sec = ts.tv_nsec = 0;
+		if (w->range_wait != NULL &&
+		    (ts.tv_sec != 0 || ts.tv_nsec > WORKER_RANGE_RETRY_US * 1000)) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = WORKER_RANGE_RETRY_US * 1000;
+		}
 		/* with no spin budget left, time the sleep: a short one restores it */
 		slept_ns = w->spin_ns == 0 && w->spin_max_ns != 0 ? clock_mono_ns() : 0;
 		ret = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
@@ -363,6 +406,8 @@ void worker_run(struct worker *w)
 		io_uring_cq_advance(&w->ring, n);
 		if (w->buf_returned)
 			retry_buf_waiters(w);
+		if (w->range_wait != NULL)
+			retry_range_waiters(w);
 		if (w->now_ms >= w->next_tick_ms)
 			tick(w);
 		else if (w->stopping)

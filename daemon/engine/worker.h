@@ -15,7 +15,8 @@
  * struct tx_batch, struct cmd, struct wlistener) is at least 8-byte
  * aligned, so the low 3 bits carry an op_tag saying what the pointer is and
  * which completion handler runs (worker.c, handle_cqe()). The backend puts
- * the same value on every SQE of one be_io (OP_BE | cmd).
+ * the same value on every SQE of one be_io (OP_BE | cmd), and OP_BE_EVENT
+ * on SQEs of its own that complete several be_ios at once (be_event_complete).
  *
  * Thread contexts: workers_start() / workers_stop() are called by main;
  * everything else runs on the worker that owns the object.
@@ -66,6 +67,7 @@ enum op_tag {
 	OP_BE = 4,	 /* struct cmd: a backend SQE of cmd->bio */
 	OP_MSG = 5,	 /* MSG_RING received: struct conn handed over, NULL = stop */
 	OP_MSG_SENT = 6, /* our MSG_RING handing struct conn over has completed */
+	OP_BE_EVENT = 7, /* the backend's own event (an RBD handle's eventfd read) */
 	OP_TAG_MASK = 7,
 };
 
@@ -132,7 +134,8 @@ struct worker {
 	struct conn *tx_pending; /* connections with PDUs to send (singly linked) */
 	struct cmd *buf_wait;	 /* commands waiting for a data buffer (FIFO) */
 	struct cmd **buf_wait_tail;
-	bool buf_returned; /* a buffer came back: retry the waiters */
+	struct cmd *range_wait; /* commands waiting for the LBA range lock (range_lock.h) */
+	bool buf_returned;	/* a buffer came back: retry the waiters */
 
 	bool stopping;
 	int64_t stop_grace_ms; /* in-flight commands may finish until then */
@@ -181,6 +184,14 @@ bool worker_stopping(const struct worker *w);
 void worker_buf_wait(struct worker *w, struct cmd *cmd);
 void worker_buf_unwait(struct worker *w, struct cmd *cmd);
 void worker_buf_returned(struct worker *w);
+/*
+ * A command waits for its LBA range (held by a command of any worker):
+ * tried again on every pass of the loop, which sleeps at most
+ * WORKER_RANGE_RETRY_US while one waits. Unwait: its connection closes.
+ */
+#define WORKER_RANGE_RETRY_US 50
+void worker_range_wait(struct worker *w, struct cmd *cmd);
+void worker_range_unwait(struct worker *w, struct cmd *cmd);
 
 /* This connection has PDUs to send: flushed once per loop iteration. */
 void worker_tx_schedule(struct worker *w, struct conn *c);

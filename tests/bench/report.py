@@ -26,7 +26,8 @@ SPDK = {
     ("sr128k-qd16", "hd"): (5.9e9 / 131072, 5.9e9, 0.96),
 }
 ORDER = ["rr4k-qd1", "rr4k-qd32", "rr4k-qd128", "rw4k-qd32", "sr128k-qd16", "sw128k-qd16",
-         "file-rr4k-qd32", "file-sw128k-qd16"]
+         "file-rr4k-qd32", "file-sw128k-qd16", "rbd-rr4k-qd32", "rbd-rw4k-qd32",
+         "rbd-sr128k-qd16", "rbd-sw128k-qd16"]
 
 
 def med(xs):
@@ -156,6 +157,28 @@ def main():
                 and m["busy_poll"] != "0" and "p99_over_pingpong_p99" in m):
             md.append(f"QD1 4K read p99 / bare round-trip p99, {m['client']} client: "
                       f"{m['p99_over_pingpong_p99']:.2f} (p50 ratio {m['p50_over_pingpong_p50']:.2f}).")
+    # RBD: the gateway against librbd on the same image in the same run
+    rbdb = {}
+    for r in recs:
+        if r["kind"] == "rbd_bench":
+            rbdb.setdefault(r["row"], []).append(r["iops"])
+    rbd_rows = [m for m in rows if m["row"] in rbdb]
+    if rbd_rows:
+        md += ["", "RBD (a throwaway single-node cluster, one memstore OSD on the same CPUs: "
+               "absolute figures say little, the ratio is the gateway's cost): nvmfd (one "
+               "worker) serving the image to nvmf-perf, beside `rbd bench` (librbd, cache "
+               "off, threads = queue depth) on the same image, medians:", "",
+               "| row | nvmfd IOPS | rbd bench IOPS | nvmfd / rbd bench | nvmfd p99 us "
+               "| target cores |", "|---|---|---|---|---|---|"]
+        for m in rbd_rows:
+            rb = med(rbdb[m["row"]])
+            m["rbd_bench_iops"] = rb
+            m["over_rbd_bench"] = m["iops"] / rb if rb and m["iops"] else None
+            md.append("| " + " | ".join([
+                m["row"], f(m["iops"]), f(rb), f(m["over_rbd_bench"], "{:.2f}"),
+                f(m["lat_us"]["p99"], "{:.0f}"), f(m["target_cores"], "{:.2f}")]) + " |")
+        res["rbd_bench_iops"] = {k: med(v) for k, v in rbdb.items()}
+        json.dump(res, open(a.out + ".json", "w"), indent=1)
     errs = sum(m["errors"] for m in rows)
     md.append(f"Failed commands over all runs: {errs}.")
     open(a.out + ".md", "w").write("\n".join(md) + "\n")

@@ -26,6 +26,15 @@
 # 5. With SPDK_DIR set to an SPDK build: nvmfd and SPDK's nvmf_tgt side by
 #    side, both driven by spdk_nvme_perf (spdk_side_by_side.py; RUNS rounds
 #    of SECS seconds, alternating), written to OUTDIR/spdk-DATE.{md,json}.
+# 6. RBD (where Ceph, mini-ceph and an RBD-enabled build are there): a
+#    throwaway single-node cluster (../shared/tools/mini-ceph, memstore OSD,
+#    on these same CPUs), a 256 MiB image filled once, nvmfd (one worker,
+#    pinned as above) serving it; 4 KiB random read / write QD 32 and 128 KiB
+#    sequential read / write QD 16 through nvmfd, each beside `rbd bench`
+#    (librbd straight, cache off as nvmfd has it, pinned to nvmf-perf's CPU)
+#    with the same pattern, threads = queue depth, in the same run: the
+#    gateway's cost is the ratio. With the OSD on the same two CPUs the
+#    absolute figures say little about a real cluster.
 # Output: OUTDIR/bench-DATE.md (Markdown table) and OUTDIR/bench-DATE.json,
 # also copied to OUTDIR/latest.{md,json}.
 #
@@ -34,7 +43,9 @@
 # WORKERS ("1 all"), DIGESTS ("none hd"), CLIENTS ("sleep poll": the
 # polling client runs with one worker only), BUSY_POLL_OFF (1: the pass
 # with the target's busy-poll off; 0 skips it), CPU_TARGET (0), CPU_CLIENT (1),
-# PERF_ARGS (more nvmf-perf options for every run).
+# PERF_ARGS (more nvmf-perf options for every run), RBD_BENCH (auto: step 6
+# where it can run; 0: never; only: iperf3, pingpong and step 6 only),
+# MINI_CEPH (the mini-ceph script).
 # iperf3 comes from Debian: apt-get install -y iperf3 (the bench asks apt
 # itself when it is missing and it runs as root).
 set -euo pipefail
@@ -66,9 +77,12 @@ mkdir -p "$out"
 work=$(mktemp -d /dev/shm/nvmfd-bench.XXXXXX)
 raw=$work/raw.jsonl
 : >"$raw"
-dpid=''
+dpid='' cephdir=''
+RBD_BENCH=${RBD_BENCH:-auto}
+mc=${MINI_CEPH:-$src/../shared/tools/mini-ceph/mini-ceph}
 cleanup() {
 	[[ -n $dpid ]] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+	[[ -n $cephdir ]] && "$mc" stop "$cephdir" >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -178,6 +192,7 @@ for wk in $WORKERS; do
 	passes+=("$wk:50us")
 	[[ $wk == 1 && $BUSY_POLL_OFF == 1 && " $CLIENTS " == *" poll "* ]] && passes+=("1:0")
 done
+[[ $RBD_BENCH == only ]] && passes=()
 for pass in "${passes[@]}"; do
 	wk=${pass%%:*} bp=${pass#*:}
 	nw=$wk
@@ -222,6 +237,88 @@ for pass in "${passes[@]}"; do
 	fi
 	stop_target
 done
+
+# --- RBD: nvmfd on an image beside rbd bench on the same image --------------------
+# name nvmf-perf-workload io_size qd, then rbd bench's type, pattern, io size and
+# total bytes (rbd takes bytes)
+RBD_MATRIX=(
+	"rbd-rr4k-qd32 randread 4k 32 read rand 4096 67108864"
+	"rbd-rw4k-qd32 randwrite 4k 32 write rand 4096 67108864"
+	"rbd-sr128k-qd16 read 128k 16 read seq 131072 536870912"
+	"rbd-sw128k-qd16 write 128k 16 write seq 131072 536870912"
+)
+rbd_why=''
+if [[ $RBD_BENCH == 0 ]]; then rbd_why="RBD_BENCH=0"
+elif [[ ! -x $mc ]]; then rbd_why="no mini-ceph at $mc"
+elif ! command -v ceph-mon >/dev/null || ! command -v rbd >/dev/null; then rbd_why="Ceph is not installed"
+elif ! grep -q 'NVMFD_HAVE_RBD' "$bdir/build.ninja"; then rbd_why="nvmfd built without librbd"
+fi
+if [[ -z $rbd_why ]]; then
+	say "rbd: starting a throwaway Ceph cluster"
+	mp=$(python3 -c 'import socket
+for b in range(41000, 60000, 2):
+    try:
+        s1 = socket.socket(); s1.bind(("127.0.0.1", b))
+        s2 = socket.socket(); s2.bind(("127.0.0.1", b + 1))
+        s1.close(); s2.close(); print(b); break
+    except OSError:
+        pass')
+	cc_out=$(MON_PORT=$mp IMG_SIZE=256M IMG=bench "$mc" start 2>"$work/mini-ceph.log") ||
+		{ cat "$work/mini-ceph.log" >&2; rbd_why="mini-ceph failed to start"; }
+fi
+if [[ -z $rbd_why ]]; then
+	ceph_conf=${cc_out##*CEPH_CONF=}
+	cephdir=$(dirname "$ceph_conf")
+	P_IO=$(port)
+	cat >"$work/nvmfd-rbd.ini" <<EOF
+[nvmfd]
+listen = 127.0.0.1:$P_IO
+discovery_listen = none
+workers = 1
+state_dir = $work
+queue_depth = 256
+ceph_conf = $ceph_conf
+
+[subsystem $SUB]
+allow_host = any
+
+[namespace $SUB 1]
+path = rbd:rbd/bench
+block_size = 4096
+EOF
+	taskset -c "$CT" "$nvmfd" -c "$work/nvmfd-rbd.ini" >"$work/nvmfd.log" 2>&1 &
+	dpid=$!
+	for _ in $(seq 100); do
+		timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_IO" 2>/dev/null && break
+		sleep 0.1
+	done
+	say "rbd: target pid $dpid; filling the image"
+	"$perf" -n 1 -w write -o 128k -q 16 -t 0.001 --fill -c "$CC_" "127.0.0.1:$P_IO" "$SUB" >/dev/null
+	for row in "${RBD_MATRIX[@]}"; do
+		read -r name wl bs qd rtype rpat rsize rtotal <<<"$row"
+		[[ $ROWS == all || " $ROWS " == *" $name "* ]] || continue
+		for r in $(seq "$RUNS"); do
+			say "$name nvmfd run $r/$RUNS"
+			j=$("$perf" --json -n 1 -w "$wl" -o "$bs" -q "$qd" -P 1 -c "$CC_" -t "$SECS" \
+				-a "$WARMUP" "${perf_args[@]}" --target-pid "$dpid" "127.0.0.1:$P_IO" "$SUB" |
+				tr -d '\n') || say "  run failed"
+			[[ -n $j ]] && echo "{\"kind\": \"perf\", \"row\": \"$name\", \"workers\": 1, \"busy_poll\": \"50us\", \"client\": \"sleep\", \"digests\": \"none\", \"r\": $j}" >>"$raw"
+			say "$name rbd bench run $r/$RUNS"
+			# its last line: "elapsed: S  ops: N  ops/sec: X  bytes/sec: ..."
+			ops=$(taskset -c "$CC_" rbd -c "$ceph_conf" bench --rbd-cache=false \
+				--io-type "$rtype" --io-pattern "$rpat" --io-size "$rsize" \
+				--io-threads "$qd" --io-total "$rtotal" rbd/bench 2>"$work/rbd-bench.err" |
+				sed -n 's/.*ops\/sec: *\([0-9.]*\).*/\1/p' | tail -1) || true
+			[[ -z $ops ]] && say "  rbd bench failed: $(tail -n 1 "$work/rbd-bench.err")"
+			[[ -n $ops ]] && echo "{\"kind\": \"rbd_bench\", \"row\": \"$name\", \"io_size\": \"$bs\", \"iops\": $ops}" >>"$raw"
+		done
+	done
+	stop_target
+	"$mc" stop "$cephdir" >/dev/null 2>&1
+	cephdir=''
+else
+	say "rbd: skipped ($rbd_why)"
+fi
 
 iperf_samples end
 

@@ -18,6 +18,12 @@ with the number of runs, RUNS = 3 by default); acknowledged writes not yet
 flushed are counted too (a process kill keeps them in the page cache, so
 they should survive as well, but only the durable ones are required).
 
+With DURABILITY_BACKEND=rbd (run under tests/lib/with-ceph.sh, which sets
+CEPH_CONF) the namespace is a 64 MiB RBD image instead, and after each
+kill -9 every block is read back through librbd (`rbd export`), not
+through nvmfd: what the cluster holds is what another gateway would serve.
+Without a cluster that variant skips, saying why.
+
 Prints TAP; exit 0 / 1, or 77 (skip) without nvmfd.
 """
 import hashlib
@@ -25,6 +31,7 @@ import os
 import random
 import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -44,10 +51,23 @@ NBLOCKS = 16384
 QD = 32
 MAGIC = b"NVMFDDUR"
 
+RBD = os.environ.get("DURABILITY_BACKEND") == "rbd"
+CEPH_CONF = os.environ.get("CEPH_CONF", "")
+if RBD and (os.environ.get("NVMFD_CEPH_SKIP") or not CEPH_CONF):
+    print("1..0 # SKIP %s" % (os.environ.get("NVMFD_CEPH_SKIP") or
+                              "no Ceph cluster (CEPH_CONF unset; tests/lib/with-ceph.sh)"))
+    sys.exit(77)
+
 work = tempfile.mkdtemp(prefix="nvmfd-durability.", dir="/var/tmp")
-path = os.path.join(work, "ns.img")
-with open(path, "wb") as f:
-    f.truncate(NBLOCKS * BS)
+if RBD:
+    IMAGE = "rbd/durability-%d" % os.getpid()
+    path = "rbd:" + IMAGE
+    subprocess.run(["rbd", "-c", CEPH_CONF, "create", "--size", "%dK" % (NBLOCKS * BS // 1024),
+                    "--image-feature", "layering", IMAGE], check=True)
+else:
+    path = os.path.join(work, "ns.img")
+    with open(path, "wb") as f:
+        f.truncate(NBLOCKS * BS)
 rng = random.Random(int(os.environ.get("DURABILITY_SEED", "0")) or None)
 
 
@@ -70,8 +90,31 @@ def parse(b, lba):
 
 
 def conf(port, dport, direct):
+    if RBD:
+        return nvmfd_ini(port, dport, work, subsystem(SUB, ns(1, path, block_size=4096)),
+                         ceph_conf=CEPH_CONF)
     return nvmfd_ini(port, dport, work,
                      subsystem(SUB, ns(1, path, block_size=4096, direct=bool(direct))))
+
+
+class RbdExport:
+    """The image as librbd reads it (rbd export), with io.read()'s interface."""
+
+    def __init__(self):
+        out = os.path.join(work, "export.img")
+        if os.path.exists(out):
+            os.unlink(out)
+        subprocess.run(["rbd", "-c", CEPH_CONF, "export", "--no-progress", IMAGE, out],
+                       check=True)
+        with open(out, "rb") as f:
+            self.data = f.read()
+        os.unlink(out)
+
+    def read(self, lba, n, bs):
+        return 0, self.data[lba * bs:(lba + n) * bs]
+
+    def close(self):
+        pass
 
 
 # per LBA: the generation that must be there at least, and those issued since
@@ -144,8 +187,11 @@ def write_job(io, seconds):
 
 def verify(port):
     """Read every block back: (durable checked, durable lost, acked lost, details)."""
-    a = admin_up(port, SUB, HOST)
-    io = io_up(port, a)
+    if RBD:
+        a = io = RbdExport()
+    else:
+        a = admin_up(port, SUB, HOST)
+        io = io_up(port, a)
     lost, lost_acked, checked, bad = 0, 0, 0, []
     per = 32
     for base in range(0, NBLOCKS, per):
@@ -183,7 +229,7 @@ port, dport = free_ports(2)
 total_checked = total_lost = total_lost_acked = 0
 total_w = total_f = total_fua = 0
 for run in range(1, RUNS + 1):
-    direct = run % 2 == 1
+    direct = run % 2 == 1 and not RBD
     try:
         d = Daemon(NVMFD, work, conf(port, dport, direct), port, "run%d" % run)
         a = admin_up(port, SUB, HOST)
@@ -201,19 +247,23 @@ for run in range(1, RUNS + 1):
     total_w, total_f, total_fua = total_w + n_w, total_f + n_f, total_fua + n_fua
     check("run %d (%s): kill -9 after %.2f s in the middle of writing (%d commands sent, "
           "%d Flushes and %d FUA writes acknowledged)"
-          % (run, "O_DIRECT" if direct else "buffered", delay, n_w, n_f, n_fua),
+          % (run, "RBD" if RBD else "O_DIRECT" if direct else "buffered", delay, n_w, n_f,
+             n_fua),
           not d.alive() and n_w > QD)
     try:
+        if RBD:  # through librbd, no gateway in between
+            checked, lost, lost_acked, bad = verify(port)
         d2 = Daemon(NVMFD, work, conf(port, dport, direct), port, "verify%d" % run)
-        checked, lost, lost_acked, bad = verify(port)
-    except (Closed, OSError) as e:
+        if not RBD:
+            checked, lost, lost_acked, bad = verify(port)
+    except (Closed, OSError, subprocess.CalledProcessError) as e:
         check("run %d: restart and read back" % run, False, repr(e))
         break
     total_checked += checked
     total_lost += lost
     total_lost_acked += lost_acked
-    check("run %d: %d blocks with durable writes read back intact, %d lost"
-          % (run, checked, lost), lost == 0 and checked > 0, "; ".join(bad[:5]))
+    check("run %d: %d blocks with durable writes read back intact%s, %d lost"
+          % (run, checked, " through librbd" if RBD else "", lost), lost == 0 and checked > 0, "; ".join(bad[:5]))
     rc = d2.stop()
     check("run %d: the restarted daemon stops cleanly" % run, rc == 0 and not d2.sanitizer_lines(),
           "exit %s" % rc)
@@ -223,4 +273,7 @@ print("# durability: %d runs, %d writes and flushes sent, %d Flushes and %d FUA 
       "blocks lost: %d" % (RUNS, total_w, total_f, total_fua, total_checked, total_lost,
                            total_lost_acked))
 check("durable writes lost over %d kill -9 runs: 0" % RUNS, total_lost == 0, "%d" % total_lost)
+if RBD:
+    subprocess.run(["rbd", "-c", CEPH_CONF, "rm", "--no-progress", IMAGE], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # watched until timeout
 done(work)

@@ -341,10 +341,11 @@ class Queue:
 
     # ---- Fabrics (oF 3) ----
     def start_connect(self, subnqn, hostnqn=HOSTNQN, qid=0, sqsize=31, cntlid=0xFFFF, kato=0,
-                      cattr=0, recfmt=0, cid=None):
-        """Send a Connect; its CID."""
+                      cattr=0, recfmt=0, cid=None, hostid=None):
+        """Send a Connect (hostid: the 16-byte Host Identifier, HOSTID unless given); its CID."""
         self.subnqn, self.hostnqn = _b(subnqn), _b(hostnqn)
-        data = HOSTID + struct.pack("<H", cntlid) + b"\0" * 238
+        self.hostid = HOSTID if hostid is None else hostid
+        data = self.hostid + struct.pack("<H", cntlid) + b"\0" * 238
         data += self.subnqn.ljust(256, b"\0") + self.hostnqn.ljust(256, b"\0") + b"\0" * 256
         tail = struct.pack("<HHHBBI", recfmt, qid, sqsize, cattr, 0, kato)
         return self.cmd(0x7F, cid, fctype=1, icd=data, tail=tail)
@@ -435,12 +436,12 @@ class Queue:
         return st, d
 
 
-def admin_up(port, subnqn, hostnqn=HOSTNQN, kato=0, queues=4, **qkw):
+def admin_up(port, subnqn, hostnqn=HOSTNQN, kato=0, queues=4, hostid=None, **qkw):
     """An enabled controller's admin queue (Connect, CC.EN), with queues I/O queues
     granted (0: none asked, as a discovery controller has none)."""
     a = Queue(port, **qkw)
     a.icreq()
-    st, _ = a.connect(subnqn, hostnqn, kato=kato)
+    st, _ = a.connect(subnqn, hostnqn, kato=kato, hostid=hostid)
     if st != 0:
         a.close()
         raise Closed("admin Connect: status %#x" % st)
@@ -459,7 +460,7 @@ def io_up(port, a, qid=1, sqsize=127, cattr=0, **qkw):
     q = Queue(port, **qkw)
     q.icreq()
     st, _ = q.connect(a.subnqn, a.hostnqn, qid=qid, sqsize=sqsize, cntlid=a.cntlid,
-                      cattr=cattr)
+                      cattr=cattr, hostid=a.hostid)
     if st != 0:
         q.close()
         raise Closed("I/O Connect (qid %d): status %#x" % (qid, st))

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "range_lock.h"
+#include "resv_ns.h"
 #include "t_sqe.h"
 
 static void ns_init(struct t_fixture *f, int i, uint32_t nsid, uint64_t blocks, uint32_t shift,
@@ -28,6 +30,10 @@ static void ns_init(struct t_fixture *f, int i, uint32_t nsid, uint64_t blocks, 
 		ns->eui64[k] = (uint8_t)(0x40 + nsid + k);
 	ns->stats = f->stats[i];
 	ns->file_slot = -1;
+	ns->resv = resv_ns_new();
+	ns->rl = range_lock_new();
+	if (ns->resv == NULL || ns->rl == NULL)
+		abort();
 }
 
 static void listener(struct t_fixture *f, int i, const char *host, uint16_t port, bool disc)
@@ -82,6 +88,7 @@ void t_fixture_init(struct t_fixture *f)
 	ant->n = 3;
 	ah->any = true;
 	atomic_init(&f->a.refs, 1);
+	pthread_mutex_init(&f->a.resv_slot_lock, NULL);
 	atomic_init(&f->a.nst, ant);
 	atomic_init(&f->a.hosts, ah);
 
@@ -89,6 +96,7 @@ void t_fixture_init(struct t_fixture *f)
 	snprintf(bh->nqn[0], sizeof(bh->nqn[0]), "%s", HOST_A);
 	bh->n = 1;
 	atomic_init(&f->b.refs, 1);
+	pthread_mutex_init(&f->b.resv_slot_lock, NULL);
 	atomic_init(&f->b.nst, ns_table_alloc(0));
 	atomic_init(&f->b.hosts, bh);
 
@@ -142,6 +150,10 @@ void t_fixture_fini(struct t_fixture *f)
 		ctrl_put(c);
 	}
 	pthread_mutex_destroy(&f->t.lock);
+	for (int i = 0; i < 3; i++) {
+		resv_ns_free(f->ns[i].resv);
+		range_lock_free(f->ns[i].rl);
+	}
 	/* the subsystems are the fixture's: their tables are freed here, not by subsys_put */
 	free(atomic_load(&f->a.nst));
 	free(atomic_load(&f->a.hosts));

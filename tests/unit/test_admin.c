@@ -78,8 +78,9 @@ static void test_identify_ctrl_io(void **state)
 	assert_int_equal(id.mdts, 5);
 	assert_int_equal(t_le32(&id.nn), 5);
 	assert_int_equal(t_le32(&id.mnan), 5);
-	assert_int_equal(id.vwc, 0x7);		  /* present, Flush FFFFFFFFh supported (11b) */
-	assert_int_equal(t_le16(&id.oncs), 0x1c); /* DSM, Write Zeroes, Save / Select */
+	assert_int_equal(id.vwc, 0x7); /* present, Flush FFFFFFFFh supported (11b) */
+	/* Compare, DSM, Write Zeroes, Save / Select, Reservations, Verify */
+	assert_int_equal(t_le16(&id.oncs), 0xbd);
 	assert_int_equal(t_le16(&id.maxcmd), 128);
 	/* multi-controller, ANA reporting: what nvme_mpath_init_identify() needs */
 	assert_int_equal(id.cmic, 0xa);
@@ -100,7 +101,7 @@ static void test_identify_ctrl_io(void **state)
 	assert_int_equal(id.cqes, 0x44);
 	assert_int_equal(t_le32(&id.ver), 0x10400);
 	assert_int_equal(t_le16(&id.oacs), 0);
-	assert_int_equal(t_le16(&id.fuses), 0);
+	assert_int_equal(t_le16(&id.fuses), 1); /* Compare and Write */
 	assert_int_equal(t_le16(&id.wctemp), 343);
 	assert_int_equal(t_le16(&id.cctemp), 353);
 	assert_int_equal(id.msdbd, 1);
@@ -456,6 +457,45 @@ static void test_features_io(void **state)
 	assert_int_equal(setf(c, NVME_FEAT_TEMP_THRESH, 350, NULL), 0);
 	assert_int_equal(setf(c, NVME_FEAT_TEMP_THRESH, 350 | 2u << 20, NULL), INVALID_FIELD);
 	assert_int_equal(setf(c, NVME_FEAT_TEMP_THRESH, 350 | 3u << 16, NULL), INVALID_FIELD);
+	/* Reservation Notification Mask (82h), Reservation Persistence (83h): per namespace */
+	{
+		struct ctrl_req r;
+		struct nvme_sqe q;
+
+		q = t_sqe(NVME_ADM_SET_FEATURES, 1, NVME_FEAT_RESV_MASK, 0x6, 0, 0, 0, 0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, NULL), 0);
+		q = t_sqe(NVME_ADM_GET_FEATURES, 1, NVME_FEAT_RESV_MASK, 0, 0, 0, 0, 0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, &r), 0);
+		dw0 = r.dw0;
+		assert_int_equal(dw0, 0x6);
+		q = t_sqe(NVME_ADM_GET_FEATURES, 2, NVME_FEAT_RESV_MASK, 0, 0, 0, 0, 0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, &r), 0);
+		dw0 = r.dw0;
+		assert_int_equal(dw0, 0); /* another namespace: its own */
+		q = t_sqe(NVME_ADM_SET_FEATURES, 1, NVME_FEAT_RESV_MASK, 0x1, 0, 0, 0, 0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, NULL), INVALID_FIELD);
+		q = t_sqe(NVME_ADM_SET_FEATURES, 9, NVME_FEAT_RESV_MASK, 0x2, 0, 0, 0, 0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, NULL), INVALID_NS);
+		q = t_sqe(NVME_ADM_SET_FEATURES, NVME_NSID_ALL, NVME_FEAT_RESV_MASK, 0x8, 0, 0, 0,
+			  0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, NULL), 0);
+		q = t_sqe(NVME_ADM_GET_FEATURES, 2, NVME_FEAT_RESV_MASK, 0, 0, 0, 0, 0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, &r), 0);
+		dw0 = r.dw0;
+		assert_int_equal(dw0, 0x8);
+		q = t_sqe(NVME_ADM_GET_FEATURES, 1, NVME_FEAT_RESV_PERSIST | 3u << 8, 0, 0, 0, 0,
+			  0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, &r), 0);
+		dw0 = r.dw0;
+		assert_int_equal(dw0, 6); /* changeable, namespace specific */
+		q = t_sqe(NVME_ADM_GET_FEATURES, 1, NVME_FEAT_RESV_PERSIST, 0, 0, 0, 0, 0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, &r), 0);
+		dw0 = r.dw0;
+		assert_int_equal(dw0, 0);
+		/* no state_dir in this target: PTPL cannot be set */
+		q = t_sqe(NVME_ADM_SET_FEATURES, 1, NVME_FEAT_RESV_PERSIST, 1, 0, 0, 0, 0);
+		assert_int_equal(t_exec(c, &q, NULL, 0, NULL), INVALID_FIELD);
+	}
 	/* what we do not have */
 	assert_int_equal(getf(c, NVME_FEAT_IRQ_CONFIG, 0, 0, &dw0), INVALID_FIELD);
 	assert_int_equal(getf(c, NVME_FEAT_TIMESTAMP, 0, 0, &dw0), INVALID_FIELD);
@@ -759,7 +799,8 @@ static void test_log_common(void **state)
 	sqe = t_sqe(NVME_ADM_GET_LOG_PAGE, 0, NVME_LOG_SMART | (126u << 16), 0, 0, 0, 0, 0);
 	assert_int_equal(t_exec(c, &sqe, buf, 512, NULL), SGL_LENGTH);
 	assert_int_equal(t_get_log(c, NVME_LOG_DISC, 0, 0, buf, 1024, false), INVALID_LOG);
-	assert_int_equal(t_get_log(c, NVME_LOG_RESERVATION, 0, 0, buf, 1024, false), INVALID_LOG);
+	assert_int_equal(t_get_log(c, 0x0d, 0, 0, buf, 1024, false),
+			 INVALID_LOG); /* persistent event log */
 	assert_int_equal(t_get_log(c, 0xc1, 0, 0, buf, 1024, false), INVALID_LOG);
 	/* nvmfd's counters (nvmfd_log.h): signature, version, authentication counts */
 	assert_int_equal(t_get_log(c, 0xc0, 0, 0, buf, 512, false), 0);
@@ -775,8 +816,9 @@ static void test_log_common(void **state)
 	/* supported log pages */
 	assert_int_equal(t_get_log(c, NVME_LOG_SUPPORTED, 0, 0, buf, 1024, false), 0);
 	for (unsigned int lid = 0; lid < 256; lid++)
-		assert_int_equal(t_le32(buf + 4 * lid),
-				 lid <= 5 || lid == NVME_LOG_ANA || lid == 0xc0);
+		assert_int_equal(t_le32(buf + 4 * lid), lid <= 5 || lid == NVME_LOG_ANA ||
+								lid == NVME_LOG_RESERVATION ||
+								lid == 0xc0);
 	/* firmware slot: slot 1 active, our version */
 	assert_int_equal(t_get_log(c, NVME_LOG_FW_SLOT, 0, 0, buf, 512, false), 0);
 	assert_int_equal(buf[0], 1);
@@ -793,7 +835,14 @@ static void test_log_common(void **state)
 	assert_int_equal(t_le32(buf + 1024 + 4 * NVME_CMD_WRITE), 3);
 	assert_int_equal(t_le32(buf + 1024 + 4 * NVME_CMD_WRITE_ZEROES), 3);
 	assert_int_equal(t_le32(buf + 1024 + 4 * NVME_CMD_DSM), 3);
-	assert_int_equal(t_le32(buf + 1024 + 4 * NVME_CMD_COMPARE), 0);
+	assert_int_equal(t_le32(buf + 1024 + 4 * NVME_CMD_COMPARE), 1);
+	assert_int_equal(t_le32(buf + 1024 + 4 * NVME_CMD_VERIFY), 1);
+	assert_int_equal(t_le32(buf + 1024 + 4 * NVME_CMD_RESV_ACQUIRE), 1);
+	assert_int_equal(t_le32(buf + 1024 + 4 * NVME_CMD_WRITE_UNCOR), 0);
+	/* reservation notifications: nothing yet, an empty entry (type 0) */
+	memset(buf, 0xee, 64);
+	assert_int_equal(t_get_log(c, NVME_LOG_RESERVATION, 0, 0, buf, 64, false), 0);
+	assert_true(all_zero(buf, 64));
 	sqe = t_sqe(NVME_ADM_GET_LOG_PAGE, 0, NVME_LOG_CMD_EFFECTS | (1023u << 16), 0, 0, 0,
 		    2u << 24, 0);
 	assert_int_equal(t_exec(c, &sqe, buf, 4096, NULL), INVALID_FIELD);

@@ -488,6 +488,54 @@ static void test_busy_poll(void **state)
 		   "t.ini:3: busy_poll = 'fast'");
 }
 
+/* RBD: rbd:POOL/IMAGE paths and the [nvmfd] keys that reach the cluster. */
+static void test_rbd(void **state)
+{
+	static const char head[] = "[nvmfd]\nlisten = 127.0.0.1\n";
+	static const char sub[] = "[subsystem nqn.2026-11.io.nvmfd:r]\nallow_host = any\n"
+				  "[namespace nqn.2026-11.io.nvmfd:r 1]\n";
+	static const char *const bad_paths[] = {
+		"rbd:",		 "rbd:pool",	"rbd:/img",	     "rbd:pool/",
+		"rbd:pool//img", "rbd:a/b/c/d", "rbd:pool/img@snap", "rbd:pool/my img",
+	};
+	struct cfg_config *cfg;
+	char text[512];
+
+	(void)state;
+	cfg = load_ok("[nvmfd]\nlisten = 127.0.0.1\n");
+	assert_string_equal(cfg->ceph_conf, "");
+	assert_string_equal(cfg->ceph_id, "");
+	assert_string_equal(cfg->ceph_keyring, "");
+	cfg_free(cfg);
+	snprintf(text, sizeof(text),
+		 "%sceph_conf = /etc/ceph/c.conf\nceph_id = nvmeof.gw-1\n"
+		 "ceph_keyring = /etc/ceph/k\n%spath = rbd:rbd/img\n"
+		 "[namespace nqn.2026-11.io.nvmfd:r 2]\npath = rbd:pool/ns/img\nread_only = yes\n",
+		 head, sub);
+	cfg = load_ok(text);
+	assert_string_equal(cfg->ceph_conf, "/etc/ceph/c.conf");
+	assert_string_equal(cfg->ceph_id, "nvmeof.gw-1");
+	assert_string_equal(cfg->ceph_keyring, "/etc/ceph/k");
+	assert_int_equal(cfg->subsys[0].nns, 2);
+	assert_true(cfg->subsys[0].ns[0].is_rbd);
+	assert_false(cfg->subsys[0].ns[0].is_ram);
+	assert_string_equal(cfg->subsys[0].ns[1].path, "rbd:pool/ns/img");
+	cfg_free(cfg);
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		snprintf(text, sizeof(text), "%s%spath = %s\n", head, sub, bad_paths[i]);
+		load_fails(text, "t.ini:6: path = ");
+		load_fails(text, "expected rbd:POOL/IMAGE");
+	}
+	snprintf(text, sizeof(text), "%sceph_conf = ceph.conf\n", head);
+	load_fails(text, "t.ini:3: ceph_conf must be an absolute path");
+	snprintf(text, sizeof(text), "%sceph_keyring = k\n", head);
+	load_fails(text, "t.ini:3: ceph_keyring must be an absolute path");
+	snprintf(text, sizeof(text), "%sceph_id = client.admin\n", head);
+	load_fails(text, "t.ini:3: ceph_id = 'client.admin': expected a Ceph client name");
+	snprintf(text, sizeof(text), "%sceph_id = a b\n", head);
+	load_fails(text, "t.ini:3: ceph_id = 'a b'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_busy_poll),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_tcp_keepalive),
+		cmocka_unit_test(test_rbd),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -180,20 +180,50 @@ static void test_flags_opcodes(void **state)
 
 	(void)state;
 	s = rw(NVME_CMD_READ, 1, 0, 1, 0);
-	s.flags |= 1; /* fused, first */
+	s.flags |= 1; /* fused, first: only Compare may be */
 	assert_int_equal(check(&s, 512, &p), INVALID_FIELD);
-	s.flags = (uint8_t)((s.flags & ~3) | 2);
+	s.flags = (uint8_t)((s.flags & ~3) | 2); /* second: only Write may be */
 	assert_int_equal(check(&s, 512, &p), INVALID_FIELD);
+	s.flags = (uint8_t)((s.flags & ~3) | 3); /* reserved */
+	assert_int_equal(check(&s, 512, &p), INVALID_FIELD);
+	s = rw(NVME_CMD_COMPARE, 1, 0, 1, 0);
+	s.flags |= 1;
+	assert_int_equal(check(&s, 512, &p), 0);
+	assert_int_equal(p.fuse, NVME_FUSE_FIRST);
+	assert_int_equal(p.kind, IO_KIND_COMPARE);
+	s = rw(NVME_CMD_WRITE, 1, 0, 1, 0);
+	s.flags |= 2;
+	assert_int_equal(check(&s, 512, &p), 0);
+	assert_int_equal(p.fuse, NVME_FUSE_SECOND);
 	s.flags = 0; /* PSDT 00b: PRPs */
 	assert_int_equal(check(&s, 512, &p), INVALID_FIELD);
 	s.flags = NVMEF(NVME_SQE_PSDT, NVME_PSDT_SGL_MPTR_SGL);
 	assert_int_equal(check(&s, 512, &p), INVALID_FIELD);
+	/* Compare: data as a write's; Verify: none, no MDTS; reservations: theirs */
 	s = rw(NVME_CMD_COMPARE, 1, 0, 1, 0);
-	assert_int_equal(check(&s, 512, &p), INVALID_OPC);
+	assert_int_equal(check(&s, 512, &p), 0);
+	assert_int_equal(p.kind, IO_KIND_COMPARE);
+	assert_int_equal(p.len, 512);
+	assert_int_equal(check(&s, 0, &p), SGL_LENGTH);
 	s = rw(NVME_CMD_VERIFY, 1, 0, 1, 0);
-	assert_int_equal(check(&s, 0, &p), INVALID_OPC);
+	assert_int_equal(check(&s, 0, &p), 0);
+	assert_int_equal(p.kind, IO_KIND_VERIFY);
+	assert_int_equal(check(&s, 512, &p), SGL_LENGTH);
+	s = rw(NVME_CMD_VERIFY, 1, 0, 65536, 0); /* 32 MiB: beyond MDTS, fine for Verify */
+	assert_int_equal(check(&s, 0, &p), 0);
+	assert_int_equal(p.len, 65536u * 512);
 	s = rw(NVME_CMD_RESV_REPORT, 1, 0, 1, 0);
-	assert_int_equal(check(&s, 0, &p), INVALID_OPC);
+	s.cdw10 = htole32(1023); /* NUMD 0's based: 4 KiB */
+	assert_int_equal(check(&s, 4096, &p), 0);
+	assert_int_equal(p.kind, IO_KIND_RESV);
+	assert_int_equal(p.len, 4096);
+	s = rw(NVME_CMD_RESV_REGISTER, 1, 0, 1, 0);
+	assert_int_equal(check(&s, 16, &p), 0);
+	assert_int_equal(check(&s, 8, &p), SGL_LENGTH);
+	s = rw(NVME_CMD_RESV_RELEASE, 1, 0, 1, 0);
+	assert_int_equal(check(&s, 8, &p), 0);
+	s = rw(NVME_CMD_RESV_ACQUIRE, 0xffffffff, 0, 1, 0);
+	assert_int_equal(check(&s, 16, &p), INVALID_NS);
 	s = rw(0x7f, 1, 0, 1, 0);
 	assert_int_equal(check(&s, 0, &p), INVALID_OPC);
 	/* a disabled controller runs nothing */
