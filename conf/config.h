@@ -29,6 +29,7 @@
  *   max_controllers_per_subsystem = 256
  *   icreq_timeout = 10s            ; accept to ICReq; durations: N, Ns or Nms
  *   pdu_timeout = 30s              ; a PDU's first byte to its last
+ *   auth_timeout = 30s             ; DH-HMAC-CHAP: Connect (or AUTH_Negotiate) to success
  *   max_buffers_per_connection = 32M ; data buffer bytes one connection may hold
  *   ceph_conf = /etc/ceph/ceph.conf ; RBD namespaces: the cluster (default: librados' search)
  *   ceph_id = admin                ; the client name without "client."
@@ -205,6 +206,7 @@ struct cfg_config {
 	uint32_t max_controllers_per_subsystem;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
+	uint32_t auth_timeout_ms;	/* an authentication transaction, Connect to success */
 	uint32_t tcp_keepalive_idle_ms; /* 0: no TCP keepalive */
 	uint32_t tcp_keepalive_interval_ms;
 	uint32_t tcp_keepalive_count;

@@ -113,6 +113,7 @@ void cfg_set_defaults(struct cfg_config *cfg)
 	cfg->max_controllers_per_subsystem = 256;
 	cfg->icreq_timeout_ms = 10000;
 	cfg->pdu_timeout_ms = 30000;
+	cfg->auth_timeout_ms = 30000;
 	/* a host gone without a FIN is noticed within 30 + 6 x 10 = 90 s */
 	cfg->tcp_keepalive_idle_ms = 30000;
 	cfg->tcp_keepalive_interval_ms = 10000;
@@ -681,6 +682,8 @@ static bool limit_key(struct cfg_parser *ps, const char *key, const char *value)
 		duration_key(ps, key, value, 100, 600000, &cfg->icreq_timeout_ms);
 	} else if (strcmp(key, "pdu_timeout") == 0) {
 		duration_key(ps, key, value, 100, 3600000, &cfg->pdu_timeout_ms);
+	} else if (strcmp(key, "auth_timeout") == 0) {
+		duration_key(ps, key, value, 100, 600000, &cfg->auth_timeout_ms);
 	} else if (strcmp(key, "max_buffers_per_connection") == 0) {
 		u32_key(ps, key, value, 4096, 1u << 30, &cfg->max_buffers_per_connection);
 		ps->conn_buf_line = ps->lineno;

@@ -103,6 +103,8 @@ enum {
 	OPT_TLS_KEY,
 	OPT_TLS_IDENTITY,
 	OPT_TLS_DERIVATION,
+	OPT_DHCHAP_SECRET,
+	OPT_DHCHAP_CTRL_SECRET,
 };
 
 /*
@@ -148,6 +150,11 @@ static const struct host_opt {
 	{OPT_TLS_DERIVATION, "tls-derivation", required_argument, 0, 0, "--tls-derivation KDF",
 	 "rfc8446 (default), libnvme-compat (nvme-cli <= 2.15)\n"
 	 "or libnvme-last-info"},
+	{OPT_DHCHAP_SECRET, "dhchap-secret", required_argument, 0, 0, "--dhchap-secret KEY",
+	 "DH-HMAC-CHAP host secret, DHHC-1:hh:...: or @FILE\n"
+	 "(used when the target requires authentication)"},
+	{OPT_DHCHAP_CTRL_SECRET, "dhchap-ctrl-secret", required_argument, 0, 0,
+	 "--dhchap-ctrl-secret KEY", "the controller's secret: authenticate it too"},
 };
 
 #define NOPTS (sizeof(host_opt_table) / sizeof(host_opt_table[0]))
@@ -211,6 +218,50 @@ static int parse_tls_key(struct host_opts *o, const char *arg)
 	return 1;
 }
 
+/*
+ * A DH-HMAC-CHAP secret as nvme-cli takes it (DHHC-1:hh:base64:), or
+ * @FILE holding one (so that it need not be on the command line, which
+ * other users can read in /proc). Errors are said here without echoing
+ * the secret: -EKEYREJECTED.
+ */
+static int parse_secret(const char *opt, const char *arg, struct dhchap_key *k)
+{
+	char buf[DHCHAP_KEY_STR_MAX + 64], *nl;
+	const char *why = NULL, *s = arg;
+	FILE *f = NULL;
+	int ret;
+
+	if (arg[0] == '@') {
+		f = fopen(arg + 1, "re");
+		if (f == NULL) {
+			warn("--%s: %s", opt, arg + 1);
+			return -EKEYREJECTED;
+		}
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+		nl = strpbrk(buf, "\r\n");
+		if (nl != NULL)
+			*nl = '\0';
+		s = buf;
+	}
+	ret = dhchap_key_parse(s, k, &why);
+	explicit_bzero(buf, sizeof(buf));
+	if (ret == -EKEYREJECTED)
+		warnx("--%s: the secret's CRC does not match its key", opt);
+	else if (ret)
+		warnx("--%s: not a DH-HMAC-CHAP secret (DHHC-1:hh:base64:): %s", opt,
+		      why ? why : "malformed");
+	return ret ? -EKEYREJECTED : 1;
+}
+
+void host_opts_wipe(struct host_opts *o)
+{
+	dhchap_key_wipe(&o->ap.dhchap_key);
+	dhchap_key_wipe(&o->ap.dhchap_ctrl_key);
+	o->ap.has_dhchap_key = o->ap.has_dhchap_ctrl_key = false;
+}
+
 int host_opt_parse(struct host_opts *o, int ch, const char *arg)
 {
 	const struct host_opt *h = find_opt(o, ch);
@@ -267,6 +318,12 @@ int host_opt_parse(struct host_opts *o, int ch, const char *arg)
 		else
 			return -EINVAL;
 		break;
+	case OPT_DHCHAP_SECRET:
+		o->ap.has_dhchap_key = true;
+		return parse_secret(h->name, arg, &o->ap.dhchap_key);
+	case OPT_DHCHAP_CTRL_SECRET:
+		o->ap.has_dhchap_ctrl_key = true;
+		return parse_secret(h->name, arg, &o->ap.dhchap_ctrl_key);
 	}
 	return 1;
 }
@@ -357,6 +414,10 @@ int host_opts_getopt(struct host_opts *o, int argc, char **argv, const char *sho
 		ret = host_opt_parse(o, ch, optarg);
 		if (ret == 0)
 			ret = tool_opt(ctx, ch, optarg);
+		if (ret == -EKEYREJECTED) { /* said, without echoing the secret */
+			usage(stderr);
+			return -EINVAL;
+		}
 		if (ret < 0) {
 			if (idx >= 0)
 				warnx("invalid value \"%s\" for --%s", optarg,
@@ -366,6 +427,10 @@ int host_opts_getopt(struct host_opts *o, int argc, char **argv, const char *sho
 			usage(stderr);
 			return -EINVAL;
 		}
+	}
+	if (o->ap.has_dhchap_ctrl_key && !o->ap.has_dhchap_key) {
+		warnx("--dhchap-ctrl-secret needs --dhchap-secret");
+		return -EINVAL;
 	}
 	if (o->ap.hostnqn[0] != '\0' && nvmf_nqn_check(o->ap.hostnqn, &why)) {
 		warnx("host NQN \"%s\" %s", o->ap.hostnqn, why);

@@ -76,6 +76,9 @@ struct host_opts {
 	struct option longopts[HOST_OPTS_MAX_LONG];
 };
 
+/* Wipe the secrets the options hold (--dhchap-secret, --dhchap-ctrl-secret). */
+void host_opts_wipe(struct host_opts *o);
+
 /* Defaults: no digests, timeout_ms, the identity from /etc/nvme. */
 void host_opts_init(struct host_opts *o, unsigned int offered, uint32_t timeout_ms,
 		    const char *refused_hint);

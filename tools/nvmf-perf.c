@@ -679,6 +679,7 @@ int main(int argc, char **argv)
 	ret = run(&p);
 	free(p.threads);
 	host_session_close(&p.s);
+	host_opts_wipe(&p.o);
 	if (fflush(stdout) != 0 && ret == 0) {
 		ret = -errno;
 		warnx("writing to standard output: %s", strerror(-ret));

@@ -24,6 +24,7 @@
 #include "host_session.h"
 #include "nqn.h"
 #include "nvmf.h"
+#include "nvmfd_log.h"
 #include "show.h"
 #include "status.h"
 
@@ -49,6 +50,8 @@ struct subsys {
 	struct host_session s;
 	struct row *rows; /* rows[0]: the controller */
 	unsigned int nrows;
+	bool vs_ok; /* nvmfd's counters page (nvmfd_log.h) was read */
+	uint64_t auth_failures, auth_successes;
 };
 
 static struct {
@@ -302,6 +305,31 @@ out:
 	return ret;
 }
 
+/*
+ * nvmfd's own counters (vendor-specific log page C0h, nvmfd_log.h): the
+ * authentication failures of the subsystem. Another target's page C0h,
+ * or none, is recognised by its signature and left out, silently.
+ */
+static int subsys_sample_vs(struct subsys *ss)
+{
+	struct nvmf_log_req req = {.lid = NVMFD_LOG_VS_COUNTERS, .nsid = NVME_NSID_ALL};
+	struct nvmfd_vs_counters_log log;
+	nvme_status_t st;
+	int ret;
+
+	memset(&log, 0, sizeof(log));
+	ret = nvmf_host_get_log_page(ss->s.admin, &req, &log, sizeof(log), &st);
+	if (ret)
+		return host_fail(&ss->s, ret);
+	ss->vs_ok = st == 0 && memcmp(log.sig, NVMFD_LOG_VS_SIG, sizeof(log.sig)) == 0 &&
+		    le32toh(log.version) >= 1;
+	if (ss->vs_ok) {
+		ss->auth_failures = le64toh(log.auth_failures);
+		ss->auth_successes = le64toh(log.auth_successes);
+	}
+	return 0;
+}
+
 /* Get Log Page 02h for every row; the first failure of the queue ends it (said). */
 static int subsys_sample(struct subsys *ss)
 {
@@ -326,7 +354,7 @@ static int subsys_sample(struct subsys *ss)
 		smart_decode(&log, &r->s);
 		r->ok = true;
 	}
-	return 0;
+	return subsys_sample_vs(ss);
 }
 
 /* ---- Output ---- */
@@ -453,6 +481,10 @@ static void print_json(const struct subsys *subs, unsigned int n)
 		json_str(ss->nqn);
 		printf(",\n      \"address\":");
 		json_str(ss->s.addr.where);
+		if (ss->vs_ok)
+			printf(",\n      \"auth_failures\":%" PRIu64
+			       ",\n      \"auth_successes\":%" PRIu64,
+			       ss->auth_failures, ss->auth_successes);
 		if (ss->rows[0].ok) {
 			printf(",\n      \"controller\":{\n");
 			json_smart(&ss->rows[0].s, "        ");
@@ -662,6 +694,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < n; i++)
 		subsys_drop(&subs[i]);
 	free(subs);
+	host_opts_wipe(&opt.o);
 	if (fflush(stdout) != 0 && ret == 0) {
 		ret = -errno;
 		warnx("writing to standard output: %s", strerror(-ret));

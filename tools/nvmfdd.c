@@ -461,6 +461,7 @@ int main(int argc, char **argv)
 	if (ret == 0)
 		ret = run(&dd);
 	host_session_close(&dd.s);
+	host_opts_wipe(&dd.o);
 	if (fflush(stdout) != 0 && ret == 0) {
 		ret = -errno;
 		warnx("writing to standard output: %s", strerror(-ret));

@@ -374,6 +374,12 @@ ssize_t dhchap_ctrl_send(struct dhchap_ctrl *c, void *buf, size_t cap)
 	return make_failure1(c, buf, cap);
 }
 
+void dhchap_ctrl_abort(struct dhchap_ctrl *c, uint16_t t_id, uint8_t expl)
+{
+	fail(c, -EACCES, expl, NULL);
+	c->t_id = t_id;
+}
+
 void dhchap_ctrl_fini(struct dhchap_ctrl *c)
 {
 	reset(c);

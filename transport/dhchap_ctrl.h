@@ -98,6 +98,14 @@ int dhchap_ctrl_recv(struct dhchap_ctrl *c, const void *buf, size_t len, uint8_t
  */
 ssize_t dhchap_ctrl_send(struct dhchap_ctrl *c, void *buf, size_t cap);
 
+/*
+ * End the transaction now, whatever its state: the next dhchap_ctrl_send()
+ * returns AUTH_Failure1 with expl and transaction identifier t_id. For the
+ * caller's own refusals (no key for this host, too many failures from its
+ * address), decided before the host's message is even looked at.
+ */
+void dhchap_ctrl_abort(struct dhchap_ctrl *c, uint16_t t_id, uint8_t expl);
+
 static inline bool dhchap_ctrl_authenticated(const struct dhchap_ctrl *c)
 {
 	return c->state == DHCHAP_CTRL_DONE;

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dhchap_key.h"
 #include "nvme_spec.h"
 #include "tls_psk.h"
 #include "nvmf_spec.h"
@@ -64,6 +65,16 @@ struct nvmf_association_params {
 	struct tls_psk_key tls_key;
 	unsigned int tls_identity; /* 0 or 1 */
 	enum tls_psk_kdf tls_kdf;
+	/*
+	 * DH-HMAC-CHAP (NVMe Base 2.0 8.13): the host's secret, used when a
+	 * Connect answers ATR (authentication required); with a controller
+	 * secret too, the controller must prove it holds that (bidirectional).
+	 * The association keeps copies and wipes them when it is freed.
+	 */
+	bool has_dhchap_key;
+	struct dhchap_key dhchap_key;
+	bool has_dhchap_ctrl_key;
+	struct dhchap_key dhchap_ctrl_key;
 };
 
 /*
@@ -120,6 +131,17 @@ struct nvmf_connect_rsp {
  */
 int nvmf_connect(struct nvmf_association *na, const struct nvmf_qpair_params *params,
 		 struct nvmf_qpair **qpp, struct nvmf_connect_rsp *rsp);
+
+/*
+ * One DH-HMAC-CHAP transaction on a connected queue pair (AUTH Send /
+ * Receive, Base 8.13.5) with the association's keys: nvmf_connect() runs
+ * it when the Connect answer asks for it; call it again to re-authenticate.
+ * 0; -ENOKEY (no secret given), -EACCES (the controller refused us, or
+ * failed to prove itself: an AUTH_Failure was exchanged), -EPROTO (a
+ * malformed exchange), or a transport error. Says why in the association
+ * error.
+ */
+int nvmf_host_authenticate(struct nvmf_qpair *qp, const char *subnqn);
 
 /* "subnqn", "hostnqn", "cntlid", "hostid", "qid", "sqsize", ...; or "offset N". */
 const char *nvmf_connect_field(const struct nvmf_connect_rsp *rsp);

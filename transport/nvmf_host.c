@@ -160,15 +160,21 @@ int nvmf_connect(struct nvmf_association *na, const struct nvmf_qpair_params *pa
 		connect_refused(na, params, st, dw0, rsp);
 		goto out_free;
 	}
-	if (NVMF_CONNECT_RSP_AUTHREQ(dw0)) {
+	rsp->cntlid = NVMF_CONNECT_RSP_CNTLID(dw0);
+	qp->nq_cntlid = rsp->cntlid;
+	if (dw0 & NVMF_CONNECT_AUTHREQ_ASCR) {
+		/* a secure channel (TLS from the authentication's key) is not supported */
 		ret = na_error(na, -EOPNOTSUPP,
-			       "queue %u: the controller requires in-band "
-			       "authentication, which is not supported",
+			       "queue %u: the controller requires secure channel "
+			       "concatenation (ASCR), which is not supported",
 			       params->qid);
 		goto out_free;
 	}
-	rsp->cntlid = NVMF_CONNECT_RSP_CNTLID(dw0);
-	qp->nq_cntlid = rsp->cntlid;
+	if (dw0 & NVMF_CONNECT_AUTHREQ_ATR) {
+		ret = nvmf_host_authenticate(qp, params->subnqn);
+		if (ret)
+			goto out_free;
+	}
 	*qpp = qp;
 	return 0;
 out_free:

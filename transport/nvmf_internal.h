@@ -37,6 +37,7 @@ struct nvmf_association {
 	/* From Identify Controller (nvmf_association_update), for I/O queues. */
 	uint32_t na_io_icd; /* IOCCSZ x 16 - 64; 0: unknown */
 	uint32_t na_max_xfer;
+	uint16_t na_auth_tid; /* DH-HMAC-CHAP transaction identifiers: the next one */
 	char na_error[512];
 };
 

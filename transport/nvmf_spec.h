@@ -79,14 +79,21 @@ WIRE_OFF(nvmf_connect_data, subnqn, 256);
 WIRE_OFF(nvmf_connect_data, hostnqn, 512);
 
 /*
- * Connect response dword 0 (Figure 22): success gives CNTLID in 15:0 (and
- * AUTHREQ in 17:16); Invalid Parameters gives IPO (15:0, byte offset of the
- * field) and IATTR (bit 16: 0 = in the SQE, 1 = in the Connect data).
+ * Connect response dword 0 (Figure 22; NVMe Base 2.0 figure "Connect
+ * Response"): success gives CNTLID in 15:0 and AUTHREQ in 31:16, whose bit
+ * 1 is ATR (an authentication transaction is required: dword 0 bit 17)
+ * and bit 2 ASCR (authentication and a secure channel: bit 18), bit 0
+ * obsolete (as the Linux host and target: NVME_CONNECT_AUTHREQ_ATR is
+ * 1 << 17); Invalid Parameters gives IPO (15:0, byte offset of the field)
+ * and IATTR (bit 16: 0 = in the SQE, 1 = in the Connect data).
  */
-#define NVMF_CONNECT_RSP_CNTLID(dw0)  ((uint16_t)((dw0) & 0xffff))
-#define NVMF_CONNECT_RSP_AUTHREQ(dw0) (((dw0) >> 16) & 0x3)
-#define NVMF_CONNECT_IPO_SQE(off)     ((uint32_t)(off))
-#define NVMF_CONNECT_IPO_DATA(off)    ((uint32_t)((1u << 16) | (off)))
+#define NVMF_CONNECT_RSP_CNTLID(dw0) ((uint16_t)((dw0) & 0xffff))
+#define NVMF_CONNECT_AUTHREQ_ATR     (1u << 17)
+#define NVMF_CONNECT_AUTHREQ_ASCR    (1u << 18)
+#define NVMF_CONNECT_RSP_AUTHREQ(dw0) \
+	((dw0) & (NVMF_CONNECT_AUTHREQ_ATR | NVMF_CONNECT_AUTHREQ_ASCR))
+#define NVMF_CONNECT_IPO_SQE(off)  ((uint32_t)(off))
+#define NVMF_CONNECT_IPO_DATA(off) ((uint32_t)((1u << 16) | (off)))
 
 /* Property Get (Figure 36) and Property Set (Figure 38). */
 struct nvmf_prop_get_cmd {

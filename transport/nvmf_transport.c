@@ -110,6 +110,8 @@ nvmf_association_alloc(uint8_t trtype, const struct nvmf_association_params *par
 	*err = apply_identity(&na->na_params, &why);
 	if (*err) {
 		tls_psk_key_clear(&na->na_params.tls_key);
+		dhchap_key_wipe(&na->na_params.dhchap_key);
+		dhchap_key_wipe(&na->na_params.dhchap_ctrl_key);
 		free(na);
 		return NULL;
 	}
@@ -118,10 +120,12 @@ nvmf_association_alloc(uint8_t trtype, const struct nvmf_association_params *par
 
 static void association_put(struct nvmf_association *na)
 {
-	if (--na->na_refs == 0) {
-		tls_psk_key_clear(&na->na_params.tls_key);
-		free(na);
-	}
+	if (--na->na_refs != 0)
+		return;
+	tls_psk_key_clear(&na->na_params.tls_key);
+	dhchap_key_wipe(&na->na_params.dhchap_key);
+	dhchap_key_wipe(&na->na_params.dhchap_ctrl_key);
+	free(na);
 }
 
 void nvmf_association_free(struct nvmf_association *na)

@@ -7,6 +7,7 @@
  * (05h), Asymmetric Namespace Access (0Ch, ana_log.c); Discovery (70h) on discovery controllers, built in discovery.c.
  */
 #include "ctrl_internal.h"
+#include "nvmfd_log.h"
 
 #include <string.h>
 
@@ -93,8 +94,9 @@ static nvme_status_t log_smart(struct ctrl *c, uint32_t nsid, struct log_win *w,
 static uint64_t log_supported(struct log_win *w)
 {
 	static const uint8_t lids[] = {
-		NVME_LOG_SUPPORTED,  NVME_LOG_ERROR,	   NVME_LOG_SMART, NVME_LOG_FW_SLOT,
-		NVME_LOG_CHANGED_NS, NVME_LOG_CMD_EFFECTS, NVME_LOG_ANA,   NVME_LOG_RESERVATION};
+		NVME_LOG_SUPPORTED, NVME_LOG_ERROR,	  NVME_LOG_SMART,
+		NVME_LOG_FW_SLOT,   NVME_LOG_CHANGED_NS,  NVME_LOG_CMD_EFFECTS,
+		NVME_LOG_ANA,	    NVME_LOG_RESERVATION, NVMFD_LOG_VS_COUNTERS};
 	uint8_t lsupp[4];
 
 	put_le32(lsupp, 1); /* LSUPP */
@@ -138,6 +140,20 @@ static uint64_t log_changed_ns(const struct ctrl *c, struct log_win *w)
 		}
 	}
 	return sizeof(struct nvme_changed_ns_log);
+}
+
+/* nvmfd's counters of the controller's subsystem (nvmfd_log.h). */
+static uint64_t log_vs_counters(const struct ctrl *c, struct log_win *w)
+{
+	struct nvmfd_vs_counters_log log;
+
+	memset(&log, 0, sizeof(log));
+	memcpy(log.sig, NVMFD_LOG_VS_SIG, sizeof(log.sig));
+	log.version = htole32(NVMFD_LOG_VS_VERSION);
+	log.auth_failures = htole64(atomic_load(&c->subsys->auth_failures));
+	log.auth_successes = htole64(atomic_load(&c->subsys->auth_successes));
+	log_win_put(w, 0, &log, sizeof(log));
+	return sizeof(log);
 }
 
 static void effect(uint8_t *base, uint8_t opc, uint32_t flags)
@@ -203,6 +219,9 @@ static nvme_status_t io_log(struct ctrl *c, const struct ctrl_req *r, uint8_t li
 		/* LSP bit 0: Return Groups Only (Base 5.16.1.12) */
 		*size = ana_log_build(
 			c, NVMEV(NVME_LOG_LSP, sqe_dw(r->sqe->cdw10)) & NVME_LOG_ANA_LSP_RGO, w);
+		return 0;
+	case NVMFD_LOG_VS_COUNTERS:
+		*size = log_vs_counters(c, w);
 		return 0;
 	case NVME_LOG_RESERVATION: {
 		/* Base 5.16.1.25: each read takes the oldest notification out */

@@ -39,6 +39,7 @@ struct conn_info {
 	char local_addr[64]; /* numeric, of this connection's socket */
 	uint16_t local_port;
 	char peer[80];	    /* "addr:port" of the host */
+	char peer_addr[64]; /* the host's numeric address alone (authentication backoff) */
 	struct listener *l; /* the listener it came through (NULL: none, in tests) */
 };
 
@@ -132,7 +133,8 @@ struct ctrl {
  * model: CNTLID must be FFFFh) and registers it in the target; qid > 0 joins
  * the controller CNTLID names (same subsystem and host, enabled, qid within
  * the granted count and not yet connected). On success *out holds a
- * reference for the queue and *dw0 the CNTLID; on failure the status names
+ * reference for the queue and *dw0 the CNTLID, with NVMF_CONNECT_AUTHREQ_ATR
+ * when the queue must authenticate (fabrics_auth.h); on failure the status names
  * the problem and *dw0 carries IATTR/IPO for Connect Invalid Parameters.
  * Logs once, with the peer, on refusal.
  */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabrics_auth.h"
 #include "log.h"
 #include "nqn.h"
 
@@ -86,10 +87,11 @@ refuse(const struct connect_args *a, nvme_status_t st, uint32_t dw0, const char 
  * (admin_connect). A subsystem with an allow-list cannot name such a host:
  * Connect Invalid Parameters at hostnqn (oF 1.1 3.3, Figure 21).
  */
-static nvme_status_t check_names(struct connect_args *a, struct subsys **out)
+static nvme_status_t check_names(struct connect_args *a, struct subsys **out, bool *auth)
 {
 	struct subsys *s;
 	const char *why = NULL;
+	bool no_key;
 
 	if (!a->subnqn_ok)
 		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(subnqn), "SUBNQN is not terminated");
@@ -116,6 +118,12 @@ static nvme_status_t check_names(struct connect_args *a, struct subsys **out)
 	if (!subsys_host_allowed(s, a->hostnqn))
 		return refuse(a, NVME_SC_DNR(COMMAND_SPECIFIC, CONNECT_INVALID_HOST),
 			      IPO_DATA(hostnqn), "host not allowed");
+	/* Base 8.13: a host with a key authenticates (ATR); require_auth refuses the others */
+	*auth = qauth_connect_required(a->t, s, a->hostnqn, &no_key);
+	if (no_key)
+		return refuse(a, NVME_SC_DNR(COMMAND_SPECIFIC, CONNECT_INVALID_HOST),
+			      IPO_DATA(hostnqn),
+			      "require_auth: no dhchap_key is configured for this host");
 	*out = s;
 	return 0;
 }
@@ -265,6 +273,7 @@ static nvme_status_t admin_connect(struct connect_args *a, int64_t now_ms, struc
 	struct subsys *s;
 	struct ctrl *c;
 	nvme_status_t st;
+	bool auth;
 	int ret;
 
 	/* oF 3.3: the dynamic controller model asks with CNTLID FFFFh */
@@ -272,7 +281,7 @@ static nvme_status_t admin_connect(struct connect_args *a, int64_t now_ms, struc
 		return refuse(a, SC_CONNECT_PARAM, IPO_DATA(cntlid),
 			      "CNTLID %#x on an admin queue (FFFFh: dynamic controllers only)",
 			      le16toh(a->data->cntlid));
-	st = check_names(a, &s);
+	st = check_names(a, &s, &auth);
 	if (st)
 		return st;
 	if (a->sqsize == 0 || a->sqsize > TARGET_ADMIN_QDEPTH - 1)
@@ -314,9 +323,10 @@ static nvme_status_t admin_connect(struct connect_args *a, int64_t now_ms, struc
 		log_warn("controller %u of %s from %s: HOSTNQN %s; accepted because the subsystem "
 			 "admits any host (the host is %s in this controller's messages)",
 			 c->cntlid, s->nqn, a->ci->peer, a->host_why, c->host_label);
-	log_info("controller %u of %s for %s from %s%s, keep-alive %u ms", c->cntlid, s->nqn,
-		 c->host_label, a->ci->peer, s->discovery ? " (discovery)" : "", c->kato_ms);
-	*a->dw0 = c->cntlid;
+	log_info("controller %u of %s for %s from %s%s, keep-alive %u ms%s", c->cntlid, s->nqn,
+		 c->host_label, a->ci->peer, s->discovery ? " (discovery)" : "", c->kato_ms,
+		 auth ? ", authentication required" : "");
+	*a->dw0 = c->cntlid | (auth ? NVMF_CONNECT_AUTHREQ_ATR : 0);
 	*out = c;
 	return 0;
 }
@@ -392,8 +402,9 @@ static nvme_status_t io_connect(struct connect_args *a, int64_t now_ms, struct c
 	struct subsys *s;
 	struct ctrl *c;
 	nvme_status_t st;
+	bool auth;
 
-	st = check_names(a, &s);
+	st = check_names(a, &s, &auth);
 	if (st)
 		return st;
 	pthread_mutex_lock(&a->t->lock);
@@ -411,7 +422,7 @@ static nvme_status_t io_connect(struct connect_args *a, int64_t now_ms, struct c
 	ctrl_touch(c, now_ms);
 	log_debug("controller %u: I/O queue %u (%u entries) from %s", c->cntlid, a->qid,
 		  a->sqsize + 1, a->ci->peer);
-	*a->dw0 = c->cntlid;
+	*a->dw0 = c->cntlid | (auth ? NVMF_CONNECT_AUTHREQ_ATR : 0);
 	*out = c;
 	return 0;
 }

@@ -372,6 +372,7 @@ static void params_from(struct target_params *p, const struct cfg_config *cfg)
 	p->max_ctrls_per_subsys = cfg->max_controllers_per_subsystem;
 	p->icreq_timeout_ms = cfg->icreq_timeout_ms;
 	p->pdu_timeout_ms = cfg->pdu_timeout_ms;
+	p->auth_timeout_ms = cfg->auth_timeout_ms;
 	p->conn_buf_cap = cfg->max_buffers_per_connection;
 	p->cntlid_min = cfg->cntlid_min;
 	p->cntlid_max = cfg->cntlid_max;
@@ -407,6 +408,7 @@ int target_init(struct target *t, struct cfg_config *cfg, unsigned int nworkers)
 	params_from(&t->p, cfg);
 	pthread_mutex_init(&t->lock, NULL);
 	limits_init(&t->limits);
+	auth_backoff_init(&t->auth_backoff);
 	t->next_cntlid = 1;
 	atomic_store(&t->genctr, 1);
 	snprintf(t->disc.nqn, sizeof(t->disc.nqn), "%s", NVMF_DISC_NQN);
@@ -460,6 +462,7 @@ void target_fini(struct target *t)
 	t->files = NULL;
 	pthread_mutex_destroy(&t->lock);
 	limits_fini(&t->limits);
+	auth_backoff_fini(&t->auth_backoff);
 }
 
 struct subsys *target_find_subsys(struct target *t, const char *nqn)

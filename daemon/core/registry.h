@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth_backoff.h"
 #include "backend.h"
 #include "config.h"
 #include "conn_limits.h"
@@ -133,7 +134,9 @@ struct subsys {
 	pthread_mutex_t resv_slot_lock;
 	_Atomic uint32_t resv_nslots;
 	uint8_t resv_slot_id[RESV_MAX_HOSTS][16];
-	_Atomic uint64_t err_entries; /* error log entries, ever (earlier runs' included) */
+	_Atomic uint64_t err_entries;	/* error log entries, ever (earlier runs' included) */
+	_Atomic uint64_t auth_failures; /* failed DH-HMAC-CHAP transactions (fabrics_auth.h) */
+	_Atomic uint64_t auth_successes;
 };
 
 /* The listeners a subsystem is served on (nvmet's port links). Immutable once published. */
@@ -164,7 +167,8 @@ struct target_params {
 	uint32_t max_ctrls_per_subsys;
 	uint32_t icreq_timeout_ms;
 	uint32_t pdu_timeout_ms;
-	uint32_t conn_buf_cap; /* data buffer bytes one connection may hold */
+	uint32_t auth_timeout_ms; /* DH-HMAC-CHAP transaction (fabrics_auth.h) */
+	uint32_t conn_buf_cap;	  /* data buffer bytes one connection may hold */
 	/* TCP keepalive on every accepted connection (seconds; idle 0: none) */
 	uint32_t ka_idle_s;
 	uint32_t ka_intvl_s;
@@ -204,6 +208,7 @@ struct target {
 	_Atomic bool stopping;
 	char state_dir[4096]; /* reservations are kept here ("": not kept); main sets it */
 	struct limits limits; /* connections held, per address (conn_limits.h) */
+	struct auth_backoff auth_backoff; /* failed authentications, per address */
 };
 
 /*

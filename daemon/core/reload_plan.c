@@ -83,6 +83,7 @@ void warn_static(const struct cfg_config *o, const struct cfg_config *n)
 	STATIC_KEY(max_controllers_per_subsystem, "max_controllers_per_subsystem");
 	STATIC_KEY(icreq_timeout_ms, "icreq_timeout");
 	STATIC_KEY(pdu_timeout_ms, "pdu_timeout");
+	STATIC_KEY(auth_timeout_ms, "auth_timeout");
 	STATIC_KEY(tcp_keepalive_idle_ms, "tcp_keepalive_idle");
 	STATIC_KEY(tcp_keepalive_interval_ms, "tcp_keepalive_interval");
 	STATIC_KEY(tcp_keepalive_count, "tcp_keepalive_count");

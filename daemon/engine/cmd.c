@@ -335,11 +335,18 @@ static void cmd_start(struct cmd *cmd)
 				cmd_complete_status(cmd, 0);
 				conn_close(c, CLOSE_AFTER_TX, "Disconnect");
 				return;
+			} else if (fctype == NVMF_FCTYPE_AUTH_SEND ||
+				   fctype == NVMF_FCTYPE_AUTH_RECV) {
+				/* on every queue (Base 8.13), before the gate below */
 			} else if (!connect && c->qid != 0) {
 				st = NVME_SC_DNR(GENERIC, INVALID_OPCODE);
+			} else if (!connect) {
+				st = qauth_gate(c->auth); /* Property Get / Set wait too */
 			}
 		} else if (!c->connected) {
 			st = NVME_SC_DNR(GENERIC, CMD_SEQ_ERROR);
+		} else if ((st = qauth_gate(c->auth)) != 0) {
+			/* Authentication Required: nothing else before the queue authenticated */
 		} else if (c->qid != 0) {
 			st = cmd_io_check(cmd);
 		}

@@ -45,6 +45,7 @@ static void fill_conn_info(const struct conn *c, struct conn_info *ci)
 
 	memset(ci, 0, sizeof(*ci));
 	snprintf(ci->peer, sizeof(ci->peer), "%s", c->peer);
+	conn_addr_str(&c->peer_ss, NULL, 0, ci->peer_addr, sizeof(ci->peer_addr), NULL);
 	ci->l = c->l;
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) != 0)
@@ -87,8 +88,20 @@ static void exec_connect(struct cmd *cmd)
 		conn_err(c, "out of memory for %u commands", le16toh(cc.sqsize) + 1u);
 		ctrl_queue_gone(ctrl, qid);
 		ctrl_put(ctrl);
+		cmd->dw0 = 0;
 		cmd_complete_status(cmd, NVME_SC(GENERIC, INTERNAL));
 		return;
+	}
+	if (dw0 & NVMF_CONNECT_AUTHREQ_ATR) {
+		c->auth = qauth_new(ctrl, qid, &ci, true, c->w->now_ms);
+		if (c->auth == NULL) {
+			conn_err(c, "out of memory for the authentication state");
+			ctrl_queue_gone(ctrl, qid);
+			ctrl_put(ctrl);
+			cmd->dw0 = 0;
+			cmd_complete_status(cmd, NVME_SC(GENERIC, INTERNAL));
+			return;
+		}
 	}
 	c->ctrl = ctrl;
 	c->qid = qid;
@@ -155,6 +168,49 @@ static void exec_admin(struct cmd *cmd)
 	cmd_complete_status(cmd, r.status);
 }
 
+/*
+ * Authentication Send / Receive, on any queue (fabrics_auth.h): H2C data
+ * is in cmd->data (in-capsule or after R2T, like any command); the reply
+ * goes back with C2HData. A failed transaction closes the queue once its
+ * answer is out (an admin queue takes its controller with it).
+ */
+static void exec_auth(struct cmd *cmd)
+{
+	struct conn *c = cmd->conn;
+	bool send = ((const struct nvmf_fabrics_cmd *)(const void *)&cmd->sqe)->fctype ==
+		    NVMF_FCTYPE_AUTH_SEND;
+	enum qauth_after after;
+	uint32_t out_len = 0;
+	nvme_status_t st;
+
+	if (!send && cmd->data_len != 0) {
+		if (!cmd_get_buf(cmd, cmd->data_len, exec_auth))
+			return;
+		memset(cmd->data, 0, cmd->data_len); /* the message, then zeroes */
+	}
+	cmd_set_state(cmd, CMD_EXEC);
+	if (c->auth == NULL) { /* a host that authenticates where it need not (its choice) */
+		struct conn_info ci;
+
+		fill_conn_info(c, &ci);
+		c->auth = qauth_new(c->ctrl, c->qid, &ci, false, c->w->now_ms);
+	}
+	if (c->auth == NULL) {
+		cmd_complete_status(cmd, NVME_SC(GENERIC, INTERNAL));
+		return;
+	}
+	if (send)
+		st = qauth_send(c->auth, &cmd->sqe, cmd->data, cmd->data_len, c->w->now_ms, &after);
+	else
+		st = qauth_recv(c->auth, &cmd->sqe, cmd->data, cmd->data_len, &out_len,
+				c->w->now_ms, &after);
+	if (st == 0 && !send)
+		cmd->c2h_len = out_len;
+	cmd_complete_status(cmd, st);
+	if (after == QAUTH_CLOSE)
+		conn_close(c, CLOSE_AFTER_TX, "authentication failed");
+}
+
 void cmd_exec(struct cmd *cmd)
 {
 	struct conn *c = cmd->conn;
@@ -163,6 +219,9 @@ void cmd_exec(struct cmd *cmd)
 	cmd_set_state(cmd, CMD_EXEC);
 	if (cmd->fabrics && f->fctype == NVMF_FCTYPE_CONNECT)
 		exec_connect(cmd);
+	else if (cmd->fabrics &&
+		 (f->fctype == NVMF_FCTYPE_AUTH_SEND || f->fctype == NVMF_FCTYPE_AUTH_RECV))
+		exec_auth(cmd);
 	else if (c->qid == 0)
 		exec_admin(cmd);
 	else

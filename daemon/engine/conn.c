@@ -654,6 +654,7 @@ static void conn_free(struct conn *c)
 			worker_cmd_end(w, cmd->ep);
 		free(cmd);
 	}
+	qauth_free(c->auth); /* wipes what a transaction left */
 	if (c->ctrl != NULL)
 		ctrl_put(c->ctrl);
 	listener_put(c->l);
@@ -795,6 +796,10 @@ void conn_tick(struct conn *c)
 	if (!c->connected && now - c->accepted_ms >= CONN_CONNECT_TIMEOUT_MS) {
 		conn_deadline_warn(c, "no Connect within %d s", CONN_CONNECT_TIMEOUT_MS / 1000);
 		conn_close(c, CLOSE_NOW, "Connect timeout");
+		return;
+	}
+	if (c->auth != NULL && qauth_expired(c->auth, now)) { /* logged there */
+		conn_close(c, CLOSE_NOW, "authentication timeout");
 		return;
 	}
 	if (c->ctrl != NULL) {

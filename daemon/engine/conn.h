@@ -44,6 +44,7 @@
 #include <sys/uio.h>
 
 #include "ctrl.h"
+#include "fabrics_auth.h"
 #include "log.h"
 #include "pdu.h"
 #include "tls_session.h"
@@ -149,6 +150,7 @@ struct conn {
 	/* the NVMe queue */
 	bool connected;
 	struct ctrl *ctrl;  /* a reference, after Connect */
+	struct qauth *auth; /* in-band authentication of this queue (NULL: none asked) */
 	uint16_t qid;	    /* CONN_QID_NONE before Connect */
 	uint32_t qsize;	    /* entries: outstanding commands allowed */
 	bool sqfc_disabled; /* Connect CATTR: no SQ flow control */

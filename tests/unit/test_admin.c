@@ -803,7 +803,12 @@ static void test_log_common(void **state)
 	assert_int_equal(t_get_log(c, NVME_LOG_DISC, 0, 0, buf, 1024, false), INVALID_LOG);
 	assert_int_equal(t_get_log(c, 0x0d, 0, 0, buf, 1024, false),
 			 INVALID_LOG); /* persistent event log */
-	assert_int_equal(t_get_log(c, 0xc0, 0, 0, buf, 1024, false), INVALID_LOG);
+	assert_int_equal(t_get_log(c, 0xc1, 0, 0, buf, 1024, false), INVALID_LOG);
+	/* nvmfd's counters (nvmfd_log.h): signature, version, authentication counts */
+	assert_int_equal(t_get_log(c, 0xc0, 0, 0, buf, 512, false), 0);
+	assert_memory_equal(buf, "NVMFDCNT", 8);
+	assert_int_equal(t_le32(buf + 8), 1);
+	assert_true(all_zero(buf + 16, 512 - 16));
 	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0, 2, buf, 16, false), INVALID_FIELD);
 	assert_int_equal(t_get_log(c, NVME_LOG_SMART, 0, 516, buf, 16, false), INVALID_FIELD);
 	/* the window past the end of a log is zero */
@@ -813,8 +818,9 @@ static void test_log_common(void **state)
 	/* supported log pages */
 	assert_int_equal(t_get_log(c, NVME_LOG_SUPPORTED, 0, 0, buf, 1024, false), 0);
 	for (unsigned int lid = 0; lid < 256; lid++)
-		assert_int_equal(t_le32(buf + 4 * lid),
-				 lid <= 5 || lid == NVME_LOG_ANA || lid == NVME_LOG_RESERVATION);
+		assert_int_equal(t_le32(buf + 4 * lid), lid <= 5 || lid == NVME_LOG_ANA ||
+								lid == NVME_LOG_RESERVATION ||
+								lid == 0xc0);
 	/* firmware slot: slot 1 active, our version */
 	assert_int_equal(t_get_log(c, NVME_LOG_FW_SLOT, 0, 0, buf, 512, false), 0);
 	assert_int_equal(buf[0], 1);

@@ -21,6 +21,10 @@
 #   RAMDISK_MB    namespace size   (64)
 #   HOLD_PORT     guest port whose first connection ends the hold (5555)
 #   HOLD_SECONDS  upper bound for the hold (240)
+#   DHCHAP_KEY, DHCHAP_CTRL_KEY, DHCHAP_HASH, DHCHAP_DHGROUP  the host entry's
+#                 DH-HMAC-CHAP secret (the host must authenticate), the
+#                 controller's (bidirectional), hash and group (kernels with
+#                 NVMe authentication: the trixie guest). Unset: none.
 # Exit status: 0 after a release and a clean teardown; 3 if the hold timed
 # out (nobody released us); 1 on any setup or teardown error.
 set -euo pipefail
@@ -70,6 +74,13 @@ for _ in $(seq 50); do [[ -b /dev/ram0 ]] && break; sleep 0.1; done
 [[ -b /dev/ram0 ]] || { echo "no /dev/ram0 after modprobe brd" >&2; exit 1; }
 
 mkdir "$host"
+if [[ -n ${DHCHAP_KEY:-} ]]; then
+	w "$host/dhchap_key" "$DHCHAP_KEY"
+	[[ -z ${DHCHAP_CTRL_KEY:-} ]] || w "$host/dhchap_ctrl_key" "$DHCHAP_CTRL_KEY"
+	[[ -z ${DHCHAP_HASH:-} ]] || w "$host/dhchap_hash" "$DHCHAP_HASH"
+	[[ -z ${DHCHAP_DHGROUP:-} ]] || w "$host/dhchap_dhgroup" "$DHCHAP_DHGROUP"
+	echo "host $hostnqn: DH-HMAC-CHAP $(cat "$host/dhchap_hash"), $(cat "$host/dhchap_dhgroup")${DHCHAP_CTRL_KEY:+, controller key}"
+fi
 mkdir "$subsys"
 w "$subsys/attr_allow_any_host" 0
 w "$subsys/attr_serial" 4e564d46442d494f   # "NVMFD-IO" in hex digits
