@@ -12,7 +12,9 @@
 #                    the whole suite again (unit, fuzz corpus replay,
 #                    integration, interop), the daemon under the sanitizers
 #                    (LeakSanitizer at each daemon's exit); valgrind_tools
-#                    skips there (it runs the tools under valgrind in stage 2)
+#                    skips there (it runs the tools under valgrind in stage 2);
+#                    the 'slow' suite (failover: two gateways, a minute of
+#                    fio under TCG) runs in stage 2 only
 #   4. libFuzzer:    tests/fuzz/run-fuzzers.sh (clang build in build-fuzz/),
 #                    FUZZ_SECONDS (30) per fuzzer
 #   5. /var/lib/nvmfd is as it was before stage 1 (tests keep their state in
@@ -142,7 +144,7 @@ done_stage
 if ((!quick)); then
 	stage "3. build-asan: address,undefined sanitizers; every suite, interop=$INTEROP"
 	rm -f build-asan/meson-logs/testlog.json
-	build_and_test build-asan "-Db_sanitize=address,undefined -Dwerror=$werror -Dinterop=$INTEROP -Drbd_tests=$RBD_TESTS -Dmini_ceph=$mc"
+	build_and_test build-asan "-Db_sanitize=address,undefined -Dwerror=$werror -Dinterop=$INTEROP -Drbd_tests=$RBD_TESTS -Dmini_ceph=$mc" --no-suite slow
 	done_stage
 
 	stage "4. libFuzzer, ${FUZZ_SECONDS}s per fuzzer"
