@@ -39,7 +39,7 @@ SUB = "nqn.2026-11.io.nvmfd:notify"
 def config(port, dport, extra=""):
     path = os.path.join(work, "nvmfd-%d.ini" % port)
     with open(path, "w") as f:
-        # its own state_dir: never the health file of /var/lib/nvmfd (a real service's)
+        # its own state_dir under the work directory: never the system's (a real service's)
         f.write("[nvmfd]\nlisten = 127.0.0.1:%d\ndiscovery_listen = 127.0.0.1:%d\n"
                 "workers = 2\nlog_level = info\nstate_dir = %s\n%s\n"
                 "[subsystem %s]\nallow_host = any\n"
@@ -274,6 +274,7 @@ unit = verify_unit(UNIT, "nvmfd.service", r"-c /etc/nvmfd/nvmfd\.ini")
 check("nvmfd.service: ExecReload sends SIGHUP, StateDirectory=nvmfd",
       unit is not None and "ExecReload=/bin/kill -HUP $MAINPID" in unit and
       re.search(r"^StateDirectory=nvmfd$", unit, re.M))
+# the unit's text only (systemd-analyze verify): no daemon runs with these paths
 unit = verify_unit(TEMPLATE, "nvmfd@lab.service",
                    r"-c /etc/nvmfd/%i\.ini -s /var/lib/nvmfd/%i")
 check("nvmfd@.service: one file and one state directory per instance",

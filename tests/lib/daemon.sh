@@ -61,7 +61,7 @@ state_dir_given() {
 start_nvmfd() {
 	local ports=$1 p all deadline=$((SECONDS + 10))
 	shift
-	# Tests never touch the system's state (/var/lib/nvmfd holds a real
+	# Tests never touch the system's state directory (it holds a real
 	# service's health counters): without -s or a state_dir in the file, -s
 	# $work/state.
 	if ! state_dir_given "$@"; then set -- "$@" -s "$work/state"; fi

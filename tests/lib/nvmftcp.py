@@ -543,7 +543,7 @@ class Daemon:
         self.logpath = os.path.join(work, name + ".log")
         self.log = open(self.logpath, "w")
         args = list(args)
-        # Tests never touch the system's state (/var/lib/nvmfd holds a real
+        # Tests never touch the system's state directory (it holds a real
         # service's health counters): a file without state_dir gets -s here.
         if "-s" not in args and not re.search(r"^\s*state_dir\s*=", conf_text, re.M):
             args += ["-s", os.path.join(work, name + ".state")]
