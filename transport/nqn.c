@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "byteorder.h"
 
 /* ---- NQN ---- */
@@ -157,132 +160,6 @@ void nvmf_uuid_format(const uint8_t u[16], char out[NVMF_UUID_STR_LEN + 1])
 		 u[15]);
 }
 
-/* ---- SHA-256 (FIPS 180-4), only for HMAC over the machine ID ---- */
-
-struct sha256 {
-	uint32_t h[8];
-	uint8_t buf[64];
-	size_t buflen;
-	uint64_t total;
-};
-
-static const uint32_t sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2,
-};
-
-static uint32_t ror(uint32_t x, int n)
-{
-	return (x >> n) | (x << (32 - n));
-}
-
-static void sha256_block(struct sha256 *c, const uint8_t *p)
-{
-	uint32_t w[64], v[8];
-
-	for (int i = 0; i < 16; i++) {
-		memcpy(&w[i], p + 4 * i, 4);
-		w[i] = be32toh(w[i]);
-	}
-	for (int i = 16; i < 64; i++) {
-		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
-
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	memcpy(v, c->h, sizeof(v));
-	for (int i = 0; i < 64; i++) {
-		uint32_t s1 = ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25);
-		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-		uint32_t t1 = v[7] + s1 + ch + sha256_k[i] + w[i];
-		uint32_t s0 = ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22);
-		uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-
-		memmove(v + 1, v, 7 * sizeof(v[0]));
-		v[4] += t1;
-		v[0] = t1 + s0 + maj;
-	}
-	for (int i = 0; i < 8; i++)
-		c->h[i] += v[i];
-}
-
-static void sha256_init(struct sha256 *c)
-{
-	static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-
-	memcpy(c->h, h0, sizeof(h0));
-	c->buflen = 0;
-	c->total = 0;
-}
-
-static void sha256_update(struct sha256 *c, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	c->total += len;
-	while (len > 0) {
-		size_t n = 64 - c->buflen < len ? 64 - c->buflen : len;
-
-		memcpy(c->buf + c->buflen, p, n);
-		c->buflen += n;
-		p += n;
-		len -= n;
-		if (c->buflen == 64) {
-			sha256_block(c, c->buf);
-			c->buflen = 0;
-		}
-	}
-}
-
-static void sha256_final(struct sha256 *c, uint8_t out[32])
-{
-	uint64_t bits = c->total * 8;
-	uint8_t pad = 0x80, zero = 0, len_be[8];
-
-	sha256_update(c, &pad, 1);
-	while (c->buflen != 56)
-		sha256_update(c, &zero, 1);
-	for (int i = 0; i < 8; i++)
-		len_be[i] = (uint8_t)(bits >> (56 - 8 * i));
-	sha256_update(c, len_be, 8);
-	for (int i = 0; i < 8; i++) {
-		uint32_t be = htobe32(c->h[i]);
-
-		memcpy(out + 4 * i, &be, 4);
-	}
-}
-
-/* RFC 2104 HMAC with a key shorter than the block. */
-static void hmac_sha256(const uint8_t *key, size_t klen, const void *msg, size_t mlen,
-			uint8_t out[32])
-{
-	uint8_t k[64] = {0}, inner[32];
-	struct sha256 c;
-
-	memcpy(k, key, klen);
-	for (int i = 0; i < 64; i++)
-		k[i] ^= 0x36;
-	sha256_init(&c);
-	sha256_update(&c, k, 64);
-	sha256_update(&c, msg, mlen);
-	sha256_final(&c, inner);
-	for (int i = 0; i < 64; i++)
-		k[i] ^= 0x36 ^ 0x5c;
-	sha256_init(&c);
-	sha256_update(&c, k, 64);
-	sha256_update(&c, inner, sizeof(inner));
-	sha256_final(&c, out);
-}
-
 /* ---- Default identity ---- */
 
 /*
@@ -331,8 +208,12 @@ static int derive_uuid(const char *machine_id_path, uint8_t uuid[16])
 	char line[80];
 	uint8_t mid[16], mac[32];
 
-	if (read_line(machine_id_path, line, sizeof(line)) && parse_machine_id(line, mid)) {
-		hmac_sha256(mid, sizeof(mid), nvmfd_app_id, sizeof(nvmfd_app_id), mac);
+	unsigned int maclen = 0;
+
+	/* systemd's app-specific ID: HMAC-SHA256(machine ID, app ID) (OpenSSL's) */
+	if (read_line(machine_id_path, line, sizeof(line)) && parse_machine_id(line, mid) &&
+	    HMAC(EVP_sha256(), mid, sizeof(mid), nvmfd_app_id, sizeof(nvmfd_app_id), mac,
+		 &maclen) != NULL) {
 		memcpy(uuid, mac, 16);
 	} else if (getrandom(uuid, 16, 0) != 16) {
 		return -errno;
