@@ -940,7 +940,7 @@ int tls_session_export_secrets(struct tls_session *s, struct tls_record_secret *
 		return -ESTALE;
 	if (s->secret_tx_len == 0 || s->secret_rx_len == 0)
 		return -ENODATA;
-	if (rec_scan_mid_record(&s->rx_scan) || SSL_has_pending(s->ssl) || byteq_len(&s->out) > 0)
+	if (rec_scan_mid_record(&s->rx_scan) || SSL_has_pending(s->ssl))
 		return -EBUSY;
 	memcpy(tx->secret, s->secret_tx, s->secret_tx_len);
 	tx->len = s->secret_tx_len;

@@ -196,9 +196,10 @@ void tls_traffic_keys_clear(struct tls_traffic_keys *k);
  * both directions' application traffic secrets and next sequence numbers
  * (tx: what this side sends). The session must hold no plaintext and no
  * part of a record it started to read (-EBUSY; whole records it has not
- * read are fine: tls_session_take_input() hands them over), and its
- * output must have been taken (-EBUSY too). -ENOTCONN before the
- * handshake, -ESTALE after a KeyUpdate. The caller wipes the secrets.
+ * read are fine: tls_session_take_input() hands them over); what it still
+ * has to send (tls_session_take_out()) goes before the first record sealed
+ * with tx. -ENOTCONN before the handshake, -ESTALE after a KeyUpdate. The
+ * caller wipes the secrets.
  */
 struct tls_record_secret;
 int tls_session_export_secrets(struct tls_session *s, struct tls_record_secret *tx,
