@@ -458,14 +458,19 @@ static void print_table(const struct subsys *subs, unsigned int n)
 			       s->media_errors, s->err_log, t);
 		}
 	}
-	/* the TLS counters of each port, once (subsystems reached through one port share it) */
+	/*
+	 * the TLS counters of each port, once (subsystems reached through one
+	 * port share it); a plain port only if a ClientHello came to it
+	 */
 	for (unsigned int i = 0; i < n; i++) {
 		const struct subsys *ss = &subs[i];
-		bool seen = false;
+		bool seen = false, any = ss->tls_port || ss->tls_handshakes;
 
 		for (unsigned int j = 0; j < i && !seen; j++)
 			seen = subs[j].tls_ok && strcmp(subs[j].s.addr.where, ss->s.addr.where) == 0;
-		if (ss->rows == NULL || !ss->tls_ok || seen)
+		for (int f = 0; f < NVMFD_TLS_FAIL_NR; f++)
+			any = any || ss->tls_fail[f];
+		if (ss->rows == NULL || !ss->tls_ok || seen || !any)
 			continue;
 		printf("port %s (%s): %" PRIu64 " TLS handshake(s)", ss->s.addr.where,
 		       ss->tls_port ? "TLS" : "plain", ss->tls_handshakes);
