@@ -262,8 +262,10 @@ else
 fi
 ktls_run "nvmfd with NVMFD_KTLS=0 (user space records)" NVMFD_KTLS=0
 n_k=$(grep -c 'records by the kernel (kTLS)' /tmp/nvmfd.log)
-if [[ -n $ktls_q ]] && ((n_k == 0 && ktls_tx < 2 * ktls_q)) && grep -q 'kernel TLS off' /tmp/nvmfd.log; then
-	ok "NVMFD_KTLS=0: nvmfd keeps the records in user space (TlsCurrTxSw $ktls_tx: the host's only)"
+n_u=$(grep -c 'records in user space (' /tmp/nvmfd.log)
+if [[ -n $ktls_q ]] && ((n_k == 0 && n_u == ktls_q && ktls_tx < 2 * ktls_q)) &&
+	grep -q 'kernel TLS off' /tmp/nvmfd.log; then
+	ok "NVMFD_KTLS=0: nvmfd seals and opens the records itself on all $n_u queues (TlsCurrTxSw $ktls_tx: the host's only)"
 else
-	notok "NVMFD_KTLS=0: user space records (kTLS queues $n_k, TlsCurrTxSw ${ktls_tx:-?}, queues ${ktls_q:-?})"
+	notok "NVMFD_KTLS=0: user space records (kTLS queues $n_k, our record layer $n_u, TlsCurrTxSw ${ktls_tx:-?}, queues ${ktls_q:-?})"
 fi
