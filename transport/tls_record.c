@@ -437,12 +437,22 @@ static const char *alert_name(unsigned int d)
 ssize_t tls_record_open(struct tls_record *r, uint8_t *buf, size_t n, enum tls_record_event *ev,
 			uint8_t **data, size_t *len)
 {
+	size_t placed;
+
+	return tls_record_open_into(r, buf, n, NULL, 0, ev, &placed, data, len);
+}
+
+ssize_t tls_record_open_into(struct tls_record *r, uint8_t *buf, size_t n, uint8_t *dst,
+			     size_t dst_len, enum tls_record_event *ev, size_t *placed,
+			     uint8_t **data, size_t *len)
+{
 	struct dir *d = &r->rx;
 	uint8_t nc[IV_LEN], *body = buf + TLS_RECORD_HDR;
-	size_t blen, i;
+	size_t blen, i, k;
 	int ol;
 
 	*ev = TLS_REC_NONE;
+	*placed = 0;
 	*data = NULL;
 	*len = 0;
 	if (r->err)
@@ -466,25 +476,49 @@ ssize_t tls_record_open(struct tls_record *r, uint8_t *buf, size_t n, enum tls_r
 			    "receive sequence number exhausted");
 	nonce(d, nc);
 	blen -= TLS_RECORD_TAG;
+	/*
+	 * The AEADs are stream ciphers: the first k bytes decrypt into dst,
+	 * the rest in place. They count only once the tag verified.
+	 */
+	k = dst == NULL ? 0 : dst_len < blen ? dst_len : blen;
 	if (EVP_DecryptInit_ex(d->ctx, NULL, NULL, NULL, nc) != 1 ||
 	    EVP_DecryptUpdate(d->ctx, NULL, &ol, buf, TLS_RECORD_HDR) != 1 ||
-	    EVP_DecryptUpdate(d->ctx, body, &ol, body, (int)blen) != 1 ||
+	    (k > 0 && EVP_DecryptUpdate(d->ctx, dst, &ol, body, (int)k) != 1) ||
+	    (blen > k &&
+	     EVP_DecryptUpdate(d->ctx, body + k, &ol, body + k, (int)(blen - k)) != 1) ||
 	    EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_TAG, TLS_RECORD_TAG, body + blen) != 1)
 		return fail(r, -EIO, TLS_ALERT_INTERNAL_ERROR, "AEAD open failed");
 	if (EVP_DecryptFinal_ex(d->ctx, body + blen, &ol) != 1) {
-		OPENSSL_cleanse(body, blen); /* unauthenticated plaintext */
+		/* unauthenticated plaintext */
+		OPENSSL_cleanse(body, blen);
+		if (k > 0)
+			OPENSSL_cleanse(dst, k);
 		return fail(r, -EBADMSG, TLS_ALERT_BAD_RECORD_MAC,
 			    "record %llu does not authenticate (bad_record_mac)",
 			    (unsigned long long)d->seq);
 	}
 	d->seq++;
 	/* 5.4: the content type is the last non-zero byte; zeros after it are padding */
-	for (i = blen; i > 0 && body[i - 1] == 0; i--)
+	for (i = blen; i > k && body[i - 1] == 0; i--)
 		;
+	if (i == k)
+		for (; i > 0 && dst[i - 1] == 0; i--)
+			;
 	if (i == 0)
 		return fail(r, -EPROTO, TLS_ALERT_UNEXPECTED_MESSAGE,
 			    "a record without a content type");
 	i--;
+	if ((i < k ? dst[i] : body[i]) == TLS_CT_APPLICATION_DATA && i <= TLS_MAX_FRAGMENT &&
+	    r->hs_have == 0) {
+		*ev = TLS_REC_DATA;
+		*placed = i < k ? i : k;
+		*data = body + *placed;
+		*len = i - *placed;
+		return (ssize_t)(TLS_RECORD_HDR + blen + TLS_RECORD_TAG);
+	}
+	/* not data for dst after all (rare): the record in place, checked below */
+	if (k > 0)
+		memcpy(body, dst, k);
 	if (i > TLS_MAX_FRAGMENT)
 		return fail(r, -EMSGSIZE, TLS_ALERT_RECORD_OVERFLOW, "%zu bytes of plaintext", i);
 	/* 5.1: handshake messages are not interleaved with other record types */

@@ -128,6 +128,17 @@ enum tls_record_event {
 ssize_t tls_record_open(struct tls_record *r, uint8_t *buf, size_t n, enum tls_record_event *ev,
 			uint8_t **data, size_t *len);
 
+/*
+ * tls_record_open(), but the first up to dst_len plaintext bytes of an
+ * application_data record are decrypted straight into dst (*placed bytes:
+ * the record's first), the rest in place (*data, *len). For other records
+ * *placed is 0 and dst's first bytes are scratch. Nothing in dst counts
+ * unless the record authenticated (the return value > 0).
+ */
+ssize_t tls_record_open_into(struct tls_record *r, uint8_t *buf, size_t n, uint8_t *dst,
+			     size_t dst_len, enum tls_record_event *ev, size_t *placed,
+			     uint8_t **data, size_t *len);
+
 /* The alert owed to the peer after a failure (0 if none: e.g. the peer's own alert). */
 int tls_record_alert(const struct tls_record *r);
 /* The reason for the failure ("" if none). */

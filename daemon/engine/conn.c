@@ -443,9 +443,11 @@ static void rx_process(struct conn *c)
 
 /*
  * User-space records (conn_tls.c rec_handover): open each whole record in
- * place in the receive buffer and parse its plaintext as if received; the
- * codec copies H2CData payload into the command's buffer as on a staging
- * receive. A record's bytes reach the codec only once its tag verified.
+ * the receive buffer. Where the codec waits for payload with a place for
+ * it (H2CData into a command's buffer), the record's first bytes decrypt
+ * straight there, as a plain receive would place them; the rest of the
+ * record (and every other record) decrypts in place and is parsed as if
+ * received. A record's bytes reach the codec only once its tag verified.
  */
 static void rx_rec_pump(struct conn *c)
 {
@@ -455,9 +457,12 @@ static void rx_rec_pump(struct conn *c)
 	while (!c->closing && !c->rx_pause && c->rx_off == c->rx_len) {
 		enum tls_record_event ev;
 		uint8_t *data;
-		size_t len;
-		ssize_t n = tls_record_open(c->rec, c->rxbuf + c->ct_off, c->ct_len - c->ct_off,
-					    &ev, &data, &len);
+		void *where = NULL;
+		size_t len, placed = 0;
+		uint32_t want = tcp_rx_data_wanted(&c->rx, &where), used;
+		ssize_t n = tls_record_open_into(c->rec, c->rxbuf + c->ct_off,
+						 c->ct_len - c->ct_off, where, want, &ev, &placed,
+						 &data, &len);
 
 		if (n == -EAGAIN)
 			break;
@@ -472,11 +477,18 @@ static void rx_rec_pump(struct conn *c)
 			conn_close(c, CLOSE_NOW, "the host sent close_notify");
 			break;
 		}
-		if (ev != TLS_REC_DATA || len == 0)
+		if (ev != TLS_REC_DATA)
 			continue;
+		/* what follows the placed bytes is staged first: a pause keeps it */
 		c->rx_off = (uint32_t)(data - c->rxbuf);
 		c->rx_len = c->rx_off + (uint32_t)len;
 		c->rx_whole = 0;
+		if (placed > 0) {
+			tcp_rx_data_placed(&c->rx, (uint32_t)placed);
+			/* all placed: a zero-length feed moves on to the digest or the PDU */
+			if (placed == want && rx_step(c, NULL, 0, &used) < 0)
+				break;
+		}
 		rx_consume(c);
 	}
 	c->tls_in_pump = false;
