@@ -448,6 +448,58 @@ static void test_peer_alert(void **state)
 	free(k);
 }
 
+/*
+ * Before AES-GCM's limit (RFC 8446 5.5) the sender renews its keys by
+ * itself: two record layers facing each other, the sender's sequence
+ * number one short of TLS_RECORD_REKEY_AFTER.
+ */
+static void test_rekey_at_limit(void **state)
+{
+	struct tls_record_secret s1 = {.len = 32, .seq = TLS_RECORD_REKEY_AFTER - 1};
+	struct tls_record_secret s2 = {.len = 32};
+	struct tls_record *a, *b;
+	static uint8_t wire[2000];
+	struct iovec iov = {"data", 4};
+	enum tls_record_event ev;
+	uint8_t *data;
+	size_t len, off = 0;
+	ssize_t n, m;
+	int err = 0;
+
+	(void)state;
+	for (int i = 0; i < 32; i++) {
+		s1.secret[i] = (uint8_t)i;
+		s2.secret[i] = (uint8_t)(100 + i);
+	}
+	a = tls_record_new(TLS_CIPHER_AES_128_GCM_SHA256, &s1, &s2, &err);
+	s1.seq = TLS_RECORD_REKEY_AFTER - 1;
+	b = tls_record_new(TLS_CIPHER_AES_128_GCM_SHA256, &s2, &s1, &err);
+	assert_non_null(a);
+	assert_non_null(b);
+	n = tls_record_seal_data(a, &iov, 1, wire, sizeof(wire));
+	assert_true(n > 0);
+	assert_int_equal(tls_record_tx_seq(a), TLS_RECORD_REKEY_AFTER);
+	m = tls_record_seal_data(a, &iov, 1, wire + n, sizeof(wire) - (size_t)n);
+	assert_true(m > 0);
+	/* a KeyUpdate went first, then the data under the new keys */
+	assert_int_equal(tls_record_tx_seq(a), 1);
+	n += m;
+	for (int want = 0; want < 3; want++) {
+		m = tls_record_open(b, wire + off, (size_t)n - off, &ev, &data, &len);
+		if (m < 0)
+			fail_msg("open: %zd (%s)", m, tls_record_error(b));
+		assert_int_equal(ev, want == 1 ? TLS_REC_NONE : TLS_REC_DATA);
+		if (want != 1)
+			assert_memory_equal(data, "data", 4);
+		off += (size_t)m;
+	}
+	assert_int_equal(off, (size_t)n);
+	assert_int_equal(tls_record_rx_seq(b), 1);
+	assert_false(tls_record_tx_owed(b)); /* update_not_requested */
+	tls_record_free(a);
+	tls_record_free(b);
+}
+
 /* Output room is checked, not assumed. */
 static void test_no_room(void **state)
 {
@@ -486,7 +538,7 @@ int main(void)
 		cmocka_unit_test(test_peer_key_update), cmocka_unit_test(test_our_key_update),
 		cmocka_unit_test(test_close_notify),	cmocka_unit_test(test_bad_record_mac),
 		cmocka_unit_test(test_malformed),	cmocka_unit_test(test_peer_alert),
-		cmocka_unit_test(test_no_room),
+		cmocka_unit_test(test_no_room),		cmocka_unit_test(test_rekey_at_limit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
