@@ -52,7 +52,7 @@ struct subsys {
 	unsigned int nrows;
 	bool vs_ok; /* nvmfd's counters page (nvmfd_log.h) was read */
 	uint64_t auth_failures, auth_successes;
-	bool tls_ok;  /* ... with the port's TLS counters (version 2) */
+	bool tls_ok;   /* ... with the port's TLS counters (version 2) */
 	bool tls_port; /* the port requires TLS */
 	uint64_t tls_handshakes, tls_fail[NVMFD_TLS_FAIL_NR];
 };
@@ -467,7 +467,8 @@ static void print_table(const struct subsys *subs, unsigned int n)
 		bool seen = false, any = ss->tls_port || ss->tls_handshakes;
 
 		for (unsigned int j = 0; j < i && !seen; j++)
-			seen = subs[j].tls_ok && strcmp(subs[j].s.addr.where, ss->s.addr.where) == 0;
+			seen = subs[j].tls_ok &&
+			       strcmp(subs[j].s.addr.where, ss->s.addr.where) == 0;
 		for (int f = 0; f < NVMFD_TLS_FAIL_NR; f++)
 			any = any || ss->tls_fail[f];
 		if (ss->rows == NULL || !ss->tls_ok || seen || !any)
@@ -476,8 +477,9 @@ static void print_table(const struct subsys *subs, unsigned int n)
 		       ss->tls_port ? "TLS" : "plain", ss->tls_handshakes);
 		for (int f = 0, k = 0; f < NVMFD_TLS_FAIL_NR; f++)
 			if (ss->tls_fail[f])
-				printf("%s%s %" PRIu64, k++ ? ", " : "; refused or broken: ",
-				       tls_fail_words[f], ss->tls_fail[f]);
+				printf("%s%s %" PRIu64,
+				       k++ ? ", " : "; refused or broken: ", tls_fail_words[f],
+				       ss->tls_fail[f]);
 		printf("\n");
 	}
 }
