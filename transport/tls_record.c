@@ -447,7 +447,7 @@ ssize_t tls_record_open_into(struct tls_record *r, uint8_t *buf, size_t n, uint8
 			     uint8_t **data, size_t *len)
 {
 	struct dir *d = &r->rx;
-	uint8_t nc[IV_LEN], *body = buf + TLS_RECORD_HDR;
+	uint8_t nc[IV_LEN], *body;
 	size_t blen, i, k;
 	int ol;
 
@@ -469,6 +469,7 @@ ssize_t tls_record_open_into(struct tls_record *r, uint8_t *buf, size_t n, uint8
 			    "an unprotected record of type %u after the handshake", buf[0]);
 	if (n < TLS_RECORD_HDR + blen)
 		return -EAGAIN;
+	body = buf + TLS_RECORD_HDR;
 	if (blen < 1 + TLS_RECORD_TAG)
 		return fail(r, -EBADMSG, TLS_ALERT_BAD_RECORD_MAC, "a record of %zu bytes", blen);
 	if (d->seq == UINT64_MAX)

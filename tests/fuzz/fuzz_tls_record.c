@@ -167,8 +167,10 @@ static void drain_ours(struct conn *k)
 		dst_len = next_chunk(&k->ch, sizeof(dst)) % (sizeof(dst) + 1);
 		if (dst_len % 3 == 0)
 			dst_len = 0;
-		r = tls_record_open_into(k->r, k->in + k->in_off, k->in_len - k->in_off,
-					 dst_len ? dst : NULL, dst_len, &ev, &placed, &data, &len);
+		/* nothing received yet: no buffer either */
+		r = tls_record_open_into(k->r, k->in ? k->in + k->in_off : NULL,
+					 k->in_len - k->in_off, dst_len ? dst : NULL, dst_len, &ev,
+					 &placed, &data, &len);
 		if (r < 0)
 			break;
 		CHECK(placed <= dst_len && (ev == TLS_REC_DATA || placed == 0));
