@@ -526,6 +526,8 @@ void conn_tls_ktls_close(struct conn *c)
 	/* every PDU went out before the FIN: two bytes fit; never wait for them */
 	if (sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(alert))
 		conn_dbg(c, "TLS: close_notify through kernel TLS: %s", strerror(errno));
+	else
+		conn_dbg(c, "TLS: close_notify sent (kernel TLS)");
 }
 
 void conn_tls_timeout(struct conn *c)
