@@ -27,6 +27,7 @@
 # when it had to be killed) for the script, and gpid empty.
 
 guest_n=0 guest_plan='' guest_exit='' guest_done_lines=0 grc=0
+# shellcheck disable=SC2154  # $glog and $gpid are the script's
 
 # guest_relay TAG: the complete lines of $glog not relayed yet.
 guest_relay() {
