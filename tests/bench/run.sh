@@ -31,7 +31,8 @@
 #    core, to express the TLS cost in passes over the data.
 # 7. With SPDK_DIR set to an SPDK build: nvmfd and SPDK's nvmf_tgt side by
 #    side, both driven by spdk_nvme_perf (spdk_side_by_side.py; RUNS rounds
-#    of SECS seconds, alternating), written to OUTDIR/spdk-DATE.{md,json}.
+#    of SECS seconds, alternating), then both on both CPUs with the client
+#    sharing them (SCALE_ROWS), written to OUTDIR/spdk-DATE.{md,json}.
 # 6. RBD (where Ceph, mini-ceph and an RBD-enabled build are there): a
 #    throwaway single-node cluster (../shared/tools/mini-ceph, memstore OSD,
 #    on these same CPUs), a 256 MiB image filled once, nvmfd (one worker,
