@@ -8,7 +8,11 @@ SPDK's spdk_nvme_perf, pinned to CPU 1, drives both. Rounds alternate the
 order of the targets (SPDK first, then nvmfd first, ...), each target runs
 every row of the matrix in its turn, and only one target runs at a time
 (an idle SPDK reactor still spins its core). Target CPU is utime + stime
-from /proc/PID/stat over each measured run. iperf3 (one stream, CPU 0 ->
+from /proc/PID/stat over each measured run. With BUSY_POLL_OFF=1 (the
+default) nvmfd runs each round a second time with busy_poll = 0: its CPU
+is then the work the load needs (an SPDK reactor and nvmfd's busy-poll
+both spin while they wait for a client that is the limit, so with them
+"per target core" only repeats the IOPS ratio). iperf3 (one stream, CPU 0 ->
 CPU 1) is sampled at the start and at the end, so the window's loopback
 ceiling is known. Not a test: it never fails on a slow machine.
 
@@ -25,7 +29,7 @@ rusage), which says what stops the scaling.
 Environment: SPDK_DIR (an SPDK build: build/bin/nvmf_tgt,
 build/bin/spdk_nvme_perf, scripts/rpc.py; without it the comparison is
 skipped with a note), RUNS (3), SECS (5), ROWS ("all" or row names),
-SCALE_ROWS, CPU_TARGET (0), CPU_CLIENT (1). Needs root for hugepages (it reserves
+SCALE_ROWS, BUSY_POLL_OFF (1), CPU_TARGET (0), CPU_CLIENT (1). Needs root for hugepages (it reserves
 1024 x 2 MiB while it runs and gives back what it took).
 Output: OUTDIR/spdk-DATE.md and .json, copied to OUTDIR/spdk-latest.*.
 """
@@ -124,17 +128,18 @@ class Target:
         self.kind, self.work, self.nvmfd, self.spdk, self.cpus = kind, work, nvmfd, spdk, cpus
         self.proc = None
         self.port = free_port()
-        self.sub = SUB_NVMFD if kind == 'nvmfd' else SUB_SPDK
+        self.sub = SUB_SPDK if kind == 'spdk' else SUB_NVMFD
 
     def start(self):
         log = open(os.path.join(self.work, f'{self.kind}.log'), 'a')
-        if self.kind == 'nvmfd':
+        if self.kind != 'spdk':
+            bp = '0' if self.kind == 'nvmfd0' else '50us'
             ini = os.path.join(self.work, 'nvmfd.ini')
             state = os.path.join(self.work, 'state')
             os.makedirs(state, exist_ok=True)
             with open(ini, 'w') as f:
                 f.write(f'[nvmfd]\nlisten = 127.0.0.1:{self.port}\ndiscovery_listen = none\n'
-                        f'workers = {len(self.cpus)}\nbusy_poll = 50us\nstate_dir = {state}\n'
+                        f'workers = {len(self.cpus)}\nbusy_poll = {bp}\nstate_dir = {state}\n'
                         f'[subsystem {SUB_NVMFD}]\nallow_host = any\n'
                         f'[namespace {SUB_NVMFD} 1]\npath = ram:1G\nblock_size = 4096\n')
             self.proc = subprocess.Popen(['taskset', '-c', ','.join(map(str, self.cpus)),
@@ -244,7 +249,10 @@ def main():
     matrix = [r for r in MATRIX if rows == 'all' or r[0] in rows.split()]
     os.makedirs(outdir, exist_ok=True)
     work = tempfile.mkdtemp(prefix='nvmfd-spdk-bench.')
-    res = {k: {r[0]: [] for r in matrix} for k in ('spdk', 'nvmfd')}
+    # nvmfd0: nvmfd with busy_poll = 0, so that its CPU is the work the load needs
+    kinds = ('spdk', 'nvmfd') + (('nvmfd0',) if os.environ.get('BUSY_POLL_OFF', '1') == '1'
+                                  else ())
+    res = {k: {r[0]: [] for r in matrix} for k in kinds}
     srows = os.environ.get('SCALE_ROWS', 'rr4k-qd32 rw4k-qd32')
     scale = [r for r in MATRIX if srows != 'none' and r[0] in srows.split()]
     res2 = {k: {r[0]: [] for r in scale} for k in ('spdk', 'nvmfd')}
@@ -252,7 +260,7 @@ def main():
     try:
         with Hugepages():
             for rnd in range(runs):
-                order = ('spdk', 'nvmfd') if rnd % 2 == 0 else ('nvmfd', 'spdk')
+                order = kinds if rnd % 2 == 0 else kinds[::-1]
                 for kind in order:
                     t = Target(kind, work, nvmfd, spdk, [ct])
                     t.start()
@@ -261,7 +269,7 @@ def main():
                             r = perf(spdk, t, row, secs, [cc])
                             res[kind][row[0]].append(r)
                             if r:
-                                say(f'round {rnd + 1} {kind:5} {row[0]:20} {r["iops"]:10.0f} '
+                                say(f'round {rnd + 1} {kind:6} {row[0]:20} {r["iops"]:10.0f} '
                                     f'IOPS {r["mib_s"]:8.1f} MiB/s  target {r["cores"]:.2f} '
                                     'cores')
                     finally:
@@ -293,8 +301,9 @@ def main():
              f'the client on CPU {cc}. iperf3 in the same window: '
              + (', '.join(f'{x:.1f}' for x in gbit if x) + ' Gbit/s' if g else 'not measured') + '.',
              '',
-             '| row | SPDK IOPS | nvmfd IOPS | IOPS ratio | SPDK cores | nvmfd cores | per target core |',
-             '|---|---|---|---|---|---|---|']
+             '| row | SPDK IOPS | nvmfd IOPS | IOPS ratio | SPDK cores | nvmfd cores | per target core |'
+             + (' nvmfd busy_poll 0 | its cores | ratio | per target core |' if 'nvmfd0' in res else ''),
+             '|---|---|---|---|---|---|---|' + ('---|---|---|---|' if 'nvmfd0' in res else '')]
     table = []
     for row in matrix:
         n = row[0]
@@ -303,8 +312,17 @@ def main():
         ratio = d['iops'] / s['iops'] if s['iops'] and d['iops'] else None
         per_core = (d['iops'] / d['cores']) / (s['iops'] / s['cores']) \
             if ratio and s['cores'] and d['cores'] else None
-        table.append({'row': n, 'spdk': s, 'nvmfd': d, 'ratio': ratio, 'per_core': per_core,
-                      'spdk_runs': res['spdk'][n], 'nvmfd_runs': res['nvmfd'][n]})
+        entry = {'row': n, 'spdk': s, 'nvmfd': d, 'ratio': ratio, 'per_core': per_core,
+                 'spdk_runs': res['spdk'][n], 'nvmfd_runs': res['nvmfd'][n]}
+        z = None
+        if 'nvmfd0' in res:
+            z = {k: median([r[k] for r in res['nvmfd0'][n] if r])
+                 for k in ('iops', 'mib_s', 'cores')}
+            z['ratio'] = z['iops'] / s['iops'] if s['iops'] and z['iops'] else None
+            z['per_core'] = (z['iops'] / z['cores']) / (s['iops'] / s['cores']) \
+                if z['ratio'] and s['cores'] and z['cores'] else None
+            entry.update({'nvmfd_busy_poll_0': z, 'nvmfd_busy_poll_0_runs': res['nvmfd0'][n]})
+        table.append(entry)
 
         def f(x, fmt):
             return fmt.format(x) if x is not None else 'n/a'
@@ -313,7 +331,9 @@ def main():
             if big else (lambda x: f(x['iops'] / 1000 if x['iops'] else None, '{:.1f}k'))
         lines.append(f'| {n} | {val(s)} | {val(d)} | {f(ratio, "{:.2f}")} | '
                      f'{f(s["cores"], "{:.2f}")} | {f(d["cores"], "{:.2f}")} | '
-                     f'{f(per_core, "{:.2f}")} |')
+                     f'{f(per_core, "{:.2f}")} |'
+                     + (f' {val(z)} | {f(z["cores"], "{:.2f}")} | {f(z["ratio"], "{:.2f}")} | '
+                        f'{f(z["per_core"], "{:.2f}")} |' if z else ''))
     scaling = []
     if scale:
         lines += ['', f'Both CPUs: each target on CPUs {ct} and {cc} (nvmfd 2 workers, nvmf_tgt '
@@ -326,7 +346,7 @@ def main():
                   '|---|---|---|---|---|---|---|---|---|---|']
         for row in scale:
             n = row[0]
-            one = {k: median([r['iops'] for r in res[k].get(n, []) if r]) for k in res}
+            one = {k: median([r['iops'] for r in res[k].get(n, []) if r]) for k in res2}
             two = {k: {f: median([r[f] for r in res2[k][n] if r])
                        for f in ('iops', 'cores', 'client_cores')} for k in res2}
 
