@@ -500,6 +500,66 @@ static void test_rekey_at_limit(void **state)
 	tls_record_free(b);
 }
 
+/*
+ * TLS_CHACHA20_POLY1305_SHA256 (what nvmfd agrees to for a host that binds
+ * a SHA-384 PSK with SHA-256, as tlshd does): two record layers facing
+ * each other, data both ways across a KeyUpdate; a flipped bit is refused.
+ */
+static void test_chacha20(void **state)
+{
+	struct tls_record_secret s1 = {.len = 32}, s2 = {.len = 32};
+	struct tls_record *a, *b;
+	static uint8_t src[40000], wire[50000];
+	struct iovec iov = {src, sizeof(src)};
+	enum tls_record_event ev;
+	uint8_t *data;
+	size_t len, off = 0, got = 0;
+	ssize_t n, m;
+	int err = 0;
+
+	(void)state;
+	for (int i = 0; i < 32; i++) {
+		s1.secret[i] = (uint8_t)(7 * i);
+		s2.secret[i] = (uint8_t)(200 - i);
+	}
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = pat(i);
+	a = tls_record_new(TLS_CIPHER_CHACHA20_POLY1305_SHA256, &s1, &s2, &err);
+	b = tls_record_new(TLS_CIPHER_CHACHA20_POLY1305_SHA256, &s2, &s1, &err);
+	assert_non_null(a);
+	assert_non_null(b);
+	tls_record_key_update(a, true);
+	n = tls_record_seal_data(a, &iov, 1, wire, sizeof(wire));
+	assert_true(n > 0);
+	while (off < (size_t)n) {
+		m = tls_record_open(b, wire + off, (size_t)n - off, &ev, &data, &len);
+		if (m < 0)
+			fail_msg("open: %zd (%s)", m, tls_record_error(b));
+		if (ev == TLS_REC_DATA) {
+			assert_memory_equal(data, src + got, len);
+			got += len;
+		}
+		off += (size_t)m;
+	}
+	assert_int_equal(got, sizeof(src));
+	/* b owes its KeyUpdate; its answer and data open at a under a's new receive keys */
+	assert_true(tls_record_tx_owed(b));
+	n = tls_record_seal_data(b, &iov, 1, wire, sizeof(wire));
+	assert_true(n > 0);
+	wire[n - 3] ^= 1; /* the last record's tag */
+	for (off = 0, got = 0;;) {
+		m = tls_record_open(a, wire + off, (size_t)n - off, &ev, &data, &len);
+		if (m < 0)
+			break;
+		got += ev == TLS_REC_DATA ? len : 0;
+		off += (size_t)m;
+	}
+	assert_int_equal(m, -EBADMSG);
+	assert_int_equal(got, 2 * TLS_MAX_FRAGMENT);
+	tls_record_free(a);
+	tls_record_free(b);
+}
+
 /* Output room is checked, not assumed. */
 static void test_no_room(void **state)
 {
@@ -539,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_close_notify),	cmocka_unit_test(test_bad_record_mac),
 		cmocka_unit_test(test_malformed),	cmocka_unit_test(test_peer_alert),
 		cmocka_unit_test(test_no_room),		cmocka_unit_test(test_rekey_at_limit),
+		cmocka_unit_test(test_chacha20),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
