@@ -52,6 +52,29 @@ struct subsys {
 	unsigned int nrows;
 	bool vs_ok; /* nvmfd's counters page (nvmfd_log.h) was read */
 	uint64_t auth_failures, auth_successes;
+	bool tls_ok;   /* ... with the port's TLS counters (version 2) */
+	bool tls_port; /* the port requires TLS */
+	uint64_t tls_handshakes, tls_fail[NVMFD_TLS_FAIL_NR];
+};
+
+/* nvmfd_log.h's TLS failure reasons: JSON keys and words for the table */
+static const char *const tls_fail_key[NVMFD_TLS_FAIL_NR] = {
+	[NVMFD_TLS_FAIL_NOT_TLS] = "not_tls",
+	[NVMFD_TLS_FAIL_PLAIN_PORT] = "tls_on_plain_port",
+	[NVMFD_TLS_FAIL_UNKNOWN_ID] = "unknown_identity",
+	[NVMFD_TLS_FAIL_KEY_MISMATCH] = "wrong_key",
+	[NVMFD_TLS_FAIL_TIMEOUT] = "handshake_timeout",
+	[NVMFD_TLS_FAIL_BAD_RECORD] = "bad_record",
+	[NVMFD_TLS_FAIL_OTHER] = "other",
+};
+static const char *const tls_fail_words[NVMFD_TLS_FAIL_NR] = {
+	[NVMFD_TLS_FAIL_NOT_TLS] = "not TLS",
+	[NVMFD_TLS_FAIL_PLAIN_PORT] = "TLS on a plain port",
+	[NVMFD_TLS_FAIL_UNKNOWN_ID] = "unknown identity",
+	[NVMFD_TLS_FAIL_KEY_MISMATCH] = "wrong key",
+	[NVMFD_TLS_FAIL_TIMEOUT] = "handshake timeout",
+	[NVMFD_TLS_FAIL_BAD_RECORD] = "bad record",
+	[NVMFD_TLS_FAIL_OTHER] = "other",
 };
 
 static struct {
@@ -307,7 +330,8 @@ out:
 
 /*
  * nvmfd's own counters (vendor-specific log page C0h, nvmfd_log.h): the
- * authentication failures of the subsystem. Another target's page C0h,
+ * authentication failures of the subsystem and, from version 2, the TLS
+ * counters of the port we connected through. Another target's page C0h,
  * or none, is recognised by its signature and left out, silently.
  */
 static int subsys_sample_vs(struct subsys *ss)
@@ -326,6 +350,13 @@ static int subsys_sample_vs(struct subsys *ss)
 	if (ss->vs_ok) {
 		ss->auth_failures = le64toh(log.auth_failures);
 		ss->auth_successes = le64toh(log.auth_successes);
+	}
+	ss->tls_ok = ss->vs_ok && le32toh(log.version) >= 2;
+	if (ss->tls_ok) {
+		ss->tls_port = le32toh(log.port_flags) & NVMFD_LOG_PORT_TLS;
+		ss->tls_handshakes = le64toh(log.tls_handshakes);
+		for (int f = 0; f < NVMFD_TLS_FAIL_NR; f++)
+			ss->tls_fail[f] = le64toh(log.tls_fail[f]);
 	}
 	return 0;
 }
@@ -427,6 +458,30 @@ static void print_table(const struct subsys *subs, unsigned int n)
 			       s->media_errors, s->err_log, t);
 		}
 	}
+	/*
+	 * the TLS counters of each port, once (subsystems reached through one
+	 * port share it); a plain port only if a ClientHello came to it
+	 */
+	for (unsigned int i = 0; i < n; i++) {
+		const struct subsys *ss = &subs[i];
+		bool seen = false, any = ss->tls_port || ss->tls_handshakes;
+
+		for (unsigned int j = 0; j < i && !seen; j++)
+			seen = subs[j].tls_ok &&
+			       strcmp(subs[j].s.addr.where, ss->s.addr.where) == 0;
+		for (int f = 0; f < NVMFD_TLS_FAIL_NR; f++)
+			any = any || ss->tls_fail[f];
+		if (ss->rows == NULL || !ss->tls_ok || seen || !any)
+			continue;
+		printf("port %s (%s): %" PRIu64 " TLS handshake(s)", ss->s.addr.where,
+		       ss->tls_port ? "TLS" : "plain", ss->tls_handshakes);
+		for (int f = 0, k = 0; f < NVMFD_TLS_FAIL_NR; f++)
+			if (ss->tls_fail[f])
+				printf("%s%s %" PRIu64,
+				       k++ ? ", " : "; refused or broken: ", tls_fail_words[f],
+				       ss->tls_fail[f]);
+		printf("\n");
+	}
 }
 
 /* A JSON string: NQNs are printable ASCII, but escape anyway. */
@@ -485,6 +540,15 @@ static void print_json(const struct subsys *subs, unsigned int n)
 			printf(",\n      \"auth_failures\":%" PRIu64
 			       ",\n      \"auth_successes\":%" PRIu64,
 			       ss->auth_failures, ss->auth_successes);
+		if (ss->tls_ok) {
+			printf(",\n      \"port\":{\"tls\":%s,\"tls_handshakes\":%" PRIu64
+			       ",\"tls_failures\":{",
+			       ss->tls_port ? "true" : "false", ss->tls_handshakes);
+			for (int f = 0; f < NVMFD_TLS_FAIL_NR; f++)
+				printf("%s\"%s\":%" PRIu64, f ? "," : "", tls_fail_key[f],
+				       ss->tls_fail[f]);
+			printf("}}");
+		}
 		if (ss->rows[0].ok) {
 			printf(",\n      \"controller\":{\n");
 			json_smart(&ss->rows[0].s, "        ");

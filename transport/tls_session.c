@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "tls_ktls.h"
+#include "tls_record.h"
 
 #define REC_HDR 5
 #define CIPHERS "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"
@@ -926,4 +927,54 @@ int tls_session_export_keys(struct tls_session *s, struct tls_traffic_keys *tx,
 	if (r && tx)
 		tls_traffic_keys_clear(tx);
 	return r;
+}
+
+int tls_session_export_secrets(struct tls_session *s, struct tls_record_secret *tx,
+			       struct tls_record_secret *rx)
+{
+	if (s->err)
+		return s->err;
+	if (!s->hs_done)
+		return -ENOTCONN;
+	if (s->key_updated)
+		return -ESTALE;
+	if (s->secret_tx_len == 0 || s->secret_rx_len == 0)
+		return -ENODATA;
+	if (rec_scan_mid_record(&s->rx_scan) || SSL_has_pending(s->ssl))
+		return -EBUSY;
+	memcpy(tx->secret, s->secret_tx, s->secret_tx_len);
+	tx->len = s->secret_tx_len;
+	tx->seq = s->tx_scan.app_records;
+	memcpy(rx->secret, s->secret_rx, s->secret_rx_len);
+	rx->len = s->secret_rx_len;
+	rx->seq = s->rx_scan.app_records;
+	return 0;
+}
+
+ssize_t tls_session_take_input(struct tls_session *s, void *buf, size_t cap)
+{
+	size_t n = byteq_len(&s->in);
+
+	if (n > cap)
+		return -ENOSPC;
+	if (n > 0)
+		memcpy(buf, s->in.p + s->in.head, n);
+	byteq_drop(&s->in, n);
+	return (ssize_t)n;
+}
+
+int tls_session_key_update(struct tls_session *s, bool request)
+{
+	if (s->err)
+		return s->err;
+	if (!s->hs_done)
+		return -ENOTCONN;
+	ERR_clear_error();
+	if (SSL_key_update(s->ssl,
+			   request ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
+		return fail_ssl(s, 0);
+	/* SSL_key_update(3): SSL_do_handshake() sends it now */
+	if (SSL_do_handshake(s->ssl) != 1)
+		return fail_ssl(s, 0);
+	return 0;
 }

@@ -190,3 +190,27 @@ int tls_traffic_keys_to_ktls(const struct tls_traffic_keys *k, union tls_ktls_cr
 			     size_t *len);
 
 void tls_traffic_keys_clear(struct tls_traffic_keys *k);
+
+/*
+ * For the user-space record layer (tls_record.h), after the handshake:
+ * both directions' application traffic secrets and next sequence numbers
+ * (tx: what this side sends). The session must hold no plaintext and no
+ * part of a record it started to read (-EBUSY; whole records it has not
+ * read are fine: tls_session_take_input() hands them over); what it still
+ * has to send (tls_session_take_out()) goes before the first record sealed
+ * with tx. -ENOTCONN before the handshake, -ESTALE after a KeyUpdate. The
+ * caller wipes the secrets.
+ */
+struct tls_record_secret;
+int tls_session_export_secrets(struct tls_session *s, struct tls_record_secret *tx,
+			       struct tls_record_secret *rx);
+
+/*
+ * The ciphertext fed and not read by OpenSSL, moved into buf (at most cap
+ * bytes; -ENOSPC if more): the byte count. For the record layer that
+ * continues after tls_session_export_secrets().
+ */
+ssize_t tls_session_take_input(struct tls_session *s, void *buf, size_t cap);
+
+/* Send a KeyUpdate (RFC 8446 4.6.3), asking the peer for one too with request. */
+int tls_session_key_update(struct tls_session *s, bool request);

@@ -7,6 +7,7 @@
  * (05h), Asymmetric Namespace Access (0Ch, ana_log.c); Discovery (70h) on discovery controllers, built in discovery.c.
  */
 #include "ctrl_internal.h"
+#include "listener.h"
 #include "nvmfd_log.h"
 
 #include <string.h>
@@ -142,7 +143,15 @@ static uint64_t log_changed_ns(const struct ctrl *c, struct log_win *w)
 	return sizeof(struct nvme_changed_ns_log);
 }
 
-/* nvmfd's counters of the controller's subsystem (nvmfd_log.h). */
+_Static_assert((int)LTLS_NFAIL == (int)NVMFD_TLS_FAIL_NR &&
+		       (int)LTLS_BAD_RECORD == (int)NVMFD_TLS_FAIL_BAD_RECORD &&
+		       (int)LTLS_OTHER == (int)NVMFD_TLS_FAIL_OTHER,
+	       "nvmfd_log.h's TLS failure reasons are listener.h's, in order");
+
+/*
+ * nvmfd's counters of the controller's subsystem (nvmfd_log.h), and the
+ * TLS counters of the port it connected through.
+ */
 static uint64_t log_vs_counters(const struct ctrl *c, struct log_win *w)
 {
 	struct nvmfd_vs_counters_log log;
@@ -152,6 +161,12 @@ static uint64_t log_vs_counters(const struct ctrl *c, struct log_win *w)
 	log.version = htole32(NVMFD_LOG_VS_VERSION);
 	log.auth_failures = htole64(atomic_load(&c->subsys->auth_failures));
 	log.auth_successes = htole64(atomic_load(&c->subsys->auth_successes));
+	if (c->l != NULL) {
+		log.port_flags = htole32(atomic_load(&c->l->tls) ? NVMFD_LOG_PORT_TLS : 0);
+		log.tls_handshakes = htole64(atomic_load(&c->l->tls_stats.handshakes));
+		for (int f = 0; f < LTLS_NFAIL; f++)
+			log.tls_fail[f] = htole64(atomic_load(&c->l->tls_stats.fail[f]));
+	}
 	log_win_put(w, 0, &log, sizeof(log));
 	return sizeof(log);
 }

@@ -238,6 +238,31 @@ static void rx_grow(struct conn *c)
 	c->rxbuf_size = size;
 }
 
+/*
+ * User-space records: is the record at ct_off incomplete? Then make room
+ * for the rest of it: when less than the largest record fits after its
+ * start, it moves to the front of the buffer (nothing is staged then, so
+ * nothing points into the buffer). Ciphertext is copied only then, which
+ * the buffer's size (CONN_TLS_RXBUF) makes rare.
+ */
+static bool rx_rec_room(struct conn *c)
+{
+	uint32_t have = c->ct_len - c->ct_off;
+
+	if (have >= TLS_RECORD_HDR &&
+	    have >= TLS_RECORD_HDR +
+			    ((uint32_t)c->rxbuf[c->ct_off + 3] << 8 | c->rxbuf[c->ct_off + 4]))
+		return false;
+	if (have == 0) {
+		c->ct_off = c->ct_len = 0;
+	} else if (c->rxbuf_size - c->ct_off < TLS_RECORD_MAX_WIRE) {
+		memmove(c->rxbuf, c->rxbuf + c->ct_off, have);
+		c->ct_off = 0;
+		c->ct_len = have;
+	}
+	return true;
+}
+
 static void rx_arm(struct conn *c)
 {
 	struct io_uring_sqe *sqe;
@@ -252,11 +277,17 @@ static void rx_arm(struct conn *c)
 			return;
 	} else if (c->rx_pause || c->rx_off != c->rx_len) {
 		return;
+	} else if (c->rec != NULL) {
+		if (!rx_rec_room(c))
+			return; /* a whole record is here: rx_rec_pump opens it */
 	} else if (c->tls == NULL) {
 		want = tcp_rx_data_wanted(&c->rx, &where);
 	}
 	sqe = worker_sqe(c->w);
-	if (want != 0) {
+	if (c->rec != NULL && !c->closing) {
+		/* ciphertext after what is here (an incomplete record) */
+		io_uring_prep_recv(sqe, c->fd, c->rxbuf + c->ct_len, c->rxbuf_size - c->ct_len, 0);
+	} else if (want != 0) {
 		/* payload straight into the command's buffer: no copy */
 		io_uring_prep_recv(sqe, c->fd, where, want, MSG_WAITALL);
 	} else {
@@ -376,6 +407,7 @@ static int rx_step(struct conn *c, const uint8_t *p, uint32_t len, uint32_t *use
 }
 
 static void rx_tls_pump(struct conn *c);
+static void rx_rec_pump(struct conn *c);
 
 /* Run the staged bytes through the codec. */
 static void rx_consume(struct conn *c)
@@ -403,8 +435,67 @@ static void rx_process(struct conn *c)
 		c->rx_off = c->rx_len = 0;
 	if (c->tls != NULL)
 		rx_tls_pump(c);
+	else if (c->rec != NULL)
+		rx_rec_pump(c);
 	else
 		rx_arm(c);
+}
+
+/*
+ * User-space records (conn_tls.c rec_handover): open each whole record in
+ * the receive buffer. Where the codec waits for payload with a place for
+ * it (H2CData into a command's buffer), the record's first bytes decrypt
+ * straight there, as a plain receive would place them; the rest of the
+ * record (and every other record) decrypts in place and is parsed as if
+ * received. A record's bytes reach the codec only once its tag verified.
+ */
+static void rx_rec_pump(struct conn *c)
+{
+	if (c->tls_in_pump)
+		return; /* the outer loop goes on */
+	c->tls_in_pump = true;
+	while (!c->closing && !c->rx_pause && c->rx_off == c->rx_len) {
+		enum tls_record_event ev;
+		uint8_t *data;
+		void *where = NULL;
+		size_t len, placed = 0;
+		uint32_t want = tcp_rx_data_wanted(&c->rx, &where), used;
+		ssize_t n = tls_record_open_into(c->rec, c->rxbuf + c->ct_off,
+						 c->ct_len - c->ct_off, where, want, &ev, &placed,
+						 &data, &len);
+
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			conn_tls_rec_fail(c, (int)n);
+			break;
+		}
+		c->ct_off += (uint32_t)n;
+		if (tls_record_tx_owed(c->rec))
+			worker_tx_schedule(c->w, c); /* our KeyUpdate, before any more data */
+		if (ev == TLS_REC_CLOSE) {
+			conn_close(c, CLOSE_NOW, "the host sent close_notify");
+			break;
+		}
+		if (ev != TLS_REC_DATA)
+			continue;
+		/* what follows the placed bytes is staged first: a pause keeps it */
+		c->rx_off = (uint32_t)(data - c->rxbuf);
+		c->rx_len = c->rx_off + (uint32_t)len;
+		c->rx_whole = 0;
+		if (placed > 0) {
+			tcp_rx_data_placed(&c->rx, (uint32_t)placed);
+			/* all placed: a zero-length feed moves on to the digest or the PDU */
+			if (placed == want && rx_step(c, NULL, 0, &used) < 0)
+				break;
+		}
+		rx_consume(c);
+	}
+	c->tls_in_pump = false;
+	if (!c->closing && c->rx_off == c->rx_len) {
+		c->rx_off = c->rx_len = 0;
+		rx_arm(c); /* checks pauses */
+	}
 }
 
 /*
@@ -482,11 +573,21 @@ void conn_recv_done(struct conn *c, int res)
 		conn_tls_eof(c);
 		return;
 	}
+	if (res == 0 && c->rec != NULL && c->ct_len > c->ct_off) {
+		conn_tls_rec_fail(c, -ECONNRESET); /* the host closed inside a record */
+		return;
+	}
 	if (res <= 0) {
 		if (res < 0 && !quiet_error(res))
 			conn_warn(c, "receive: %s", strerror(-res));
 		conn_close(c, CLOSE_NOW,
 			   res == 0 ? "the host closed the connection" : strerror(-res));
+		return;
+	}
+	if (c->rec != NULL) {
+		/* records after what was here: opened in place */
+		c->ct_len += (uint32_t)res;
+		rx_process(c);
 		return;
 	}
 	if (c->tls != NULL) {
@@ -570,6 +671,7 @@ void conn_fin(struct conn *c)
 	if (c->fin_sent)
 		return;
 	c->fin_sent = true;
+	conn_tls_ktls_close(c);
 	shutdown(c->fd, SHUT_WR);
 	c->linger_ms = c->w->now_ms + CONN_LINGER_MS;
 	if (c->w->stopping && c->linger_ms > c->w->stop_grace_ms)

@@ -47,6 +47,7 @@
 #include "fabrics_auth.h"
 #include "log.h"
 #include "pdu.h"
+#include "tls_record.h"
 #include "tls_session.h"
 #include "worker.h"
 
@@ -117,10 +118,20 @@ struct conn {
 	struct tls_session *tls; /* userspace record layer; NULL for plain text */
 	bool tls_up;		 /* the handshake is complete */
 	bool ktls;		 /* ... and the kernel does the records (tls is NULL) */
-	bool tls_first_seen;	 /* the first bytes of the connection were looked at */
-	bool tls_in_pump;	 /* in rx_tls_pump (no re-entry) */
-	bool tls_notify_sent;	 /* close_notify queued */
-	char tls_host[224];	 /* the host NQN its identity named (logs) */
+	/*
+	 * ... or user space does them with the exported secrets (tls is NULL):
+	 * ciphertext is received into rxbuf [ct_off, ct_len) and each record
+	 * opened in place there; rx_off / rx_len then stage its plaintext
+	 */
+	struct tls_record *rec;
+	struct tls_outbuf rec_pre; /* the handshake's last bytes, sent before any record */
+	uint32_t ct_off, ct_len;
+	bool rec_alert_owed; /* a fatal alert (rec_alert) goes out before the FIN */
+	uint8_t rec_alert;
+	bool tls_first_seen;  /* the first bytes of the connection were looked at */
+	bool tls_in_pump;     /* in rx_tls_pump (no re-entry) */
+	bool tls_notify_sent; /* close_notify queued */
+	char tls_host[224];   /* the host NQN its identity named (logs) */
 
 	/* codec */
 	struct tcp_conn_params p;
@@ -302,6 +313,16 @@ int conn_tls_plain_check(struct conn *c, const uint8_t *p, uint32_t n);
 void conn_tls_timeout(struct conn *c);
 /* The host closed its side before the handshake finished. */
 void conn_tls_eof(struct conn *c);
+/*
+ * User-space records (c->rec): the record layer failed with err (or the
+ * host closed inside a record: -ECONNRESET): count, log, send the alert
+ * owed and close. Returns err.
+ */
+int conn_tls_rec_fail(struct conn *c, int err);
+/* Kernel TLS: close_notify (RFC 8446 6.1) as an alert record, before our FIN. */
+void conn_tls_ktls_close(struct conn *c);
+/* The receive buffer for user-space records: the largest staging buffer and one record. */
+#define CONN_TLS_RXBUF (CONN_RXBUF_MAX + TLS_RECORD_MAX_WIRE)
 
 /*
  * Zero-copy send (conn_zc.c), per worker. conn_zc_setup(): at worker start,

@@ -15,6 +15,15 @@
  * (tls_psk_resolve()), read from the configuration being served, which a
  * SIGHUP replaces: a rotated key applies to the next handshake.
  *
+ * After the handshake the records leave OpenSSL: the kernel does them
+ * where it has TLS (ktls_offload), else this file does with the exported
+ * traffic secrets (transport/tls_record.h, rec_handover): a send batch's
+ * PDU iovecs are sealed straight into the batch's record buffer and each
+ * received record is opened in place in the receive buffer (conn.c
+ * rx_rec_pump), so the data is encrypted or decrypted in one pass with no
+ * copy through OpenSSL's buffers. NVMFD_TLS_RECORDS=openssl keeps the
+ * records in OpenSSL (tls_session_read / _write) for comparison.
+ *
  * Every failure ends the connection with one log line (peer, reason) and a
  * count on its listener (listener.h enum listener_tls_fail).
  */
@@ -41,6 +50,8 @@ static struct tls_ctx *g_tls_ctx;
  * NVMFD_KTLS=0): probed by the first connection that tries, logged once.
  */
 static _Atomic int g_ktls = 1;
+/* Records in user space by tls_record.c (1) or by OpenSSL (0: NVMFD_TLS_RECORDS=openssl). */
+static bool g_user_records = true;
 
 int conn_tls_setup(void)
 {
@@ -51,6 +62,11 @@ int conn_tls_setup(void)
 	if (getenv("NVMFD_KTLS") != NULL && strcmp(getenv("NVMFD_KTLS"), "0") == 0) {
 		atomic_store(&g_ktls, 0);
 		log_info("TLS: kernel TLS off (NVMFD_KTLS=0): records in user space");
+	}
+	if (getenv("NVMFD_TLS_RECORDS") != NULL &&
+	    strcmp(getenv("NVMFD_TLS_RECORDS"), "openssl") == 0) {
+		g_user_records = false;
+		log_info("TLS: records through OpenSSL (NVMFD_TLS_RECORDS=openssl)");
 	}
 	g_tls_ctx = tls_ctx_new(&err);
 	if (g_tls_ctx == NULL) {
@@ -101,6 +117,9 @@ void conn_tls_free(struct conn *c)
 	if (c->tls != NULL)
 		tls_session_free(c->tls);
 	c->tls = NULL;
+	tls_record_free(c->rec);
+	c->rec = NULL;
+	tls_outbuf_free(&c->rec_pre);
 }
 
 static enum listener_tls_fail fail_kind(const struct conn *c, int err)
@@ -227,10 +246,97 @@ static int ktls_offload(struct conn *c)
 		return ret;
 	}
 	c->ktls = true;
-	c->tls_notify_sent = true; /* no close_notify from here (a plain FIN) */
 	conn_dbg(c, "TLS: records by the kernel (kTLS)%s", staged ? ", ICReq staged" : "");
 	conn_tls_free(c);
 	return 1;
+}
+
+/*
+ * Continue with our own record layer (tls_record.h) from the session's
+ * traffic secrets: the records the host sent after its Finished (an ICReq)
+ * move into the receive buffer as ciphertext, what the session still has
+ * to send goes out before our first record. Returns 1 when the records
+ * are ours, 0 to stay with OpenSSL (logged at debug), < 0 on failure.
+ */
+static int rec_handover(struct conn *c)
+{
+	struct tls_record_secret tx, rx;
+	struct tls_record *rec;
+	uint8_t *buf = NULL;
+	uint32_t staged;
+	ssize_t n;
+	int ret, err = 0;
+
+	if (!g_user_records)
+		return 0;
+	ret = tls_session_export_secrets(c->tls, &tx, &rx);
+	if (ret) {
+		conn_dbg(c, "TLS: records stay with OpenSSL (%s)", strerror(-ret));
+		return 0;
+	}
+	rec = tls_record_new(tls_session_cipher(c->tls), &tx, &rx, &err);
+	explicit_bzero(&tx, sizeof(tx));
+	explicit_bzero(&rx, sizeof(rx));
+	if (rec != NULL && c->rxbuf_size < CONN_TLS_RXBUF)
+		buf = malloc(CONN_TLS_RXBUF);
+	if (rec == NULL || (buf == NULL && c->rxbuf_size < CONN_TLS_RXBUF)) {
+		conn_dbg(c, "TLS: records stay with OpenSSL (%s)",
+			 strerror(rec ? ENOMEM : (err ? -err : ENOMEM)));
+		tls_record_free(rec);
+		return 0;
+	}
+	/*
+	 * The bytes the receive brought were copied into the session; what
+	 * rxbuf still holds is plaintext ktls_offload() staged (an ICReq
+	 * OpenSSL already decrypted): it stays first, the records follow it.
+	 */
+	staged = c->rx_len - c->rx_off;
+	if (buf != NULL) {
+		memcpy(buf, c->rxbuf + c->rx_off, staged);
+		free(c->rxbuf);
+		c->rxbuf = buf;
+		c->rxbuf_size = CONN_TLS_RXBUF;
+	} else {
+		memmove(c->rxbuf, c->rxbuf + c->rx_off, staged);
+	}
+	c->rx_off = 0;
+	c->rx_len = staged;
+	n = tls_session_take_input(c->tls, c->rxbuf + staged, c->rxbuf_size - staged);
+	if (n < 0) {
+		tls_record_free(rec);
+		return 0; /* cannot happen: the input is at most one receive */
+	}
+	tls_session_take_out(c->tls, &c->rec_pre);
+	tls_session_free(c->tls);
+	c->tls = NULL;
+	c->rec = rec;
+	c->ct_off = staged;
+	c->ct_len = staged + (uint32_t)n;
+	c->rx_full = false;
+	conn_dbg(c, "TLS: records in user space (%u bytes of records already here)",
+		 c->ct_len - c->ct_off);
+	return 1;
+}
+
+int conn_tls_rec_fail(struct conn *c, int err)
+{
+	enum listener_tls_fail kind = err == -ECONNABORTED ? LTLS_OTHER : LTLS_BAD_RECORD;
+	const char *why = err == -ECONNRESET ? "the input ended inside a record"
+					     : tls_record_error(c->rec);
+
+	if (c->closing)
+		return err;
+	listener_tls_count(c->l, kind);
+	conn_warn(c, "TLS (host %s): %s [%s]; closing", c->tls_host, why[0] ? why : strerror(-err),
+		  listener_tls_fail_name(kind));
+	/* RFC 8446 6.2: the error alert is the last record; no close_notify after it */
+	c->tls_notify_sent = true;
+	if (err != -ECONNRESET && err != -ECONNABORTED) {
+		c->rec_alert = (uint8_t)tls_record_alert(c->rec);
+		c->rec_alert_owed = true;
+	}
+	conn_close(c, c->rec_alert_owed ? CLOSE_AFTER_TX : CLOSE_NOW, "TLS failure");
+	return err;
 }
 
 int conn_tls_input(struct conn *c, const uint8_t *p, uint32_t n)
@@ -266,6 +372,8 @@ int conn_tls_input(struct conn *c, const uint8_t *p, uint32_t n)
 	conn_dbg(c, "TLS 1.3 with %s, identity %s", tls_cipher_name(tls_session_cipher(c->tls)),
 		 tls_session_identity(c->tls));
 	ret = ktls_offload(c);
+	if (ret == 0)
+		ret = rec_handover(c);
 	return ret < 0 ? ret : 0;
 }
 
@@ -292,11 +400,84 @@ bool conn_tls_out_pending(struct conn *c)
 {
 	const uint8_t *p;
 
+	if (c->rec != NULL)
+		return c->rec_pre.len > 0 || c->rec_alert_owed || tls_record_tx_owed(c->rec);
 	return c->tls != NULL && tls_session_pending_out(c->tls, &p) > 0;
+}
+
+/*
+ * User-space records: the batch's PDU iovecs (headers, the store's memory)
+ * sealed straight into the batch's record buffer, one pass over the data;
+ * the buffer stays with the batch for its next use.
+ */
+static int rec_encrypt(struct conn *c, struct tx_batch *b, int *iovcnt)
+{
+	size_t total = 0, need, off = 0;
+	ssize_t n;
+
+	for (int i = 0; i < *iovcnt; i++)
+		total += b->iov[i].iov_len;
+	/* the bound has room for one alert: close_notify or the alert owed */
+	need = c->rec_pre.len + tls_record_seal_bound(total);
+	if (b->tls.cap < need) {
+		uint8_t *p = realloc(b->tls.base, need);
+
+		if (p == NULL) {
+			*iovcnt = 0;
+			conn_err(c, "TLS: no memory for %zu bytes of records; closing", need);
+			c->tls_notify_sent = true;
+			conn_close(c, CLOSE_NOW, "out of memory");
+			return -ENOMEM;
+		}
+		b->tls.base = p;
+		b->tls.cap = need;
+	}
+	if (c->rec_pre.len > 0) {
+		memcpy(b->tls.base, c->rec_pre.base + c->rec_pre.off, c->rec_pre.len);
+		off = c->rec_pre.len;
+		tls_outbuf_free(&c->rec_pre);
+	}
+	if (c->rec_alert_owed) {
+		/* after a failure only the alert goes (the PDUs are dropped) */
+		c->rec_alert_owed = false;
+		n = tls_record_seal_alert(c->rec, c->rec_alert, b->tls.base + off,
+					  b->tls.cap - off);
+		off += n > 0 ? (size_t)n : 0;
+	} else {
+		if (*iovcnt > 0 || tls_record_tx_owed(c->rec)) {
+			n = tls_record_seal_data(c->rec, b->iov, *iovcnt, b->tls.base + off,
+						 b->tls.cap - off);
+			if (n < 0) {
+				*iovcnt = 0;
+				listener_tls_count(c->l, LTLS_OTHER);
+				conn_err(c, "TLS: %s; closing", tls_record_error(c->rec));
+				c->tls_notify_sent = true;
+				conn_close(c, CLOSE_NOW, "TLS failure");
+				return (int)n;
+			}
+			off += (size_t)n;
+		}
+		/* our side ends: close_notify (RFC 8446 6.1) after the last PDU */
+		if (c->closing && c->tx_close && !c->tls_notify_sent) {
+			c->tls_notify_sent = true;
+			n = tls_record_seal_alert(c->rec, TLS_ALERT_CLOSE_NOTIFY, b->tls.base + off,
+						  b->tls.cap - off);
+			off += n > 0 ? (size_t)n : 0;
+		}
+	}
+	b->tls.off = 0;
+	b->tls.len = off;
+	b->iov[0].iov_base = b->tls.base;
+	b->iov[0].iov_len = off;
+	b->total = off;
+	*iovcnt = off > 0;
+	return 0;
 }
 
 int conn_tls_encrypt(struct conn *c, struct tx_batch *b, int *iovcnt)
 {
+	if (c->rec != NULL)
+		return rec_encrypt(c, b, iovcnt);
 	if (*iovcnt > 0) {
 		ssize_t n = tls_session_write(c->tls, b->iov, *iovcnt);
 
@@ -316,6 +497,37 @@ int conn_tls_encrypt(struct conn *c, struct tx_batch *b, int *iovcnt)
 	b->total = b->tls.len;
 	*iovcnt = b->tls.len > 0;
 	return 0;
+}
+
+void conn_tls_ktls_close(struct conn *c)
+{
+	/* RFC 8446 6.1 close_notify: alert level warning(1), description 0 */
+	static const uint8_t alert[2] = {1, TLS_ALERT_CLOSE_NOTIFY};
+	union {
+		char buf[CMSG_SPACE(sizeof(uint8_t))];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = {.iov_base = (void *)alert, .iov_len = sizeof(alert)};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = cb.buf,
+			   .msg_controllen = sizeof(cb.buf)};
+	struct cmsghdr *cm;
+
+	if (!c->ktls || !c->tls_up || c->tls_notify_sent)
+		return;
+	c->tls_notify_sent = true;
+	memset(&cb, 0, sizeof(cb));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_TLS;
+	cm->cmsg_type = TLS_SET_RECORD_TYPE; /* Documentation/networking/tls.rst */
+	cm->cmsg_len = CMSG_LEN(sizeof(uint8_t));
+	*CMSG_DATA(cm) = TLS_CT_ALERT;
+	/* every PDU went out before the FIN: two bytes fit; never wait for them */
+	if (sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(alert))
+		conn_dbg(c, "TLS: close_notify through kernel TLS: %s", strerror(errno));
+	else
+		conn_dbg(c, "TLS: close_notify sent (kernel TLS)");
 }
 
 void conn_tls_timeout(struct conn *c)

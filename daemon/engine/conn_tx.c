@@ -228,7 +228,8 @@ static void submit_send(struct conn *c, struct tx_batch *b)
 static bool tx_queued(struct conn *c)
 {
 	return c->txq != NULL || c->icresp_pending || c->term_pending || conn_tls_out_pending(c) ||
-	       (c->closing && c->tx_close && c->tls != NULL && c->tls_up && !c->tls_notify_sent);
+	       (c->closing && c->tx_close && (c->tls != NULL || c->rec != NULL) && c->tls_up &&
+		!c->tls_notify_sent);
 }
 
 void conn_tx_flush(struct conn *c)
@@ -276,7 +277,7 @@ void conn_tx_flush(struct conn *c)
 		add_pdu(b, &iovcnt, &s->pdu);
 		c->term_pending = false;
 	}
-	if (c->tls != NULL) {
+	if (c->tls != NULL || c->rec != NULL) {
 		/* records the batch owns; the PDUs' buffers are not sent from */
 		if (conn_tls_encrypt(c, b, &iovcnt) < 0 || iovcnt == 0) {
 			b->finished = true;
@@ -294,7 +295,7 @@ void conn_tx_flush(struct conn *c)
 	b->msg.msg_iov = b->iov;
 	b->msg.msg_iovlen = (size_t)iovcnt;
 	/* kernel TLS encrypts into its own pages: zero-copy would only add notifications */
-	b->zc = c->tls == NULL && !c->ktls && conn_zc_wanted(c, b->payload);
+	b->zc = c->tls == NULL && c->rec == NULL && !c->ktls && conn_zc_wanted(c, b->payload);
 	*c->tx_tail = b;
 	c->tx_tail = &b->next;
 	submit_send(c, b);

@@ -14,6 +14,11 @@
  * forged by the fuzzer); while nothing was tampered with it is exactly that,
  * as soon as the records are in, and the server's own records read back
  * intact at the client.
+ *
+ * With FT_OURS the server side continues after the handshake with our own
+ * record layer (transport/tls_record.c) from the exported secrets, as the
+ * engine does without kernel TLS, under the same checks; the client's
+ * KeyUpdates (FT_OP_KEY_UPDATE) are answered by either.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -23,6 +28,7 @@
 
 #include "fuzz_target.h"
 #include "fuzz_tls_record.h"
+#include "tls_record.h"
 
 static struct tls_ctx *ctx;
 
@@ -93,12 +99,37 @@ static void raw_server(const uint8_t *d, size_t n, struct chunker *ch, unsigned 
 
 struct conn {
 	struct tls_session *c, *s;
+	struct tls_record *r; /* FT_OURS: the server's records (s is then NULL) */
+	uint8_t *in;	      /* ... and what reached it, opened up to in_off */
+	size_t in_off, in_len, in_cap;
+	bool peer_closed; /* ... it saw close_notify */
 	struct chunker ch;
 	uint8_t *want; /* what the client wrote, in order */
 	size_t want_len, got_len, want_cap;
 	bool tampered, eof, closed;
 	int sticky;
 };
+
+static bool rec_documented(ssize_t r)
+{
+	return r == -EBADMSG || r == -EMSGSIZE || r == -EPROTO || r == -ECONNABORTED;
+}
+
+/* Bytes reaching the server. */
+static void server_feed(struct conn *k, const uint8_t *p, size_t n)
+{
+	if (k->r == NULL) {
+		CHECK(tls_session_feed(k->s, p, n) == 0);
+		return;
+	}
+	if (k->in_len + n > k->in_cap) {
+		k->in_cap = (k->in_len + n) * 2;
+		k->in = realloc(k->in, k->in_cap);
+		CHECK(k->in != NULL);
+	}
+	memcpy(k->in + k->in_len, p, n);
+	k->in_len += n;
+}
 
 /* Deliver the client's pending bytes to the server in chunks, up to max. */
 static void deliver(struct conn *k, size_t max)
@@ -111,7 +142,7 @@ static void deliver(struct conn *k, size_t max)
 	while (n > 0 && !k->eof) {
 		size_t m = next_chunk(&k->ch, n);
 
-		CHECK(tls_session_feed(k->s, b, m) == 0);
+		server_feed(k, b, m);
 		tls_session_consume_out(k->c, m);
 		n -= m;
 		tls_session_pending_out(k->c, &b);
@@ -120,11 +151,74 @@ static void deliver(struct conn *k, size_t max)
 	tls_session_consume_out(k->c, tls_session_pending_out(k->c, &b));
 }
 
+/* FT_OURS: open every whole record the server has, in place. */
+static void drain_ours(struct conn *k)
+{
+	/* a command's buffer: part of a record may decrypt straight into it (the engine's H2CData) */
+	static uint8_t dst[20000];
+	enum tls_record_event ev;
+	uint8_t *data;
+	size_t len, placed, dst_len;
+	ssize_t r;
+
+	for (;;) {
+		if (k->peer_closed)
+			return;
+		dst_len = next_chunk(&k->ch, sizeof(dst)) % (sizeof(dst) + 1);
+		if (dst_len % 3 == 0)
+			dst_len = 0;
+		/* nothing received yet: no buffer either */
+		r = tls_record_open_into(k->r, k->in ? k->in + k->in_off : NULL,
+					 k->in_len - k->in_off, dst_len ? dst : NULL, dst_len, &ev,
+					 &placed, &data, &len);
+		if (r < 0)
+			break;
+		CHECK(placed <= dst_len && (ev == TLS_REC_DATA || placed == 0));
+		CHECK(len == 0 || placed == dst_len);
+		if (placed > 0) {
+			CHECK(k->got_len + placed <= k->want_len);
+			CHECK(memcmp(dst, k->want + k->got_len, placed) == 0);
+			k->got_len += placed;
+		}
+		CHECK((size_t)r <= k->in_len - k->in_off);
+		CHECK(data == NULL ||
+		      (data >= k->in + k->in_off && data + len <= k->in + k->in_off + r));
+		k->in_off += (size_t)r;
+		if (ev == TLS_REC_CLOSE) {
+			CHECK(k->closed);
+			CHECK(k->got_len == k->want_len || k->tampered);
+			k->peer_closed = true;
+			return;
+		}
+		if (ev != TLS_REC_DATA)
+			continue;
+		CHECK(k->got_len + len <= k->want_len);
+		CHECK(memcmp(data, k->want + k->got_len, len) == 0);
+		k->got_len += len;
+	}
+	CHECK(r == -EAGAIN || rec_documented(r));
+	CHECK(k->sticky == 0 || r == k->sticky);
+	if (r != -EAGAIN) {
+		k->sticky = (int)r;
+		CHECK(tls_record_error(k->r)[0] != 0);
+	}
+	if (!k->tampered && !k->eof) {
+		CHECK(r == -EAGAIN);
+		CHECK(k->got_len == k->want_len);
+		CHECK(k->in_off == k->in_len);
+	}
+}
+
 /* Read all the server has; check what it returns against what was written. */
 static void drain_server(struct conn *k)
 {
 	static uint8_t buf[40000];
 	ssize_t r;
+
+	if (k->r != NULL) {
+		drain_ours(k);
+		return;
+	}
 
 	for (;;) {
 		size_t cap = next_chunk(&k->ch, sizeof(buf));
@@ -179,10 +273,19 @@ static void server_write(struct conn *k, const uint8_t *p, size_t n)
 
 	if (n == 0 || k->sticky || k->closed)
 		return;
-	CHECK(tls_session_write(k->s, &iov, 1) == (ssize_t)n);
-	r = (ssize_t)tls_session_pending_out(k->s, &b);
-	CHECK(tls_session_feed(k->c, b, (size_t)r) == 0);
-	tls_session_consume_out(k->s, (size_t)r);
+	if (k->r != NULL) {
+		static uint8_t wire[80000];
+
+		CHECK(tls_record_seal_bound(n) <= sizeof(wire));
+		r = tls_record_seal_data(k->r, &iov, 1, wire, sizeof(wire));
+		CHECK(r > 0);
+		CHECK(tls_session_feed(k->c, wire, (size_t)r) == 0);
+	} else {
+		CHECK(tls_session_write(k->s, &iov, 1) == (ssize_t)n);
+		r = (ssize_t)tls_session_pending_out(k->s, &b);
+		CHECK(tls_session_feed(k->c, b, (size_t)r) == 0);
+		tls_session_consume_out(k->s, (size_t)r);
+	}
 	while (got < n && (r = tls_session_read(k->c, buf + got, sizeof(buf) - got)) > 0)
 		got += (size_t)r;
 	CHECK(got == n && memcmp(buf, p, n) == 0);
@@ -203,7 +306,7 @@ static void op(struct conn *k, uint8_t code, const uint8_t *p, size_t n)
 	case FT_OP_RAW:
 		if (n > 0 && !k->eof) {
 			k->tampered = true;
-			CHECK(tls_session_feed(k->s, p, n) == 0);
+			server_feed(k, p, n);
 		}
 		break;
 	case FT_OP_FLIP:
@@ -225,8 +328,13 @@ static void op(struct conn *k, uint8_t code, const uint8_t *p, size_t n)
 		/* the connection ends there */
 		__attribute__((fallthrough));
 	case FT_OP_EOF:
-		tls_session_feed_eof(k->s);
+		if (k->r == NULL)
+			tls_session_feed_eof(k->s);
 		k->eof = true;
+		break;
+	case FT_OP_KEY_UPDATE:
+		if (!k->closed && n > 0 && tls_session_key_update(k->c, p[0] & 1) == 0)
+			deliver(k, SIZE_MAX);
 		break;
 	case FT_OP_CLOSE:
 		if (!k->closed && tls_session_close(k->c) == 0) {
@@ -264,6 +372,17 @@ static void connected(const uint8_t *d, size_t n, struct chunker *ch, unsigned f
 		tls_session_consume_out(k.s, m);
 	}
 	CHECK(cr == 0 && sr == 0);
+	if (flags & FT_OURS) {
+		struct tls_record_secret tx, rx;
+		uint8_t none[1];
+
+		CHECK(tls_session_export_secrets(k.s, &tx, &rx) == 0);
+		k.r = tls_record_new(tls_session_cipher(k.s), &tx, &rx, &err);
+		CHECK(k.r != NULL);
+		CHECK(tls_session_take_input(k.s, none, sizeof(none)) == 0);
+		tls_session_free(k.s);
+		k.s = NULL;
+	}
 	while (n >= 3) {
 		size_t len = d[1] | (size_t)d[2] << 8;
 
@@ -274,6 +393,8 @@ static void connected(const uint8_t *d, size_t n, struct chunker *ch, unsigned f
 		n -= 3 + len;
 	}
 	free(k.want);
+	free(k.in);
+	tls_record_free(k.r);
 	tls_session_free(k.c);
 	tls_session_free(k.s);
 }

@@ -19,6 +19,13 @@
 #define FT_CONNECTED (1u << 0)
 #define FT_SHA384    (1u << 1) /* a 48-byte key: TLS_AES_256_GCM_SHA384 */
 #define FT_NVME1     (1u << 2) /* an NVMe1 identity (with digest) */
+/*
+ * After the handshake the server continues with our record layer
+ * (tls_record.h, as the engine does without kernel TLS): the client's
+ * records are opened by tls_record_open(), the server's sealed by
+ * tls_record_seal_data().
+ */
+#define FT_OURS (1u << 3)
 
 #define FT_CHUNK_ALL 0
 #define FT_CHUNK_ONE 1
@@ -32,6 +39,7 @@ enum ft_op {
 	FT_OP_CLOSE = 4,       /* the client's close_notify */
 	FT_OP_SERVER_DATA = 5, /* the server writes the bytes; the client must read them back */
 	FT_OP_EOF = 6,	       /* the connection ends */
+	FT_OP_KEY_UPDATE = 7,  /* the client sends a KeyUpdate, update_requested if data[0] & 1 */
 	FT_OP_COUNT
 };
 

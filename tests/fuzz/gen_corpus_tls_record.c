@@ -122,6 +122,17 @@ static void connected_seeds(uint8_t key_flags, const char *suffix)
 	put_op(&s, FT_OP_CLIENT_DATA, payload, 8);
 	snprintf(name, sizeof(name), "eof-%s", suffix);
 	gen_save(&s, name);
+
+	seed_init(&s, flags, 11);
+	put_op(&s, FT_OP_CLIENT_DATA, payload, 5000);
+	put_op(&s, FT_OP_KEY_UPDATE, (const uint8_t[]){1}, 1);
+	put_op(&s, FT_OP_SERVER_DATA, payload, 300);
+	put_op(&s, FT_OP_CLIENT_DATA, payload, 17000);
+	put_op(&s, FT_OP_KEY_UPDATE, (const uint8_t[]){0}, 1);
+	put_op(&s, FT_OP_CLIENT_DATA, payload, 10);
+	put_op(&s, FT_OP_CLOSE, NULL, 0);
+	snprintf(name, sizeof(name), "key-update-%s", suffix);
+	gen_save(&s, name);
 }
 
 int main(int argc, char **argv)
@@ -138,6 +149,9 @@ int main(int argc, char **argv)
 	raw_seeds();
 	connected_seeds(FT_NVME1, "sha256");
 	connected_seeds(FT_SHA384, "sha384");
+	/* the same operations against our record layer */
+	connected_seeds(FT_OURS | FT_NVME1, "ours-sha256");
+	connected_seeds(FT_OURS | FT_SHA384, "ours-sha384");
 	tls_ctx_free(ctx);
 	return 0;
 }

@@ -4,7 +4,7 @@ Integration test: TLS ports (tls_listen, NVMe/TCP 1.1 3.6.1) against good and
 hostile peers. tls_peer (tls_peer.c, libnvmf's client session) does the TLS
 side; plain sockets do the rest.
 
-    tls_hostile.py BUILD/daemon/nvmfd BUILD/tests/integration/tls_peer
+    tls_hostile.py BUILD/daemon/nvmfd BUILD/tests/integration/tls_peer [BUILD/tools/nvmf-stat [BUILD/tools/nvmf-perf]]
 
 Good: a SHA-256 and a SHA-384 PSK, NVMe1 identities (digest) and NVMe0 ones
 (tls_psk_derivation = rfc8446 for that host), handshake + ICReq / ICResp.
@@ -13,6 +13,11 @@ line naming the peer and the reason, counted on the listener:
   an unknown identity; a wrong PSK; a plain ICReq on the TLS port; a TLS
   ClientHello on the plain port; a corrupted record and a truncated one
   after the handshake; a ClientHello and then silence (icreq_timeout 1 s).
+A KeyUpdate from the host (update_requested) is answered and the queue goes
+on; its close_notify ends the connection cleanly. With nvmf-perf: 128 KiB
+and 4 KiB writes and verified reads over TLS (records sealed and opened by
+nvmfd in user space where the kernel has no TLS). With nvmf-stat: the TLS
+port's counters (--json and the table) and the plain port's.
 Then SIGHUP with a new key: the old key is refused, the new one works.
 The daemon serves throughout and exits cleanly; its summary line at the stop
 counts every kind.
@@ -26,6 +31,8 @@ from nvmftcp import Daemon, icreq_pdu  # noqa: E402
 
 NVMFD = nvmfd_arg()
 PEER = sys.argv[2] if len(sys.argv) > 2 else ""
+STAT = sys.argv[3] if len(sys.argv) > 3 else ""
+PERF = sys.argv[4] if len(sys.argv) > 4 else ""
 if not os.access(PEER, os.X_OK):
     print("1..0 # SKIP tls_peer is not built (%s)" % PEER)
     sys.exit(77)
@@ -160,6 +167,60 @@ line = logged(d, "TLS handshake not finished within icreq_timeout", since=m)
 ms = int(out.split()[2]) if out.startswith("closed after") else -1
 check("a ClientHello, then silence: closed after icreq_timeout (1 s), logged",
       rc == 0 and 900 <= ms <= 5000 and line, "%s | log: %s" % (out, line))
+
+# ---- KeyUpdate, close_notify ------------------------------------------------------
+m = mark(d)
+rc, out = peer("keyupdate", H1, K1)
+check("a KeyUpdate (update_requested) is answered, the ICReq after it gets its ICResp, "
+      "close_notify closes", rc == 0 and out.startswith("ok ") and "closed after" in out, out)
+line = logged(d, "TLS (host", since=m)
+check("... with no TLS error logged", not line, line)
+
+# ---- data over TLS ------------------------------------------------------------
+if os.access(PERF, os.X_OK):
+    kf = os.path.join(work, "k1")
+    with open(kf, "w") as f:
+        f.write(K1 + "\n")
+    os.chmod(kf, 0o600)
+    for args in (["-w", "write", "-o", "128k", "-q", "8", "--fill"], ["-w", "read", "-o", "128k", "-q", "8"],
+                 ["-w", "randrw", "-o", "4k", "-q", "16", "-g", "-G"]):
+        p = subprocess.run([PERF, "--verify", "-t", "1", "--hostnqn", H1, "--tls-key", "@" + kf] + args +
+                           ["127.0.0.1:%d" % TLS_PORT, SUB], capture_output=True, text=True, timeout=60)
+        tail = (p.stdout + p.stderr).strip().splitlines()[-1:] or [""]
+        check("nvmf-perf %s over TLS: verified" % " ".join(args),
+              p.returncode == 0 and " 0 mismatches" in tail[0], tail[0])
+
+# ---- nvmf-stat: the ports' TLS counters -------------------------------------------
+if os.access(STAT, os.X_OK):
+    import json
+    base = ["-q", H1, "-t", "10"]
+    p = subprocess.run([STAT, "--json", "--tls-key", K1] + base + ["127.0.0.1:%d" % TLS_PORT, SUB],
+                       capture_output=True, text=True, timeout=60)
+    try:
+        port = json.loads(p.stdout)["subsystems"][0]["port"]
+    except (ValueError, KeyError, IndexError):
+        port = {}
+    fails = port.get("tls_failures", {})
+    want = {"unknown_identity": 1, "wrong_key": 1, "not_tls": 1, "bad_record": 2,
+            "handshake_timeout": 1, "tls_on_plain_port": 0}
+    check("nvmf-stat --json: the TLS port's handshakes and failures by reason",
+          p.returncode == 0 and port.get("tls") is True and port.get("tls_handshakes", 0) >= 5 and
+          all(fails.get(k) == v for k, v in want.items()), "%s %s" % (port, p.stderr.strip()))
+    p = subprocess.run([STAT, "--tls-key", K1] + base + ["127.0.0.1:%d" % TLS_PORT, SUB],
+                       capture_output=True, text=True, timeout=60)
+    line = [l for l in p.stdout.splitlines() if l.startswith("port 127.0.0.1:%d (TLS): " % TLS_PORT)]
+    check("nvmf-stat: the table's port line says the same",
+          p.returncode == 0 and line and "bad record 2" in line[0] and "wrong key 1" in line[0],
+          p.stdout.strip().replace("\n", " | "))
+    p = subprocess.run([STAT, "--json"] + base + ["127.0.0.1:%d" % PORT, SUB],
+                       capture_output=True, text=True, timeout=60)
+    try:
+        port = json.loads(p.stdout)["subsystems"][0]["port"]
+    except (ValueError, KeyError, IndexError):
+        port = {}
+    check("nvmf-stat --json on the plain port: tls false, the ClientHello it refused",
+          p.returncode == 0 and port.get("tls") is False and
+          port.get("tls_failures", {}).get("tls_on_plain_port") == 1, "%s" % port)
 
 # ---- key rotation ---------------------------------------------------------------
 with open(d.conf, "w") as f:

@@ -11,6 +11,9 @@
  *             came back
  *   stall     sends the ClientHello, then nothing: prints "closed after N ms"
  *             when the server gives up
+ *   keyupdate handshake, a KeyUpdate asking for the server's (RFC 8446
+ *             4.6.3), an ICReq under the new keys: "ok CIPHER" once the
+ *             ICResp came back; then close_notify, and the server closes
  *   corrupt   handshake, then one record with a flipped ciphertext byte
  *   truncate  handshake, then half a record and a FIN
  * After the misbehaviour it waits for the server to close and prints
@@ -19,6 +22,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +115,8 @@ static int run(int argc, char **argv)
 
 	if (argc < 6) {
 		fprintf(stderr,
-			"usage: %s hello|stall|corrupt|truncate PORT HOSTNQN SUBNQN KEY [0|1]\n",
+			"usage: %s hello|keyupdate|stall|corrupt|truncate PORT HOSTNQN SUBNQN KEY "
+			"[0|1]\n",
 			argv[0]);
 		return 2;
 	}
@@ -152,11 +157,14 @@ static int run(int argc, char **argv)
 		printf("refused: %s\n", tls_session_error(t));
 		return 0;
 	}
-	if (strcmp(mode, "hello") == 0) {
+	if (strcmp(mode, "hello") == 0 || strcmp(mode, "keyupdate") == 0) {
+		bool ku = mode[0] == 'k';
 		struct tcp_tx_pdu ic;
 		uint8_t resp[128];
 		size_t got = 0;
 
+		if (ku && tls_session_key_update(t, true) != 0)
+			return 1;
 		tcp_build_icreq(&ic, 0, 0, 0);
 		if (tls_session_write(t, ic.iov, ic.iovcnt) < 0 || flush(s, t))
 			return 1;
@@ -173,7 +181,15 @@ static int run(int argc, char **argv)
 			}
 		}
 		printf("ok %s, ICResp type %u\n", tls_cipher_name(tls_session_cipher(t)), resp[0]);
-		return resp[0] == NVME_TCP_ICRESP ? 0 : 1;
+		if (resp[0] != NVME_TCP_ICRESP)
+			return 1;
+		if (!ku)
+			return 0;
+		fflush(stdout);
+		/* our close_notify: the server ends the connection cleanly */
+		if (tls_session_close(t) != 0 || flush(s, t))
+			return 1;
+		return wait_closed(s, t0);
 	}
 	if (strcmp(mode, "corrupt") == 0 || strcmp(mode, "truncate") == 0) {
 		uint8_t data[64];

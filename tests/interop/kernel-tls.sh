@@ -18,7 +18,7 @@
 # with both identity forms, and a wrong key refused. Last, nvmfd itself runs
 # in the guest (copied with its libraries), where the kernel has TLS: the
 # kernel host connects over loopback and /proc/net/tls_stat shows nvmfd's
-# queues in kernel TLS; with NVMFD_KTLS=0 they stay in user space.
+# queues in kernel TLS; with NVMFD_KTLS=0 nvmfd seals and opens them itself.
 #
 # Prints TAP (the guest's checks relayed as "guest: ...") and exits 0 if
 # every check passed, 1 otherwise, 77 (skip) when the linux-host tool, qemu,

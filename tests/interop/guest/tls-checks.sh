@@ -219,8 +219,10 @@ printf '%s\n' '[nvmfd]' 'tls_listen = 127.0.0.1:4430' 'discovery_listen = none' 
 chmod 600 /tmp/nvmfd.ini
 tls_stat() { awk -v k="$1" '$1 == k {print $2}' /proc/net/tls_stat; }
 ktls_q='' ktls_tx='' ktls_rx=''
+# With ktls_stop_first set, nvmfd is stopped while the host is still
+# connected (its queues close from nvmfd's side: close_notify, then FIN).
 ktls_run() {  # LABEL ENV...: nvmfd with ENV, connect, fio; sets ktls_q/tx/rx
-	local label=$1 pid c dev
+	local label=$1 pid c='' dev
 	shift
 	ktls_q='' ktls_tx='' ktls_rx=''
 	env "$@" LD_LIBRARY_PATH="${NVMFD_LIBS:-}" "$nvmfd_bin" -v -c /tmp/nvmfd.ini >/tmp/nvmfd.log 2>&1 &
@@ -242,19 +244,27 @@ ktls_run() {  # LABEL ENV...: nvmfd with ENV, connect, fio; sets ktls_q/tx/rx
 		else
 			notok "$label: I/O on ${dev:-no namespace}"
 		fi
-		[[ -n $c ]] && disconnect "$c"
+		[[ -n $c && -z ${ktls_stop_first:-} ]] && disconnect "$c"
 	else
 		notok "$label: nvme connect --tls to nvmfd in the guest"
 		note </tmp/conn.out
 	fi
 	kill -TERM "$pid"
 	wait "$pid"
+	[[ -n $c && -n ${ktls_stop_first:-} ]] && disconnect "$c"
 	echo "# nvmfd's TLS lines:"
 	grep -E 'TLS|kTLS' /tmp/nvmfd.log | head -n 8 | note
 	keyctl clear %:.nvme 2>/dev/null
 }
-ktls_run "nvmfd with kernel TLS"
+ktls_stop_first=1 ktls_run "nvmfd with kernel TLS"
 n_k=$(grep -c 'records by the kernel (kTLS)' /tmp/nvmfd.log)
+n_cn=$(grep -c 'close_notify sent (kernel TLS)' /tmp/nvmfd.log)
+if ((n_cn >= 1)); then
+	ok "nvmfd stopped with the host connected: close_notify through kernel TLS on $n_cn of ${ktls_q:-?} queues (RFC 8446 6.1)"
+else
+	notok "close_notify through kernel TLS when nvmfd stops ($n_cn sent)"
+	grep -E 'close_notify|closing' /tmp/nvmfd.log | head -n 6 | note
+fi
 if [[ -n $ktls_q ]] && ((n_k == ktls_q && ktls_tx >= 2 * ktls_q && ktls_rx >= 2 * ktls_q)); then
 	ok "kernel TLS on both ends: nvmfd logged $n_k kTLS queues of $ktls_q; TlsCurrTxSw $ktls_tx, TlsCurrRxSw $ktls_rx (host + nvmfd)"
 else
@@ -262,8 +272,10 @@ else
 fi
 ktls_run "nvmfd with NVMFD_KTLS=0 (user space records)" NVMFD_KTLS=0
 n_k=$(grep -c 'records by the kernel (kTLS)' /tmp/nvmfd.log)
-if [[ -n $ktls_q ]] && ((n_k == 0 && ktls_tx < 2 * ktls_q)) && grep -q 'kernel TLS off' /tmp/nvmfd.log; then
-	ok "NVMFD_KTLS=0: nvmfd keeps the records in user space (TlsCurrTxSw $ktls_tx: the host's only)"
+n_u=$(grep -c 'records in user space (' /tmp/nvmfd.log)
+if [[ -n $ktls_q ]] && ((n_k == 0 && n_u == ktls_q && ktls_tx < 2 * ktls_q)) &&
+	grep -q 'kernel TLS off' /tmp/nvmfd.log; then
+	ok "NVMFD_KTLS=0: nvmfd seals and opens the records itself on all $n_u queues (TlsCurrTxSw $ktls_tx: the host's only)"
 else
-	notok "NVMFD_KTLS=0: user space records (kTLS queues $n_k, TlsCurrTxSw ${ktls_tx:-?}, queues ${ktls_q:-?})"
+	notok "NVMFD_KTLS=0: user space records (kTLS queues $n_k, our record layer $n_u, TlsCurrTxSw ${ktls_tx:-?}, queues ${ktls_q:-?})"
 fi
