@@ -147,10 +147,21 @@ static int cluster_connect(struct rbd_cluster *cl, char *why, size_t whylen)
 	    (ret = conf_default(cl->rados, "client_mount_timeout", RBD_CEPH_MOUNT_DEFAULT,
 				RBD_MOUNT_TIMEOUT)) < 0)
 		goto fail_set;
+	/* librados says only "No such file or directory" for a keyring it cannot read */
+	if (cl->keyring[0] && access(cl->keyring, R_OK) != 0) {
+		ret = -errno;
+		snprintf(why, whylen, "ceph_keyring %s: %s", cl->keyring, strerror(-ret));
+		goto fail;
+	}
 	ret = rados_connect(cl->rados);
 	if (ret < 0) {
-		snprintf(why, whylen, "connecting to the Ceph cluster as client.%s: %s",
-			 cl->id[0] ? cl->id : "admin", strerror(-ret));
+		int n = snprintf(why, whylen, "connecting to the Ceph cluster as client.%s: %s",
+				 cl->id[0] ? cl->id : "admin", strerror(-ret));
+
+		/* cephx: the monitors refused the key (wrong, revoked, another client's) */
+		if (ret == -EACCES && n > 0 && (size_t)n < whylen)
+			snprintf(why + n, whylen - (size_t)n, " (the monitors refused its key%s%s)",
+				 cl->keyring[0] ? " in " : "", cl->keyring);
 		goto fail;
 	}
 	return 0;
