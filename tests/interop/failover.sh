@@ -10,8 +10,10 @@
 # loopback ports with the same subsystem and namespace 1 on one shared
 # store: an RBD image on a throwaway Ceph cluster (../shared/tools/mini-ceph)
 # when this nvmfd has the rbd: backend and the cluster starts, else a
-# regular file both open (direct = yes); the store used is printed, and the
-# RBD variant is a SKIP with the reason otherwise. Each gateway's discovery
+# regular file both open (direct = yes). The first check names the store
+# used; with the file, the RBD case is a SKIP with the reason (no rbd:
+# backend, no mini-ceph, a cluster that did not start), or a failure when
+# FAILOVER_STORE=rbd (meson sets it with -Drbd_tests=enabled, as CI does). Each gateway's discovery
 # controller refers to the other's. The guest (guest/failover-checks.sh)
 # connects both paths and runs fio verify on the multipath head while this
 # script, at the guest's hold requests:
@@ -25,7 +27,8 @@
 #
 # Prints TAP; exits 0 / 1, 77 (skip) when the linux-host tool, qemu or
 # nvmfd is missing. Environment: LINUX_HOST_DIR, REQUIRE_INTEROP,
-# INTEROP_KEEP, GUEST_TIMEOUT (300), FAILOVER_STORE (auto|file|rbd).
+# INTEROP_KEEP, GUEST_TIMEOUT (300), FAILOVER_STORE (auto|file|rbd),
+# MINI_CEPH.
 set -uo pipefail
 # shellcheck source=../lib/tap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
@@ -67,7 +70,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
-read -r P_A P_B D_A D_B P_HOLD MON_PORT < <(free_ports 6)
+read -r P_A P_B D_A D_B P_HOLD < <(free_ports 5)
+# the monitor's two ports (msgr v2, then v1 on the next one), both free
+MON_PORT=$(python3 -c '
+import socket
+for base in range(41000, 60000, 2):
+    try:
+        socks = [socket.socket() for _ in (0, 1)]
+        for i, x in enumerate(socks): x.bind(("127.0.0.1", base + i))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for x in socks: x.close()')
 
 # --- the shared store ------------------------------------------------------------
 # RBD needs the rbd: backend in this nvmfd (a config check that does not
@@ -95,6 +111,7 @@ probe_rbd() {
 }
 case ${FAILOVER_STORE:-auto} in
 rbd | auto) probe_rbd || true ;;
+*) why_not_rbd="FAILOVER_STORE=$FAILOVER_STORE" ;;
 esac
 if [[ $store == rbd ]]; then
 	ok "shared store: RBD image rbd/img on mini-ceph ($work/ceph)"

@@ -19,10 +19,11 @@
 #       HOLD start-a   A is started again (optimized); we wait for its path
 #       HOLD b-out     a reload makes B inaccessible
 #     and the path states are checked after each;
-#   - fio exits 0 with zero errors; the largest completion latencies and
-#     when they happened (fio's latency log, ms since fio started) are
-#     printed as "FAILOVER step=... at_ms=... max_lat_ms=..." for the
-#     machine's report.
+#   - fio exits 0 with zero errors; from fio's per-I/O latency log (ms since
+#     fio started), for each event up to the next: the largest gap between
+#     two completions (the failover time the host saw) and the largest I/O
+#     latency, printed as "FAILOVER step=... max_gap_ms=... max_lat_ms=..."
+#     for the machine's report.
 #
 # Prints TAP, then "HOST-CHECKS EXIT <status>".
 # Environment: ADDR, PORT_A, PORT_B, SUB, NS_MB (8), FIO_MB (4), FIO_SECS (60),
@@ -198,13 +199,41 @@ else
 	note </tmp/fio.out
 	head -c 3000 /tmp/fio.json | note
 fi
-# the largest completion latencies near each event (fio's per-I/O log: ms, ns, dir, bs)
+# The failover time each event cost the host, from fio's per-I/O completion
+# log (ms since fio started, latency ns, direction, block size, ...): in the
+# window from the event to the next one (at most 8 s), the longest
+# time without a completion (counted from the event at the earliest: the
+# failover time the host saw) and the largest single I/O latency.
 lat=$(ls /tmp/failover_clat.*.log 2>/dev/null | head -n1)
+marks=''
 for e in swap kill-a start-a b-out; do
-	[[ -n $lat && -n ${at[$e]:-} ]] || continue
-	awk -F', *' -v from="${at[$e]}" -v e="$e" '
-		$1 >= from && $1 < from + 8000 && $2 > max { max = $2; when = $1 }
-		END { printf "FAILOVER step=%s at_ms=%d max_lat_ms=%.1f max_at_ms=%d\n", e, from, max / 1e6, when }' "$lat"
+	[[ -n ${at[$e]:-} ]] && marks+="$e:${at[$e]} "
 done
-[[ -n $lat ]] && awk -F', *' '$2 > max { max = $2; when = $1 } END { printf "FAILOVER step=all max_lat_ms=%.1f max_at_ms=%d\n", max / 1e6, when }' "$lat"
+if [[ -n $lat && -n $marks ]]; then
+	sort -t, -k1,1n "$lat" | awk -F', *' -v marks="$marks" '
+		BEGIN {
+			n = split(marks, m, " ")
+			for (i = 1; i <= n; i++) { split(m[i], kv, ":"); name[i] = kv[1]; from[i] = kv[2] + 0 }
+			name[0] = "before"; from[0] = 0
+		}
+		{
+			t = $1 + 0; l = $2 + 0
+			for (i = n; i > 0 && t < from[i]; i--) ;
+			if (i > 0 && t >= from[i] + 8000) i = -1 # settled: past the 8 s of event i
+			if (l > maxl[i]) { maxl[i] = l; lat_at[i] = t }
+			# a gap counts for an event from the event on
+			g = t - (prev > from[i] ? prev : from[i])
+			if (seen && g > gap[i]) { gap[i] = g; gap_end[i] = t }
+			if (l > all_l) { all_l = l; all_l_at = t }
+			if (seen && t - prev > all_g) { all_g = t - prev; all_g_end = t }
+			prev = t; seen = 1; last = t
+		}
+		END {
+			for (i = 1; i <= n; i++)
+				printf "FAILOVER step=%s at_ms=%d max_gap_ms=%d gap_end_ms=%d max_lat_ms=%.1f max_lat_at_ms=%d\n", \
+					name[i], from[i], gap[i], gap_end[i], maxl[i] / 1e6, lat_at[i]
+			printf "FAILOVER step=all ios=%d max_gap_ms=%d gap_end_ms=%d max_lat_ms=%.1f max_lat_at_ms=%d fio_end_ms=%d\n", \
+				NR, all_g, all_g_end, all_l / 1e6, all_l_at, last
+		}'
+fi
 dmesg | grep -E 'nvme|ANA' | grep -iE 'ana|reconnect|error|recover|resetting' | tail -n 30 | note
