@@ -201,7 +201,8 @@ else
 fi
 # The failover time each event cost the host, from fio's per-I/O completion
 # log (ms since fio started, latency ns, direction, block size, ...): in the
-# window from the event to the next one (at most 8 s), the longest
+# window from the event to the next one (the last event: 10 s; a dead
+# gateway is noticed by the host's keep-alive, seconds later), the longest
 # time without a completion (counted from the event at the earliest: the
 # failover time the host saw) and the largest single I/O latency.
 lat=$(ls /tmp/failover_clat.*.log 2>/dev/null | head -n1)
@@ -219,7 +220,7 @@ if [[ -n $lat && -n $marks ]]; then
 		{
 			t = $1 + 0; l = $2 + 0
 			for (i = n; i > 0 && t < from[i]; i--) ;
-			if (i > 0 && t >= from[i] + 8000) i = -1 # settled: past the 8 s of event i
+			if (i == n && t >= from[n] + 10000) i = -1 # settled: 10 s after the last event
 			if (l > maxl[i]) { maxl[i] = l; lat_at[i] = t }
 			# a gap counts for an event from the event on
 			g = t - (prev > from[i] ? prev : from[i])
