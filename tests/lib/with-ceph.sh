@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # with-ceph.sh CMD [ARGS...]: run CMD against a throwaway single-node Ceph
-# cluster (../shared/tools/mini-ceph: one monitor, one memstore OSD, no auth,
-# pool "rbd") started here, CEPH_CONF set to its ceph.conf; the cluster is
+# cluster (../shared/tools/mini-ceph: one monitor, one memstore OSD, no auth unless
+# WITH_CEPH_AUTH=cephx, pool "rbd") started here, CEPH_CONF set to its ceph.conf; the cluster is
 # stopped and removed when CMD ends, whatever its outcome. CMD's status is
 # ours.
 #
