@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # with-ceph.sh CMD [ARGS...]: run CMD against a throwaway single-node Ceph
-# cluster (../shared/tools/mini-ceph: one monitor, one memstore OSD, no auth unless
-# WITH_CEPH_AUTH=cephx, pool "rbd") started here, CEPH_CONF set to its ceph.conf; the cluster is
-# stopped and removed when CMD ends, whatever its outcome. CMD's status is
-# ours.
+# cluster (../shared/tools/mini-ceph: one monitor, one memstore OSD, pool
+# "rbd", no authentication unless WITH_CEPH_AUTH=cephx) started here,
+# CEPH_CONF set to its ceph.conf; the cluster is stopped and removed when
+# CMD ends, whatever its outcome. CMD's status is ours.
 #
 # Where no cluster can start (mini-ceph or Ceph's packages missing, a start
 # that fails), CMD still runs, with NVMFD_CEPH_SKIP set to the reason and no
