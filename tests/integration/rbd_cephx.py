@@ -59,8 +59,8 @@ CAPS = ["mon", "profile rbd", "osd", "profile rbd pool=rbd"]
 work = tempfile.mkdtemp(prefix="nvmfd-cephx.", dir="/var/tmp")
 
 
-def run(*args, timeout=60):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+def run(*args, timeout=60, env=None):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def admin(tool, *args):
@@ -111,7 +111,9 @@ def run_check(text):
     p = os.path.join(work, "check.ini")
     with open(p, "w") as f:
         f.write(text)
-    r = run(NVMFD, "--check", "-c", p)
+    # without CEPH_CONF in the environment: the file's ceph_conf must be used
+    r = run(NVMFD, "--check", "-c", p,
+            env={k: v for k, v in os.environ.items() if k != "CEPH_CONF"})
     show(r.stderr)
     return r.returncode, r.stdout + r.stderr
 

@@ -71,10 +71,12 @@ trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
 read -r P_A P_B D_A D_B P_HOLD < <(free_ports 5)
-# the monitor's two ports (msgr v2, then v1 on the next one), both free
-MON_PORT=$(python3 -c '
-import socket
-for base in range(41000, 60000, 2):
+# mon_ports FROM: the monitor's two ports (msgr v2, then v1 on the next one),
+# both free, from FROM on
+mon_ports() {
+	python3 -c '
+import socket, sys
+for base in range(int(sys.argv[1]), 60000, 2):
     try:
         socks = [socket.socket() for _ in (0, 1)]
         for i, x in enumerate(socks): x.bind(("127.0.0.1", base + i))
@@ -83,24 +85,34 @@ for base in range(41000, 60000, 2):
     except OSError:
         pass
     finally:
-        for x in socks: x.close()')
+        for x in socks: x.close()' "$1"
+}
 
 # --- the shared store ------------------------------------------------------------
 # RBD needs the rbd: backend in this nvmfd (a config check that does not
-# refuse the path) and a cluster; otherwise one regular file for both.
+# refuse the path: its ceph_conf is absent, so that it fails at once
+# without trying a cluster) and a cluster; otherwise one regular file for both.
 store=file why_not_rbd=''
 ns_path=$work/shared.img ns_extra='direct = yes' global_extra=''
 probe_rbd() {
-	printf '[nvmfd]\nlisten = 127.0.0.1:1\n[subsystem %s]\nallow_host = any\n[namespace %s 1]\npath = rbd:rbd/probe\n' \
-		"$SUB" "$SUB" >"$work/probe.ini"
+	printf '[nvmfd]\nlisten = 127.0.0.1:1\nceph_conf = %s\n[subsystem %s]\nallow_host = any\n[namespace %s 1]\npath = rbd:rbd/probe\n' \
+		"$work/absent.conf" "$SUB" "$SUB" >"$work/probe.ini"
 	local out
 	out=$("$nvmfd" --check -c "$work/probe.ini" 2>&1)
-	if grep -q 'path must be absolute' <<<"$out"; then
-		why_not_rbd="this nvmfd has no rbd: backend (branch rbd not merged)"
+	if grep -Eq 'path must be absolute|built without RBD support' <<<"$out"; then
+		why_not_rbd="this nvmfd has no rbd: backend (built without librbd)"
 		return 1
 	fi
 	[[ -x $ceph_tool ]] || { why_not_rbd="no mini-ceph at $ceph_tool"; return 1; }
-	if ! out=$(MON_PORT=$MON_PORT IMG_SIZE=${NS_MB}M "$ceph_tool" start "$work/ceph" 2>&1); then
+	# a busy machine can make a start time out: one more try, on other ports
+	local try mon=41000
+	for try in 1 2; do
+		mon=$(mon_ports "$mon")
+		out=$(MON_PORT=$mon IMG_SIZE=${NS_MB}M "$ceph_tool" start "$work/ceph" 2>&1) && break
+		echo "# mini-ceph start $try failed: $(tail -n1 <<<"$out")"
+		mon=$((mon + 2))
+	done
+	if [[ $out != *CEPH_CONF=* ]]; then
 		why_not_rbd="mini-ceph did not start: $(tail -n1 <<<"$out")"
 		return 1
 	fi
@@ -270,7 +282,7 @@ if ((grc == 0)) && [[ $guest_exit == 0 && $guest_plan == "$guest_n" ]]; then
 else
 	notok "the guest finished: run status $grc, guest status '${guest_exit:-none}', plan '${guest_plan:-none}' for $guest_n results"
 fi
-echo "# failover times seen by the host (fio's largest completion latency after each event): ${failover:-none}"
+echo "# failover times seen by the host (per event: the longest wait for an I/O completion, max_gap_ms, and the largest I/O latency): ${failover:-none}"
 
 # --- the gateways after all that -------------------------------------------------
 for g in a b; do
