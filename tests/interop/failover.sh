@@ -21,6 +21,9 @@
 #   kill-a   kills A with SIGKILL
 #   start-a  starts A again, group 1 optimized
 #   b-out    reloads B with group 1 inaccessible
+#   a-dies   kills A (optimized now) with SIGKILL and at once reloads B with
+#            group 1 optimized: an unplanned loss, the survivor promoted
+#   a-back   starts A again, group 1 optimized
 # fio must end with no error and every block verified; the guest's
 # "FAILOVER step=... max_lat_ms=..." lines (the largest I/O completion
 # latency fio saw after each event) are relayed as the failover times.
@@ -243,6 +246,24 @@ event() {
 		cfg_b inaccessible
 		if reload_gw b; then answer="B inaccessible"; ok "b-out: SIGHUP to B: $(grep 'ANA group 1' "$work/b.log" | tail -n1 | sed 's/^[^]]*] //')"
 		else answer="reload of B failed"; notok "b-out: gateway B reloaded"; fi
+		;;
+	a-dies)
+		kill -KILL "$pid_a"
+		wait "$pid_a" 2>/dev/null
+		pid_a=''
+		cfg_b optimized
+		if reload_gw b; then
+			answer="A killed, B optimized"
+			ok "a-dies: gateway A (optimized) killed with SIGKILL, then SIGHUP to B: $(grep 'ANA group 1' "$work/b.log" | tail -n1 | sed 's/^[^]]*] //')"
+		else
+			answer="A killed, reload of B failed"
+			notok "a-dies: gateway B reloaded optimized"
+		fi
+		;;
+	a-back)
+		cfg_a optimized
+		if start_gw a "$P_A"; then answer="A started"; ok "a-back: gateway A started again, optimized"
+		else answer="A did not start"; notok "a-back: gateway A starts again"; tail -n 5 "$work/a.log" | diag; fi
 		;;
 	esac
 	release "$answer" || notok "$what: the guest's hold port never answered"

@@ -18,7 +18,12 @@
 #       HOLD kill-a    A is killed with SIGKILL
 #       HOLD start-a   A is started again (optimized); we wait for its path
 #       HOLD b-out     a reload makes B inaccessible
-#     and the path states are checked after each;
+#       HOLD a-dies    A, optimized, is killed with SIGKILL and B reloaded
+#                      optimized at once (an unplanned loss, the survivor
+#                      promoted as a gateway monitor would)
+#       HOLD a-back    A is started again (optimized)
+#     and the path states are checked after each (the last two only when
+#     fio has 20 s left, else a SKIP);
 #   - fio exits 0 with zero errors; from fio's per-I/O latency log (ms since
 #     fio started), for each event up to the next: the largest gap between
 #     two completions (the failover time the host saw) and the largest I/O
@@ -186,6 +191,21 @@ if wait_ana "$port_b" inaccessible 15 && [[ $(ana_on "$port_a") == optimized ]];
 else
 	notok "after the reload of B: A $(ana_on "$port_a"), B $(ana_on "$port_b")"
 fi
+sleep 2
+if (($(now_ms) - fio_t0 < fio_secs * 1000 - 20000)); then
+	event a-dies
+	if wait_ana "$port_b" optimized 15; then
+		ok "A killed while optimized, B promoted: B optimized, I/O moves to it"
+	else
+		notok "A killed while optimized, B promoted: B $(ana_on "$port_b")"
+	fi
+	sleep 2
+	event a-back
+	if wait_ana "$port_a" optimized 30; then ok "A is back again: its path reconnected, optimized"
+	else notok "A is back again: path $(ana_on "$port_a")"; fi
+else
+	ok "an unplanned loss of A # SKIP less than 20 s of fio left after the planned events"
+fi
 nvme list-subsys "$dev" 2>&1 | note
 wait "$fiopid"
 frc=$?
@@ -193,9 +213,9 @@ fiopid=''
 errs=$(sed -n '/^{/,$p' /tmp/fio.json | python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(j["error"], j["write"]["total_ios"], j["read"]["total_ios"])' 2>/dev/null) ||
 	errs=$(grep -o '"error" : [0-9]*' /tmp/fio.json | head -n1)
 if ((frc == 0)) && grep -q '"error" : 0' /tmp/fio.json; then
-	ok "fio verify through the four events: exit 0, no error ($(grep -o '"total_ios" : [0-9]*' /tmp/fio.json | head -n2 | awk '{print $3}' | tr '\n' ' ')I/Os written, verified)"
+	ok "fio verify through the events: exit 0, no error ($(grep -o '"total_ios" : [0-9]*' /tmp/fio.json | head -n2 | awk '{print $3}' | tr '\n' ' ')I/Os written, verified)"
 else
-	notok "fio verify through the four events: exit $frc (${errs:-?})"
+	notok "fio verify through the events: exit $frc (${errs:-?})"
 	note </tmp/fio.out
 	head -c 3000 /tmp/fio.json | note
 fi
@@ -207,7 +227,7 @@ fi
 # failover time the host saw) and the largest single I/O latency.
 lat=$(ls /tmp/failover_clat.*.log 2>/dev/null | head -n1)
 marks=''
-for e in swap kill-a start-a b-out; do
+for e in swap kill-a start-a b-out a-dies a-back; do
 	[[ -n ${at[$e]:-} ]] && marks+="$e:${at[$e]} "
 done
 if [[ -n $lat && -n $marks ]]; then
