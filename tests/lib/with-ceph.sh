@@ -56,7 +56,7 @@ for base in range(40000, 60000, 2):
 PY
 }
 
-dir= keydir=
+dir='' keydir=''
 log=$(mktemp "${TMPDIR:-/tmp}/with-ceph.XXXXXX")
 cleanup() {
 	[[ -n $keydir ]] && rm -rf -- "$keydir"
