@@ -164,10 +164,10 @@ static int cluster_connect(struct rbd_cluster *cl, char *why, size_t whylen)
 			snprintf(why + n, whylen - (size_t)n,
 				 " (the monitors refused its key in %s)", cl->keyring);
 		else if (ret == -EACCES && n > 0 && (size_t)n < whylen)
-			snprintf(why + n, whylen - (size_t)n,
-				 " (no key of its own in the keyring Ceph's configuration names, "
-				 "or one "
-				 "the monitors refused: set ceph_keyring)");
+			snprintf(
+				why + n, whylen - (size_t)n,
+				" (no key of its own in the keyring Ceph's configuration names, or "
+				"one the monitors refused: set ceph_keyring)");
 		goto fail;
 	}
 	return 0;
