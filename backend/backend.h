@@ -74,6 +74,7 @@ struct be_params {
 	uint32_t block_size; /* 512 or 4096 for files and RAM; 0 = 512 */
 	bool read_only;
 	bool direct;		    /* O_DIRECT for files and block devices */
+	bool ram_prealloc;	    /* RAM: take the whole store at open (ram.c) */
 	unsigned int nqueues;	    /* RBD: workers that will submit (be_io.queue < nqueues) */
 	const struct be_ceph *ceph; /* RBD: the cluster; NULL: defaults */
 };
@@ -95,7 +96,8 @@ struct be_ns {
 	struct be_limits lim;
 	/* RAM: one bit per 2 MiB chunk advised for huge pages (written once; ram.c) */
 	uint64_t *ram_hp;
-	void *priv; /* the backend's own state (RBD: struct rbd_ns) */
+	bool ram_prealloc; /* RAM: the store was taken whole at open and is kept */
+	void *priv;	   /* the backend's own state (RBD: struct rbd_ns) */
 };
 
 struct be_io;

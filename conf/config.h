@@ -127,6 +127,7 @@ struct cfg_namespace {
 	bool read_only;
 	uint32_t block_size; /* 0: the backend decides (device) or 512 */
 	bool direct;
+	bool prealloc; /* RAM: the whole store taken at open (default yes) */
 	bool has_uuid;
 	uint8_t uuid[16];
 	uint32_t ana_group; /* 1..CFG_ANA_GROUPS */

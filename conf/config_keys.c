@@ -42,10 +42,18 @@ const char *const cfg_global_keys[] = {
 	"ceph_conf",
 	"ceph_id",
 	"ceph_keyring",
+	"cntlid_range",
+	"referral",
+	"tcp_keepalive_idle",
+	"tcp_keepalive_interval",
+	"tcp_keepalive_count",
+	"auth_timeout",
 	NULL,
 };
-const char *const cfg_subsys_keys[] = {"allow_host", "serial", "model", "require_auth", NULL};
-const char *const cfg_ns_keys[] = {"path", "read_only", "direct", "block_size", "uuid", NULL};
+const char *const cfg_subsys_keys[] = {"allow_host",   "serial",   "model",
+				       "require_auth", "listener", NULL};
+const char *const cfg_ns_keys[] = {"path", "read_only", "direct",    "block_size",
+				   "uuid", "prealloc",	"ana_group", NULL};
 const char *const cfg_host_keys[] = {"dhchap_key",
 				     "dhchap_ctrl_key",
 				     "dhchap_hashes",
@@ -60,7 +68,8 @@ static bool repeatable(const char *key)
 {
 	return strcmp(key, "listen") == 0 || strcmp(key, "discovery_listen") == 0 ||
 	       strcmp(key, "tls_listen") == 0 || strcmp(key, "tls_discovery_listen") == 0 ||
-	       strcmp(key, "allow_host") == 0;
+	       strcmp(key, "allow_host") == 0 || strcmp(key, "listener") == 0 ||
+	       strcmp(key, "referral") == 0;
 }
 
 /* "unknown key 'listn' in [nvmfd]; did you mean 'listen'?" */
@@ -546,6 +555,7 @@ static void start_namespace(struct cfg_parser *ps, const char *args, int line)
 	p->ns.nsid = (uint32_t)nsid;
 	p->ns.line = line;
 	p->ns.direct = true;
+	p->ns.prealloc = true;
 	p->ns.ana_group = 1;
 	ps->cur = ps->npending++;
 	ps->kind = SEC_NS;
@@ -997,6 +1007,9 @@ static void ns_key(struct cfg_parser *ps, const char *key, const char *value)
 	} else if (strcmp(key, "direct") == 0) {
 		if (cfg_parse_bool(value, &ns->direct))
 			cfg_error(ps, ps->lineno, "direct = '%s': expected yes or no", value);
+	} else if (strcmp(key, "prealloc") == 0) {
+		if (cfg_parse_bool(value, &ns->prealloc))
+			cfg_error(ps, ps->lineno, "prealloc = '%s': expected yes or no", value);
 	} else if (strcmp(key, "block_size") == 0) {
 		if (strcmp(value, "512") == 0)
 			ns->block_size = 512;

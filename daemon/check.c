@@ -53,14 +53,16 @@ static void check_backing(void *arg, const struct cfg_config *cfg, const char *n
 		cfg_diag_add(d, c->path_line, true,
 			     "namespace %u of %s: %s refuses O_DIRECT: the page cache is used",
 			     c->nsid, nqn, c->path);
-	/* reserved, not committed: it maps, but writes past the memory would fail */
+	/* opened here reserved, not committed (a check takes no memory) */
 	if (be.kind == BE_RAM && pages > 0 && page > 0 &&
 	    be.size > (uint64_t)pages * (uint64_t)page)
 		cfg_diag_add(d, c->path_line, true,
 			     "namespace %u of %s: %s is more than this machine's memory "
-			     "(%llu MiB): writes will fail once it is used up",
+			     "(%llu MiB): %s",
 			     c->nsid, nqn, c->path,
-			     (unsigned long long)((uint64_t)pages * (uint64_t)page >> 20));
+			     (unsigned long long)((uint64_t)pages * (uint64_t)page >> 20),
+			     c->prealloc ? "the start will fail to take it (prealloc = yes)"
+					 : "writes will fail once it is used up");
 	be_close(&be);
 }
 

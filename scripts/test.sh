@@ -14,7 +14,8 @@
 #                    (LeakSanitizer at each daemon's exit); valgrind_tools
 #                    skips there (it runs the tools under valgrind in stage 2);
 #                    the 'slow' suite (the guest tests of TLS, authentication,
-#                    reservations and failover) runs in stage 2 only
+#                    reservations, failover, and kernel-host from the trixie
+#                    guest) runs in stage 2 only
 #   4. libFuzzer:    tests/fuzz/run-fuzzers.sh (clang build in build-fuzz/),
 #                    FUZZ_SECONDS (30) per fuzzer
 #   5. /var/lib/nvmfd is as it was before stage 1 (tests keep their state in

@@ -76,6 +76,7 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 			       .block_size = c->block_size,
 			       .read_only = c->read_only,
 			       .direct = c->direct,
+			       .ram_prealloc = c->prealloc,
 			       .nqueues = t->nworkers, /* RBD: one image handle per worker */
 			       .ceph = &ceph};
 	struct ns *ns = calloc(1, sizeof(*ns));
@@ -133,10 +134,13 @@ int target_ns_open(struct target *t, const struct cfg_config *cfg, const char *n
 	if (c->direct && !ns->be.direct && (ns->be.kind == BE_FILE || ns->be.kind == BE_BLOCK))
 		log_warn("namespace %u of %s: %s refuses O_DIRECT, using the page cache", c->nsid,
 			 nqn, c->path);
-	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s, deallocate: %s", c->nsid,
+	log_info("namespace %u of %s: %s, %llu blocks of %u bytes%s%s%s, deallocate: %s", c->nsid,
 		 nqn, c->path, (unsigned long long)ns->nsze, ns->be.block_size,
 		 ns->read_only ? ", read-only" : "", ns->be.direct ? ", O_DIRECT" : "",
-		 ns->read_only ? "none (read-only)" : be_dealloc_name(ns->be.dealloc));
+		 ns->be.ram_prealloc ? ", preallocated" : "",
+		 ns->read_only	       ? "none (read-only)"
+		 : ns->be.ram_prealloc ? "zeroing (the memory is kept)"
+				       : be_dealloc_name(ns->be.dealloc));
 	*out = ns;
 	return 0;
 }

@@ -39,8 +39,8 @@ static bool ns_cfg_same(const struct cfg_namespace *a, const struct cfg_namespac
 	return a->nsid == b->nsid && strcmp(a->path, b->path) == 0 && a->is_ram == b->is_ram &&
 	       a->ram_size == b->ram_size && a->read_only == b->read_only &&
 	       a->block_size == b->block_size && a->direct == b->direct &&
-	       a->has_uuid == b->has_uuid && (!a->has_uuid || memcmp(a->uuid, b->uuid, 16) == 0) &&
-	       a->ana_group == b->ana_group;
+	       a->prealloc == b->prealloc && a->has_uuid == b->has_uuid &&
+	       (!a->has_uuid || memcmp(a->uuid, b->uuid, 16) == 0) && a->ana_group == b->ana_group;
 }
 
 /* RBD namespaces reach their cluster through the [nvmfd] ceph_* keys. */

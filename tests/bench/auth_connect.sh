@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What DH-HMAC-CHAP adds to a queue's Connect: nvmfd on loopback, one
 # subsystem, four host NQNs (no key; SHA-256 with the null group; with
-# ffdhe2048; with ffdhe8192). build/tests/auth_connect connects an admin
+# ffdhe2048; with ffdhe8192). build/tests/bench/auth_connect connects an admin
 # queue RUNS times as each (TCP, ICReq, Connect, the whole authentication
 # transaction) and times each connect alone: the median, the 10th and 90th
 # percentiles, and the CPU time per connect of the host (that process) and
@@ -12,7 +12,7 @@
 set -euo pipefail
 build=${1:?usage: $0 BUILD [RUNS]}
 runs=${2:-51}
-nvmfd=$build/daemon/nvmfd bench=$build/tests/auth_connect
+nvmfd=$build/daemon/nvmfd bench=$build/tests/bench/auth_connect
 work=$(mktemp -d "${TMPDIR:-/tmp}/nvmfd-auth-bench.XXXXXX")
 dpid=''
 trap '[[ -n $dpid ]] && kill "$dpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT

@@ -29,9 +29,13 @@
 #    and TLS runs alternating (RUNS each): IOPS and the target's CPU per I/O,
 #    TLS over plain in the same run; and `openssl speed` AES-128-GCM on one
 #    core, to express the TLS cost in passes over the data.
+# 8. Authentication (AUTH=1, the default): auth_connect.sh, the Connect time
+#    of one queue with no key and with DH-HMAC-CHAP (SHA-256; null,
+#    ffdhe2048, ffdhe8192 groups), host and target CPU per connect.
 # 7. With SPDK_DIR set to an SPDK build: nvmfd and SPDK's nvmf_tgt side by
 #    side, both driven by spdk_nvme_perf (spdk_side_by_side.py; RUNS rounds
-#    of SECS seconds, alternating), written to OUTDIR/spdk-DATE.{md,json}.
+#    of SECS seconds, alternating), then both on both CPUs with the client
+#    sharing them (SCALE_ROWS), written to OUTDIR/spdk-DATE.{md,json}.
 # 6. RBD (where Ceph, mini-ceph and an RBD-enabled build are there): a
 #    throwaway single-node cluster (../shared/tools/mini-ceph, memstore OSD,
 #    on these same CPUs), a 256 MiB image filled once, nvmfd (one worker,
@@ -380,6 +384,15 @@ cp "$out/bench-$stamp.md" "$out/latest.md"
 cp "$out/bench-$stamp.json" "$out/latest.json"
 cat "$out/latest.md"
 say "written: $out/bench-$stamp.md, $out/bench-$stamp.json"
+
+# --- authentication: what DH-HMAC-CHAP adds to a queue's Connect --------------------
+# (AUTH=0 skips it; auth_connect.sh: RUNS_AUTH connects per group, default 51)
+if [[ ${AUTH:-1} == 1 && $TLS_ONLY != 1 && $RBD_BENCH != only ]]; then
+	say "authentication: Connect time per queue (no key, null, ffdhe2048, ffdhe8192)"
+	bash "$here/auth_connect.sh" "$bdir" "${RUNS_AUTH:-51}" | tee "$out/auth-$stamp.txt" ||
+		say "the authentication step failed (see above)"
+	cp "$out/auth-$stamp.txt" "$out/auth-latest.txt" 2>/dev/null || true
+fi
 
 # --- SPDK side by side ------------------------------------------------------------
 # The same rows against SPDK's nvmf_tgt, spdk_nvme_perf driving both targets,

@@ -8,22 +8,35 @@ SPDK's spdk_nvme_perf, pinned to CPU 1, drives both. Rounds alternate the
 order of the targets (SPDK first, then nvmfd first, ...), each target runs
 every row of the matrix in its turn, and only one target runs at a time
 (an idle SPDK reactor still spins its core). Target CPU is utime + stime
-from /proc/PID/stat over each measured run. iperf3 (one stream, CPU 0 ->
+from /proc/PID/stat over each measured run. With BUSY_POLL_OFF=1 (the
+default) nvmfd runs each round a second time with busy_poll = 0: its CPU
+is then the work the load needs (an SPDK reactor and nvmfd's busy-poll
+both spin while they wait for a client that is the limit, so with them
+"per target core" only repeats the IOPS ratio). iperf3 (one stream, CPU 0 ->
 CPU 1) is sampled at the start and at the end, so the window's loopback
 ceiling is known. Not a test: it never fails on a slow machine.
 
     tests/bench/spdk_side_by_side.py NVMFD_BINARY OUTDIR
 
+Both CPUs (SCALE_ROWS, default "rr4k-qd32 rw4k-qd32"; "none" skips it):
+each target again on both CPUs (nvmfd workers = 2, nvmf_tgt -m 0x3) with
+the client on both too (spdk_nvme_perf -c 0x3: one queue per core, each at
+the row's depth), so client and target share the machine; rounds
+alternate as above. It prints IOPS from one CPU to two for each target,
+and the CPU each side used (target from /proc, the client from its
+rusage), which says what stops the scaling.
+
 Environment: SPDK_DIR (an SPDK build: build/bin/nvmf_tgt,
 build/bin/spdk_nvme_perf, scripts/rpc.py; without it the comparison is
 skipped with a note), RUNS (3), SECS (5), ROWS ("all" or row names),
-CPU_TARGET (0), CPU_CLIENT (1). Needs root for hugepages (it reserves
+SCALE_ROWS, BUSY_POLL_OFF (1), CPU_TARGET (0), CPU_CLIENT (1). Needs root for hugepages (it reserves
 1024 x 2 MiB while it runs and gives back what it took).
 Output: OUTDIR/spdk-DATE.md and .json, copied to OUTDIR/spdk-latest.*.
 """
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -111,30 +124,32 @@ class Hugepages:
 
 
 class Target:
-    def __init__(self, kind, work, nvmfd, spdk, cpu):
-        self.kind, self.work, self.nvmfd, self.spdk, self.cpu = kind, work, nvmfd, spdk, cpu
+    def __init__(self, kind, work, nvmfd, spdk, cpus):
+        self.kind, self.work, self.nvmfd, self.spdk, self.cpus = kind, work, nvmfd, spdk, cpus
         self.proc = None
         self.port = free_port()
-        self.sub = SUB_NVMFD if kind == 'nvmfd' else SUB_SPDK
+        self.sub = SUB_SPDK if kind == 'spdk' else SUB_NVMFD
 
     def start(self):
         log = open(os.path.join(self.work, f'{self.kind}.log'), 'a')
-        if self.kind == 'nvmfd':
+        if self.kind != 'spdk':
+            bp = '0' if self.kind == 'nvmfd0' else '50us'
             ini = os.path.join(self.work, 'nvmfd.ini')
             state = os.path.join(self.work, 'state')
             os.makedirs(state, exist_ok=True)
             with open(ini, 'w') as f:
                 f.write(f'[nvmfd]\nlisten = 127.0.0.1:{self.port}\ndiscovery_listen = none\n'
-                        f'workers = 1\nbusy_poll = 50us\nstate_dir = {state}\n'
+                        f'workers = {len(self.cpus)}\nbusy_poll = {bp}\nstate_dir = {state}\n'
                         f'[subsystem {SUB_NVMFD}]\nallow_host = any\n'
                         f'[namespace {SUB_NVMFD} 1]\npath = ram:1G\nblock_size = 4096\n')
-            self.proc = subprocess.Popen(['taskset', '-c', str(self.cpu), self.nvmfd, '-c', ini],
+            self.proc = subprocess.Popen(['taskset', '-c', ','.join(map(str, self.cpus)),
+                                          self.nvmfd, '-c', ini],
                                          stdout=log, stderr=log)
             wait_port(self.port, self.proc)
             return
         sock = os.path.join(self.work, 'spdk.sock')
         self.proc = subprocess.Popen([os.path.join(self.spdk, 'build/bin/nvmf_tgt'),
-                                      '-m', hex(1 << self.cpu), '-r', sock],
+                                      '-m', hex(sum(1 << c for c in self.cpus)), '-r', sock],
                                      stdout=log, stderr=log)
         # Debian's python3: rpc.py needs its packages, which another python on PATH may lack
         py = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
@@ -164,17 +179,20 @@ class Target:
         self.proc = None
 
 
-def perf(spdk, target, row, secs, cpu):
+def perf(spdk, target, row, secs, cpus):
     name, workload, size, qd, digests = row
     trid = (f'trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:{target.port} '
             f'subnqn:{target.sub} hostnqn:{HOSTNQN}')
     cmd = [os.path.join(spdk, 'build/bin/spdk_nvme_perf'), '-q', str(qd), '-o', str(size),
-           '-w', workload, '-t', str(secs), '-c', hex(1 << cpu), '-r', trid]
+           '-w', workload, '-t', str(secs), '-c', hex(sum(1 << c for c in cpus)), '-r', trid]
     if digests:
         cmd += ['-H', '-I']
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0, c0 = time.time(), cpu_seconds(target.proc.pid)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 60)
     t1, c1 = time.time(), cpu_seconds(target.proc.pid)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / (t1 - t0)
     m = TOTAL.search(out.stdout)
     if out.returncode != 0 or m is None:
         say(f'{target.kind} {name}: spdk_nvme_perf failed (status {out.returncode}): '
@@ -182,7 +200,8 @@ def perf(spdk, target, row, secs, cpu):
         return None
     # the run also connects and disconnects: CPU per wall second of the whole run
     return {'iops': float(m.group(1)), 'mib_s': float(m.group(2)),
-            'avg_us': float(m.group(3)), 'cores': (c1 - c0) / (t1 - t0)}
+            'avg_us': float(m.group(3)), 'cores': (c1 - c0) / (t1 - t0),
+            'client_cores': client}
 
 
 def iperf3(cpu_server, cpu_client):
@@ -230,23 +249,45 @@ def main():
     matrix = [r for r in MATRIX if rows == 'all' or r[0] in rows.split()]
     os.makedirs(outdir, exist_ok=True)
     work = tempfile.mkdtemp(prefix='nvmfd-spdk-bench.')
-    res = {k: {r[0]: [] for r in matrix} for k in ('spdk', 'nvmfd')}
+    # nvmfd0: nvmfd with busy_poll = 0, so that its CPU is the work the load needs
+    kinds = ('spdk', 'nvmfd') + (('nvmfd0',) if os.environ.get('BUSY_POLL_OFF', '1') == '1'
+                                  else ())
+    res = {k: {r[0]: [] for r in matrix} for k in kinds}
+    srows = os.environ.get('SCALE_ROWS', 'rr4k-qd32 rw4k-qd32')
+    scale = [r for r in MATRIX if srows != 'none' and r[0] in srows.split()]
+    res2 = {k: {r[0]: [] for r in scale} for k in ('spdk', 'nvmfd')}
     gbit = [iperf3(ct, cc)]
     try:
         with Hugepages():
             for rnd in range(runs):
-                order = ('spdk', 'nvmfd') if rnd % 2 == 0 else ('nvmfd', 'spdk')
+                order = kinds if rnd % 2 == 0 else kinds[::-1]
                 for kind in order:
-                    t = Target(kind, work, nvmfd, spdk, ct)
+                    t = Target(kind, work, nvmfd, spdk, [ct])
                     t.start()
                     try:
                         for row in matrix:
-                            r = perf(spdk, t, row, secs, cc)
+                            r = perf(spdk, t, row, secs, [cc])
                             res[kind][row[0]].append(r)
                             if r:
-                                say(f'round {rnd + 1} {kind:5} {row[0]:20} {r["iops"]:10.0f} '
+                                say(f'round {rnd + 1} {kind:6} {row[0]:20} {r["iops"]:10.0f} '
                                     f'IOPS {r["mib_s"]:8.1f} MiB/s  target {r["cores"]:.2f} '
                                     'cores')
+                    finally:
+                        t.stop()
+            # both CPUs: target and client on CPU ct and cc each
+            for rnd in range(runs if scale else 0):
+                order = ('spdk', 'nvmfd') if rnd % 2 == 0 else ('nvmfd', 'spdk')
+                for kind in order:
+                    t = Target(kind, work, nvmfd, spdk, [ct, cc])
+                    t.start()
+                    try:
+                        for row in scale:
+                            r = perf(spdk, t, row, secs, [ct, cc])
+                            res2[kind][row[0]].append(r)
+                            if r:
+                                say(f'round {rnd + 1} {kind:5} {row[0]:20} both CPUs '
+                                    f'{r["iops"]:10.0f} IOPS  target {r["cores"]:.2f} cores, '
+                                    f'client {r["client_cores"]:.2f}')
                     finally:
                         t.stop()
         gbit.append(iperf3(ct, cc))
@@ -260,8 +301,9 @@ def main():
              f'the client on CPU {cc}. iperf3 in the same window: '
              + (', '.join(f'{x:.1f}' for x in gbit if x) + ' Gbit/s' if g else 'not measured') + '.',
              '',
-             '| row | SPDK IOPS | nvmfd IOPS | IOPS ratio | SPDK cores | nvmfd cores | per target core |',
-             '|---|---|---|---|---|---|---|']
+             '| row | SPDK IOPS | nvmfd IOPS | IOPS ratio | SPDK cores | nvmfd cores | per target core |'
+             + (' nvmfd busy_poll 0 | its cores | ratio | per target core |' if 'nvmfd0' in res else ''),
+             '|---|---|---|---|---|---|---|' + ('---|---|---|---|' if 'nvmfd0' in res else '')]
     table = []
     for row in matrix:
         n = row[0]
@@ -270,8 +312,17 @@ def main():
         ratio = d['iops'] / s['iops'] if s['iops'] and d['iops'] else None
         per_core = (d['iops'] / d['cores']) / (s['iops'] / s['cores']) \
             if ratio and s['cores'] and d['cores'] else None
-        table.append({'row': n, 'spdk': s, 'nvmfd': d, 'ratio': ratio, 'per_core': per_core,
-                      'spdk_runs': res['spdk'][n], 'nvmfd_runs': res['nvmfd'][n]})
+        entry = {'row': n, 'spdk': s, 'nvmfd': d, 'ratio': ratio, 'per_core': per_core,
+                 'spdk_runs': res['spdk'][n], 'nvmfd_runs': res['nvmfd'][n]}
+        z = None
+        if 'nvmfd0' in res:
+            z = {k: median([r[k] for r in res['nvmfd0'][n] if r])
+                 for k in ('iops', 'mib_s', 'cores')}
+            z['ratio'] = z['iops'] / s['iops'] if s['iops'] and z['iops'] else None
+            z['per_core'] = (z['iops'] / z['cores']) / (s['iops'] / s['cores']) \
+                if z['ratio'] and s['cores'] and z['cores'] else None
+            entry.update({'nvmfd_busy_poll_0': z, 'nvmfd_busy_poll_0_runs': res['nvmfd0'][n]})
+        table.append(entry)
 
         def f(x, fmt):
             return fmt.format(x) if x is not None else 'n/a'
@@ -280,15 +331,49 @@ def main():
             if big else (lambda x: f(x['iops'] / 1000 if x['iops'] else None, '{:.1f}k'))
         lines.append(f'| {n} | {val(s)} | {val(d)} | {f(ratio, "{:.2f}")} | '
                      f'{f(s["cores"], "{:.2f}")} | {f(d["cores"], "{:.2f}")} | '
-                     f'{f(per_core, "{:.2f}")} |')
+                     f'{f(per_core, "{:.2f}")} |'
+                     + (f' {val(z)} | {f(z["cores"], "{:.2f}")} | {f(z["ratio"], "{:.2f}")} | '
+                        f'{f(z["per_core"], "{:.2f}")} |' if z else ''))
+    scaling = []
+    if scale:
+        lines += ['', f'Both CPUs: each target on CPUs {ct} and {cc} (nvmfd 2 workers, nvmf_tgt '
+                  '2 reactors), the client on the same two (one queue per CPU at the row\'s '
+                  'depth); "1 CPU" is the row above (target on one CPU, client on the other). '
+                  'Cores: CPU used, target / client.',
+                  '',
+                  '| row | SPDK 1 CPU | SPDK 2 CPUs | scaling | cores | nvmfd 1 CPU | '
+                  'nvmfd 2 CPUs | scaling | cores | nvmfd / SPDK, 2 CPUs |',
+                  '|---|---|---|---|---|---|---|---|---|---|']
+        for row in scale:
+            n = row[0]
+            one = {k: median([r['iops'] for r in res[k].get(n, []) if r]) for k in res2}
+            two = {k: {f: median([r[f] for r in res2[k][n] if r])
+                       for f in ('iops', 'cores', 'client_cores')} for k in res2}
+
+            def g(x, fmt):
+                return fmt.format(x) if x is not None else 'n/a'
+
+            def sc(k):
+                return two[k]['iops'] / one[k] if one[k] and two[k]['iops'] else None
+            both = two['nvmfd']['iops'] / two['spdk']['iops'] \
+                if two['nvmfd']['iops'] and two['spdk']['iops'] else None
+            scaling.append({'row': n, 'one_cpu': one, 'two_cpus': two,
+                            'spdk_runs': res2['spdk'][n], 'nvmfd_runs': res2['nvmfd'][n]})
+            cells = []
+            for k in ('spdk', 'nvmfd'):
+                cells += [g(one[k] / 1000 if one[k] else None, '{:.1f}k'),
+                          g(two[k]['iops'] / 1000 if two[k]['iops'] else None, '{:.1f}k'),
+                          g(sc(k), '{:.2f}'),
+                          g(two[k]['cores'], '{:.2f}') + ' / ' + g(two[k]['client_cores'], '{:.2f}')]
+            lines.append(f'| {n} | ' + ' | '.join(cells) + f' | {g(both, "{:.2f}")} |')
     stamp = time.strftime('%Y%m%d-%H%M%S')
     md = '\n'.join(lines) + '\n'
     for name in (f'spdk-{stamp}', 'spdk-latest'):
         with open(os.path.join(outdir, name + '.md'), 'w') as f:
             f.write(md)
         with open(os.path.join(outdir, name + '.json'), 'w') as f:
-            json.dump({'iperf3_gbit': gbit, 'runs': runs, 'secs': secs, 'rows': table}, f,
-                      indent=1)
+            json.dump({'iperf3_gbit': gbit, 'runs': runs, 'secs': secs, 'rows': table,
+                       'both_cpus': scaling}, f, indent=1)
     print(md)
     return 0
 

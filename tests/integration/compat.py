@@ -87,6 +87,12 @@ def tests(d):
     st, dw0, data = a.wait(a.cmd(0x0A, cdw=(0x81, 1), sgl_len=16))
     check("Base 5.27.1.26: Get Features 81h (EXHID 1): Connect's 128-bit HOSTID",
           st == 0 and data == HOSTID, "status %#x data %r" % (st, data))
+    # what nvme-cli 2.3 and 2.13 send for "nvme get-feature -f 0x81": EXHID 0,
+    # 8 bytes (libnvme's nvme_get_feature_length). A Fabrics controller has no
+    # 64-bit Host Identifier (oF 1.1 3.3: Connect's HOSTID is 128 bits).
+    st, dw0, data = a.wait(a.cmd(0x0A, cdw=(0x81, 0), sgl_len=8))
+    check("Base 5.27.1.26: Get Features 81h with EXHID 0 (a 64-bit identifier, 8 bytes): Invalid Field",
+          st_of(st) == 0x02, "status %#x" % st)
     st, data = a.identify(0x08, nsid=1)
     check("Base Figure 273: Identify CNS 08h: namespace ready (NSTAT)",
           st == 0 and data[14] == 1, st)

@@ -13,8 +13,8 @@
 # regular file both open (direct = yes). The first check names the store
 # used; with the file, the RBD case is a SKIP with the reason (no rbd:
 # backend, no mini-ceph, a cluster that did not start), or a failure when
-# FAILOVER_STORE=rbd (meson sets it with -Drbd_tests=enabled, as CI does). Each gateway's discovery
-# controller refers to the other's. The guest (guest/failover-checks.sh)
+# FAILOVER_STORE=rbd (meson sets it with -Drbd_tests=enabled, as CI does).
+# Each gateway's discovery controller refers to the other's. The guest (guest/failover-checks.sh)
 # connects both paths and runs fio verify on the multipath head while this
 # script, at the guest's hold requests:
 #   swap     reloads A with group 1 inaccessible and B optimized (SIGHUP)
@@ -25,8 +25,9 @@
 #            group 1 optimized: an unplanned loss, the survivor promoted
 #   a-back   starts A again, group 1 optimized
 # fio must end with no error and every block verified; the guest's
-# "FAILOVER step=... max_lat_ms=..." lines (the largest I/O completion
-# latency fio saw after each event) are relayed as the failover times.
+# "FAILOVER step=... max_gap_ms=... max_lat_ms=..." lines (after each event:
+# the longest time without an I/O completion, and the largest I/O latency,
+# from fio's log) are relayed as the failover times.
 #
 # Prints TAP; exits 0 / 1, 77 (skip) when the linux-host tool, qemu or
 # nvmfd is missing. Environment: LINUX_HOST_DIR, REQUIRE_INTEROP,
@@ -35,6 +36,8 @@
 set -uo pipefail
 # shellcheck source=../lib/tap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# shellcheck source=../lib/guest.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/guest.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -269,40 +272,16 @@ event() {
 	release "$answer" || notok "$what: the guest's hold port never answered"
 }
 
-done_lines=0 guest_plan='' guest_exit='' guest_n=0 failover=''
-relay() {
-	local total line
-	total=$(wc -l <"$glog")
-	while ((done_lines < total)); do
-		done_lines=$((done_lines + 1))
-		line=$(sed -n "${done_lines}p" "$glog")
-		case $line in
-		"ok "[0-9]*) guest_n=$((guest_n + 1)); ok "guest: $(sed -E 's/^ok [0-9]+ - //' <<<"$line")" ;;
-		"not ok "[0-9]*) guest_n=$((guest_n + 1)); notok "guest: $(sed -E 's/^not ok [0-9]+ - //' <<<"$line")" ;;
-		1..[0-9]*) guest_plan=${line#1..} ;;
-		"HOST-CHECKS EXIT "*) guest_exit=${line#HOST-CHECKS EXIT } ;;
-		"HOLD "*) echo "# guest asks: $line"; event "${line#HOLD }" ;;
-		"FAILOVER "*) failover+="${line#FAILOVER }; "; echo "# $line" ;;
-		"#"*) echo "$line" ;;
-		*) echo "# guest| $line" ;;
-		esac
-	done
+failover=''
+guest_line() {
+	case $1 in
+	"HOLD "*) echo "# guest asks: $1"; event "${1#HOLD }" ;;
+	"FAILOVER "*) failover+="${1#FAILOVER }; "; echo "# $1" ;;
+	*) return 1 ;;
+	esac
+	return 0
 }
-deadline=$((SECONDS + GUEST_TIMEOUT + 30))
-while kill -0 "$gpid" 2>/dev/null && ((SECONDS < deadline)); do
-	relay
-	sleep 0.2
-done
-grc=0
-if kill -0 "$gpid" 2>/dev/null; then kill "$gpid" 2>/dev/null; grc=-1; fi
-wait "$gpid" || grc=$?
-gpid=''
-relay
-if ((grc == 0)) && [[ $guest_exit == 0 && $guest_plan == "$guest_n" ]]; then
-	ok "the guest ran $guest_n checks and exited 0 ($((SECONDS - t0))s)"
-else
-	notok "the guest finished: run status $grc, guest status '${guest_exit:-none}', plan '${guest_plan:-none}' for $guest_n results"
-fi
+guest_wait "HOST-CHECKS EXIT"
 echo "# failover times seen by the host (per event: the longest wait for an I/O completion, max_gap_ms, and the largest I/O latency): ${failover:-none}"
 
 # --- the gateways after all that -------------------------------------------------

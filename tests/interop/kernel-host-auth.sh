@@ -21,6 +21,8 @@
 set -uo pipefail
 # shellcheck source=../lib/daemon.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
+# shellcheck source=../lib/guest.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/guest.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -124,16 +126,7 @@ fi
 	"$here/guest/host-auth-checks.sh" >"$glog" 2>&1 &
 gpid=$!
 
-release() {
-	local r
-	for _ in $(seq 40); do
-		r=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "%s\n" "$1" >&3 && head -c 8 <&3' \
-			"$P_HOLD" "$1" 2>/dev/null) || true
-		[[ $r == released ]] && return 0
-		sleep 0.5
-	done
-	return 1
-}
+release() { guest_release "$P_HOLD" "$1"; }
 rotate_for_guest() {
 	local lines
 	lines=$(wc -l <"$dlog")
@@ -145,36 +138,14 @@ rotate_for_guest() {
 	release rotated || notok "rotate: the guest's hold port never answered"
 }
 
-done_lines=0 guest_plan='' guest_exit=''
-relay() {
-	local total line
-	total=$(wc -l <"$glog")
-	while ((done_lines < total)); do
-		done_lines=$((done_lines + 1))
-		line=$(sed -n "${done_lines}p" "$glog")
-		case $line in
-		"ok "[0-9]*) ok "guest: $(sed -E 's/^ok [0-9]+ - //' <<<"$line")" ;;
-		"not ok "[0-9]*) notok "guest: $(sed -E 's/^not ok [0-9]+ - //' <<<"$line")" ;;
-		1..[0-9]*) guest_plan=${line#1..} ;;
-		"AUTH-CHECKS EXIT "*) guest_exit=${line#AUTH-CHECKS EXIT } ;;
-		"HOLD rotate"*) rotate_for_guest ;;
-		"#"*) echo "$line" ;;
-		*) echo "# guest| $line" ;;
-		esac
-	done
+guest_line() {
+	case $1 in
+	"HOLD rotate"*) rotate_for_guest ;;
+	*) return 1 ;;
+	esac
+	return 0
 }
-deadline=$((SECONDS + GUEST_TIMEOUT + 30))
-while kill -0 "$gpid" 2>/dev/null && ((SECONDS < deadline)); do
-	relay
-	sleep 0.2
-done
-grc=0
-if kill -0 "$gpid" 2>/dev/null; then kill "$gpid" 2>/dev/null; grc=-1; fi
-wait "$gpid" || grc=$?
-gpid=''
-relay
-if [[ -n $guest_plan && $guest_exit == 0 && $grc == 0 ]]; then ok "the guest ran all its $guest_plan checks"
-else notok "the guest finished (plan ${guest_plan:-none}, exit ${guest_exit:-none}, run status $grc)"; tail -n 20 "$glog" | diag; fi
+guest_wait "AUTH-CHECKS EXIT"
 
 # nvmfd's side: each failure logged once, with the peer, the host and why; counted.
 nfail=$(grep -c 'authentication of host .* failed' "$dlog")

@@ -18,6 +18,8 @@
 set -uo pipefail
 # shellcheck source=../lib/daemon.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
+# shellcheck source=../lib/guest.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/guest.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -81,17 +83,7 @@ else notok "nvmfd starts"; daemon_tail; echo "1..$n"; exit 1; fi
 	"$here/guest/resv-checks.sh" >"$glog" 2>&1 &
 gpid=$!
 
-release() {
-	local r
-	for _ in $(seq 40); do
-		# shellcheck disable=SC2016  # $0 and $1 are expanded by the inner bash
-		r=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "%s\n" "$1" >&3 && head -c 8 <&3' \
-			"$P_HOLD" "$1" 2>/dev/null) || true
-		[[ $r == released ]] && return 0
-		sleep 0.5
-	done
-	return 1
-}
+release() { guest_release "$P_HOLD" "$1"; }
 kill9_for_guest() {
 	local answer=restarted f
 	kill -KILL "$dpid"
@@ -114,39 +106,14 @@ kill9_for_guest() {
 	release "$answer" || notok "the guest's hold port never answered"
 }
 
-done_lines=0 guest_plan='' guest_exit='' guest_n=0
-relay() {
-	local total line
-	total=$(wc -l <"$glog")
-	while ((done_lines < total)); do
-		done_lines=$((done_lines + 1))
-		line=$(sed -n "${done_lines}p" "$glog")
-		case $line in
-		"ok "[0-9]*) guest_n=$((guest_n + 1)); ok "guest: $(sed -E 's/^ok [0-9]+ - //' <<<"$line")" ;;
-		"not ok "[0-9]*) guest_n=$((guest_n + 1)); notok "guest: $(sed -E 's/^not ok [0-9]+ - //' <<<"$line")" ;;
-		1..[0-9]*) guest_plan=${line#1..} ;;
-		"RESV-CHECKS EXIT "*) guest_exit=${line#RESV-CHECKS EXIT } ;;
-		"HOLD kill9"*) kill9_for_guest ;;
-		"#"*) echo "$line" ;;
-		*) echo "# guest| $line" ;;
-		esac
-	done
+guest_line() {
+	case $1 in
+	"HOLD kill9"*) kill9_for_guest ;;
+	*) return 1 ;;
+	esac
+	return 0
 }
-deadline=$((SECONDS + GUEST_TIMEOUT + 30))
-while kill -0 "$gpid" 2>/dev/null && ((SECONDS < deadline)); do
-	relay
-	sleep 0.2
-done
-grc=0
-if kill -0 "$gpid" 2>/dev/null; then kill "$gpid" 2>/dev/null; grc=-1; fi
-wait "$gpid" || grc=$?
-gpid=''
-relay
-if ((grc == 0)) && [[ $guest_exit == 0 && $guest_plan == "$guest_n" ]]; then
-	ok "the guest ran $guest_n checks and exited 0 ($((SECONDS - t0))s)"
-else
-	notok "the guest finished: run status $grc, guest status '${guest_exit:-none}', plan '${guest_plan:-none}' for $guest_n results"
-fi
+guest_wait "RESV-CHECKS EXIT"
 if [[ -n $dpid ]]; then
 	if stop_nvmfd 15; then ok "SIGTERM: nvmfd exits 0"; else notok "SIGTERM: nvmfd exits 0"; daemon_tail; fi
 	no_sanitizer_report "no sanitizer report"

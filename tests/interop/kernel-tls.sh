@@ -28,6 +28,8 @@
 set -uo pipefail
 # shellcheck source=../lib/daemon.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
+# shellcheck source=../lib/guest.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/guest.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -179,39 +181,14 @@ nvmet_checks() {
 	release done || notok "the guest's hold port never answered"
 }
 
-done_lines=0 guest_plan='' guest_exit='' guest_n=0
-relay() {
-	local total line
-	total=$(wc -l <"$glog")
-	while ((done_lines < total)); do
-		done_lines=$((done_lines + 1))
-		line=$(sed -n "${done_lines}p" "$glog")
-		case $line in
-		"ok "[0-9]*) guest_n=$((guest_n + 1)); ok "guest: $(sed -E 's/^ok [0-9]+ - //' <<<"$line")" ;;
-		"not ok "[0-9]*) guest_n=$((guest_n + 1)); notok "guest: $(sed -E 's/^not ok [0-9]+ - //' <<<"$line")" ;;
-		1..[0-9]*) guest_plan=${line#1..} ;;
-		"TLS-CHECKS EXIT "*) guest_exit=${line#TLS-CHECKS EXIT } ;;
-		"HOLD nvmet"*) nvmet_checks "$line" ;;
-		"#"*) echo "$line" ;;
-		*) echo "# guest| $line" ;;
-		esac
-	done
+guest_line() {
+	case $1 in
+	"HOLD nvmet"*) nvmet_checks "$1" ;;
+	*) return 1 ;;
+	esac
+	return 0
 }
-deadline=$((SECONDS + GUEST_TIMEOUT + 30))
-while kill -0 "$gpid" 2>/dev/null && ((SECONDS < deadline)); do
-	relay
-	sleep 0.2
-done
-grc=0
-if kill -0 "$gpid" 2>/dev/null; then kill "$gpid" 2>/dev/null; grc=-1; fi
-wait "$gpid" || grc=$?
-gpid=''
-relay
-if ((grc == 0)) && [[ $guest_exit == 0 && $guest_plan == "$guest_n" ]]; then
-	ok "the guest ran $guest_n checks and exited 0 ($((SECONDS - t0))s)"
-else
-	notok "the guest finished: run status $grc, guest status '${guest_exit:-none}', plan '${guest_plan:-none}' for $guest_n results"
-fi
+guest_wait "TLS-CHECKS EXIT"
 
 # --- what nvmfd said -----------------------------------------------------------
 logged() {  # LABEL STRING: a line of the daemon's log has STRING

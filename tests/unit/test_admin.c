@@ -563,6 +563,7 @@ static void test_features_mandatory(void **state)
 	memset(buf, 0xee, sizeof(buf));
 	assert_int_equal(getf_buf(c, NVME_FEAT_HOST_ID, 1, buf, 16), 0);
 	assert_memory_equal(buf, F.hostid, 16);
+	/* EXHID 0 with 8 bytes: what nvme-cli sends without --cdw11=1 */
 	assert_int_equal(getf_buf(c, NVME_FEAT_HOST_ID, 0, buf, 8), INVALID_FIELD);
 	assert_int_equal(getf_buf(c, NVME_FEAT_HOST_ID, 1, buf, 8), SGL_LENGTH);
 	assert_int_equal(getf(c, NVME_FEAT_HOST_ID, 3, 0, &dw0), 0);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,6 +259,66 @@ static void test_ram(void **state)
 	fixture_fini(&f);
 }
 
+/* Pages of the RAM store resident now (mincore). */
+static size_t resident_pages(const struct be_ns *ns)
+{
+	size_t n = ns->size / 4096, got = 0;
+	unsigned char *v = malloc(n);
+
+	assert_non_null(v);
+	assert_int_equal(mincore(ns->ram, ns->size, v), 0);
+	for (size_t i = 0; i < n; i++)
+		got += v[i] & 1;
+	free(v);
+	return got;
+}
+
+/*
+ * prealloc = yes: every page of the store is there before the first write
+ * (nothing is faulted in on the I/O path), and zeroing keeps it (the blocks
+ * read as zeroes; the memory stays taken). prealloc = no takes none at
+ * open and gives whole pages back on Deallocate.
+ */
+static void test_ram_prealloc(void **state)
+{
+	struct be_params p = {
+		.path = "ram:8M", .ram_size = STORE, .block_size = 512, .ram_prealloc = true};
+	struct fixture f;
+	struct be_ns ns;
+	char err[256];
+	size_t taken;
+	int cqes;
+
+	(void)state;
+	fixture_init(&f);
+	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), 0);
+	assert_true(ns.ram_prealloc);
+	assert_int_equal(resident_pages(&ns), STORE / 4096);
+	fill(&ns, &f);
+	assert_int_equal(
+		zero_op(&ns, &f, BE_OP_WRITE_ZEROES, DATA_OFF + 512, 8192, true, true, &cqes), 0);
+	assert_int_equal(
+		zero_op(&ns, &f, BE_OP_DEALLOCATE, DATA_OFF + MIB, 64 * 1024, false, false, &cqes),
+		0);
+	check_data(&ns, &f);
+	assert_int_equal(resident_pages(&ns), STORE / 4096);
+	be_close(&ns);
+
+	p.ram_prealloc = false;
+	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), 0);
+	assert_false(ns.ram_prealloc);
+	assert_int_equal(resident_pages(&ns), 0);
+	fill(&ns, &f);
+	taken = resident_pages(&ns); /* 2 MiB written: 2 to 4 MiB with huge pages */
+	assert_true(taken >= 2 * MIB / 4096);
+	assert_int_equal(zero_op(&ns, &f, BE_OP_DEALLOCATE, DATA_OFF, MIB, false, false, &cqes), 0);
+	/* before reading: a read maps the shared zero page, which mincore counts */
+	assert_true(resident_pages(&ns) <= taken - MIB / 4096);
+	check_data(&ns, &f);
+	be_close(&ns);
+	fixture_fini(&f);
+}
+
 /* ---- a loop device over a sparse file ---- */
 
 /* /sys/block/loopN/stat field i (Documentation/block/stat.rst): 6 sectors written, 13 sectors discarded. */
@@ -483,9 +544,9 @@ static void test_loop_read_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sparse_file),    cmocka_unit_test(test_ram),
-		cmocka_unit_test(test_loop_device),    cmocka_unit_test(test_loop_no_discard),
-		cmocka_unit_test(test_loop_read_only),
+		cmocka_unit_test(test_sparse_file),	cmocka_unit_test(test_ram),
+		cmocka_unit_test(test_ram_prealloc),	cmocka_unit_test(test_loop_device),
+		cmocka_unit_test(test_loop_no_discard), cmocka_unit_test(test_loop_read_only),
 	};
 
 	return cmocka_run_group_tests_name("backend_discard", tests, NULL, NULL);

@@ -201,6 +201,7 @@ static void test_full_file(void **state)
 		      "[namespace nqn.2026-11.org.example:disk0 1]\n"
 		      "path = ram:64M\n"
 		      "block_size = 4096\n"
+		      "prealloc = no\n"
 		      "uuid = 00112233-4455-6677-8899-aabbccddeeff\n");
 	assert_int_equal(cfg->workers, 2);
 	assert_int_equal(cfg->max_h2c_data, 256 * 1024);
@@ -219,6 +220,8 @@ static void test_full_file(void **state)
 	assert_int_equal(cfg->subsys[0].ns[0].nsid, 2);
 	assert_true(cfg->subsys[0].ns[0].read_only);
 	assert_int_equal(cfg->subsys[0].ns[1].block_size, 4096);
+	assert_true(cfg->subsys[0].ns[0].prealloc); /* the default */
+	assert_false(cfg->subsys[0].ns[1].prealloc);
 	assert_true(cfg->subsys[0].ns[1].has_uuid);
 	assert_int_equal(cfg->subsys[0].ns[1].uuid[15], 0xff);
 	cfg_free(cfg);
@@ -277,6 +280,9 @@ static void test_errors(void **state)
 		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
 		 "[namespace nqn.2026-11.a:b 1]\nread_only = maybe\n",
 		 "t.ini:6: read_only = 'maybe'"},
+		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
+		 "[namespace nqn.2026-11.a:b 1]\nprealloc = sometimes\n",
+		 "t.ini:6: prealloc = 'sometimes': expected yes or no"},
 		{"[nvmfd]\nlisten=1.1.1.1\n[subsystem nqn.2026-11.a:b]\nallow_host=any\n"
 		 "[namespace nqn.2026-11.a:b 1]\n",
 		 "t.ini:5: namespace 1 of nqn.2026-11.a:b has no path"},

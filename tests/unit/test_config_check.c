@@ -164,10 +164,12 @@ static void test_warnings_do_not_fail(void **state)
 	report_is("4:w:'workers' was already set at line 3: this value replaces it\n"
 		  "8:w:path = ram:5000 is not a whole number of 4096-byte blocks: namespace 1 "
 		  "holds 4096 bytes\n");
-	/* listen and allow_host repeat by design */
+	/* listen, allow_host, listener and referral repeat by design */
 	assert_int_equal(check("[nvmfd]\nlisten = 127.0.0.1\nlisten = 127.0.0.2\n"
+			       "referral = 127.0.0.3\nreferral = 127.0.0.4\n"
 			       "[subsystem nqn.2026-11.io.t:a]\nallow_host = nqn.2026-11.io.t:h1\n"
-			       "allow_host = nqn.2026-11.io.t:h2\n",
+			       "allow_host = nqn.2026-11.io.t:h2\n"
+			       "listener = 127.0.0.1\nlistener = 127.0.0.2\n",
 			       NULL, NULL),
 			 0);
 	report_is("");

@@ -41,7 +41,7 @@
 #
 # Environment: ADDR (10.0.2.2), IO_PORT, DISC_PORT, SUB_ANY, SUB_RES,
 # OTHER_NQN, INTRUDER_NQN, MISSING_NQN, RAM_MB (64), FILE_MB (64), BLK_MB (0),
-# RELOAD_MB (32), HOLD_PORT (5555), HOLD_SECONDS (120), FIO_MB (16).
+# RELOAD_MB (32), HOLD_PORT (5555), HOLD_SECONDS (120), FIO_MB (8).
 set -uo pipefail
 
 [[ -e /etc/linux-host-release ]] || { echo "run this inside the guest: shared/tools/linux-host/run $0" >&2; exit 2; }
@@ -59,7 +59,7 @@ file_mb=${FILE_MB:-64}
 blk_mb=${BLK_MB:-0}
 hold_port=${HOLD_PORT:-5555}
 hold_secs=${HOLD_SECONDS:-120}
-fio_mb=${FIO_MB:-16}
+fio_mb=${FIO_MB:-8}
 hostnqn=$(cat /etc/nvme/hostnqn)
 # Host IDs for the other host NQNs (kernels since 6.5 refuse one host ID under two NQNs).
 other_id=6f0c2a4e-5b1d-4d9e-8a27-3c1b0e9f4d11
@@ -70,7 +70,7 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 skipcase() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 note() { sed 's/^/#   /'; }
-step() { echo "# === $*"; }
+step() { echo "# === [$(($(date +%s) - t0))s] $*"; }
 t0=$(date +%s)
 finish() {
 	local rc=$?
@@ -126,7 +126,9 @@ connect() {
 		note </tmp/connect.out
 		return 1
 	fi
-	for _ in $(seq 100); do
+	# the namespace's block device comes from the host's scan work, after
+	# connect returns: seconds when the machine is busy
+	for _ in $(seq 300); do
 		ctrl=$(ctrl_of "$nqn") && dev=$(ns_dev "$nqn") && [[ -b $dev ]] && return 0
 		sleep 0.1
 	done
@@ -295,12 +297,12 @@ discard_proof() {
 # file namespace, the loop-device one): the machine's mke2fs -t ext4 (64 MiB,
 # the whole namespace; -E nodiscard so that only fstrim discards, inode tables
 # and journal written now rather than by ext4lazyinit later), mount -o noatime
-# (so that opening the mount point dirties nothing), 20 MiB written and
+# (so that opening the mount point dirties nothing), 8 MiB written and
 # deleted, sync (ext4 frees blocks when the journal commits). Then "HOLD
 # fstrim before" (the machine notes allocated bytes and the loop device's
 # sectors written), fstrim -v of every mount point, "HOLD fstrim after
 # trimmed=BYTES,BYTES": the machine checks each backing file lost at least
-# the 20 MiB deleted and keeps no more than the namespace minus what fstrim
+# the 8 MiB deleted and keeps no more than the namespace minus what fstrim
 # trimmed, and that the loop device wrote nothing. ext4 and mke2fs are not in
 # the guest: the machine passes ext4.ko and its dependencies from the guest
 # kernel's .deb and its own mke2fs and fstrim (with their libraries, run by
@@ -316,7 +318,7 @@ ext4_run() {  # PROGRAM ARGS...: one of the machine's programs in EXT4_DIR, 120 
 fstrim_proof() {
 	local d m i=0 rc=0 t mnts=() trimmed=() out b
 	if [[ -z $ext4_dir ]]; then
-		skipcase "mkfs.ext4, 20 MiB written and deleted, fstrim on $*" "${ext4_skip:-no EXT4_DIR}"
+		skipcase "mkfs.ext4, 8 MiB written and deleted, fstrim on $*" "${ext4_skip:-no EXT4_DIR}"
 		return
 	fi
 	t=$(date +%s)
@@ -336,7 +338,7 @@ fstrim_proof() {
 		mount -t ext4 -o noatime "$d" "$m" >>/tmp/fstrim.out 2>&1 || { rc=$?; continue; }
 		mnts+=("$m")
 		for f in 1 2 3 4; do
-			timeout 60 dd if=/dev/urandom of="$m/f$f" bs=1M count=5 conv=fsync status=none || rc=$?
+			timeout 60 dd if=/dev/urandom of="$m/f$f" bs=1M count=2 conv=fsync status=none || rc=$?
 		done
 		rm -f "$m"/f[1-4]
 	done
@@ -353,9 +355,9 @@ fstrim_proof() {
 	fi
 	for m in "${mnts[@]}"; do umount "$m" >>/tmp/fstrim.out 2>&1 || rc=$?; done
 	if ((rc == 0)); then
-		ok "mkfs.ext4 -E nodiscard, mount, 20 MiB written and deleted, fstrim -v on $* ($(($(date +%s) - t))s): $(grep -h trimmed /tmp/fstrim.out | tr '\n' ' ')"
+		ok "mkfs.ext4 -E nodiscard, mount, 8 MiB written and deleted, fstrim -v on $* ($(($(date +%s) - t))s): $(grep -h trimmed /tmp/fstrim.out | tr '\n' ' ')"
 	else
-		notok "mkfs.ext4, mount, 20 MiB written and deleted, fstrim -v, umount on $* (exit $rc)"
+		notok "mkfs.ext4, mount, 8 MiB written and deleted, fstrim -v, umount on $* (exit $rc)"
 		note </tmp/fstrim.out
 	fi
 }
@@ -418,22 +420,42 @@ if connect "$sub_any"; then
 		note </tmp/idc.out
 	fi
 	# issue 13: the mandatory features (Base 2.0 5.27.1) and one power state.
-	# 81h (Host Identifier) with EXHID 1 (--cdw11=1): a Fabrics controller has
-	# the 128-bit identifier only; EXHID 0 is Invalid Field (as nvmet, SPDK).
 	if grep -Eq '^npss +: 0$' /tmp/idc.out && grep -Eq '^ps +0 : mp:25.00W' /tmp/idc.out; then
 		ok "nvme id-ctrl: npss 0, ps 0 described"
 	else
 		notok "nvme id-ctrl: npss 0 and ps 0"; grep -E '^(npss|ps )' /tmp/idc.out | note
 	fi
-	for f in 1 2 4 5 8 0x81; do
-		args=(-f "$f"); [[ $f == 0x81 ]] && args+=(--cdw11=1)
-		if timeout 30 nvme get-feature "/dev/$ctrl" "${args[@]}" >/tmp/gf.out 2>&1 &&
+	for f in 1 2 4 5 8; do
+		if timeout 30 nvme get-feature "/dev/$ctrl" -f "$f" >/tmp/gf.out 2>&1 &&
 			! grep -Eq 'NVMe status|[Ff]ail' /tmp/gf.out; then
-			ok "nvme get-feature ${args[*]}: $(head -1 /tmp/gf.out | tr -s ' ')"
+			ok "nvme get-feature -f $f: $(head -1 /tmp/gf.out | tr -s ' ')"
 		else
-			notok "nvme get-feature ${args[*]}"; note </tmp/gf.out
+			notok "nvme get-feature -f $f"; note </tmp/gf.out
 		fi
 	done
+	# Host Identifier (Base 2.0 5.27.1.26): with EXHID 1 the 16 bytes are the
+	# HOSTID this host sent in Connect (sysfs hostid: the UUID's bytes in
+	# order). Without --cdw11, nvme-cli sends EXHID 0 with 8 bytes of data (the
+	# 64-bit identifier, libnvme's nvme_get_feature_length), which a Fabrics
+	# controller does not have: Invalid Field in Command (nvmet, SPDK alike).
+	want=$(tr -d '-' <"/sys/class/nvme/$ctrl/hostid" 2>/dev/null)
+	got=$(timeout 30 nvme get-feature "/dev/$ctrl" -f 0x81 --cdw11=1 -b 2>/tmp/gf.err | od -An -tx1 -v | tr -d ' \n')
+	if [[ -n $want && $got == "$want" ]]; then
+		ok "nvme get-feature -f 0x81 --cdw11=1: the 128-bit HOSTID of Connect ($(cat "/sys/class/nvme/$ctrl/hostid"))"
+	else
+		notok "nvme get-feature -f 0x81 --cdw11=1: got '${got:-nothing}', want the Connect HOSTID '${want:-?}'"; note </tmp/gf.err
+	fi
+	rc=0
+	timeout 30 nvme get-feature "/dev/$ctrl" -f 0x81 >/tmp/gf.out 2>&1 || rc=$?
+	sent=''
+	# nvme-cli 2.13 prints the command it sent at -vvv (2.3 does not)
+	timeout 30 nvme get-feature "/dev/$ctrl" -f 0x81 -vvv >/tmp/gfv.out 2>&1
+	grep -q '^cdw11' /tmp/gfv.out && sent=" (nvme-cli sent cdw11 $(awk '/^cdw11/ {print $3}' /tmp/gfv.out), data_len $(awk '/^data_len/ {print $3}' /tmp/gfv.out))"
+	if ((rc != 0)) && grep -qi 'invalid field' /tmp/gf.out; then
+		ok "nvme get-feature -f 0x81 (EXHID 0: a 64-bit identifier) is refused$sent: $(grep -Eio 'NVMe status: [^:(]*' /tmp/gf.out | head -n1)"
+	else
+		notok "nvme get-feature -f 0x81 without --cdw11=1: want Invalid Field in Command (exit $rc)$sent"; note </tmp/gf.out
+	fi
 	timeout 30 nvme id-ns "$dev" >/tmp/idns.out 2>&1
 	nsze=$(awk -F: '$1 ~ /^nsze/ {gsub(/ /, "", $2); print $2}' /tmp/idns.out)
 	if [[ -n $nsze ]] && ((nsze == ram_mb * 2048)) && grep -Eq 'lbads:9 .*in use' /tmp/idns.out; then
@@ -598,8 +620,8 @@ if connect "$sub_res" --reconnect-delay=1 --ctrl-loss-tmo=60; then
 	if ((rc == 0)); then ok "$len_mb MiB written at $off_mb MiB with O_DIRECT + fsync (md5 $md5)"
 	else notok "$len_mb MiB written at $off_mb MiB with O_DIRECT + fsync (dd exit $rc)"; fi
 
-	# A fio verify job keeps I/O in flight across the restart (0-40 MiB).
-	fio_background across 32 40
+	# A fio verify job keeps I/O in flight across the restart (0-24 MiB).
+	fio_background across 32 24
 	echo "#   fio across the restart: $fio_writes writes done at $(cut -d' ' -f1 /proc/uptime)s"
 
 	# Ask the machine to restart nvmfd, and wait for its answer.
@@ -648,7 +670,7 @@ step "live reload: namespace 2 joins $sub_any while fio runs on namespace 1"
 if connect "$sub_any"; then
 	ok "nvme connect -n $sub_any: $ctrl, $dev"
 	cntlid=$(cat "/sys/class/nvme/$ctrl/cntlid")
-	fio_background reload 16 24
+	fio_background reload 16 16
 	lines=$(dmesg | wc -l)
 	t=$(date +%s)
 	hold_ask "HOLD reload"
