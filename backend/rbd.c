@@ -147,10 +147,27 @@ static int cluster_connect(struct rbd_cluster *cl, char *why, size_t whylen)
 	    (ret = conf_default(cl->rados, "client_mount_timeout", RBD_CEPH_MOUNT_DEFAULT,
 				RBD_MOUNT_TIMEOUT)) < 0)
 		goto fail_set;
+	/* librados says only "No such file or directory" for a keyring it cannot read */
+	if (cl->keyring[0] && access(cl->keyring, R_OK) != 0) {
+		ret = -errno;
+		snprintf(why, whylen, "ceph_keyring %s: %s", cl->keyring, strerror(-ret));
+		goto fail;
+	}
 	ret = rados_connect(cl->rados);
 	if (ret < 0) {
-		snprintf(why, whylen, "connecting to the Ceph cluster as client.%s: %s",
-			 cl->id[0] ? cl->id : "admin", strerror(-ret));
+		int n = snprintf(why, whylen, "connecting to the Ceph cluster as client.%s: %s",
+				 cl->id[0] ? cl->id : "admin", strerror(-ret));
+
+		/* cephx: the monitors refused the key (wrong, revoked, another
+		 * client's) or the keyring has none for this client */
+		if (ret == -EACCES && n > 0 && (size_t)n < whylen && cl->keyring[0])
+			snprintf(why + n, whylen - (size_t)n,
+				 " (the monitors refused its key in %s)", cl->keyring);
+		else if (ret == -EACCES && n > 0 && (size_t)n < whylen)
+			snprintf(
+				why + n, whylen - (size_t)n,
+				" (no key of its own in the keyring Ceph's configuration names, or "
+				"one the monitors refused: set ceph_keyring)");
 		goto fail;
 	}
 	return 0;
@@ -399,6 +416,13 @@ static int rbd_open_ns(struct be_ns *ns, const struct be_params *p, char *why, s
 	rados_ioctx_set_namespace(rn->ioctx, nspace);
 	for (unsigned int i = 0; i < rn->nq; i++) {
 		ret = open_queue(ns, p, &rn->q[i], i == 0, image, why, whylen);
+		if (ret == -EPERM && strlen(why) < whylen) {
+			/* cephx: the OSDs refuse what the client's caps do not allow */
+			size_t n = strlen(why);
+
+			snprintf(why + n, whylen - n, " (do client.%s's caps allow pool %s?)",
+				 rn->cl->id[0] ? rn->cl->id : "admin", pool);
+		}
 		if (ret)
 			goto fail;
 	}

@@ -272,11 +272,14 @@ const char *cfg_suggest(const char *word, const char *const *names);
 /*
  * A check of one namespace's backing store for cfg_check_*(): called for
  * every namespace whose path is well formed (even one the file has other
- * errors in), it adds its own problems at ns->path_line. The configuration
- * module does no I/O: the daemon opens the store.
+ * errors in), once the whole file is read, with the file's settings in cfg
+ * (what opening the store needs beyond the namespace: [nvmfd]'s ceph_conf,
+ * ceph_id and ceph_keyring for an rbd: path); it adds its own problems at
+ * ns->path_line. The configuration module does no I/O: the daemon opens
+ * the store.
  */
-typedef void (*cfg_ns_check_fn)(void *arg, const char *subnqn, const struct cfg_namespace *ns,
-				struct cfg_diags *diags);
+typedef void (*cfg_ns_check_fn)(void *arg, const struct cfg_config *cfg, const char *subnqn,
+				const struct cfg_namespace *ns, struct cfg_diags *diags);
 
 /*
  * nvmfd --check: every problem of the file (values, cross-references, and

@@ -1142,7 +1142,7 @@ static void check_namespaces(struct cfg_parser *ps)
 				 p->ns.path, bs, p->ns.nsid,
 				 (unsigned long long)(p->ns.ram_size - p->ns.ram_size % bs));
 		if (ps->ns_check != NULL)
-			ps->ns_check(ps->ns_check_arg, p->subnqn, &p->ns, ps->diags);
+			ps->ns_check(ps->ns_check_arg, ps->cfg, p->subnqn, &p->ns, ps->diags);
 	}
 }
 

@@ -15,14 +15,19 @@
  * cannot be opened, its blocks are not 512 to 4096 bytes) and warnings (a
  * setting that does not apply).
  */
-static void check_backing(void *arg, const char *nqn, const struct cfg_namespace *c,
-			  struct cfg_diags *d)
+static void check_backing(void *arg, const struct cfg_config *cfg, const char *nqn,
+			  const struct cfg_namespace *c, struct cfg_diags *d)
 {
+	/* an RBD image through the cluster, client and keyring the daemon would use */
+	struct be_ceph ceph = {
+		.conf = cfg->ceph_conf, .id = cfg->ceph_id, .keyring = cfg->ceph_keyring};
 	struct be_params bp = {.path = c->path,
 			       .ram_size = c->ram_size,
 			       .block_size = c->block_size,
 			       .read_only = c->read_only,
-			       .direct = c->direct};
+			       .direct = c->direct,
+			       .nqueues = 1,
+			       .ceph = &ceph};
 	struct be_ns be;
 	char err[512];
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
@@ -44,7 +49,7 @@ static void check_backing(void *arg, const char *nqn, const struct cfg_namespace
 		cfg_diag_add(d, c->path_line, true,
 			     "namespace %u of %s: %s is a read-only device: it is served read-only",
 			     c->nsid, nqn, c->path);
-	if (c->direct && !be.direct && be.kind != BE_RAM)
+	if (c->direct && !be.direct && (be.kind == BE_FILE || be.kind == BE_BLOCK))
 		cfg_diag_add(d, c->path_line, true,
 			     "namespace %u of %s: %s refuses O_DIRECT: the page cache is used",
 			     c->nsid, nqn, c->path);

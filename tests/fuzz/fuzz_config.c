@@ -10,10 +10,12 @@
 #include "fuzz_target.h"
 
 /* A backing-store check that opens nothing: one warning per namespace. */
-static void ns_check(void *arg, const char *nqn, const struct cfg_namespace *ns,
-		     struct cfg_diags *d)
+static void ns_check(void *arg, const struct cfg_config *cfg, const char *nqn,
+		     const struct cfg_namespace *ns, struct cfg_diags *d)
 {
 	(void)arg;
+	if (cfg == NULL)
+		abort();
 	if (ns->path[0] == '\0' || ns->path_line <= 0)
 		abort(); /* called only for a namespace with a path, at its line */
 	cfg_diag_add(d, ns->path_line, true, "namespace %u of %s", ns->nsid, nqn);

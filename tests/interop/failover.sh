@@ -10,22 +10,29 @@
 # loopback ports with the same subsystem and namespace 1 on one shared
 # store: an RBD image on a throwaway Ceph cluster (../shared/tools/mini-ceph)
 # when this nvmfd has the rbd: backend and the cluster starts, else a
-# regular file both open (direct = yes); the store used is printed, and the
-# RBD variant is a SKIP with the reason otherwise. Each gateway's discovery
-# controller refers to the other's. The guest (guest/failover-checks.sh)
+# regular file both open (direct = yes). The first check names the store
+# used; with the file, the RBD case is a SKIP with the reason (no rbd:
+# backend, no mini-ceph, a cluster that did not start), or a failure when
+# FAILOVER_STORE=rbd (meson sets it with -Drbd_tests=enabled, as CI does).
+# Each gateway's discovery controller refers to the other's. The guest (guest/failover-checks.sh)
 # connects both paths and runs fio verify on the multipath head while this
 # script, at the guest's hold requests:
 #   swap     reloads A with group 1 inaccessible and B optimized (SIGHUP)
 #   kill-a   kills A with SIGKILL
 #   start-a  starts A again, group 1 optimized
 #   b-out    reloads B with group 1 inaccessible
+#   a-dies   kills A (optimized now) with SIGKILL and at once reloads B with
+#            group 1 optimized: an unplanned loss, the survivor promoted
+#   a-back   starts A again, group 1 optimized
 # fio must end with no error and every block verified; the guest's
-# "FAILOVER step=... max_lat_ms=..." lines (the largest I/O completion
-# latency fio saw after each event) are relayed as the failover times.
+# "FAILOVER step=... max_gap_ms=... max_lat_ms=..." lines (after each event:
+# the longest time without an I/O completion, and the largest I/O latency,
+# from fio's log) are relayed as the failover times.
 #
 # Prints TAP; exits 0 / 1, 77 (skip) when the linux-host tool, qemu or
 # nvmfd is missing. Environment: LINUX_HOST_DIR, REQUIRE_INTEROP,
-# INTEROP_KEEP, GUEST_TIMEOUT (300), FAILOVER_STORE (auto|file|rbd).
+# INTEROP_KEEP, GUEST_TIMEOUT (300), FAILOVER_STORE (auto|file|rbd),
+# MINI_CEPH.
 set -uo pipefail
 # shellcheck source=../lib/tap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
@@ -69,24 +76,49 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "Bail out! interrupted"; exit 1' INT TERM HUP
 
-read -r P_A P_B D_A D_B P_HOLD MON_PORT < <(free_ports 6)
+read -r P_A P_B D_A D_B P_HOLD < <(free_ports 5)
+# mon_ports FROM: the monitor's two ports (msgr v2, then v1 on the next one),
+# both free, from FROM on
+mon_ports() {
+	python3 -c '
+import socket, sys
+for base in range(int(sys.argv[1]), 60000, 2):
+    try:
+        socks = [socket.socket() for _ in (0, 1)]
+        for i, x in enumerate(socks): x.bind(("127.0.0.1", base + i))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for x in socks: x.close()' "$1"
+}
 
 # --- the shared store ------------------------------------------------------------
 # RBD needs the rbd: backend in this nvmfd (a config check that does not
-# refuse the path) and a cluster; otherwise one regular file for both.
+# refuse the path: its ceph_conf is absent, so that it fails at once
+# without trying a cluster) and a cluster; otherwise one regular file for both.
 store=file why_not_rbd=''
 ns_path=$work/shared.img ns_extra='direct = yes' global_extra=''
 probe_rbd() {
-	printf '[nvmfd]\nlisten = 127.0.0.1:1\n[subsystem %s]\nallow_host = any\n[namespace %s 1]\npath = rbd:rbd/probe\n' \
-		"$SUB" "$SUB" >"$work/probe.ini"
+	printf '[nvmfd]\nlisten = 127.0.0.1:1\nceph_conf = %s\n[subsystem %s]\nallow_host = any\n[namespace %s 1]\npath = rbd:rbd/probe\n' \
+		"$work/absent.conf" "$SUB" "$SUB" >"$work/probe.ini"
 	local out
 	out=$("$nvmfd" --check -c "$work/probe.ini" 2>&1)
-	if grep -q 'path must be absolute' <<<"$out"; then
-		why_not_rbd="this nvmfd has no rbd: backend (branch rbd not merged)"
+	if grep -Eq 'path must be absolute|built without RBD support' <<<"$out"; then
+		why_not_rbd="this nvmfd has no rbd: backend (built without librbd)"
 		return 1
 	fi
 	[[ -x $ceph_tool ]] || { why_not_rbd="no mini-ceph at $ceph_tool"; return 1; }
-	if ! out=$(MON_PORT=$MON_PORT IMG_SIZE=${NS_MB}M "$ceph_tool" start "$work/ceph" 2>&1); then
+	# a busy machine can make a start time out: one more try, on other ports
+	local try mon=41000
+	for try in 1 2; do
+		mon=$(mon_ports "$mon")
+		out=$(MON_PORT=$mon IMG_SIZE=${NS_MB}M "$ceph_tool" start "$work/ceph" 2>&1) && break
+		echo "# mini-ceph start $try failed: $(tail -n1 <<<"$out")"
+		mon=$((mon + 2))
+	done
+	if [[ $out != *CEPH_CONF=* ]]; then
 		why_not_rbd="mini-ceph did not start: $(tail -n1 <<<"$out")"
 		return 1
 	fi
@@ -97,6 +129,7 @@ probe_rbd() {
 }
 case ${FAILOVER_STORE:-auto} in
 rbd | auto) probe_rbd || true ;;
+*) why_not_rbd="FAILOVER_STORE=$FAILOVER_STORE" ;;
 esac
 if [[ $store == rbd ]]; then
 	ok "shared store: RBD image rbd/img on mini-ceph ($work/ceph)"
@@ -217,6 +250,24 @@ event() {
 		if reload_gw b; then answer="B inaccessible"; ok "b-out: SIGHUP to B: $(grep 'ANA group 1' "$work/b.log" | tail -n1 | sed 's/^[^]]*] //')"
 		else answer="reload of B failed"; notok "b-out: gateway B reloaded"; fi
 		;;
+	a-dies)
+		kill -KILL "$pid_a"
+		wait "$pid_a" 2>/dev/null
+		pid_a=''
+		cfg_b optimized
+		if reload_gw b; then
+			answer="A killed, B optimized"
+			ok "a-dies: gateway A (optimized) killed with SIGKILL, then SIGHUP to B: $(grep 'ANA group 1' "$work/b.log" | tail -n1 | sed 's/^[^]]*] //')"
+		else
+			answer="A killed, reload of B failed"
+			notok "a-dies: gateway B reloaded optimized"
+		fi
+		;;
+	a-back)
+		cfg_a optimized
+		if start_gw a "$P_A"; then answer="A started"; ok "a-back: gateway A started again, optimized"
+		else answer="A did not start"; notok "a-back: gateway A starts again"; tail -n 5 "$work/a.log" | diag; fi
+		;;
 	esac
 	release "$answer" || notok "$what: the guest's hold port never answered"
 }
@@ -231,7 +282,7 @@ guest_line() {
 	return 0
 }
 guest_wait "HOST-CHECKS EXIT"
-echo "# failover times seen by the host (fio's largest completion latency after each event): ${failover:-none}"
+echo "# failover times seen by the host (per event: the longest wait for an I/O completion, max_gap_ms, and the largest I/O latency): ${failover:-none}"
 
 # --- the gateways after all that -------------------------------------------------
 for g in a b; do

@@ -204,14 +204,16 @@ static void test_no_cascades(void **state)
 struct seen {
 	int calls;
 	char nqns[256];
+	char ceph_conf[CFG_PATH_MAX]; /* what the last call saw in cfg */
 };
 
-static void fake_backing(void *arg, const char *nqn, const struct cfg_namespace *ns,
-			 struct cfg_diags *d)
+static void fake_backing(void *arg, const struct cfg_config *cfg, const char *nqn,
+			 const struct cfg_namespace *ns, struct cfg_diags *d)
 {
 	struct seen *s = arg;
 
 	s->calls++;
+	snprintf(s->ceph_conf, sizeof(s->ceph_conf), "%s", cfg->ceph_conf);
 	strncat(s->nqns, nqn, sizeof(s->nqns) - strlen(s->nqns) - 2);
 	strcat(s->nqns, " ");
 	if (!ns->is_ram)
@@ -247,6 +249,26 @@ static void test_backing_stores_in_line_order(void **state)
 		  "10:e:unknown key 'bogus' in [namespace]\n"
 		  "11:e:namespace 1: no [subsystem nqn.2026-11.io.t:gone] in this file\n"
 		  "12:e:namespace 1 of nqn.2026-11.io.t:gone: /missing/b.img: No such file\n");
+}
+
+/* The check sees the file's settings, even those after the namespace (an
+ * rbd: path is opened through [nvmfd]'s ceph_conf, ceph_id, ceph_keyring). */
+static void test_backing_check_sees_the_whole_file(void **state)
+{
+	struct seen s = {0};
+
+	(void)state;
+	assert_int_equal(check("[subsystem nqn.2026-11.io.t:a]\n"
+			       "allow_host = any\n"
+			       "[namespace nqn.2026-11.io.t:a 1]\n"
+			       "path = ram:1M\n"
+			       "[nvmfd]\n"
+			       "listen = 127.0.0.1\n"
+			       "ceph_conf = /etc/x/ceph.conf\n",
+			       fake_backing, &s),
+			 0);
+	assert_int_equal(s.calls, 1);
+	assert_string_equal(s.ceph_conf, "/etc/x/ceph.conf");
 }
 
 /* Every key the suggestion lists name is one the parser accepts. */
@@ -300,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_warnings_do_not_fail),
 		cmocka_unit_test(test_no_cascades),
 		cmocka_unit_test(test_backing_stores_in_line_order),
+		cmocka_unit_test(test_backing_check_sees_the_whole_file),
 		cmocka_unit_test(test_key_lists_are_keys),
 		cmocka_unit_test(test_unreadable_file),
 	};
