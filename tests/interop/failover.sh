@@ -207,17 +207,7 @@ fi
 	"$here/guest/failover-checks.sh" >"$glog" 2>&1 &
 gpid=$!
 
-release() {
-	local r
-	for _ in $(seq 40); do
-		# shellcheck disable=SC2016
-		r=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "%s\n" "$1" >&3 && head -c 8 <&3' \
-			"$P_HOLD" "$1" 2>/dev/null) || true
-		[[ $r == released ]] && return 0
-		sleep 0.5
-	done
-	return 1
-}
+release() { guest_release "$P_HOLD" "$1"; }
 
 event() {
 	local what=$1 answer

@@ -134,17 +134,7 @@ done < <(ldd "$nvmfd" | awk '$2 == "=>" && $3 ~ /^\// && $1 !~ /^lib(c|m|pthread
 	"$here/guest/tls-checks.sh" >"$glog" 2>&1 &
 gpid=$!
 
-release() {
-	local r
-	for _ in $(seq 40); do
-		# shellcheck disable=SC2016
-		r=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "%s\n" "$1" >&3 && head -c 8 <&3' \
-			"$P_HOLD" "$1" 2>/dev/null) || true
-		[[ $r == released ]] && return 0
-		sleep 0.5
-	done
-	return 1
-}
+release() { guest_release "$P_HOLD" "$1"; }
 
 # Our host tool against nvmet's TLS port.
 tool() { timeout -k 5 90 "$nvmfdd" "$@" -q "$TOOL_NQN" -t 30 "127.0.0.1:$P_NVMET" "$SUB"; }
@@ -178,7 +168,7 @@ nvmet_checks() {
 	else
 		ok "nvmfdd without TLS is refused by nvmet's TLS port: $(tail -n1 "$work/id.out")"
 	fi
-	release done || notok "the guest's hold port never answered"
+	release "done" || notok "the guest's hold port never answered"
 }
 
 guest_line() {
