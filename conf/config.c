@@ -339,14 +339,17 @@ int cfg_check_file(const char *path, cfg_ns_check_fn ns_check, void *arg, struct
 	return ret;
 }
 
-static const char default_text[] = "[nvmfd]\n"
-				   "listen = 127.0.0.1:4420\n"
-				   "discovery_listen = 127.0.0.1:8009\n"
-				   "state_dir = /var/lib/nvmfd\n"
-				   "[subsystem " CFG_DEFAULT_NQN "]\n"
-				   "allow_host = any\n"
-				   "[namespace " CFG_DEFAULT_NQN " 1]\n"
-				   "path = ram:1G\n";
+static const char default_text[] =
+	"[nvmfd]\n"
+	"listen = 127.0.0.1:4420\n"
+	"discovery_listen = 127.0.0.1:8009\n"
+	"state_dir = /var/lib/nvmfd\n"
+	"[subsystem " CFG_DEFAULT_NQN "]\n"
+	"allow_host = any\n"
+	"[namespace " CFG_DEFAULT_NQN " 1]\n"
+	"path = ram:1G\n"
+	/* a demo: memory as the hosts write, so it starts on any machine */
+	"prealloc = no\n";
 
 int cfg_load_default(struct cfg_config **out, char *errbuf, size_t errlen)
 {
