@@ -274,9 +274,10 @@ unit = verify_unit(UNIT, "nvmfd.service", r"-c /etc/nvmfd/nvmfd\.ini")
 check("nvmfd.service: ExecReload sends SIGHUP, StateDirectory=nvmfd",
       unit is not None and "ExecReload=/bin/kill -HUP $MAINPID" in unit and
       re.search(r"^StateDirectory=nvmfd$", unit, re.M))
-# the unit's text only (systemd-analyze verify): no daemon runs with these paths
+# the unit's text only (systemd-analyze verify): no daemon runs with these paths;
+# the state directory is systemd's ($STATE_DIRECTORY, from StateDirectory=)
 unit = verify_unit(TEMPLATE, "nvmfd@lab.service",
-                   r"-c /etc/nvmfd/%i\.ini -s /var/lib/nvmfd/%i")
+                   r"-c /etc/nvmfd/%i\.ini -s \$\{STATE_DIRECTORY\}")
 check("nvmfd@.service: one file and one state directory per instance",
       unit is not None and re.search(r"^StateDirectory=nvmfd/%i$", unit, re.M))
 
