@@ -57,7 +57,7 @@ struct subsys {
 	uint64_t tls_handshakes, tls_fail[NVMFD_TLS_FAIL_NR];
 };
 
-/* nvmfd_log.h's TLS failure reasons: JSON keys and words for the table */
+/* nvmfd_log.h's TLS failure reasons: JSON keys (the table says nvmfd_log_tls_fail_name()) */
 static const char *const tls_fail_key[NVMFD_TLS_FAIL_NR] = {
 	[NVMFD_TLS_FAIL_NOT_TLS] = "not_tls",
 	[NVMFD_TLS_FAIL_PLAIN_PORT] = "tls_on_plain_port",
@@ -65,15 +65,6 @@ static const char *const tls_fail_key[NVMFD_TLS_FAIL_NR] = {
 	[NVMFD_TLS_FAIL_KEY_MISMATCH] = "wrong_key",
 	[NVMFD_TLS_FAIL_TIMEOUT] = "handshake_timeout",
 	[NVMFD_TLS_FAIL_BAD_RECORD] = "bad_record",
-	[NVMFD_TLS_FAIL_OTHER] = "other",
-};
-static const char *const tls_fail_words[NVMFD_TLS_FAIL_NR] = {
-	[NVMFD_TLS_FAIL_NOT_TLS] = "not TLS",
-	[NVMFD_TLS_FAIL_PLAIN_PORT] = "TLS on a plain port",
-	[NVMFD_TLS_FAIL_UNKNOWN_ID] = "unknown identity",
-	[NVMFD_TLS_FAIL_KEY_MISMATCH] = "wrong key",
-	[NVMFD_TLS_FAIL_TIMEOUT] = "handshake timeout",
-	[NVMFD_TLS_FAIL_BAD_RECORD] = "bad record",
 	[NVMFD_TLS_FAIL_OTHER] = "other",
 };
 
@@ -477,9 +468,8 @@ static void print_table(const struct subsys *subs, unsigned int n)
 		       ss->tls_port ? "TLS" : "plain", ss->tls_handshakes);
 		for (int f = 0, k = 0; f < NVMFD_TLS_FAIL_NR; f++)
 			if (ss->tls_fail[f])
-				printf("%s%s %" PRIu64,
-				       k++ ? ", " : "; refused or broken: ", tls_fail_words[f],
-				       ss->tls_fail[f]);
+				printf("%s%s %" PRIu64, k++ ? ", " : "; refused or broken: ",
+				       nvmfd_log_tls_fail_name((unsigned int)f), ss->tls_fail[f]);
 		printf("\n");
 	}
 }

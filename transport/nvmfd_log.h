@@ -32,6 +32,22 @@ enum nvmfd_log_tls_fail {
 	NVMFD_TLS_FAIL_NR,
 };
 
+/* Each reason in words: nvmfd's log lines and nvmf-stat's table say the same. */
+static inline const char *nvmfd_log_tls_fail_name(unsigned int f)
+{
+	static const char *const names[NVMFD_TLS_FAIL_NR] = {
+		[NVMFD_TLS_FAIL_NOT_TLS] = "not TLS",
+		[NVMFD_TLS_FAIL_PLAIN_PORT] = "TLS on a plain port",
+		[NVMFD_TLS_FAIL_UNKNOWN_ID] = "unknown identity",
+		[NVMFD_TLS_FAIL_KEY_MISMATCH] = "wrong key",
+		[NVMFD_TLS_FAIL_TIMEOUT] = "handshake timeout",
+		[NVMFD_TLS_FAIL_BAD_RECORD] = "bad record",
+		[NVMFD_TLS_FAIL_OTHER] = "other",
+	};
+
+	return f < NVMFD_TLS_FAIL_NR ? names[f] : "?";
+}
+
 struct nvmfd_vs_counters_log {
 	char sig[8];	/* NVMFD_LOG_VS_SIG, not NUL-terminated */
 	__le32 version; /* NVMFD_LOG_VS_VERSION */

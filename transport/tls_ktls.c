@@ -31,6 +31,10 @@ int tls_traffic_keys_derive(enum tls_cipher cipher, const uint8_t *secret, size_
 		md = "SHA384";
 		k->key_len = 32;
 		break;
+	case TLS_CIPHER_CHACHA20_POLY1305_SHA256: /* user-space records only (tls_record.c) */
+		md = "SHA256";
+		k->key_len = 32;
+		break;
 	default:
 		return -EINVAL;
 	}

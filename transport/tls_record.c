@@ -19,8 +19,10 @@
 #include <openssl/evp.h>
 
 #include "tls_kdf.h"
+#include "tls_ktls.h"
 
-#define IV_LEN		      12
+#define IV_LEN 12
+_Static_assert(IV_LEN == sizeof(((struct tls_traffic_keys *)0)->iv), "the TLS 1.3 nonce");
 #define HS_KEY_UPDATE	      24 /* HandshakeType key_update (RFC 8446 4) */
 #define HS_NEW_SESSION_TICKET 4	 /* new_session_ticket */
 #define HS_HDR		      4	 /* msg_type, uint24 length */
@@ -38,8 +40,7 @@ struct dir {
 struct tls_record {
 	enum tls_cipher cipher;
 	const EVP_CIPHER *aead;
-	const char *md; /* the suite's hash, for HKDF */
-	size_t key_len;
+	const char *md; /* the suite's hash, for the KeyUpdate's HKDF */
 	struct dir tx, rx;
 
 	bool ku_owed;	 /* a KeyUpdate goes out before the next data */
@@ -73,20 +74,18 @@ static int fail(struct tls_record *r, int err, int alert, const char *fmt, ...)
 	return err;
 }
 
-/* [sender]_write_key and _iv from the secret (RFC 8446 7.3), into the direction's context. */
+/* [sender]_write_key and _iv from the secret (RFC 8446 7.3, tls_ktls.c), into the direction's context. */
 static int dir_keys(struct tls_record *r, struct dir *d, int enc)
 {
-	uint8_t key[32];
-	int ret;
+	struct tls_traffic_keys k;
+	int ret = tls_traffic_keys_derive(r->cipher, d->secret, d->secret_len, d->seq, &k);
 
-	ret = tls_hkdf_expand_label(r->md, d->secret, d->secret_len, "key", NULL, 0, key,
-				    r->key_len);
-	if (ret == 0)
-		ret = tls_hkdf_expand_label(r->md, d->secret, d->secret_len, "iv", NULL, 0, d->iv,
-					    IV_LEN);
-	if (ret == 0 && EVP_CipherInit_ex(d->ctx, r->aead, NULL, key, NULL, enc) != 1)
-		ret = -EIO;
-	OPENSSL_cleanse(key, sizeof(key));
+	if (ret == 0) {
+		memcpy(d->iv, k.iv, IV_LEN);
+		if (EVP_CipherInit_ex(d->ctx, r->aead, NULL, k.key, NULL, enc) != 1)
+			ret = -EIO;
+	}
+	tls_traffic_keys_clear(&k);
 	return ret;
 }
 
@@ -138,17 +137,14 @@ struct tls_record *tls_record_new(enum tls_cipher cipher, const struct tls_recor
 	case TLS_CIPHER_AES_128_GCM_SHA256:
 		r->aead = EVP_aes_128_gcm();
 		r->md = "SHA256";
-		r->key_len = 16;
 		break;
 	case TLS_CIPHER_AES_256_GCM_SHA384:
 		r->aead = EVP_aes_256_gcm();
 		r->md = "SHA384";
-		r->key_len = 32;
 		break;
 	case TLS_CIPHER_CHACHA20_POLY1305_SHA256:
 		r->aead = EVP_chacha20_poly1305();
 		r->md = "SHA256";
-		r->key_len = 32;
 		break;
 	default:
 		free(r);
@@ -459,7 +455,7 @@ ssize_t tls_record_open_into(struct tls_record *r, uint8_t *buf, size_t n, uint8
 		return r->err;
 	if (n < TLS_RECORD_HDR)
 		return -EAGAIN;
-	blen = (size_t)buf[3] << 8 | buf[4];
+	blen = tls_record_body_len(buf);
 	/* 5.2: a TLSCiphertext of more than 2^14 + 256 bytes */
 	if (blen > TLS_MAX_FRAGMENT + 256)
 		return fail(r, -EMSGSIZE, TLS_ALERT_RECORD_OVERFLOW, "a record of %zu bytes", blen);

@@ -37,6 +37,12 @@
 
 #define TLS_RECORD_HDR 5
 #define TLS_RECORD_TAG 16
+
+/* The length field of a record header (RFC 8446 5.1: bytes 3-4, big-endian): its body's size. */
+static inline size_t tls_record_body_len(const uint8_t *hdr)
+{
+	return (size_t)hdr[3] << 8 | hdr[4];
+}
 /* A TLSCiphertext on the wire at most (RFC 8446 5.2: 2^14 + 256 of body). */
 #define TLS_RECORD_MAX_WIRE (TLS_RECORD_HDR + TLS_MAX_FRAGMENT + 256)
 /*

@@ -19,7 +19,6 @@
 #include "tls_ktls.h"
 #include "tls_record.h"
 
-#define REC_HDR 5
 #define CIPHERS "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"
 
 struct tls_ctx {
@@ -40,7 +39,7 @@ struct byteq {
  * number (RFC 8446 5.3).
  */
 struct rec_scan {
-	uint8_t hdr[REC_HDR];
+	uint8_t hdr[TLS_RECORD_HDR];
 	size_t have;	  /* header bytes seen of the current record */
 	size_t body_left; /* body bytes still to come */
 	uint64_t app_records;
@@ -134,12 +133,12 @@ static void rec_scan(struct rec_scan *r, const uint8_t *p, size_t n, bool app)
 	while (n > 0) {
 		size_t take;
 
-		if (r->have < REC_HDR) {
-			take = REC_HDR - r->have < n ? REC_HDR - r->have : n;
+		if (r->have < TLS_RECORD_HDR) {
+			take = TLS_RECORD_HDR - r->have < n ? TLS_RECORD_HDR - r->have : n;
 			memcpy(r->hdr + r->have, p, take);
 			r->have += take;
-			if (r->have == REC_HDR) {
-				r->body_left = (size_t)r->hdr[3] << 8 | r->hdr[4];
+			if (r->have == TLS_RECORD_HDR) {
+				r->body_left = tls_record_body_len(r->hdr);
 				r->app_records += app;
 			}
 		} else {
@@ -148,7 +147,7 @@ static void rec_scan(struct rec_scan *r, const uint8_t *p, size_t n, bool app)
 		}
 		p += take;
 		n -= take;
-		if (r->have == REC_HDR && r->body_left == 0)
+		if (r->have == TLS_RECORD_HDR && r->body_left == 0)
 			r->have = 0;
 	}
 }
@@ -694,7 +693,7 @@ int tls_looks_like_client_hello(const uint8_t *b, size_t n)
 		return 0;
 	/* length<1..2^14> (RFC 8446 5.1) */
 	if (n > 4) {
-		size_t len = (size_t)b[3] << 8 | b[4];
+		size_t len = tls_record_body_len(b);
 
 		if (len == 0 || len > TLS_MAX_FRAGMENT)
 			return 0;
@@ -900,19 +899,27 @@ const char *tls_cipher_name(enum tls_cipher c)
 	}
 }
 
-int tls_session_export_keys(struct tls_session *s, struct tls_traffic_keys *tx,
-			    struct tls_traffic_keys *rx)
+/* What both exports need: a finished handshake, its first traffic secrets. */
+static int export_ready(const struct tls_session *s)
 {
-	int r = 0;
-
 	if (s->err)
 		return s->err;
 	if (!s->hs_done)
 		return -ENOTCONN;
 	if (s->key_updated)
 		return -ESTALE;
+	return 0;
+}
+
+int tls_session_export_keys(struct tls_session *s, struct tls_traffic_keys *tx,
+			    struct tls_traffic_keys *rx)
+{
+	int r = export_ready(s);
+
+	if (r)
+		return r;
 	if (s->cipher == TLS_CIPHER_CHACHA20_POLY1305_SHA256)
-		return -EOPNOTSUPP; /* tls_traffic_keys carries AES-GCM keys only */
+		return -EOPNOTSUPP; /* kernel TLS is handed AES-GCM keys only (tls_traffic_keys_to_ktls) */
 	if ((tx && s->secret_tx_len == 0) || (rx && s->secret_rx_len == 0))
 		return -ENODATA;
 	if (rx &&
@@ -932,12 +939,10 @@ int tls_session_export_keys(struct tls_session *s, struct tls_traffic_keys *tx,
 int tls_session_export_secrets(struct tls_session *s, struct tls_record_secret *tx,
 			       struct tls_record_secret *rx)
 {
-	if (s->err)
-		return s->err;
-	if (!s->hs_done)
-		return -ENOTCONN;
-	if (s->key_updated)
-		return -ESTALE;
+	int r = export_ready(s);
+
+	if (r)
+		return r;
 	if (s->secret_tx_len == 0 || s->secret_rx_len == 0)
 		return -ENODATA;
 	if (rec_scan_mid_record(&s->rx_scan) || SSL_has_pending(s->ssl))

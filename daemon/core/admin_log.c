@@ -143,11 +143,6 @@ static uint64_t log_changed_ns(const struct ctrl *c, struct log_win *w)
 	return sizeof(struct nvme_changed_ns_log);
 }
 
-_Static_assert((int)LTLS_NFAIL == (int)NVMFD_TLS_FAIL_NR &&
-		       (int)LTLS_BAD_RECORD == (int)NVMFD_TLS_FAIL_BAD_RECORD &&
-		       (int)LTLS_OTHER == (int)NVMFD_TLS_FAIL_OTHER,
-	       "nvmfd_log.h's TLS failure reasons are listener.h's, in order");
-
 /*
  * nvmfd's counters of the controller's subsystem (nvmfd_log.h), and the
  * TLS counters of the port it connected through.

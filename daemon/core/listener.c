@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "nvmfd_log.h"
 
 void listener_name(const struct cfg_listener *cl, char *buf, size_t len)
 {
@@ -137,19 +138,20 @@ struct listener *listener_set_find(const struct listener_set *s, const struct cf
 	return NULL;
 }
 
+/* the reasons are counted in log page C0h in this order, and named there (nvmfd_log.h) */
+_Static_assert((int)LTLS_NOT_TLS == (int)NVMFD_TLS_FAIL_NOT_TLS &&
+		       (int)LTLS_PLAIN_PORT == (int)NVMFD_TLS_FAIL_PLAIN_PORT &&
+		       (int)LTLS_UNKNOWN_ID == (int)NVMFD_TLS_FAIL_UNKNOWN_ID &&
+		       (int)LTLS_KEY_MISMATCH == (int)NVMFD_TLS_FAIL_KEY_MISMATCH &&
+		       (int)LTLS_TIMEOUT == (int)NVMFD_TLS_FAIL_TIMEOUT &&
+		       (int)LTLS_BAD_RECORD == (int)NVMFD_TLS_FAIL_BAD_RECORD &&
+		       (int)LTLS_OTHER == (int)NVMFD_TLS_FAIL_OTHER &&
+		       (int)LTLS_NFAIL == (int)NVMFD_TLS_FAIL_NR,
+	       "listener_tls_fail is nvmfd_log_tls_fail");
+
 const char *listener_tls_fail_name(enum listener_tls_fail f)
 {
-	static const char *const names[LTLS_NFAIL] = {
-		[LTLS_NOT_TLS] = "not TLS",
-		[LTLS_PLAIN_PORT] = "TLS on a plain port",
-		[LTLS_UNKNOWN_ID] = "unknown identity",
-		[LTLS_KEY_MISMATCH] = "wrong key",
-		[LTLS_TIMEOUT] = "handshake timeout",
-		[LTLS_BAD_RECORD] = "bad record",
-		[LTLS_OTHER] = "other",
-	};
-
-	return (unsigned)f < LTLS_NFAIL ? names[f] : "?";
+	return nvmfd_log_tls_fail_name((unsigned int)f);
 }
 
 void listener_tls_count(struct listener *l, enum listener_tls_fail f)

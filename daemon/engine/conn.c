@@ -250,8 +250,7 @@ static bool rx_rec_room(struct conn *c)
 	uint32_t have = c->ct_len - c->ct_off;
 
 	if (have >= TLS_RECORD_HDR &&
-	    have >= TLS_RECORD_HDR +
-			    ((uint32_t)c->rxbuf[c->ct_off + 3] << 8 | c->rxbuf[c->ct_off + 4]))
+	    have >= TLS_RECORD_HDR + tls_record_body_len(c->rxbuf + c->ct_off))
 		return false;
 	if (have == 0) {
 		c->ct_off = c->ct_len = 0;

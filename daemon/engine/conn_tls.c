@@ -412,13 +412,11 @@ bool conn_tls_out_pending(struct conn *c)
  */
 static int rec_encrypt(struct conn *c, struct tx_batch *b, int *iovcnt)
 {
-	size_t total = 0, need, off = 0;
+	size_t need, off = 0;
 	ssize_t n;
 
-	for (int i = 0; i < *iovcnt; i++)
-		total += b->iov[i].iov_len;
-	/* the bound has room for one alert: close_notify or the alert owed */
-	need = c->rec_pre.len + tls_record_seal_bound(total);
+	/* b->total: the PDUs' bytes (add_pdu); the bound has room for one alert too */
+	need = c->rec_pre.len + tls_record_seal_bound(b->total);
 	if (b->tls.cap < need) {
 		uint8_t *p = realloc(b->tls.base, need);
 
