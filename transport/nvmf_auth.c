@@ -95,6 +95,23 @@ static int step(struct nvmf_qpair *qp, struct dhchap_host *h, uint8_t *buf, uint
 	}
 }
 
+static int fail2_lost(struct nvmf_qpair *qp, struct dhchap_host *h, uint8_t fexpl, uint8_t *buf)
+{
+	struct nvmf_association *na = qp->nq_association;
+	const char *why = strstr(na->na_error, ": "); /* past "queue N: " */
+	char lost[sizeof(na->na_error)];
+	int ret;
+
+	snprintf(lost, sizeof(lost), "%s", why ? why + 2 : na->na_error);
+	ret = nq_error(qp, -EACCES,
+		       "the controller failed to authenticate itself "
+		       "(AUTH_Failure2: %s; the controller did not complete it: %s)",
+		       auth_expl_name(fexpl), lost);
+	dhchap_host_fini(h);
+	OPENSSL_cleanse(buf, AUTH_RECV_AL);
+	return ret;
+}
+
 int nvmf_host_authenticate(struct nvmf_qpair *qp, const char *subnqn)
 {
 	struct nvmf_association *na = qp->nq_association;
@@ -119,6 +136,14 @@ int nvmf_host_authenticate(struct nvmf_qpair *qp, const char *subnqn)
 			fexpl = h.expl;
 		}
 		ret = step(qp, &h, buf, &expl);
+		/*
+		 * nvmet answers AUTH_Failure2 on the admin queue with a fatal
+		 * controller error, which may close the connection before the
+		 * AUTH Send completes. The decision was ours and is already
+		 * made: report it, not the lost courtesy message.
+		 */
+		if (ret && failure2)
+			return fail2_lost(qp, &h, fexpl, buf);
 	}
 	if (ret == 0 && h.state == DHCHAP_HOST_FAILED)
 		ret = failure2 ? nq_error(qp, -EACCES,

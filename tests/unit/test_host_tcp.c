@@ -5,7 +5,8 @@
  * speaks NVMe/TCP through the PDU codec, and checks what the host sent and
  * what it made of the answers (ICResp checks, Connect refusals, several
  * R2Ts and H2CData PDUs, C2HData with SUCCESS, data digest errors, unknown
- * CIDs, C2HTermReq, timeouts).
+ * CIDs, C2HTermReq, timeouts, a DH-HMAC-CHAP controller that fails to
+ * authenticate itself and drops the connection on AUTH_Failure2).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,8 +21,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include <cmocka.h>
 
+#include "dhchap_ctrl.h"
 #include "nvmf.h"
 #include "pdu.h"
 #include "status.h"
@@ -859,6 +863,93 @@ static void connect_refused_port(void **state)
 	host_done(&h);
 }
 
+/* ---- DH-HMAC-CHAP ---- */
+
+static struct dhchap_key auth_hkey, auth_ckey;
+
+/*
+ * A controller that holds the host's key but a controller key the host
+ * does not expect, so its Success1 fails the host's check; on the host's
+ * AUTH_Failure2 it closes the connection without completing the command,
+ * as nvmet's fatal controller error can (Linux 6.12, seen in CI).
+ */
+static void script_auth_fail2_close(struct fake *f)
+{
+	struct dhchap_ctrl_cfg cc = {.hostnqn = HOSTNQN,
+				     .subsysnqn = SUBNQN,
+				     .host_key = &auth_hkey,
+				     .ctrl_key = &auth_ckey};
+	struct dhchap_ctrl c;
+	uint8_t out[4096]; /* the host's AL; the rest is zeros, as nvmet sends */
+	const struct nvme_sqe *sqe;
+
+	f_handshake(f);
+	if (!f_recv(f) || f->rx.hdr.ch.pdu_type != NVME_TCP_CMD) {
+		f_fail(f, "no Connect");
+		return;
+	}
+	F_CHECK(f, dhchap_ctrl_init(&c, &cc) == 0);
+	f_rsp(f, f->rx.hdr.cmd.sqe.cid, 0, 1 | NVMF_CONNECT_AUTHREQ_ATR);
+	while ((sqe = f_cmd(f)) != NULL) {
+		const struct nvmf_auth_send_cmd *a = (const void *)sqe;
+		uint8_t expl;
+
+		F_CHECK(f, a->opc == NVME_ADM_FABRICS);
+		if (a->fctype == NVMF_FCTYPE_AUTH_SEND) {
+			int ret;
+
+			F_CHECK(f, f->data != NULL);
+			ret = dhchap_ctrl_recv(&c, f->data, tcp_rx_data_len(&f->rx), &expl);
+			if (ret == -ECONNREFUSED)
+				break; /* AUTH_Failure2: close, never answer */
+			F_CHECK(f, ret == 0);
+			f_rsp(f, sqe->cid, 0, 0);
+		} else {
+			uint32_t al = le32toh(((const struct nvmf_auth_recv_cmd *)sqe)->al);
+
+			memset(out, 0, sizeof(out));
+			F_CHECK(f, al <= sizeof(out) && dhchap_ctrl_send(&c, out, sizeof(out)) > 0);
+			f_c2h(f, sqe->cid, 0, out, al, NVME_TCP_F_DATA_LAST, false);
+			f_rsp(f, sqe->cid, 0, 0);
+		}
+	}
+	dhchap_ctrl_fini(&c);
+}
+
+static void auth_ctrl_fails_then_closes(void **state)
+{
+	struct fake f = {.dgst_override = -1};
+	struct nvmf_association_params ap = {.timeout_ms = 2000,
+					     .hostnqn = HOSTNQN,
+					     .hostid = {1, 2, 3},
+					     .has_dhchap_key = true,
+					     .has_dhchap_ctrl_key = true};
+	struct nvmf_qpair_params qp = {.traddr = "127.0.0.1",
+				       .subnqn = SUBNQN,
+				       .qsize = 32,
+				       .cntlid = NVMF_CNTLID_DYNAMIC};
+	struct host h = {0};
+	int err;
+
+	assert_int_equal(dhchap_key_generate(NVMF_DHCHAP_HASH_SHA256, 32, &auth_hkey), 0);
+	assert_int_equal(dhchap_key_generate(NVMF_DHCHAP_HASH_SHA256, 32, &auth_ckey), 0);
+	ap.dhchap_key = auth_hkey;
+	/* What the host expects of the controller: another key. */
+	assert_int_equal(dhchap_key_generate(NVMF_DHCHAP_HASH_SHA256, 32, &ap.dhchap_ctrl_key), 0);
+	fake_start(&f, script_auth_fail2_close);
+	qp.trsvcid = f.port;
+	h.na = nvmf_association_alloc(NVMF_TRTYPE_TCP, &ap, &err);
+	assert_non_null(h.na);
+	h.ret = nvmf_connect(h.na, &qp, &h.qp, &h.rsp);
+	assert_int_equal(h.ret, -EACCES);
+	assert_null(h.qp);
+	/* The host's own finding, not the connection the controller dropped. */
+	assert_non_null(strstr(nvmf_association_error(h.na), "failed to authenticate itself"));
+	host_done(&h);
+	fake_join(&f);
+	OPENSSL_cleanse(&ap, sizeof(ap));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +970,7 @@ int main(void)
 		cmocka_unit_test(c2h_term_req),
 		cmocka_unit_test(timeout),
 		cmocka_unit_test(detach),
+		cmocka_unit_test(auth_ctrl_fails_then_closes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
