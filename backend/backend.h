@@ -120,6 +120,14 @@ struct be_io {
 	be_done_fn done;
 	unsigned int queue; /* the submitting worker's index (< be_params.nqueues) */
 	uint8_t event_tag;  /* low 3 bits for the backend's own event SQEs (RBD) */
+	/* RAM READ: buf is the store's bytes already (be_ram_map): nothing to copy */
+	bool ram_in_place;
+	/*
+	 * RAM WRITE: buf is this spare chunk (be_ram_spare_get), swapped into
+	 * the store instead of copied when it is one of ns's; its rc is then
+	 * set to NULL (the reference went with the chunk).
+	 */
+	struct be_ram_ref *ram_swap;
 	/* internal */
 	struct be_ns *ns;
 	struct io_uring *ring;
@@ -188,11 +196,37 @@ struct be_event {
 	void (*complete)(struct be_event *ev, int res);
 };
 
-/* RAM only: the store's bytes at offset, so payloads can move without a copy. */
-static inline uint8_t *be_ram_map(const struct be_ns *ns, uint64_t offset)
-{
-	return ns->ram != NULL ? ns->ram + offset : NULL;
-}
+/*
+ * RAM only: a reference on one chunk of the store (ram_chunks.h), held by
+ * a command while it uses the chunk's bytes; rc NULL: none held.
+ */
+struct ram_chunks;
+struct be_ram_ref {
+	struct ram_chunks *rc;
+	uint32_t pc;
+};
+
+/*
+ * RAM: the store's bytes [offset, offset + len) when they lie in one
+ * chunk, with a reference on it (the chunk is not reused until
+ * be_ram_unref(): a swap may take it out of the store meanwhile, and the
+ * bytes then stay those of before the swap). NULL when the range crosses
+ * a chunk boundary: read it into a buffer instead.
+ */
+uint8_t *be_ram_map(struct be_ns *ns, uint64_t offset, uint32_t len, struct be_ram_ref *ref);
+/*
+ * RAM: a spare chunk to receive a write of exactly one whole aligned chunk
+ * [offset, offset + len), with a reference on it; the write (be_io.ram_swap)
+ * then swaps it into the store without a copy. NULL when the write is not
+ * one whole chunk or no spare is free: write through a buffer as usual.
+ */
+uint8_t *be_ram_spare_get(struct be_ns *ns, uint64_t offset, uint32_t len, struct be_ram_ref *ref);
+/* Drop the reference (a spare never swapped goes back to the pool). Idempotent. */
+void be_ram_unref(struct be_ram_ref *ref);
+/* Whether ref is a chunk of ns's store (a reload may have replaced the namespace). */
+bool be_ram_owns(const struct be_ns *ns, const struct be_ram_ref *ref);
+/* RAM: the store's bytes [offset, offset + len) equal buf's (Compare). */
+bool be_ram_equal(struct be_ns *ns, uint64_t offset, const void *buf, uint64_t len);
 
 extern const struct be_ops be_file_ops;
 extern const struct be_ops be_ram_ops;

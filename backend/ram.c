@@ -19,6 +19,14 @@
  * page (Linux 6.18 here: reads of a fresh 1 GiB store ran at 170-265 IOPS
  * with p99 over 600 ms, compaction included, and took 540 MB), where a
  * plain region maps the shared zero page and costs nothing.
+ *
+ * The store is an arena of 128 KiB chunks with a table and spare chunks
+ * (ram_chunks.h): a write of one whole aligned chunk is received into a
+ * spare and swapped in (be_ram_spare_get), any other write is copied into
+ * the chunks it covers, and every access goes through the table with a
+ * reference on the chunks it touches. Huge pages are tracked per 2 MiB of
+ * the arena: the table starts as the identity, so a store never swapped
+ * behaves as the single mapping it used to be.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +35,7 @@
 #include <sys/mman.h>
 
 #include "backend.h"
+#include "ram_chunks.h"
 
 #if defined(__x86_64__)
 #include <emmintrin.h>
@@ -75,10 +84,22 @@ static void ram_copy_in(uint8_t *dst, const uint8_t *src, size_t len)
 	memcpy(dst, src, len);
 }
 
+static inline struct ram_chunks *chunks_of(const struct be_ns *ns)
+{
+	return ns->priv;
+}
+
+/* The arena's bytes (physical offsets), for madvise. */
+static inline size_t arena_len(const struct be_ns *ns)
+{
+	return chunks_of(ns)->map_len;
+}
+
 static void ram_close(struct be_ns *ns)
 {
-	if (ns->ram != NULL)
-		munmap(ns->ram, ns->size);
+	if (ns->priv != NULL)
+		ram_chunks_close(ns->priv); /* unmapped once the last reference goes */
+	ns->priv = NULL;
 	ns->ram = NULL;
 	free(ns->ram_hp);
 	ns->ram_hp = NULL;
@@ -93,10 +114,10 @@ static void ram_close(struct be_ns *ns)
 static int ram_populate(struct be_ns *ns, char *why, size_t whylen)
 {
 #ifdef MADV_HUGEPAGE
-	if (madvise(ns->ram, ns->size, MADV_HUGEPAGE) == 0)
-		memset(ns->ram_hp, 0xff, (ns->size / HP_CHUNK + 64) / 64 * sizeof(uint64_t));
+	if (madvise(ns->ram, arena_len(ns), MADV_HUGEPAGE) == 0)
+		memset(ns->ram_hp, 0xff, (arena_len(ns) / HP_CHUNK + 64) / 64 * sizeof(uint64_t));
 #endif
-	if (madvise(ns->ram, ns->size, MADV_POPULATE_WRITE) == 0)
+	if (madvise(ns->ram, arena_len(ns), MADV_POPULATE_WRITE) == 0)
 		return 0;
 	if (errno != EINVAL) {
 		int e = errno;
@@ -107,14 +128,14 @@ static int ram_populate(struct be_ns *ns, char *why, size_t whylen)
 			 (unsigned long long)(ns->size >> 20), strerror(e));
 		return -e;
 	}
-	for (uint64_t off = 0; off < ns->size; off += PAGE)
+	for (uint64_t off = 0; off < arena_len(ns); off += PAGE)
 		ns->ram[off] = 0;
 	return 0;
 }
 
 static int ram_open(struct be_ns *ns, const struct be_params *p, char *why, size_t whylen)
 {
-	void *m;
+	struct ram_chunks *rc;
 	int ret;
 
 	ns->kind = BE_RAM;
@@ -123,20 +144,20 @@ static int ram_open(struct be_ns *ns, const struct be_params *p, char *why, size
 	ns->read_only = p->read_only;
 	if (ns->size == 0)
 		return -EINVAL;
-	m = mmap(NULL, ns->size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | (p->ram_prealloc ? 0 : MAP_NORESERVE), -1, 0);
-	if (m == MAP_FAILED) {
+	rc = ram_chunks_new(ns->size, ram_chunks_spares_for(ns->size), !p->ram_prealloc);
+	if (rc == NULL) {
 		ret = -errno;
 		snprintf(why, whylen, "cannot map %llu MiB for the RAM store: %s",
 			 (unsigned long long)(ns->size >> 20), strerror(-ret));
 		return ret;
 	}
-	ns->ram_hp = calloc((ns->size / HP_CHUNK + 64) / 64, sizeof(uint64_t));
+	ns->priv = rc;
+	ns->ram = rc->base;
+	ns->ram_hp = calloc((rc->map_len / HP_CHUNK + 64) / 64, sizeof(uint64_t));
 	if (ns->ram_hp == NULL) {
-		munmap(m, ns->size);
+		ram_close(ns);
 		return -ENOMEM;
 	}
-	ns->ram = m;
 	if (p->ram_prealloc) {
 		ret = ram_populate(ns, why, whylen);
 		if (ret) {
@@ -153,14 +174,14 @@ static int ram_open(struct be_ns *ns, const struct be_params *p, char *why, size
 }
 
 /*
- * [off, off + len) is about to be written: ask for huge pages in each of
- * its 2 MiB chunks not asked for yet. Random 4 KiB commands over a store
- * of gigabytes miss the TLB on nearly every access with 4 KiB pages, in
- * the kernel's copy into the socket and in the digest alike; 2 MiB pages
- * keep a GiB in the TLB: 4 KiB randread QD 32 +5%, randwrite +9-15% (A/B,
- * 256 MiB store). Any worker may write: the bit is set atomically, and the
- * one that sets it makes the one madvise() of that chunk. Without THP the
- * call fails quietly and nothing changes.
+ * Arena bytes [off, off + len) are about to be written: ask for huge pages
+ * in each of its 2 MiB pieces not asked for yet. Random 4 KiB commands
+ * over a store of gigabytes miss the TLB on nearly every access with 4 KiB
+ * pages, in the kernel's copy into the socket and in the digest alike;
+ * 2 MiB pages keep a GiB in the TLB: 4 KiB randread QD 32 +5%, randwrite
+ * +9-15% (A/B, 256 MiB store). Any worker may write: the bit is set
+ * atomically, and the one that sets it makes the one madvise() of that
+ * piece. Without THP the call fails quietly and nothing changes.
  */
 static void ram_want_huge(struct be_ns *ns, uint64_t off, uint64_t len)
 {
@@ -174,7 +195,7 @@ static void ram_want_huge(struct be_ns *ns, uint64_t off, uint64_t len)
 			continue;
 		if (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit)
 			continue;
-		n = ns->size - start < HP_CHUNK ? ns->size - start : HP_CHUNK;
+		n = arena_len(ns) - start < HP_CHUNK ? arena_len(ns) - start : HP_CHUNK;
 		(void)madvise(ns->ram + start, n, MADV_HUGEPAGE);
 	}
 #else
@@ -183,8 +204,9 @@ static void ram_want_huge(struct be_ns *ns, uint64_t off, uint64_t len)
 }
 
 /*
- * Whole 2 MiB chunks of [off, off + len) were given back: until written
- * again they read as zeroes without huge pages (see the top of the file).
+ * Whole 2 MiB pieces of arena bytes [off, off + len) were given back:
+ * until written again they read as zeroes without huge pages (see the top
+ * of the file).
  */
 static void ram_unwant_huge(struct be_ns *ns, uint64_t off, uint64_t len)
 {
@@ -200,36 +222,181 @@ static void ram_unwant_huge(struct be_ns *ns, uint64_t off, uint64_t len)
 #endif
 }
 
-static void ram_zero(struct be_ns *ns, uint64_t off, uint64_t len, bool release)
+/*
+ * One piece of a store range: logical bytes [off, off + len) are arena
+ * bytes at `at`, physically contiguous, each chunk of them referenced
+ * (pc, n) until run_end().
+ */
+struct run {
+	uint8_t *at;
+	uint64_t len;
+	uint32_t pc, n;
+};
+
+/* The longest physically contiguous piece of [off, off + left) from off. */
+static void run_begin(struct ram_chunks *rc, uint64_t off, uint64_t left, struct run *r)
 {
-	uint64_t a = (off + PAGE - 1) / PAGE * PAGE, b = (off + len) / PAGE * PAGE;
+	uint32_t lc = (uint32_t)(off >> RAM_CHUNK_SHIFT);
+	uint64_t in = off & (RAM_CHUNK - 1);
+	uint32_t want = (uint32_t)((in + left + RAM_CHUNK - 1) >> RAM_CHUNK_SHIFT);
+	uint64_t span;
+
+	r->n = ram_chunks_ref_run(rc, lc, want, &r->pc);
+	span = ((uint64_t)r->n << RAM_CHUNK_SHIFT) - in;
+	r->len = span < left ? span : left;
+	r->at = ram_chunks_addr(rc, r->pc) + in;
+}
+
+static void run_end(struct ram_chunks *rc, const struct run *r)
+{
+	ram_chunks_unref_run(rc, r->pc, r->n);
+}
+
+static void zero_piece(struct be_ns *ns, uint8_t *at, uint64_t len, bool release)
+{
+	uintptr_t s = (uintptr_t)at, a = (s + PAGE - 1) / PAGE * PAGE, b = (s + len) / PAGE * PAGE;
 
 	if (!release || b <= a || ns->ram_prealloc) { /* a preallocated store keeps its memory */
-		memset(ns->ram + off, 0, len);
+		memset(at, 0, len);
 		return;
 	}
 	/* partial pages by hand, whole pages back to the kernel (they read as zeroes) */
-	memset(ns->ram + off, 0, a - off);
-	if (madvise(ns->ram + a, b - a, MADV_DONTNEED) != 0)
-		memset(ns->ram + a, 0, b - a);
+	memset(at, 0, a - s);
+	if (madvise((void *)a, b - a, MADV_DONTNEED) != 0)
+		memset((void *)a, 0, b - a);
 	else
-		ram_unwant_huge(ns, a, b - a);
-	memset(ns->ram + b, 0, off + len - b);
+		ram_unwant_huge(ns, a - (uintptr_t)ns->ram, b - a);
+	memset((void *)b, 0, s + len - b);
+}
+
+/*
+ * A deallocation racing a whole-chunk write may zero the chunk that write
+ * replaces: as if it ran first, which concurrent commands allow.
+ */
+static void ram_zero(struct be_ns *ns, uint64_t off, uint64_t len, bool release)
+{
+	struct ram_chunks *rc = chunks_of(ns);
+
+	while (len > 0) {
+		struct run r;
+
+		run_begin(rc, off, len, &r);
+		zero_piece(ns, r.at, r.len, release);
+		run_end(rc, &r);
+		off += r.len;
+		len -= r.len;
+	}
+}
+
+/* Copy-path write: into the chunks the table has now, referenced while copied. */
+static void ram_write(struct be_ns *ns, uint64_t off, const uint8_t *src, uint64_t len)
+{
+	struct ram_chunks *rc = chunks_of(ns);
+
+	while (len > 0) {
+		struct run r;
+
+		run_begin(rc, off, len, &r);
+		ram_want_huge(ns, (uint64_t)(r.at - ns->ram), r.len);
+		ram_copy_in(r.at, src, r.len);
+		run_end(rc, &r);
+		off += r.len;
+		src += r.len;
+		len -= r.len;
+	}
+}
+
+static void ram_read(struct be_ns *ns, uint64_t off, uint8_t *dst, uint64_t len)
+{
+	struct ram_chunks *rc = chunks_of(ns);
+
+	while (len > 0) {
+		struct run r;
+
+		run_begin(rc, off, len, &r);
+		memcpy(dst, r.at, r.len);
+		run_end(rc, &r);
+		off += r.len;
+		dst += r.len;
+		len -= r.len;
+	}
+}
+
+bool be_ram_equal(struct be_ns *ns, uint64_t off, const void *buf, uint64_t len)
+{
+	struct ram_chunks *rc = chunks_of(ns);
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		struct run r;
+		int d;
+
+		run_begin(rc, off, len, &r);
+		d = memcmp(r.at, p, r.len);
+		run_end(rc, &r);
+		if (d != 0)
+			return false;
+		off += r.len;
+		p += r.len;
+		len -= r.len;
+	}
+	return true;
+}
+
+uint8_t *be_ram_map(struct be_ns *ns, uint64_t off, uint32_t len, struct be_ram_ref *ref)
+{
+	struct ram_chunks *rc = chunks_of(ns);
+	uint32_t lc = (uint32_t)(off >> RAM_CHUNK_SHIFT);
+
+	if (rc == NULL || len == 0 || ((off + len - 1) >> RAM_CHUNK_SHIFT) != lc)
+		return NULL;
+	ref->rc = rc;
+	ref->pc = ram_chunks_ref(rc, lc);
+	return ram_chunks_addr(rc, ref->pc) + (off & (RAM_CHUNK - 1));
+}
+
+uint8_t *be_ram_spare_get(struct be_ns *ns, uint64_t off, uint32_t len, struct be_ram_ref *ref)
+{
+	struct ram_chunks *rc = chunks_of(ns);
+	uint8_t *p;
+
+	if (rc == NULL || ns->read_only || len != RAM_CHUNK || (off & (RAM_CHUNK - 1)) != 0 ||
+	    off + len > ns->size || ram_chunks_spare_get(rc, &ref->pc) != 0)
+		return NULL;
+	ref->rc = rc;
+	p = ram_chunks_addr(rc, ref->pc);
+	/* received into by the kernel's copy: huge pages there too (prealloc = no) */
+	ram_want_huge(ns, (uint64_t)(p - ns->ram), RAM_CHUNK);
+	return p;
+}
+
+void be_ram_unref(struct be_ram_ref *ref)
+{
+	if (ref->rc != NULL)
+		ram_chunks_unref(ref->rc, ref->pc);
+	ref->rc = NULL;
+}
+
+bool be_ram_owns(const struct be_ns *ns, const struct be_ram_ref *ref)
+{
+	return ref->rc != NULL && ns->priv == ref->rc;
 }
 
 static int ram_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 {
-	uint8_t *at = ns->ram + io->offset;
-
 	switch (io->op) {
 	case BE_OP_READ:
-		if (io->buf != at)
-			memcpy(io->buf, at, io->len);
+		if (!io->ram_in_place) /* a mapped read (be_ram_map) is already there */
+			ram_read(ns, io->offset, io->buf, io->len);
 		break;
 	case BE_OP_WRITE:
-		if (io->buf != at) { /* a payload received in place needs no copy */
-			ram_want_huge(ns, io->offset, io->len);
-			ram_copy_in(at, io->buf, io->len);
+		if (io->ram_swap != NULL && be_ram_owns(ns, io->ram_swap)) {
+			/* received into a spare chunk: it becomes the store's, no copy */
+			ram_chunks_swap(chunks_of(ns), (uint32_t)(io->offset >> RAM_CHUNK_SHIFT),
+					io->ram_swap->pc);
+			io->ram_swap->rc = NULL; /* the reference went with it */
+		} else {
+			ram_write(ns, io->offset, io->buf, io->len);
 		}
 		break;
 	case BE_OP_FLUSH:

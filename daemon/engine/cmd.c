@@ -110,6 +110,7 @@ void cmd_release(struct cmd *cmd)
 		worker_buf_returned(c->w);
 		cmd->buf = NULL;
 	}
+	be_ram_unref(&cmd->ram_ref); /* a spare never swapped in goes back unused */
 	cmd->data = NULL;
 	cmd_set_state(cmd, CMD_FREE);
 	worker_cmd_end(c->w, cmd->ep);
@@ -278,6 +279,28 @@ static bool icd_stays_staged(const struct cmd *cmd)
 	       cmd->plan.fuse == NVME_FUSE_NONE && cmd->plan.ns->be.kind == BE_RAM;
 }
 
+/*
+ * A plain RAM write of one whole aligned chunk, its data still to come:
+ * received into a spare chunk of the store, swapped in when it executes
+ * (be_ram_spare_get). Not a fused half (the second of Compare and Write
+ * runs after its compare; a failed compare must leave nothing), and only
+ * when all of its data comes by R2T. false: a pool buffer, as usual.
+ */
+static bool ram_spare_take(struct cmd *cmd)
+{
+	const struct io_plan *plan = &cmd->plan;
+	uint8_t *p;
+
+	if (!icd_stays_staged(cmd) || cmd->icd_len != 0 || cmd->data_len != plan->len)
+		return false;
+	p = be_ram_spare_get(&plan->ns->be, plan->offset, plan->len, &cmd->ram_ref);
+	if (p == NULL)
+		return false;
+	cmd->ram_spare = true;
+	cmd->data = p;
+	return true;
+}
+
 /* Staged in-capsule data into the command's own buffer (before the staging buffer is reused). */
 static void icd_unstage(struct cmd *cmd, bool copy)
 {
@@ -361,7 +384,7 @@ static void cmd_start(struct cmd *cmd)
 	if (cmd->icd_staged && !icd_stays_staged(cmd))
 		icd_unstage(cmd, true);
 	if (cmd->dir == NVME_OPC_XFER_H2C && cmd->data_len > cmd->icd_len) {
-		if (cmd_get_buf(cmd, cmd->data_len, r2t_queue))
+		if (ram_spare_take(cmd) || cmd_get_buf(cmd, cmd->data_len, r2t_queue))
 			r2t_queue(cmd);
 		return;
 	}

@@ -26,7 +26,14 @@
  * part of the store into a pool buffer as it is built (c2h_copy), so that
  * the digest covers the bytes sent.
  * RAM writes go through a pool buffer like every other write, so a write
- * that fails (data digest error, teardown) never touches the store.
+ * that fails (data digest error, teardown) never touches the store; a
+ * plain write of one whole aligned 128 KiB chunk is received into a spare
+ * chunk of the store instead, swapped into it when it executes (no copy),
+ * and the spare goes back unused when the write fails. The store is made
+ * of such chunks: a RAM read sent from the store lies within one chunk
+ * and holds a reference on it (ram_ref) until the command is released, so
+ * a chunk swapped out meanwhile is not reused under it; a read crossing
+ * chunks is copied into a pool buffer.
  *
  * Thread: the connection's worker.
  */
@@ -111,7 +118,10 @@ struct cmd {
 	bool rl_held;	   /* holds its LBA range in plan.ns->rl */
 	bool rl_excl;	   /* ... exclusively (the fused pair, held by the first) */
 	nvme_status_t fuse_status;
-	uint8_t *scratch;	 /* Compare / Verify: where the blocks are read (malloc) */
+	uint8_t *scratch; /* Compare / Verify: where the blocks are read (malloc) */
+	/* RAM: the chunk data points into (a mapped read, or a spare being written) */
+	struct be_ram_ref ram_ref;
+	bool ram_spare;		 /* ram_ref is a spare receiving a whole-chunk write */
 	uint64_t rl_off, rl_len; /* the range held or wanted */
 	/* ---- not cleared per command (see above) ---- */
 	struct nvme_sqe sqe;

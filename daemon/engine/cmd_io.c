@@ -126,6 +126,10 @@ static bool be_next(struct cmd *cmd, struct ns **nsp)
 			bio->buf = cmd->scratch;
 		else if (cmd->buf != NULL && cmd->data == cmd->buf->p)
 			bio->buf_index = cmd->buf->index;
+		else if (cmd->ram_ref.rc != NULL && cmd->ram_spare)
+			bio->ram_swap = &cmd->ram_ref; /* a copy if the namespace changed */
+		else if (cmd->ram_ref.rc != NULL)
+			bio->ram_in_place = true; /* a mapped read */
 		bio->offset = plan->offset;
 		bio->len = plan->len;
 		/* io_check sets fua for FUA writes and when the write cache is off */
@@ -442,7 +446,7 @@ static void io_start(struct cmd *cmd)
 		if (ns->be.kind == BE_RAM) {
 			/* memory is always readable; a compare reads it in place */
 			if (plan->kind == IO_KIND_COMPARE &&
-			    memcmp(be_ram_map(&ns->be, plan->offset), cmd->data, plan->len) != 0)
+			    !be_ram_equal(&ns->be, plan->offset, cmd->data, plan->len))
 				cmd->status = NVME_SC(MEDIA, COMPARE_FAILED);
 			io_finish(cmd);
 			return;
@@ -604,12 +608,21 @@ void cmd_io_exec(struct cmd *cmd)
 			 * C2HData PDU copies its data into a buffer of ours as
 			 * it is built, the CRC folded into that copy.
 			 */
-			if (cmd->conn->p.ddgst) {
-				if (!cmd_get_buf(cmd, plan->len, cmd_io_exec))
-					return;
-				cmd->c2h_copy = true;
+			if (cmd->conn->p.ddgst && !cmd_get_buf(cmd, plan->len, cmd_io_exec))
+				return;
+			if (cmd->ram_ref.rc == NULL) {
+				uint8_t *p = be_ram_map(&plan->ns->be, plan->offset, plan->len,
+							&cmd->ram_ref);
+
+				/* across chunks: read into a buffer (cmd.h) */
+				if (p == NULL) {
+					if (!cmd_get_buf(cmd, plan->len, cmd_io_exec))
+						return;
+					break;
+				}
+				cmd->c2h_copy = cmd->conn->p.ddgst;
+				cmd->data = p;
 			}
-			cmd->data = be_ram_map(&plan->ns->be, plan->offset);
 			break;
 		case BE_OP_DEALLOCATE:
 			/* nr_ranges is 0 without Attribute Deallocate: hints only, done */

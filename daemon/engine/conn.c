@@ -747,6 +747,7 @@ static void conn_free(struct conn *c)
 		if (cmd->st == CMD_RANGE_WAIT)
 			worker_range_unwait(w, cmd);
 		free(cmd->scratch);
+		be_ram_unref(&cmd->ram_ref);
 		if (cmd->buf != NULL) {
 			bufpool_put(&w->pool, cmd->buf);
 			returned = true;
