@@ -203,15 +203,17 @@ struct be_event {
 struct ram_chunks;
 struct be_ram_ref {
 	struct ram_chunks *rc;
-	uint32_t pc;
+	uint32_t pc; /* the first physical chunk */
+	uint32_t n;  /* chunks referenced from pc on (physically contiguous) */
 };
 
 /*
  * RAM: the store's bytes [offset, offset + len) when they lie in one
- * chunk, with a reference on it (the chunk is not reused until
- * be_ram_unref(): a swap may take it out of the store meanwhile, and the
- * bytes then stay those of before the swap). NULL when the range crosses
- * a chunk boundary: read it into a buffer instead.
+ * chunk, or in chunks that are contiguous in memory (a store never
+ * swapped there), with a reference on them (not reused until
+ * be_ram_unref(): a swap may take them out of the store meanwhile, and the
+ * bytes then stay those of before the swap). NULL when they are not
+ * contiguous: read them into a buffer instead.
  */
 uint8_t *be_ram_map(struct be_ns *ns, uint64_t offset, uint32_t len, struct be_ram_ref *ref);
 /*

@@ -346,13 +346,19 @@ bool be_ram_equal(struct be_ns *ns, uint64_t off, const void *buf, uint64_t len)
 uint8_t *be_ram_map(struct be_ns *ns, uint64_t off, uint32_t len, struct be_ram_ref *ref)
 {
 	struct ram_chunks *rc = chunks_of(ns);
-	uint32_t lc = (uint32_t)(off >> RAM_CHUNK_SHIFT);
+	struct run r;
 
-	if (rc == NULL || len == 0 || ((off + len - 1) >> RAM_CHUNK_SHIFT) != lc)
+	if (rc == NULL || len == 0)
 		return NULL;
+	run_begin(rc, off, len, &r);
+	if (r.len < len) { /* not contiguous: copied instead */
+		run_end(rc, &r);
+		return NULL;
+	}
 	ref->rc = rc;
-	ref->pc = ram_chunks_ref(rc, lc);
-	return ram_chunks_addr(rc, ref->pc) + (off & (RAM_CHUNK - 1));
+	ref->pc = r.pc;
+	ref->n = r.n;
+	return r.at;
 }
 
 uint8_t *be_ram_spare_get(struct be_ns *ns, uint64_t off, uint32_t len, struct be_ram_ref *ref)
@@ -364,6 +370,7 @@ uint8_t *be_ram_spare_get(struct be_ns *ns, uint64_t off, uint32_t len, struct b
 	    off + len > ns->size || ram_chunks_spare_get(rc, &ref->pc) != 0)
 		return NULL;
 	ref->rc = rc;
+	ref->n = 1;
 	p = ram_chunks_addr(rc, ref->pc);
 	/* received into by the kernel's copy: huge pages there too (prealloc = no) */
 	ram_want_huge(ns, (uint64_t)(p - ns->ram), RAM_CHUNK);
@@ -373,7 +380,7 @@ uint8_t *be_ram_spare_get(struct be_ns *ns, uint64_t off, uint32_t len, struct b
 void be_ram_unref(struct be_ram_ref *ref)
 {
 	if (ref->rc != NULL)
-		ram_chunks_unref(ref->rc, ref->pc);
+		ram_chunks_unref_run(ref->rc, ref->pc, ref->n);
 	ref->rc = NULL;
 }
 

@@ -31,9 +31,10 @@
  * chunk of the store instead, swapped into it when it executes (no copy),
  * and the spare goes back unused when the write fails. The store is made
  * of such chunks: a RAM read sent from the store lies within one chunk
- * and holds a reference on it (ram_ref) until the command is released, so
- * a chunk swapped out meanwhile is not reused under it; a read crossing
- * chunks is copied into a pool buffer.
+ * (or chunks contiguous in memory) and holds a reference on them
+ * (ram_ref) until the command is released, so a chunk swapped out
+ * meanwhile is not reused under it; a read over chunks apart in memory is
+ * copied into a pool buffer.
  *
  * Thread: the connection's worker.
  */

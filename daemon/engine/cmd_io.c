@@ -572,6 +572,8 @@ void cmd_io_exec(struct cmd *cmd)
 {
 	const struct io_plan *plan = &cmd->plan;
 
+	if (cmd->st == CMD_NEED_BUF) /* called again with the buffer it waited for */
+		cmd_set_state(cmd, CMD_EXEC);
 	if (cmd->fuse_failed) {
 		cmd_complete_status(cmd, cmd->fuse_status);
 		return;
@@ -614,7 +616,7 @@ void cmd_io_exec(struct cmd *cmd)
 				uint8_t *p = be_ram_map(&plan->ns->be, plan->offset, plan->len,
 							&cmd->ram_ref);
 
-				/* across chunks: read into a buffer (cmd.h) */
+				/* across chunks apart in memory: read into a buffer (cmd.h) */
 				if (p == NULL) {
 					if (!cmd_get_buf(cmd, plan->len, cmd_io_exec))
 						return;

@@ -169,11 +169,16 @@ static void test_store(void **state)
 	fill(a, RAM_CHUNK, 1);
 	io = mkio(BE_OP_WRITE, a, RAM_CHUNK, RAM_CHUNK);
 	assert_int_equal(run_io(&ns, &ring, &io), (int)RAM_CHUNK);
+	/* across chunks still contiguous in memory (never swapped): mapped too */
+	m = be_ram_map(&ns, RAM_CHUNK - 4096, 8192, &rd2);
+	assert_non_null(m);
+	assert_memory_equal(m + 4096, a, 4096);
+	assert_int_equal(rd2.n, 2);
+	be_ram_unref(&rd2);
 	m = be_ram_map(&ns, RAM_CHUNK + 8192, 8192, &rd);
 	assert_non_null(m);
+	assert_int_equal(rd.n, 1);
 	assert_memory_equal(m, a + 8192, 8192);
-	assert_null(be_ram_map(&ns, RAM_CHUNK - 4096, 8192, &rd2)); /* crosses chunks */
-	assert_null(rd2.rc);
 
 	/* a whole-chunk write: received into a spare, swapped in */
 	sp = be_ram_spare_get(&ns, RAM_CHUNK, RAM_CHUNK, &ref);
@@ -190,6 +195,11 @@ static void test_store(void **state)
 	be_ram_unref(&rd);
 	assert_int_equal(ram_chunks_nspare(rc), 2);
 	be_ram_unref(&rd); /* idempotent */
+	/* chunk 1 is elsewhere now: a read across its boundaries is not mapped */
+	assert_null(be_ram_map(&ns, RAM_CHUNK - 4096, 8192, &rd2));
+	assert_null(rd2.rc);
+	assert_null(be_ram_map(&ns, 2 * RAM_CHUNK - 4096, 8192, &rd2));
+	assert_int_equal(rc->holds, 0);
 
 	/* a read across chunks 0-1-2 is copied piece by piece */
 	fill(b, RAM_CHUNK, 2);
