@@ -288,7 +288,13 @@ static void ram_zero(struct be_ns *ns, uint64_t off, uint64_t len, bool release)
 	}
 }
 
-/* Copy-path write: into the chunks the table has now, referenced while copied. */
+/*
+ * Copy-path write: into the chunks the table has now, referenced while
+ * copied (a chunk swapped out meanwhile is not handed out as a spare under
+ * the copy). A whole-chunk write swapped in during the copy replaces it:
+ * as if this write ran first, which two commands outstanding at once
+ * allow (no order between them is defined; fused commands aside).
+ */
 static void ram_write(struct be_ns *ns, uint64_t off, const uint8_t *src, uint64_t len)
 {
 	struct ram_chunks *rc = chunks_of(ns);
