@@ -270,83 +270,68 @@ static void zero_piece(struct be_ns *ns, uint8_t *at, uint64_t len, bool release
 }
 
 /*
- * A deallocation racing a whole-chunk write may zero the chunk that write
- * replaces: as if it ran first, which concurrent commands allow.
+ * What to do with one physically contiguous piece of a store range: the
+ * piece's bytes, their length, and the caller's cursor (advanced by the
+ * piece). false stops the walk.
  */
-static void ram_zero(struct be_ns *ns, uint64_t off, uint64_t len, bool release)
+enum ram_walk_op { WALK_ZERO, WALK_ZERO_RELEASE, WALK_WRITE, WALK_READ, WALK_EQUAL };
+
+static bool walk_piece(struct be_ns *ns, enum ram_walk_op op, uint8_t *at, uint64_t len,
+		       uint8_t **cur)
 {
-	struct ram_chunks *rc = chunks_of(ns);
-
-	while (len > 0) {
-		struct run r;
-
-		run_begin(rc, off, len, &r);
-		zero_piece(ns, r.at, r.len, release);
-		run_end(rc, &r);
-		off += r.len;
-		len -= r.len;
+	switch (op) {
+	case WALK_ZERO:
+	case WALK_ZERO_RELEASE:
+		zero_piece(ns, at, len, op == WALK_ZERO_RELEASE);
+		return true;
+	case WALK_WRITE:
+		ram_want_huge(ns, (uint64_t)(at - ns->ram), len);
+		ram_copy_in(at, *cur, len);
+		break;
+	case WALK_READ:
+		memcpy(*cur, at, len);
+		break;
+	case WALK_EQUAL:
+		if (memcmp(at, *cur, len) != 0)
+			return false;
+		break;
 	}
+	*cur += len;
+	return true;
 }
 
 /*
- * Copy-path write: into the chunks the table has now, referenced while
- * copied (a chunk swapped out meanwhile is not handed out as a spare under
- * the copy). A whole-chunk write swapped in during the copy replaces it:
- * as if this write ran first, which two commands outstanding at once
- * allow (no order between them is defined; fused commands aside).
+ * Logical bytes [off, off + len) piece by piece, each piece's chunks
+ * referenced while op runs on it (a chunk swapped out meanwhile is not
+ * handed out as a spare under it). A whole-chunk write swapped in during a
+ * copy-path write (WALK_WRITE) or a deallocation replaces what it did: as
+ * if it ran first, which two commands outstanding at once allow (no order
+ * between them is defined; fused commands aside).
  */
-static void ram_write(struct be_ns *ns, uint64_t off, const uint8_t *src, uint64_t len)
+static bool ram_walk(struct be_ns *ns, enum ram_walk_op op, uint64_t off, uint64_t len,
+		     const void *buf)
 {
 	struct ram_chunks *rc = chunks_of(ns);
+	uint8_t *cur = (uint8_t *)(uintptr_t)buf;
 
 	while (len > 0) {
 		struct run r;
+		bool go;
 
 		run_begin(rc, off, len, &r);
-		ram_want_huge(ns, (uint64_t)(r.at - ns->ram), r.len);
-		ram_copy_in(r.at, src, r.len);
+		go = walk_piece(ns, op, r.at, r.len, &cur);
 		run_end(rc, &r);
+		if (!go)
+			return false;
 		off += r.len;
-		src += r.len;
 		len -= r.len;
 	}
-}
-
-static void ram_read(struct be_ns *ns, uint64_t off, uint8_t *dst, uint64_t len)
-{
-	struct ram_chunks *rc = chunks_of(ns);
-
-	while (len > 0) {
-		struct run r;
-
-		run_begin(rc, off, len, &r);
-		memcpy(dst, r.at, r.len);
-		run_end(rc, &r);
-		off += r.len;
-		dst += r.len;
-		len -= r.len;
-	}
+	return true;
 }
 
 bool be_ram_equal(struct be_ns *ns, uint64_t off, const void *buf, uint64_t len)
 {
-	struct ram_chunks *rc = chunks_of(ns);
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		struct run r;
-		int d;
-
-		run_begin(rc, off, len, &r);
-		d = memcmp(r.at, p, r.len);
-		run_end(rc, &r);
-		if (d != 0)
-			return false;
-		off += r.len;
-		p += r.len;
-		len -= r.len;
-	}
-	return true;
+	return ram_walk(ns, WALK_EQUAL, off, len, buf);
 }
 
 uint8_t *be_ram_map(struct be_ns *ns, uint64_t off, uint32_t len, struct be_ram_ref *ref)
@@ -400,7 +385,7 @@ static int ram_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 	switch (io->op) {
 	case BE_OP_READ:
 		if (!io->ram_in_place) /* a mapped read (be_ram_map) is already there */
-			ram_read(ns, io->offset, io->buf, io->len);
+			ram_walk(ns, WALK_READ, io->offset, io->len, io->buf);
 		break;
 	case BE_OP_WRITE:
 		if (io->ram_swap != NULL && be_ram_owns(ns, io->ram_swap)) {
@@ -409,16 +394,17 @@ static int ram_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 					io->ram_swap->pc);
 			io->ram_swap->rc = NULL; /* the reference went with it */
 		} else {
-			ram_write(ns, io->offset, io->buf, io->len);
+			ram_walk(ns, WALK_WRITE, io->offset, io->len, io->buf);
 		}
 		break;
 	case BE_OP_FLUSH:
 		break;
 	case BE_OP_WRITE_ZEROES:
-		ram_zero(ns, io->offset, io->len, io->deac); /* DEAC: pages may go back */
+		/* DEAC: pages may go back */
+		ram_walk(ns, io->deac ? WALK_ZERO_RELEASE : WALK_ZERO, io->offset, io->len, NULL);
 		break;
 	case BE_OP_DEALLOCATE:
-		ram_zero(ns, io->offset, io->len, true);
+		ram_walk(ns, WALK_ZERO_RELEASE, io->offset, io->len, NULL);
 		break;
 	}
 	io->done(io, io->op == BE_OP_READ || io->op == BE_OP_WRITE ? (int)io->len : 0);

@@ -101,11 +101,7 @@ uint32_t ram_chunks_ref(struct ram_chunks *rc, uint32_t lc)
 {
 	uint32_t pc;
 
-	pthread_spin_lock(&rc->lock);
-	pc = rc->map[lc];
-	rc->refs[pc]++;
-	rc->holds++;
-	pthread_spin_unlock(&rc->lock);
+	ram_chunks_ref_run(rc, lc, 1, &pc);
 	return pc;
 }
 
@@ -130,17 +126,6 @@ static bool unref_locked(struct ram_chunks *rc, uint32_t pc)
 	return --rc->holds == 0 && rc->closed;
 }
 
-void ram_chunks_unref(struct ram_chunks *rc, uint32_t pc)
-{
-	bool last;
-
-	pthread_spin_lock(&rc->lock);
-	last = unref_locked(rc, pc);
-	pthread_spin_unlock(&rc->lock);
-	if (last)
-		destroy(rc);
-}
-
 void ram_chunks_unref_run(struct ram_chunks *rc, uint32_t pc, uint32_t n)
 {
 	bool last = false;
@@ -151,6 +136,11 @@ void ram_chunks_unref_run(struct ram_chunks *rc, uint32_t pc, uint32_t n)
 	pthread_spin_unlock(&rc->lock);
 	if (last)
 		destroy(rc);
+}
+
+void ram_chunks_unref(struct ram_chunks *rc, uint32_t pc)
+{
+	ram_chunks_unref_run(rc, pc, 1);
 }
 
 int ram_chunks_spare_get(struct ram_chunks *rc, uint32_t *pc)

@@ -95,21 +95,18 @@ static int step(struct nvmf_qpair *qp, struct dhchap_host *h, uint8_t *buf, uint
 	}
 }
 
-static int fail2_lost(struct nvmf_qpair *qp, struct dhchap_host *h, uint8_t fexpl, uint8_t *buf)
+/* The lower layer's error (without its "queue N: ") becomes the reason AUTH_Failure2 was sent. */
+static int fail2_lost(struct nvmf_qpair *qp, uint8_t fexpl)
 {
 	struct nvmf_association *na = qp->nq_association;
 	const char *why = strstr(na->na_error, ": "); /* past "queue N: " */
 	char lost[sizeof(na->na_error)];
-	int ret;
 
 	snprintf(lost, sizeof(lost), "%s", why ? why + 2 : na->na_error);
-	ret = nq_error(qp, -EACCES,
-		       "the controller failed to authenticate itself "
-		       "(AUTH_Failure2: %s; the controller did not complete it: %s)",
-		       auth_expl_name(fexpl), lost);
-	dhchap_host_fini(h);
-	OPENSSL_cleanse(buf, AUTH_RECV_AL);
-	return ret;
+	return nq_error(qp, -EACCES,
+			"the controller failed to authenticate itself "
+			"(AUTH_Failure2: %s; the controller did not complete it: %s)",
+			auth_expl_name(fexpl), lost);
 }
 
 int nvmf_host_authenticate(struct nvmf_qpair *qp, const char *subnqn)
@@ -143,7 +140,7 @@ int nvmf_host_authenticate(struct nvmf_qpair *qp, const char *subnqn)
 		 * made: report it, not the lost courtesy message.
 		 */
 		if (ret && failure2)
-			return fail2_lost(qp, &h, fexpl, buf);
+			ret = fail2_lost(qp, fexpl);
 	}
 	if (ret == 0 && h.state == DHCHAP_HOST_FAILED)
 		ret = failure2 ? nq_error(qp, -EACCES,
