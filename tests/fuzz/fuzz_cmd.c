@@ -220,7 +220,11 @@ static void check_plan(const struct state *s, const struct ctrl *c, const struct
 	switch (plan->op) {
 	case BE_OP_READ:
 	case BE_OP_WRITE:
-		CHECK(plan->len == sgl_len && plan->len <= s->f.t.p.mdts_bytes);
+		/* Verify reads the blocks but moves no data: no SGL, no MDTS (NVM 3.2.x, VSL 0) */
+		if (plan->kind == IO_KIND_VERIFY)
+			CHECK(sgl_len == 0);
+		else
+			CHECK(plan->len == sgl_len && plan->len <= s->f.t.p.mdts_bytes);
 		/* fall through */
 	case BE_OP_WRITE_ZEROES:
 		CHECK(plan->len > 0 && end > plan->offset && end <= ns->nsze << ns->lba_shift);
