@@ -120,6 +120,12 @@ int be_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 	return ns->ops->submit(ns, ring, io);
 }
 
+int be_resubmit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
+{
+	io->ring = ring;
+	return ns->ops->submit(ns, ring, io);
+}
+
 const char *be_dealloc_name(enum be_dealloc d)
 {
 	switch (d) {

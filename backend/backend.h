@@ -167,9 +167,14 @@ void be_close(struct be_ns *ns);
  * Queue io on ring (not submitted: the worker batches io_uring_submit).
  * Returns 0 (done will be called) or -errno (done will not be called):
  * -EAGAIN when the ring has no free SQE, -EROFS for writes to a read-only
- * store, -EINVAL for a range outside the store.
+ * store, -EINVAL for a range outside the store; -EBUSY (RAM) when the
+ * store cannot take the change now (readers hold a chunk it copies into
+ * and no spare chunk is free: ram_chunks.h): io->xfered bytes of it are
+ * done, and be_resubmit() goes on from there once the caller has let
+ * other work run (the readers' sends complete on their own).
  */
 int be_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io);
+int be_resubmit(struct be_ns *ns, struct io_uring *ring, struct be_io *io);
 
 /* What deallocate does on ns now (a fallback may have changed it since open). */
 static inline enum be_dealloc be_dealloc_now(const struct be_ns *ns)

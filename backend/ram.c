@@ -301,12 +301,9 @@ static bool walk_piece(struct be_ns *ns, enum ram_walk_op op, uint8_t *at, uint6
 }
 
 /*
- * Logical bytes [off, off + len) piece by piece, each piece's chunks
- * referenced while op runs on it (a chunk swapped out meanwhile is not
- * handed out as a spare under it). A whole-chunk write swapped in during a
- * copy-path write (WALK_WRITE) or a deallocation replaces what it did: as
- * if it ran first, which two commands outstanding at once allow (no order
- * between them is defined; fused commands aside).
+ * Reads (WALK_READ, WALK_EQUAL) of logical bytes [off, off + len) piece
+ * by piece, each piece's chunks referenced while op runs on it (a chunk
+ * swapped out meanwhile is not handed out as a spare under it).
  */
 static bool ram_walk(struct be_ns *ns, enum ram_walk_op op, uint64_t off, uint64_t len,
 		     const void *buf)
@@ -327,6 +324,46 @@ static bool ram_walk(struct be_ns *ns, enum ram_walk_op op, uint64_t off, uint64
 		len -= r.len;
 	}
 	return true;
+}
+
+/*
+ * Changes (WALK_WRITE, WALK_ZERO, WALK_ZERO_RELEASE) of logical bytes
+ * [off, off + len), one chunk at a time under ram_chunks_write_begin(), so
+ * that no read sees a block half written (ram_chunks.h): *done bytes are
+ * changed so far; -EBUSY: the chunk at off + *done cannot be changed now,
+ * to be tried again from there. A whole-chunk write swapped in meanwhile
+ * replaces what this did: as if it ran first, which two commands
+ * outstanding at once allow (no order between them is defined; fused
+ * commands aside).
+ */
+static int ram_change(struct be_ns *ns, enum ram_walk_op op, uint64_t off, uint32_t len,
+		      const void *buf, uint32_t *done)
+{
+	struct ram_chunks *rc = chunks_of(ns);
+
+	while (*done < len) {
+		uint64_t at = off + *done;
+		uint32_t in = (uint32_t)(at & (RAM_CHUNK - 1));
+		uint32_t n = len - *done < RAM_CHUNK - in ? len - *done : RAM_CHUNK - in;
+		uint8_t *cur = buf != NULL ? (uint8_t *)(uintptr_t)buf + *done : NULL;
+		struct ram_chunk_write w;
+		uint8_t *dst;
+
+		if (ram_chunks_write_begin(rc, (uint32_t)(at >> RAM_CHUNK_SHIFT), &w) != 0)
+			return -EBUSY;
+		dst = ram_chunks_addr(rc, w.pc);
+		if (w.copying) { /* readers have the old chunk: the rest of it comes along */
+			const uint8_t *src = ram_chunks_addr(rc, w.from);
+
+			ram_want_huge(ns, (uint64_t)(dst - ns->ram), RAM_CHUNK);
+			memcpy(dst, src, in);
+			memcpy(dst + in + n, src + in + n, RAM_CHUNK - in - n);
+		}
+		walk_piece(ns, op, dst + in, n, &cur);
+		ram_chunks_write_end(rc, &w);
+		*done += n;
+	}
+	return 0;
 }
 
 bool be_ram_equal(struct be_ns *ns, uint64_t off, const void *buf, uint64_t len)
@@ -393,18 +430,21 @@ static int ram_submit(struct be_ns *ns, struct io_uring *ring, struct be_io *io)
 			ram_chunks_swap(chunks_of(ns), (uint32_t)(io->offset >> RAM_CHUNK_SHIFT),
 					io->ram_swap->pc);
 			io->ram_swap->rc = NULL; /* the reference went with it */
-		} else {
-			ram_walk(ns, WALK_WRITE, io->offset, io->len, io->buf);
+		} else if (ram_change(ns, WALK_WRITE, io->offset, io->len, io->buf, &io->xfered)) {
+			return -EBUSY; /* be_resubmit() goes on from io->xfered */
 		}
 		break;
 	case BE_OP_FLUSH:
 		break;
 	case BE_OP_WRITE_ZEROES:
 		/* DEAC: pages may go back */
-		ram_walk(ns, io->deac ? WALK_ZERO_RELEASE : WALK_ZERO, io->offset, io->len, NULL);
+		if (ram_change(ns, io->deac ? WALK_ZERO_RELEASE : WALK_ZERO, io->offset, io->len,
+			       NULL, &io->xfered))
+			return -EBUSY;
 		break;
 	case BE_OP_DEALLOCATE:
-		ram_walk(ns, WALK_ZERO_RELEASE, io->offset, io->len, NULL);
+		if (ram_change(ns, WALK_ZERO_RELEASE, io->offset, io->len, NULL, &io->xfered))
+			return -EBUSY;
 		break;
 	}
 	io->done(io, io->op == BE_OP_READ || io->op == BE_OP_WRITE ? (int)io->len : 0);

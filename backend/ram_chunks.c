@@ -3,8 +3,26 @@
 #include "ram_chunks.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+
+/*
+ * Waiting for a writer's copy (at most one chunk, on another worker):
+ * spin a little, then yield, in case that worker was preempted.
+ */
+static void wait_a_little(unsigned int *n)
+{
+	if (++*n < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#elif defined(__aarch64__)
+		__asm__ __volatile__("yield");
+#endif
+		return;
+	}
+	sched_yield();
+}
 
 /*
  * Spares: a sixteenth of the store, at most 64 MiB. 64 MiB is 512 chunks:
@@ -30,6 +48,7 @@ static void destroy(struct ram_chunks *rc)
 	free(rc->map);
 	free(rc->refs);
 	free(rc->mapped);
+	free(rc->busy);
 	free(rc->spare);
 	free(rc);
 }
@@ -54,8 +73,10 @@ struct ram_chunks *ram_chunks_new(uint64_t size, uint32_t nspares, bool noreserv
 	rc->map = calloc(rc->nlog, sizeof(*rc->map));
 	rc->refs = calloc(rc->nphys, sizeof(*rc->refs));
 	rc->mapped = calloc(rc->nphys, 1);
+	rc->busy = calloc(rc->nlog, 1);
 	rc->spare = calloc(nspares ? nspares : 1, sizeof(*rc->spare));
-	if (rc->map == NULL || rc->refs == NULL || rc->mapped == NULL || rc->spare == NULL)
+	if (rc->map == NULL || rc->refs == NULL || rc->mapped == NULL || rc->busy == NULL ||
+	    rc->spare == NULL)
 		goto nomem;
 	m = mmap(NULL, rc->map_len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | (noreserve ? MAP_NORESERVE : 0), -1, 0);
@@ -79,6 +100,7 @@ fail:
 	free(rc->map);
 	free(rc->refs);
 	free(rc->mapped);
+	free(rc->busy);
 	free(rc->spare);
 	free(rc);
 	errno = e;
@@ -107,12 +129,24 @@ uint32_t ram_chunks_ref(struct ram_chunks *rc, uint32_t lc)
 
 uint32_t ram_chunks_ref_run(struct ram_chunks *rc, uint32_t lc, uint32_t n, uint32_t *pc)
 {
+	unsigned int waited = 0;
 	uint32_t k;
 
-	pthread_spin_lock(&rc->lock);
-	*pc = rc->map[lc];
-	for (k = 0; k < n && rc->map[lc + k] == *pc + k; k++)
-		rc->refs[*pc + k]++;
+	for (;;) {
+		bool writing = false;
+
+		pthread_spin_lock(&rc->lock);
+		*pc = rc->map[lc];
+		for (k = 0; k < n && rc->map[lc + k] == *pc + k; k++)
+			writing |= rc->busy[lc + k] == RAM_CHUNK_WRITING;
+		if (!writing)
+			break;
+		/* a copy in place: its bytes are whole once it ends (ram_chunks.h) */
+		pthread_spin_unlock(&rc->lock);
+		wait_a_little(&waited);
+	}
+	for (uint32_t i = 0; i < k; i++)
+		rc->refs[*pc + i]++;
 	rc->holds += k;
 	pthread_spin_unlock(&rc->lock);
 	return k;
@@ -160,22 +194,85 @@ int ram_chunks_spare_get(struct ram_chunks *rc, uint32_t *pc)
 	return ret;
 }
 
-void ram_chunks_swap(struct ram_chunks *rc, uint32_t lc, uint32_t pc)
+/* Under the lock, lc idle: physical chunk pc becomes logical chunk lc. */
+static void swap_locked(struct ram_chunks *rc, uint32_t lc, uint32_t pc)
 {
-	uint32_t old;
+	uint32_t old = rc->map[lc];
 
-	pthread_spin_lock(&rc->lock);
-	old = rc->map[lc];
 	rc->map[lc] = pc;
 	rc->mapped[pc] = 1;
 	rc->mapped[old] = 0;
 	if (rc->refs[old] == 0)
 		rc->spare[rc->nspare++] = old;
+}
+
+/* Lock the arena with logical chunk lc idle: no writer's copy under way. */
+static void lock_idle(struct ram_chunks *rc, uint32_t lc)
+{
+	unsigned int waited = 0;
+
+	for (;;) {
+		pthread_spin_lock(&rc->lock);
+		if (rc->busy[lc] == RAM_CHUNK_IDLE)
+			return;
+		pthread_spin_unlock(&rc->lock);
+		wait_a_little(&waited);
+	}
+}
+
+void ram_chunks_swap(struct ram_chunks *rc, uint32_t lc, uint32_t pc)
+{
+	/* after a copy under way: as if the copied write ran first */
+	lock_idle(rc, lc);
+	swap_locked(rc, lc, pc);
 	rc->swaps++;
 	/* the caller's reference; the arena is open (the caller's namespace has it) */
 	rc->refs[pc]--;
 	rc->holds--;
 	pthread_spin_unlock(&rc->lock);
+}
+
+int ram_chunks_write_begin(struct ram_chunks *rc, uint32_t lc, struct ram_chunk_write *w)
+{
+	uint32_t pc;
+
+	lock_idle(rc, lc); /* another writer's copy ends first */
+	pc = rc->map[lc];
+	w->lc = lc;
+	w->from = pc;
+	w->copying = rc->refs[pc] != 0;
+	if (!w->copying) {
+		w->pc = pc;
+		rc->busy[lc] = RAM_CHUNK_WRITING;
+	} else if (rc->nspare > 0) {
+		w->pc = rc->spare[--rc->nspare];
+		rc->busy[lc] = RAM_CHUNK_COPYING;
+	} else {
+		rc->cow_waits++;
+		pthread_spin_unlock(&rc->lock);
+		return -EBUSY;
+	}
+	/* the arena stays while the copy runs (a reload may close it meanwhile) */
+	rc->refs[w->pc]++;
+	rc->holds++;
+	pthread_spin_unlock(&rc->lock);
+	return 0;
+}
+
+void ram_chunks_write_end(struct ram_chunks *rc, const struct ram_chunk_write *w)
+{
+	bool last;
+
+	pthread_spin_lock(&rc->lock);
+	if (w->copying) {
+		swap_locked(rc, w->lc, w->pc);
+		rc->cows++;
+	}
+	rc->busy[w->lc] = RAM_CHUNK_IDLE;
+	last = unref_locked(rc, w->pc);
+	pthread_spin_unlock(&rc->lock);
+	if (last)
+		destroy(rc);
 }
 
 uint32_t ram_chunks_nspare(struct ram_chunks *rc)

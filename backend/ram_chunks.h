@@ -18,6 +18,21 @@
  * is closed and the last reference is dropped (a command may outlive its
  * namespace across a reload).
  *
+ * Writers and readers of one chunk (the store's promise, cmd_io.c: a read
+ * overlapping a write sees each block before or after it, never a mix; an
+ * overlapping write of one block is atomic: AWUN 0, NVM Command Set 1.0 2.1.4.1):
+ * a write, or a zeroing, that is copied into the store marks its logical
+ * chunk busy while it copies (ram_chunks_write_begin/_end). Nobody holds
+ * the chunk's bytes: it copies in place, and readers arriving meanwhile
+ * wait for the copy (a memcpy of at most one chunk; a reader holds
+ * nothing while it waits). Readers hold it (a read being sent from it may
+ * be in the kernel's hands for a while): it copies into a spare chunk
+ * what it keeps of the old one plus its own bytes, and swaps that in, so
+ * the readers go on with the old bytes unchanged. No spare free: -EBUSY,
+ * and the command tries again later (readers and receives give chunks
+ * back by themselves; waiting on them here could wait on this very
+ * worker). Two writers of one chunk, and a swap, take turns.
+ *
  * Locking: one spinlock per arena around lookups + references and swaps +
  * releases: a few instructions each, never held across a copy.
  */
@@ -43,12 +58,27 @@ struct ram_chunks {
 	uint32_t *map;	 /* logical -> physical */
 	uint32_t *refs;	 /* physical: references besides the table's */
 	uint8_t *mapped; /* physical: 1 while a logical chunk maps to it */
+	uint8_t *busy;	 /* logical: RAM_CHUNK_WRITING / _COPYING while a writer has it */
 	uint32_t *spare; /* stack of free physical chunks */
 	uint32_t nspare;
 	uint64_t holds; /* sum of refs: the arena stays while > 0 */
 	bool closed;
-	/* counters (under the lock): whole-chunk writes swapped in, refused for want of a spare */
-	uint64_t swaps, no_spare;
+	/*
+	 * counters (under the lock): whole-chunk writes swapped in, refused for
+	 * want of a spare; copied writes that copied around readers, that
+	 * waited for want of a spare
+	 */
+	uint64_t swaps, no_spare, cows, cow_waits;
+};
+
+enum { RAM_CHUNK_IDLE, RAM_CHUNK_WRITING, RAM_CHUNK_COPYING };
+
+/* A copied write's (or zeroing's) hold on one logical chunk. */
+struct ram_chunk_write {
+	uint32_t lc;   /* the logical chunk */
+	uint32_t pc;   /* the physical chunk to write into */
+	uint32_t from; /* copying: the chunk readers hold, to keep what is not written */
+	bool copying;
 };
 
 /*
@@ -81,5 +111,13 @@ int ram_chunks_spare_get(struct ram_chunks *rc, uint32_t *pc);
  * once unreferenced.
  */
 void ram_chunks_swap(struct ram_chunks *rc, uint32_t lc, uint32_t pc);
+/*
+ * Begin changing logical chunk lc (see the top): 0 and *w, the chunk to
+ * write into (with copying set, bytes not written are to be copied from
+ * w->from first), or -EBUSY: readers hold the chunk and no spare is free.
+ */
+int ram_chunks_write_begin(struct ram_chunks *rc, uint32_t lc, struct ram_chunk_write *w);
+/* The change is made: a copy is swapped in, readers may come again. */
+void ram_chunks_write_end(struct ram_chunks *rc, const struct ram_chunk_write *w);
 /* Spare chunks in the pool now (tests, statistics). */
 uint32_t ram_chunks_nspare(struct ram_chunks *rc);

@@ -21,8 +21,9 @@
  *
  * Data: a buffer from the worker's pool (bufpool.h), except RAM namespace
  * reads without data digests, which are sent straight from the store
- * (be_ram_map(): no copy at all; a concurrent overlapping write may show
- * through, as on any device). With data digests each C2HData PDU copies its
+ * (be_ram_map(): no copy at all; a write that copies into a chunk a read
+ * is sent from copies the chunk instead, so the read's blocks stay whole:
+ * ram_chunks.h). With data digests each C2HData PDU copies its
  * part of the store into a pool buffer as it is built (c2h_copy), so that
  * the digest covers the bytes sent.
  * RAM writes go through a pool buffer like every other write, so a write
@@ -92,6 +93,7 @@ struct cmd {
 	bool aer_fired;	       /* the AER was completed while being executed */
 	bool be_inline;	       /* inside be_submit() */
 	bool be_done;	       /* its done callback ran */
+	bool be_again;	       /* its backend operation was refused for now: on range_wait */
 	bool io;	       /* an I/O command (io_check planned it) */
 	bool outstanding;      /* counted in conn->nr_outstanding */
 	bool r2t_built;	       /* its R2T went into a send batch: H2CData may come */

@@ -169,6 +169,7 @@ static void be_failed(struct cmd *cmd, struct ns *ns, int err)
 }
 
 static void be_run(struct cmd *cmd);
+static void be_loop(struct cmd *cmd, bool again);
 
 /* Give back the command's LBA range, if it holds one. */
 static void range_give(struct cmd *cmd)
@@ -247,32 +248,58 @@ static void io_finish(struct cmd *cmd)
 }
 
 /* Queue the command's backend operations until one is in flight, or all are done. */
-static void be_run(struct cmd *cmd)
+/*
+ * The command's backend operations, one after the other; again: the
+ * current one (cmd->bio) was refused for now (-EBUSY) and goes on where it
+ * stopped. A refused one stays counted in nr_be, so that its connection
+ * waits for it to end, and waits on the worker's range_wait list, tried
+ * again with the range waiters (cmd_io_resume).
+ */
+static void be_loop(struct cmd *cmd, bool again)
 {
 	struct conn *c = cmd->conn;
 	struct worker *w = c->w;
 
-	for (;;) {
-		struct ns *ns = NULL;
+	for (;; again = false) {
+		struct ns *ns = cmd->be_ns;
 		int ret;
 
-		if (c->closing || cmd->status != 0 || !be_next(cmd, &ns)) {
+		if (again && c->closing) {
+			c->nr_be--;
 			io_finish(cmd);
 			return;
 		}
-		cmd->be_ns = ns;
-		if (w->fixed_files)
-			cmd->bio.file_index = ns->file_slot;
-		cmd_set_state(cmd, CMD_BACKEND);
+		if (!again) {
+			ns = NULL;
+			if (c->closing || cmd->status != 0 || !be_next(cmd, &ns)) {
+				io_finish(cmd);
+				return;
+			}
+			cmd->be_ns = ns;
+			if (w->fixed_files)
+				cmd->bio.file_index = ns->file_slot;
+			cmd_set_state(cmd, CMD_BACKEND);
+			c->nr_be++;
+		}
 		cmd->be_done = false;
 		cmd->be_inline = true;
-		c->nr_be++;
-		ret = be_submit(&ns->be, &w->ring, &cmd->bio);
+		ret = again ? be_resubmit(&ns->be, &w->ring, &cmd->bio)
+			    : be_submit(&ns->be, &w->ring, &cmd->bio);
 		if (ret == -EAGAIN) { /* the SQ ring is full: make room */
 			io_uring_submit(&w->ring);
 			ret = be_submit(&ns->be, &w->ring, &cmd->bio);
 		}
 		cmd->be_inline = false;
+		if (ret == -EBUSY) {
+			const void *staged = cmd->data;
+
+			cmd_icd_keep(cmd); /* the staging buffer is reused meanwhile */
+			if (cmd->bio.buf == staged)
+				cmd->bio.buf = cmd->data;
+			cmd->be_again = true;
+			worker_range_wait(w, cmd);
+			return;
+		}
 		if (ret < 0) {
 			c->nr_be--;
 			be_failed(cmd, ns, ret);
@@ -287,6 +314,11 @@ static void be_run(struct cmd *cmd)
 			return;
 		}
 	}
+}
+
+static void be_run(struct cmd *cmd)
+{
+	be_loop(cmd, false);
 }
 
 static void be_done(struct be_io *io, int res)
@@ -472,6 +504,11 @@ static void io_start(struct cmd *cmd)
 
 void cmd_io_resume(struct cmd *cmd)
 {
+	if (cmd->be_again) { /* its backend operation was refused for now (be_loop) */
+		cmd->be_again = false;
+		be_loop(cmd, true);
+		return;
+	}
 	cmd_set_state(cmd, CMD_EXEC);
 	io_start(cmd);
 }

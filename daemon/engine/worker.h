@@ -134,7 +134,7 @@ struct worker {
 	struct conn *tx_pending; /* connections with PDUs to send (singly linked) */
 	struct cmd *buf_wait;	 /* commands waiting for a data buffer (FIFO) */
 	struct cmd **buf_wait_tail;
-	struct cmd *range_wait; /* commands waiting for the LBA range lock (range_lock.h) */
+	struct cmd *range_wait; /* waiting for the LBA range lock, or the RAM store (be_again) */
 	bool buf_returned;	/* a buffer came back: retry the waiters */
 
 	bool stopping;
@@ -185,9 +185,12 @@ void worker_buf_wait(struct worker *w, struct cmd *cmd);
 void worker_buf_unwait(struct worker *w, struct cmd *cmd);
 void worker_buf_returned(struct worker *w);
 /*
- * A command waits for its LBA range (held by a command of any worker):
- * tried again on every pass of the loop, which sleeps at most
- * WORKER_RANGE_RETRY_US while one waits. Unwait: its connection closes.
+ * A command waits for its LBA range (held by a command of any worker), or
+ * for the RAM store to take its change (be_submit's -EBUSY): tried again
+ * on every pass of the loop, which sleeps at most WORKER_RANGE_RETRY_US
+ * while one waits. Unwait: its connection closes (a range waiter; one
+ * waiting for the store is still a backend operation, which its
+ * connection waits for).
  */
 #define WORKER_RANGE_RETRY_US 50
 void worker_range_wait(struct worker *w, struct cmd *cmd);

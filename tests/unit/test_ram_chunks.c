@@ -2,9 +2,12 @@
 /*
  * backend/ram_chunks.c: the chunk table, references, the spare pool; and
  * the RAM store on top of it (whole-chunk writes swapped in, reads mapped
- * or copied across chunks, zeroing and Compare through the table).
+ * or copied across chunks, zeroing and Compare through the table); copied
+ * writes around readers (copy on write, -EBUSY without a spare, readers
+ * waiting for a copy in place).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -253,6 +257,147 @@ static void test_store(void **state)
 	free(b);
 }
 
+static void count_done(struct be_io *io, int res)
+{
+	int *calls = (int *)(uintptr_t)io->user_data;
+
+	assert_int_equal(res, (int)io->len);
+	(*calls)++;
+}
+
+/*
+ * A copied write into a chunk a read is sent from: the chunk is copied,
+ * the read keeps its bytes whole; without a spare the write is refused
+ * for now (-EBUSY) and goes on where it stopped once the read is done.
+ */
+static void test_write_around_readers(void **state)
+{
+	struct be_params p = {.path = "ram:4M", .ram_size = 4u << 20, .block_size = 4096};
+	uint8_t *a = malloc(2 * RAM_CHUNK), *b = malloc(2 * RAM_CHUNK), *m;
+	struct be_ram_ref rd = {0}, s1 = {0}, s2 = {0};
+	struct io_uring ring;
+	struct ram_chunks *rc;
+	struct be_io io;
+	struct be_ns ns;
+	char err[256];
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), 0);
+	rc = ns.priv;
+
+	/* nobody reads chunk 0: written in place */
+	fill(a, 2 * RAM_CHUNK, 1);
+	io = mkio(BE_OP_WRITE, a, 0, 2 * RAM_CHUNK);
+	assert_int_equal(run_io(&ns, &ring, &io), (int)(2 * RAM_CHUNK));
+	assert_int_equal(rc->cows, 0);
+	assert_int_equal(ram_chunks_ref(rc, 0), 0); /* still the identity */
+	ram_chunks_unref(rc, 0);
+
+	/* a read sent from chunk 0; a 4 KiB write into it copies the chunk */
+	m = be_ram_map(&ns, 8192, 8192, &rd);
+	assert_non_null(m);
+	fill(b, 4096, 9);
+	io = mkio(BE_OP_WRITE, b, 12288, 4096);
+	assert_int_equal(run_io(&ns, &ring, &io), 4096);
+	assert_int_equal(rc->cows, 1);
+	assert_memory_equal(m, a + 8192, 8192);	    /* the read's bytes, whole and old */
+	assert_int_equal(ram_chunks_nspare(rc), 1); /* the old chunk: the read's */
+	be_ram_unref(&rd);
+	assert_int_equal(ram_chunks_nspare(rc), 2);
+	/* the new chunk 0: the write, and the rest of the old one */
+	io = mkio(BE_OP_READ, a + RAM_CHUNK, 0, RAM_CHUNK);
+	assert_int_equal(run_io(&ns, &ring, &io), (int)RAM_CHUNK);
+	memcpy(a + 12288, b, 4096);
+	assert_memory_equal(a + RAM_CHUNK, a, RAM_CHUNK);
+
+	/* no spare free (two whole-chunk writes receiving), a read sent from chunk 1 */
+	assert_non_null(be_ram_spare_get(&ns, 2 * RAM_CHUNK, RAM_CHUNK, &s1));
+	assert_non_null(be_ram_spare_get(&ns, 3 * RAM_CHUNK, RAM_CHUNK, &s2));
+	m = be_ram_map(&ns, RAM_CHUNK, 4096, &rd);
+	assert_non_null(m);
+	memcpy(b, m, 4096);
+	/* a write over chunks 0 and 1: chunk 0 done, chunk 1 refused for now */
+	fill(a, 2 * RAM_CHUNK, 5);
+	io = mkio(BE_OP_WRITE, a, RAM_CHUNK - 4096, 8192);
+	io.done = NULL; /* not to be called */
+	assert_int_equal(be_submit(&ns, &ring, &io), -EBUSY);
+	assert_int_equal(io.xfered, 4096);
+	assert_int_equal(rc->cow_waits, 1);
+	assert_memory_equal(m, b, 4096);
+	assert_int_equal(be_resubmit(&ns, &ring, &io), -EBUSY); /* still read */
+	assert_int_equal(io.xfered, 4096);
+	/* Write Zeroes and Deallocate wait alike */
+	io = mkio(BE_OP_WRITE_ZEROES, NULL, RAM_CHUNK, 4096);
+	assert_int_equal(be_submit(&ns, &ring, &io), -EBUSY);
+	io = mkio(BE_OP_DEALLOCATE, NULL, RAM_CHUNK + 4096, 4096);
+	assert_int_equal(be_submit(&ns, &ring, &io), -EBUSY);
+	/* the read is done: the write goes on from where it stopped, in place */
+	be_ram_unref(&rd);
+	io = mkio(BE_OP_WRITE, a, RAM_CHUNK - 4096, 8192);
+	io.xfered = 4096;
+	{
+		int calls = 0;
+
+		io.user_data = (uint64_t)(uintptr_t)&calls;
+		io.done = count_done;
+		assert_int_equal(be_resubmit(&ns, &ring, &io), 0);
+		assert_int_equal(calls, 1);
+	}
+	io = mkio(BE_OP_READ, b, RAM_CHUNK - 4096, 8192);
+	assert_int_equal(run_io(&ns, &ring, &io), 8192);
+	assert_memory_equal(b, a, 8192);
+	assert_int_equal(rc->cows, 1);
+	be_ram_unref(&s1);
+	be_ram_unref(&s2);
+	assert_int_equal(rc->holds, 0);
+	be_close(&ns);
+	io_uring_queue_exit(&ring);
+	free(a);
+	free(b);
+}
+
+struct late_reader {
+	struct ram_chunks *rc;
+	_Atomic int got;
+};
+
+static void *late_read(void *arg)
+{
+	struct late_reader *r = arg;
+
+	ram_chunks_unref(r->rc, ram_chunks_ref(r->rc, 3));
+	r->got = 1;
+	return NULL;
+}
+
+/* A reader arriving while a write copies in place waits for the copy to end. */
+static void test_reader_waits_for_copy(void **state)
+{
+	struct ram_chunks *rc = ram_chunks_new(4 * RAM_CHUNK, 1, true);
+	struct late_reader r = {.rc = rc};
+	struct ram_chunk_write w;
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(rc);
+	assert_int_equal(ram_chunks_write_begin(rc, 3, &w), 0);
+	assert_false(w.copying);
+	assert_int_equal(w.pc, 3);
+	assert_int_equal(pthread_create(&t, NULL, late_read, &r), 0);
+	usleep(50 * 1000);
+	assert_int_equal(r.got, 0);
+	ram_chunks_write_end(rc, &w);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(r.got, 1);
+	/* a reader elsewhere never waits */
+	ram_chunks_unref(rc, ram_chunks_ref(rc, 2));
+	assert_int_equal(rc->holds, 0);
+	ram_chunks_close(rc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +407,8 @@ int main(void)
 		cmocka_unit_test(test_pool_exhaustion),
 		cmocka_unit_test(test_close_with_references),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_write_around_readers),
+		cmocka_unit_test(test_reader_waits_for_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
