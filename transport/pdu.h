@@ -140,6 +140,16 @@ uint32_t tcp_rx_data_wanted(const struct tcp_rx *rx, void **where);
 void tcp_rx_data_placed(struct tcp_rx *rx, uint32_t n);
 
 /*
+ * For a controller whose last payload was placed directly, so that the
+ * next PDU is likely the next H2CData of a large write: the bytes up to
+ * the end of that PDU's header, digest and padding (and of the current
+ * PDU's data digest before it). A receive of that many bytes leaves the
+ * data to a direct placement instead of staging (and copying) the start
+ * of it. 0 when the codec is not between PDUs (or at the data digest).
+ */
+uint32_t tcp_rx_h2c_hdr_wanted(const struct tcp_rx *rx);
+
+/*
  * Called once ICReq/ICResp are exchanged and rx->p holds the result: right
  * after the ICReq / ICResp PDU is reported, before feeding more bytes.
  * Until then only ICReq (controller) / ICResp (host) and TermReq are

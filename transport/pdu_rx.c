@@ -482,6 +482,23 @@ uint32_t tcp_rx_data_wanted(const struct tcp_rx *rx, void **where)
 	return rx->data_len - rx->data_got;
 }
 
+uint32_t tcp_rx_h2c_hdr_wanted(const struct tcp_rx *rx)
+{
+	uint32_t n = sizeof(struct nvme_tcp_h2c_data), a;
+
+	if (!rx->ic_done || !rx->p->controller)
+		return 0;
+	if (rx->p->hdgst)
+		n += NVME_TCP_DIGEST_LEN;
+	if (rx->p->rxpda != 0) { /* PDO: the data starts at a multiple of the PDA */
+		a = ((uint32_t)rx->p->rxpda + 1) * 4;
+		n = (n + a - 1) / a * a;
+	}
+	if (rx->state == TCP_RX_DDGST)
+		return n + NVME_TCP_DIGEST_LEN - rx->got;
+	return rx->state == TCP_RX_CH && rx->got == 0 ? n : 0;
+}
+
 void tcp_rx_data_placed(struct tcp_rx *rx, uint32_t n)
 {
 	assert(rx->state == TCP_RX_DATA && rx->data_dst != NULL);

@@ -51,11 +51,12 @@
 #include "tls_session.h"
 #include "worker.h"
 
-#define CONN_RXBUF_SIZE	 (16u << 10)  /* staging: headers and small payloads, at first */
-#define CONN_RXBUF_MAX	 (128u << 10) /* grown to when a receive fills it (conn.c) */
-#define CONN_TX_BATCH	 32	      /* PDUs per sendmsg */
-#define CONN_TX_INFLIGHT 4	      /* batches sent and not yet released (ZC notifications) */
-#define CONN_C2H_CHUNK	 (128u << 10) /* C2HData DATAL at most */
+#define CONN_RXBUF_SIZE	  (16u << 10)  /* staging: headers and small payloads, at first */
+#define CONN_RXBUF_MAX	  (128u << 10) /* grown to when a receive fills it (conn.c) */
+#define CONN_RX_H2C_STAGE 2048	       /* staging while H2CData is due (rx_arm) */
+#define CONN_TX_BATCH	  32	       /* PDUs per sendmsg */
+#define CONN_TX_INFLIGHT  4	       /* batches sent and not yet released (ZC notifications) */
+#define CONN_C2H_CHUNK	  (128u << 10) /* C2HData DATAL at most */
 /* The data buffer bytes a connection may hold, the ICReq and PDU deadlines:
  * nvmfd.ini(5) LIMITS (target_params). */
 #define CONN_CONNECT_TIMEOUT_MS 60000 /* Fabrics Connect after accept */
@@ -145,6 +146,7 @@ struct conn {
 	uint32_t rx_off, rx_len;
 	bool recv_armed;
 	bool recv_direct; /* the armed recv places payload bytes */
+	bool rx_hdr_next; /* a direct placement ended: the next staging recv takes one header */
 	uint32_t recv_want;
 	unsigned int rx_pause;	/* RXP_* */
 	struct cmd *rx_cmd;	/* the command whose in-capsule data is arriving */

@@ -391,8 +391,13 @@ static void direct_place(uint8_t pda, bool dd, uint32_t piece)
 	tcp_build_h2c_data(&t, &p, 1, 2, 0, payload, len, true);
 	t_flatten(&t, wire, sizeof(wire));
 	tcp_rx_init(&rx, &rp);
+	assert_int_equal(tcp_rx_h2c_hdr_wanted(&rx), 0); /* before ICReq: no H2CData */
 	tcp_rx_ic_done(&rx);
-	feed_expect(&rx, wire, hdr_len, TCP_RX_HEADER);
+	/* between PDUs: exactly the next H2CData's header, digest and padding */
+	assert_int_equal(tcp_rx_h2c_hdr_wanted(&rx), t.hdr.ch.pdo);
+	feed_expect(&rx, wire, 1, TCP_RX_NEED_MORE);
+	assert_int_equal(tcp_rx_h2c_hdr_wanted(&rx), 0); /* inside a header */
+	feed_expect(&rx, wire + 1, hdr_len - 1, TCP_RX_HEADER);
 	assert_int_equal(tcp_rx_data_wanted(&rx, &where), 0); /* no destination yet */
 	memset(dst, 0, len);
 	tcp_rx_set_data(&rx, dst);
@@ -415,12 +420,24 @@ static void direct_place(uint8_t pda, bool dd, uint32_t piece)
 		off += n;
 	}
 	assert_int_equal(tcp_rx_data_wanted(&rx, &where), 0);
-	if (dd)
-		feed_expect(&rx, wire + off, 4, TCP_RX_PDU);
-	else
+	assert_int_equal(tcp_rx_h2c_hdr_wanted(&rx), 0); /* inside the data */
+	if (dd) {
+		feed_expect(&rx, NULL, 0, TCP_RX_NEED_MORE);
+		/* the data digest, then the next header */
+		assert_int_equal(tcp_rx_h2c_hdr_wanted(&rx), 4 + t.hdr.ch.pdo);
+		feed_expect(&rx, wire + off, 1, TCP_RX_NEED_MORE);
+		assert_int_equal(tcp_rx_h2c_hdr_wanted(&rx), 3 + t.hdr.ch.pdo);
+		feed_expect(&rx, wire + off + 1, 3, TCP_RX_PDU);
+	} else {
 		feed_expect(&rx, NULL, 0, TCP_RX_PDU); /* len 0 completes the PDU */
+	}
+	assert_int_equal(tcp_rx_h2c_hdr_wanted(&rx), t.hdr.ch.pdo);
 	assert_false(rx.ddgst_err);
 	assert_memory_equal(dst, payload, len);
+	/* a host receives no H2CData */
+	tcp_rx_init(&rx, &p);
+	tcp_rx_ic_done(&rx);
+	assert_int_equal(tcp_rx_h2c_hdr_wanted(&rx), 0);
 }
 
 static void test_direct_placement(void **state)
