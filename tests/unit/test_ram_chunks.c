@@ -143,25 +143,32 @@ static void fill(uint8_t *p, uint32_t len, uint8_t tag)
 		p[i] = (uint8_t)(tag + i * 7);
 }
 
+/* A 4 MiB RAM store (2 spare chunks) and a ring to run its ios on. */
+static struct ram_chunks *open_store(struct be_ns *ns, struct io_uring *ring)
+{
+	struct be_params p = {.path = "ram:4M", .ram_size = 4u << 20, .block_size = 4096};
+	char err[256];
+
+	assert_int_equal(io_uring_queue_init(8, ring, 0), 0);
+	assert_int_equal(be_open(ns, &p, err, sizeof(err)), 0);
+	return ns->priv;
+}
+
 /* The store: whole-chunk writes swapped in, everything else through the table. */
 static void test_store(void **state)
 {
-	struct be_params p = {.path = "ram:4M", .ram_size = 4u << 20, .block_size = 4096};
 	uint8_t *a = malloc(2 * RAM_CHUNK), *b = malloc(2 * RAM_CHUNK);
 	struct be_ram_ref ref = {0}, rd = {0}, rd2 = {0};
 	struct io_uring ring;
 	struct ram_chunks *rc;
 	struct be_io io;
 	struct be_ns ns;
-	char err[256];
 	uint8_t *sp, *m;
 
 	(void)state;
 	assert_non_null(a);
 	assert_non_null(b);
-	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
-	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), 0);
-	rc = ns.priv;
+	rc = open_store(&ns, &ring);
 	assert_int_equal(ram_chunks_nspare(rc), 2);
 
 	/* not one whole aligned chunk: no spare */
@@ -272,21 +279,17 @@ static void count_done(struct be_io *io, int res)
  */
 static void test_write_around_readers(void **state)
 {
-	struct be_params p = {.path = "ram:4M", .ram_size = 4u << 20, .block_size = 4096};
 	uint8_t *a = malloc(2 * RAM_CHUNK), *b = malloc(2 * RAM_CHUNK), *m;
 	struct be_ram_ref rd = {0}, s1 = {0}, s2 = {0};
 	struct io_uring ring;
 	struct ram_chunks *rc;
 	struct be_io io;
 	struct be_ns ns;
-	char err[256];
 
 	(void)state;
 	assert_non_null(a);
 	assert_non_null(b);
-	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
-	assert_int_equal(be_open(&ns, &p, err, sizeof(err)), 0);
-	rc = ns.priv;
+	rc = open_store(&ns, &ring);
 
 	/* nobody reads chunk 0: written in place */
 	fill(a, 2 * RAM_CHUNK, 1);
