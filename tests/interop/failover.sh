@@ -201,7 +201,7 @@ else
 fi
 
 # --- the guest -------------------------------------------------------------------
-"$lh/run" --timeout "$GUEST_TIMEOUT" --fwd "127.0.0.1:$P_HOLD:5555" \
+lh_run --timeout "$GUEST_TIMEOUT" --fwd "127.0.0.1:$P_HOLD:5555" \
 	--env ADDR=10.0.2.2 --env PORT_A="$P_A" --env PORT_B="$P_B" --env SUB="$SUB" \
 	--env FIO_MB=4 --env FIO_SECS=60 --env HOLD_PORT=5555 --env HOLD_SECONDS=120 \
 	"$here/guest/failover-checks.sh" >"$glog" 2>&1 &

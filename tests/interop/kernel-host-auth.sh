@@ -117,7 +117,7 @@ else
 	exit 1
 fi
 
-"$lh/run" --guest trixie --timeout "$GUEST_TIMEOUT" --fwd "127.0.0.1:$P_HOLD:5555" \
+lh_run --guest trixie --timeout "$GUEST_TIMEOUT" --fwd "127.0.0.1:$P_HOLD:5555" \
 	--env ADDR=10.0.2.2 --env IO_PORT="$P_IO" --env SUB="$SUB" --env HOLD_PORT=5555 \
 	--env H1="$H1" --env H1_ID=5b1e3c2a-0d4f-4a6b-9c8d-7e6f5a4b3c21 --env K1="$K1" --env K1NEW="$K1NEW" \
 	--env H2="$H2" --env H2_ID=6c2f4d3b-1e5a-4b7c-8d9e-8f7a6b5c4d32 --env K2="$K2" \

@@ -284,7 +284,7 @@ else
 fi
 
 # --- the guest ---------------------------------------------------------------
-"$lh/run" --timeout "$GUEST_TIMEOUT" --fwd "127.0.0.1:$P_HOLD:5555" \
+lh_run --timeout "$GUEST_TIMEOUT" --fwd "127.0.0.1:$P_HOLD:5555" \
 	--file "$work/hostnqn:/etc/nvme/hostnqn" \
 	--env ADDR=10.0.2.2 --env IO_PORT="$P_IO" --env DISC_PORT="$P_DISC" \
 	--env SUB_ANY="$SUB_ANY" --env SUB_RES="$SUB_RES" --env OTHER_NQN="$OTHER_NQN" \

@@ -77,7 +77,7 @@ start_daemon() {
 if start_daemon; then ok "nvmfd serves on 127.0.0.1:$P_IO"
 else notok "nvmfd starts"; daemon_tail; echo "1..$n"; exit 1; fi
 
-"$lh/run" --timeout "$GUEST_TIMEOUT" --fwd "127.0.0.1:$P_HOLD:5555" \
+lh_run --timeout "$GUEST_TIMEOUT" --fwd "127.0.0.1:$P_HOLD:5555" \
 	--env ADDR=10.0.2.2 --env IO_PORT="$P_IO" --env SUB="$SUB" \
 	--env HOLD_PORT=5555 --env HOLD_SECONDS=120 \
 	"$here/guest/resv-checks.sh" >"$glog" 2>&1 &

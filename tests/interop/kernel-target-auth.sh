@@ -15,6 +15,8 @@
 set -uo pipefail
 # shellcheck source=../lib/tap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# shellcheck source=../lib/guest.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/guest.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -58,7 +60,7 @@ umask 022
 read -r P1 P2 < <(free_ports 2)
 ADDR=127.0.0.1:$P1
 echo "# guest: nvmet with DH-HMAC-CHAP on 127.0.0.1:$P1 (guest 4420), hold port $P2; work $work"
-"$lh/run" --guest trixie --timeout $((HOLD_SECONDS + 60)) \
+lh_run --guest trixie --timeout $((HOLD_SECONDS + 60)) \
 	--fwd "127.0.0.1:$P1:4420" --fwd "127.0.0.1:$P2:5555" \
 	--env NVMET_NQN="$NQN" --env HOST_NQN="$HOSTNQN" --env RAMDISK_MB=64 \
 	--env HOLD_PORT=5555 --env HOLD_SECONDS="$HOLD_SECONDS" \

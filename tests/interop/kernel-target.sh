@@ -24,6 +24,8 @@
 set -uo pipefail
 # shellcheck source=../lib/tap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# shellcheck source=../lib/guest.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/guest.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -83,7 +85,7 @@ read -r P1 P2 P3 P4 < <(free_ports 4)
 ADDR=127.0.0.1:$P1
 echo "# nvmfdd: $nvmfdd"
 echo "# guest: nvmet on 127.0.0.1:$P1 (guest 4420), hold port $P2, silent port $P4; closed port $P3; work $work"
-"$lh/run" --timeout $((HOLD_SECONDS + 60)) \
+lh_run --timeout $((HOLD_SECONDS + 60)) \
 	--fwd "127.0.0.1:$P1:4420" --fwd "127.0.0.1:$P2:5555" --fwd "127.0.0.1:$P4:6000" \
 	--env NVMET_NQN="$NQN" --env HOST_NQN="$HOSTNQN" --env RAMDISK_MB="$RAM_MB" \
 	--env HOLD_PORT=5555 --env HOLD_SECONDS="$HOLD_SECONDS" \

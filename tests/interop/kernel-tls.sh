@@ -123,7 +123,7 @@ files=(--file "$nvmfd:/opt/nvmfd/nvmfd")
 while read -r lib; do
 	files+=(--file "$(readlink -f "$lib"):/opt/nvmfd/lib/$(basename "$lib")")
 done < <(ldd "$nvmfd" | awk '$2 == "=>" && $3 ~ /^\// && $1 !~ /^lib(c|m|pthread|dl|rt)\.so/ {print $3}')
-"$lh/run" --guest trixie --timeout "$GUEST_TIMEOUT" "${files[@]}" \
+lh_run --guest trixie --timeout "$GUEST_TIMEOUT" "${files[@]}" \
 	--env NVMFD_BIN=/opt/nvmfd/nvmfd --env NVMFD_LIBS=/opt/nvmfd/lib \
 	--fwd "127.0.0.1:$P_HOLD:5555" --fwd "127.0.0.1:$P_NVMET:4420" \
 	--file "$work/hostnqn:/etc/nvme/hostnqn" \
