@@ -7,21 +7,18 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "cpu_relax.h"
+
 /*
  * Waiting for a writer's copy (at most one chunk, on another worker):
  * spin a little, then yield, in case that worker was preempted.
  */
 static void wait_a_little(unsigned int *n)
 {
-	if (++*n < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#elif defined(__aarch64__)
-		__asm__ __volatile__("yield");
-#endif
-		return;
-	}
-	sched_yield();
+	if (++*n < 64)
+		cpu_relax();
+	else
+		sched_yield();
 }
 
 /*

@@ -169,7 +169,6 @@ static void be_failed(struct cmd *cmd, struct ns *ns, int err)
 }
 
 static void be_run(struct cmd *cmd);
-static void be_loop(struct cmd *cmd, bool again);
 
 /* Give back the command's LBA range, if it holds one. */
 static void range_give(struct cmd *cmd)
@@ -247,30 +246,32 @@ static void io_finish(struct cmd *cmd)
 	cmd_complete(cmd);
 }
 
-/* Queue the command's backend operations until one is in flight, or all are done. */
 /*
- * The command's backend operations, one after the other; again: the
- * current one (cmd->bio) was refused for now (-EBUSY) and goes on where it
- * stopped. A refused one stays counted in nr_be, so that its connection
- * waits for it to end, and waits on the worker's range_wait list, tried
- * again with the range waiters (cmd_io_resume).
+ * Queue the command's backend operations until one is in flight, or all
+ * are done. With be_again the current one (cmd->bio) was refused for now
+ * (-EBUSY) and goes on where it stopped: it stayed counted in nr_be, so
+ * that its connection waits for it to end, and waited on the worker's
+ * range_wait list (cmd_io_resume).
  */
-static void be_loop(struct cmd *cmd, bool again)
+static void be_run(struct cmd *cmd)
 {
 	struct conn *c = cmd->conn;
 	struct worker *w = c->w;
 
-	for (;; again = false) {
+	for (;;) {
+		int (*submit)(struct be_ns *, struct io_uring *, struct be_io *) = be_submit;
 		struct ns *ns = cmd->be_ns;
 		int ret;
 
-		if (again && c->closing) {
-			c->nr_be--;
-			io_finish(cmd);
-			return;
-		}
-		if (!again) {
-			ns = NULL;
+		if (cmd->be_again) {
+			cmd->be_again = false;
+			submit = be_resubmit;
+			if (c->closing) {
+				c->nr_be--;
+				io_finish(cmd);
+				return;
+			}
+		} else {
 			if (c->closing || cmd->status != 0 || !be_next(cmd, &ns)) {
 				io_finish(cmd);
 				return;
@@ -283,11 +284,10 @@ static void be_loop(struct cmd *cmd, bool again)
 		}
 		cmd->be_done = false;
 		cmd->be_inline = true;
-		ret = again ? be_resubmit(&ns->be, &w->ring, &cmd->bio)
-			    : be_submit(&ns->be, &w->ring, &cmd->bio);
+		ret = submit(&ns->be, &w->ring, &cmd->bio);
 		if (ret == -EAGAIN) { /* the SQ ring is full: make room */
 			io_uring_submit(&w->ring);
-			ret = be_submit(&ns->be, &w->ring, &cmd->bio);
+			ret = submit(&ns->be, &w->ring, &cmd->bio);
 		}
 		cmd->be_inline = false;
 		if (ret == -EBUSY) {
@@ -314,11 +314,6 @@ static void be_loop(struct cmd *cmd, bool again)
 			return;
 		}
 	}
-}
-
-static void be_run(struct cmd *cmd)
-{
-	be_loop(cmd, false);
 }
 
 static void be_done(struct be_io *io, int res)
@@ -504,9 +499,8 @@ static void io_start(struct cmd *cmd)
 
 void cmd_io_resume(struct cmd *cmd)
 {
-	if (cmd->be_again) { /* its backend operation was refused for now (be_loop) */
-		cmd->be_again = false;
-		be_loop(cmd, true);
+	if (cmd->be_again) { /* its backend operation was refused for now (be_run) */
+		be_run(cmd);
 		return;
 	}
 	cmd_set_state(cmd, CMD_EXEC);

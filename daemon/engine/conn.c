@@ -290,8 +290,11 @@ static void rx_arm(struct conn *c)
 		/* payload straight into the command's buffer: no copy */
 		io_uring_prep_recv(sqe, c->fd, where, want, MSG_WAITALL);
 	} else {
-		uint32_t len = c->rxbuf_size, h;
+		uint32_t len, h;
 
+		if (c->rx_full)
+			rx_grow(c);
+		len = c->rxbuf_size; /* both limits below are under the smallest size */
 		/*
 		 * While H2CData is due, a staging receive would take up to a
 		 * buffer's worth of its data only to copy it (the staging
@@ -306,10 +309,7 @@ static void rx_arm(struct conn *c)
 		else if (c->nr_await_h2c > 0)
 			len = CONN_RX_H2C_STAGE;
 		c->rx_hdr_next = false;
-		if (c->rx_full)
-			rx_grow(c);
-		io_uring_prep_recv(sqe, c->fd, c->rxbuf, len < c->rxbuf_size ? len : c->rxbuf_size,
-				   0);
+		io_uring_prep_recv(sqe, c->fd, c->rxbuf, len, 0);
 	}
 	io_uring_sqe_set_data64(sqe, op_data(c, OP_RECV));
 	c->recv_armed = true;

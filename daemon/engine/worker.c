@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "conn.h"
+#include "cpu_relax.h"
 #include "epoch.h"
 #include "log.h"
 
@@ -307,17 +308,6 @@ static void reap(struct worker *w)
 		if (c->closing)
 			conn_reap(c);
 	}
-}
-
-/* What a spinning thread does between two looks: let the core's other
- * hyperthread, or the hypervisor, have the cycles. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
 }
 
 /*

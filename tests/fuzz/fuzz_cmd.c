@@ -225,7 +225,7 @@ static void check_plan(const struct state *s, const struct ctrl *c, const struct
 			CHECK(sgl_len == 0);
 		else
 			CHECK(plan->len == sgl_len && plan->len <= s->f.t.p.mdts_bytes);
-		/* fall through */
+		__attribute__((fallthrough));
 	case BE_OP_WRITE_ZEROES:
 		CHECK(plan->len > 0 && end > plan->offset && end <= ns->nsze << ns->lba_shift);
 		CHECK((plan->offset & ((1u << ns->lba_shift) - 1)) == 0);
